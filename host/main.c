@@ -1,0 +1,275 @@
+/*
+** main.c: the dagster-lua command line, shaped like lua.c.
+**
+**   dagster-lua [options] [script [args]]
+**     -e chunk   run chunk          -l mod     require mod into global mod
+**     -l g=mod   require mod into g -i         interactive after the script
+**     -v         show versions      -E         ignore DAGSTER_LUA_INIT and DAGSTER_LUA_DEV
+**     -W         turn warnings on   --dev[=DIR] load lua/ modules from DIR (default ./lua)
+**     --         stop options       -          run stdin
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "dagster.h"
+
+#define INIT_VAR  "DAGSTER_LUA_INIT"
+#define DEV_VAR   "DAGSTER_LUA_DEV"
+
+/* bits of what collectargs found */
+#define has_error 1
+#define has_i     2
+#define has_v     4
+#define has_e     8
+#define has_E     16
+
+
+static void print_usage (const char *badoption) {
+  fprintf(stderr, "%s: ", DGL_PROGNAME);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  fprintf(stderr,
+    "usage: %s [options] [script [args]]\n"
+    "Available options are:\n"
+    "  -e stat     execute string 'stat'\n"
+    "  -i          enter interactive mode after executing 'script'\n"
+    "  -l mod      require library 'mod' into global 'mod'\n"
+    "  -l g=mod    require library 'mod' into global 'g'\n"
+    "  -v          show version information\n"
+    "  -E          ignore environment variables " INIT_VAR " and " DEV_VAR "\n"
+    "  -W          turn warnings on\n"
+    "  --dev[=DIR] load the dagster Lua modules from DIR (default ./lua), not the binary\n"
+    "  --          stop handling options\n"
+    "  -           stop handling options and execute stdin\n",
+    DGL_PROGNAME);
+  fflush(stderr);
+}
+
+
+static void print_version (void) {
+  printf("%s %s (%s; %s)\n", DGL_PROGNAME, DAGSTER_LUA_VERSION, LUA_RELEASE, dgl_curl_version());
+  fflush(stdout);
+}
+
+
+/*
+** Scans the options. Returns the bits above; *first is the index of the script (or argc
+** when there is none); *devdir is set by --dev.
+*/
+static int collectargs (char **argv, int *first, const char **devdir) {
+  int args = 0, i;
+  if (argv[0] != NULL) {
+    for (i = 1; argv[i] != NULL; i++) {
+      *first = i;
+      if (argv[i][0] != '-')
+        return args;
+      if (strncmp(argv[i], "--dev", 5) == 0 && (argv[i][5] == '\0' || argv[i][5] == '=')) {
+        *devdir = argv[i][5] == '=' ? argv[i] + 6 : "lua";
+        continue;
+      }
+      switch (argv[i][1]) {
+        case '-':
+          if (argv[i][2] != '\0') return has_error;
+          *first = i + 1;
+          return args;
+        case '\0':
+          return args;
+        case 'E':
+          if (argv[i][2] != '\0') return has_error;
+          args |= has_E;
+          break;
+        case 'W':
+          if (argv[i][2] != '\0') return has_error;
+          break;
+        case 'i':
+          args |= has_i;  /* -i implies -v */
+          /* FALLTHROUGH */
+        case 'v':
+          if (argv[i][2] != '\0') return has_error;
+          args |= has_v;
+          break;
+        case 'e':
+          args |= has_e;
+          /* FALLTHROUGH */
+        case 'l':
+          if (argv[i][2] == '\0') {
+            i++;
+            if (argv[i] == NULL || argv[i][0] == '-')
+              return has_error;
+          }
+          break;
+        default:
+          return has_error;
+      }
+    }
+    *first = i;
+  }
+  else *first = 0;
+  return args;
+}
+
+
+/*
+** arg table: script at 0, its arguments at 1.., interpreter and options at negatives.
+*/
+static void createargtable (lua_State *L, char **argv, int argc, int script) {
+  int i, narg;
+  if (script == argc) script = 0;  /* no script: arg[0] is the program */
+  narg = argc - (script + 1);
+  lua_createtable(L, narg, script + 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+
+static int dochunk (lua_State *L, int status) {
+  if (status == LUA_OK) status = dgl_docall(L, 0, 0);
+  return dgl_report(L, status);
+}
+
+
+static int dostring (lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+
+/* -l g=mod: require mod and store it in global g */
+static int dolibrary (lua_State *L, char *globname) {
+  int status;
+  char *modname = strchr(globname, '=');
+  if (modname == NULL) modname = globname;
+  else { *modname = '\0'; modname++; }
+  lua_getglobal(L, "require");
+  lua_pushstring(L, modname);
+  status = dgl_docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, globname);
+  return dgl_report(L, status);
+}
+
+
+static int pushargs (lua_State *L) {
+  int i, n;
+  if (lua_getglobal(L, "arg") != LUA_TTABLE)
+    luaL_error(L, "'arg' is not a table");
+  n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+
+static int handle_script (lua_State *L, char **argv) {
+  int status;
+  const char *fname = argv[0];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
+    fname = NULL;  /* stdin */
+  status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = pushargs(L);
+    status = dgl_docall(L, n, LUA_MULTRET);
+  }
+  return dgl_report(L, status);
+}
+
+
+/* runs -e and -l in order; returns 0 on the first failure */
+static int runargs (lua_State *L, char **argv, int n) {
+  int i;
+  for (i = 1; i < n; i++) {
+    int option = argv[i][1];
+    if (strncmp(argv[i], "--dev", 5) == 0) continue;
+    if (option == 'W') { lua_warning(L, "@on", 0); continue; }
+    if (option == 'e' || option == 'l') {
+      int status;
+      char *extra = argv[i] + 2;
+      if (*extra == '\0') extra = argv[++i];
+      status = (option == 'e') ? dostring(L, extra, "=(command line)")
+                               : dolibrary(L, extra);
+      if (status != LUA_OK) return 0;
+    }
+  }
+  return 1;
+}
+
+
+static int handle_init (lua_State *L) {
+  const char *init = getenv(INIT_VAR);
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@')
+    return dochunk(L, luaL_loadfile(L, init + 1));
+  return dostring(L, init, "=" INIT_VAR);
+}
+
+
+/*
+** Everything runs in here, in protected mode, so that memory errors are caught.
+*/
+static int pmain (lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int script = 0;
+  const char *devdir = NULL;
+  int args = collectargs(argv, &script, &devdir);
+  luaL_checkversion(L);
+  if (args == has_error) {
+    print_usage(argv[script]);
+    return 0;
+  }
+  if (args & has_v) print_version();
+  if (devdir == NULL && !(args & has_E)) {
+    const char *env = getenv(DEV_VAR);
+    if (env != NULL && env[0] != '\0') devdir = strcmp(env, "1") == 0 ? "lua" : env;
+  }
+  dgl_openlibs(L, devdir);
+  createargtable(L, argv, argc, script);
+  lua_gc(L, LUA_GCRESTART);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (!(args & has_E) && handle_init(L) != LUA_OK)
+    return 0;
+  if (!runargs(L, argv, script))
+    return 0;
+  if (script < argc && handle_script(L, argv + script) != LUA_OK)
+    return 0;
+  if (args & has_i)
+    dgl_repl(L);
+  else if (script == argc && !(args & (has_e | has_v))) {
+    if (isatty(STDIN_FILENO)) {
+      print_version();
+      dgl_repl(L);
+    }
+    else dochunk(L, luaL_loadfile(L, NULL));
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+int main (int argc, char **argv) {
+  int status, result;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    dgl_message("cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  lua_gc(L, LUA_GCSTOP);
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 2, 1, 0);
+  result = lua_toboolean(L, -1);
+  dgl_report(L, status);
+  lua_close(L);
+  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,156 @@
+/*
+** run.c: how the host runs Lua code (lua.c's docall/msghandler/report), and the libraries
+** it makes available: the standard ones, the C modules through package.preload, and the
+** Lua sources of lua/ (embedded, or read from disk in --dev mode).
+*/
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "dagster.h"
+
+
+/* the state a SIGINT should stop (lua.c's globalL); only the host sets it */
+static lua_State *globalL = NULL;
+
+
+void dgl_message (const char *msg) {
+  fprintf(stderr, "%s: %s\n", DGL_PROGNAME, msg);
+  fflush(stderr);
+}
+
+
+/*
+** Hook set by the signal handler: stops the running Lua code at its next instruction.
+*/
+static void lstop (lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+
+static void laction (int i) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  signal(i, SIG_DFL);  /* a second Ctrl-C kills the process */
+  lua_sethook(globalL, lstop, flag, 1);
+}
+
+
+/*
+** Message handler: turns an error object into a string through __tostring (dagster.Error
+** prints "Name: message") and appends a traceback. Leaves the string.
+*/
+static int msghandler (lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+
+/*
+** Calls the function below its narg arguments, in protected mode with the message handler
+** and Ctrl-C armed. Returns the status; the results (or the message) are on the stack.
+*/
+int dgl_docall (lua_State *L, int narg, int nres) {
+  int status;
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  globalL = L;
+  signal(SIGINT, laction);
+  status = lua_pcall(L, narg, nres, base);
+  signal(SIGINT, SIG_DFL);
+  lua_remove(L, base);
+  return status;
+}
+
+
+int dgl_report (lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    dgl_message(msg ? msg : "(error object is not a string)");
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+
+/* loader for an embedded source: upvalue 1 is its index in dgl_sources */
+static int load_embedded (lua_State *L) {
+  const dgl_Source *src = &dgl_sources[lua_tointeger(L, lua_upvalueindex(1))];
+  char chunkname[256];
+  snprintf(chunkname, sizeof chunkname, "@lua/%s", src->path);
+  if (luaL_loadbufferx(L, src->source, src->len, chunkname, "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushvalue(L, 1);  /* module name */
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+
+/* loader in --dev mode: upvalue 1 is the file path under the dev directory */
+static int load_dev (lua_State *L) {
+  const char *path = lua_tostring(L, lua_upvalueindex(1));
+  if (luaL_loadfilex(L, path, "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+
+static const luaL_Reg cmodules[] = {
+  {"cjson",         luaopen_cjson},
+  {"dagster.error", luaopen_dagster_error},
+  {"dagster.http",  luaopen_dagster_http},
+  {"dagster.json",  luaopen_dagster_json},
+  {NULL, NULL}
+};
+
+
+/*
+** Opens the standard libraries and registers every dagster module in package.preload;
+** nothing is loaded until a script requires it. devdir, when not NULL, is the lua/
+** directory the Lua modules are read from instead of the embedded copies.
+*/
+void dgl_openlibs (lua_State *L, const char *devdir) {
+  const luaL_Reg *m;
+  int i;
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (m = cmodules; m->name; m++) {
+    lua_pushcfunction(L, m->func);
+    lua_setfield(L, -2, m->name);
+  }
+  for (i = 0; dgl_sources[i].module; i++) {
+    if (devdir) {
+      lua_pushfstring(L, "%s/%s", devdir, dgl_sources[i].path);
+      lua_pushcclosure(L, load_dev, 1);
+    }
+    else {
+      lua_pushinteger(L, i);
+      lua_pushcclosure(L, load_embedded, 1);
+    }
+    lua_setfield(L, -2, dgl_sources[i].module);
+  }
+  lua_pop(L, 1);
+  if (devdir) {  /* modules added to lua/ since the build are found too */
+    lua_getglobal(L, LUA_LOADLIBNAME);
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", devdir, devdir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 2);
+  }
+}

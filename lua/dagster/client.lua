@@ -1,0 +1,485 @@
+-- The client object: URL building, the request/answer mapping shared by every method, and
+-- the six methods of Dagster's Python DagsterGraphQLClient, name for name.
+
+local http = require "dagster.http"
+local json = require "dagster.json"
+local E = require "dagster.error"
+local D = require "dagster.documents"
+local enums = require "dagster.enums"
+
+local null = json.null
+local concat, insert = table.concat, table.insert
+local fmt = string.format
+
+local Client = {}
+Client.__index = Client
+Client.__name = "dagster.Client"
+
+local function isnull(v) return v == nil or v == null end
+
+-- argument errors read like Lua's own: bad argument #n to 'fname' (...), with the
+-- position of the caller's code (the first stack level outside lua/dagster/)
+local function argerror(n, fname, msg)
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "S")
+    if info == nil or not info.source:find("dagster/[%w_]+%.lua$") then break end
+    level = level + 1
+  end
+  error(fmt("bad argument #%d to '%s' (%s)", n, fname, msg), level)
+end
+
+local function checktype(v, want, n, fname, what)
+  if type(v) ~= want then
+    argerror(n, fname, fmt("%s%s expected, got %s", what and (what .. ": ") or "", want,
+      v == nil and "no value" or type(v)))
+  end
+end
+
+-- an options table: nil or a table whose keys are all known
+local function checkopts(opts, n, fname, known)
+  if opts == nil then return {} end
+  checktype(opts, "table", n, fname)
+  for k in pairs(opts) do
+    if type(k) ~= "string" or not known[k] then
+      argerror(n, fname, fmt("unknown option '%s'", tostring(k)))
+    end
+  end
+  return opts
+end
+
+local function set(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+Client._argerror, Client._checktype, Client._checkopts, Client._set =
+  argerror, checktype, checkopts, set
+
+------------------------------------------------------------------------------------------
+-- Construction
+------------------------------------------------------------------------------------------
+
+local CLIENT_OPTS = set { "port_number", "use_https", "timeout", "headers", "path_prefix",
+  "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent" }
+
+-- The URL as the Python client builds it: scheme, hostname verbatim, :port when truthy,
+-- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
+-- is already a full http(s):// URL is taken as it is (plus /graphql when it lacks it).
+local function build_url(hostname, o)
+  local prefix = o.path_prefix
+  if prefix ~= nil then
+    checktype(prefix, "string", 2, "client", "path_prefix")
+    if prefix ~= "" and prefix:sub(1, 1) ~= "/" then
+      argerror(2, "client", fmt('path_prefix must start with "/", got: %s', prefix))
+    end
+    prefix = prefix:gsub("/+$", "")
+  else
+    prefix = ""
+  end
+  local port = o.port_number
+  if port ~= nil and port ~= false then
+    if math.type(port) ~= "integer" then
+      argerror(2, "client", fmt("port_number: integer expected, got %s",
+        math.type(port) or type(port)))
+    end
+    if port < 0 or port > 65535 then argerror(2, "client", "port_number out of range") end
+  end
+  if o.use_https ~= nil then checktype(o.use_https, "boolean", 2, "client", "use_https") end
+  local scheme, rest = hostname:match("^(https?)://(.*)$")
+  if scheme then
+    if o.use_https ~= nil or (port and port ~= 0) then
+      argerror(2, "client", "use_https and port_number cannot be given with a full URL")
+    end
+    rest = rest:gsub("/+$", "")
+    if not rest:find("/graphql$") then rest = rest .. prefix .. "/graphql" end
+    return scheme .. "://" .. rest
+  end
+  if hostname:find("://", 1, true) then
+    argerror(1, "client", "only http:// and https:// URLs are supported")
+  end
+  local url = (o.use_https and "https://" or "http://") .. hostname:gsub("/+$", "")
+  if port and port ~= 0 then url = url .. ":" .. port end
+  return url .. prefix .. "/graphql"
+end
+
+-- dagster.client(hostname, opts) -> client
+function Client.new(hostname, opts)
+  checktype(hostname, "string", 1, "client")
+  if hostname == "" then argerror(1, "client", "hostname is empty") end
+  local o = checkopts(opts, 2, "client", CLIENT_OPTS)
+  local url = build_url(hostname, o)
+  local timeout = o.timeout
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
+    argerror(2, "client", "timeout: non-negative number of seconds expected")
+  end
+  if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
+  local session = http.session {
+    timeout = timeout or 300, connect_timeout = o.connect_timeout, headers = o.headers,
+    insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
+    user_agent = o.user_agent,
+  }
+  -- the headers (tokens) live only inside the C session: never in this table
+  return setmetatable({ url = url, timeout = timeout or 300, _session = session }, Client)
+end
+
+function Client:__tostring() return fmt("dagster.Client(%s)", self.url) end
+
+function Client:close() self._session:close() end
+Client.__close = Client.close
+
+------------------------------------------------------------------------------------------
+-- One request: transport, JSON, and the three layers of error
+------------------------------------------------------------------------------------------
+
+local function snippet(body)
+  local s = body:sub(1, 300):gsub("%s+", " ")
+  if #body > 300 then s = s .. "..." end
+  return s
+end
+
+-- Sends one GraphQL operation; returns `data`, or raises a dagster.Error:
+--   transport failures keep the C layer's name (ConnectionError, TimeoutError, ...);
+--   an HTTP error status without a GraphQL answer is HTTPError;
+--   a 2xx that is not a GraphQL answer is ProtocolError;
+--   top-level `errors` is GraphQLError with the server's own message.
+-- A PythonError comes back with HTTP 500 and a valid body: that is data, decided on
+-- __typename by the caller, never on the status.
+function Client:_execute(document, variables, opname)
+  local payload = json.encode { query = document, variables = variables }
+  local status, body = self._session:post(self.url, payload)
+  if not status then
+    body.operation = opname
+    error(body, 0)
+  end
+  local doc, jerr = json.decode(body)
+  local fields = { status = status, url = self.url, operation = opname }
+  if type(doc) ~= "table" or (doc.data == nil and doc.errors == nil) then
+    fields.body = body
+    if status >= 300 then
+      local hint = status == 405 and " (is path_prefix right?)" or ""
+      error(E.new("HTTPError", fmt("HTTP %d from %s%s: %s", status, self.url, hint,
+        snippet(body)), fields), 0)
+    end
+    error(E.new("ProtocolError", fmt("HTTP %d from %s is not a GraphQL answer (%s): %s",
+      status, self.url, jerr or "no data or errors", snippet(body)), fields), 0)
+  end
+  local errors = doc.errors
+  if type(errors) == "table" and #errors > 0 then
+    local first = errors[1]
+    local msg = type(first) == "table" and type(first.message) == "string" and first.message
+      or "GraphQL error"
+    if #errors > 1 then msg = fmt("%s (and %d more)", msg, #errors - 1) end
+    fields.body = errors
+    local info = type(first) == "table" and type(first.extensions) == "table"
+      and first.extensions.errorInfo
+    if type(info) == "table" and type(info.cls_name) == "string" then
+      fields.python_class = info.cls_name
+    end
+    error(E.new("GraphQLError", msg, fields), 0)
+  end
+  if type(doc.data) ~= "table" then
+    fields.body = body
+    error(E.new("ProtocolError", fmt("HTTP %d from %s has no data", status, self.url),
+      fields), 0)
+  end
+  return doc.data, status
+end
+
+-- Raises the typed error a union member stands for: (typename, message) as the Python
+-- client does, the member itself as `body`.
+function Client:_typed_error(result, opname, message, body)
+  local name = result.__typename or "UnknownResult"
+  message = message or (type(result.message) == "string" and result.message)
+    or fmt("unexpected result type %s", name)
+  error(E.new(name, message, { body = body or result, url = self.url, operation = opname }), 0)
+end
+
+-- client:graphql(document [, variables]) -> data: any query or mutation, errors mapped as
+-- for the named methods.
+function Client:graphql(document, variables)
+  checktype(document, "string", 1, "graphql")
+  if variables ~= nil then checktype(variables, "table", 2, "graphql") end
+  return (self:_execute(document, variables, document:match("^%s*%a+%s+([%w_]+)")))
+end
+
+-- client:version() -> the webserver's Dagster version (a cheap health check)
+function Client:version()
+  return self:_execute(D.version, nil, "DagsterLuaVersion").version
+end
+
+------------------------------------------------------------------------------------------
+-- Repository inference (shared with the workflows)
+------------------------------------------------------------------------------------------
+
+-- Returns every (location, repository, job) triple the workspace has.
+function Client:_job_triples()
+  local data = self:_execute(D.job_names, nil, "DagsterLuaJobNames")
+  local r = data.repositoriesOrError
+  if r.__typename ~= "RepositoryConnection" then
+    self:_typed_error(r, "DagsterLuaJobNames")
+  end
+  local out = {}
+  for _, repo in ipairs(r.nodes) do
+    for _, job in ipairs(repo.jobs) do
+      out[#out + 1] = { repository_location_name = repo.location.name,
+                        repository_name = repo.name, job_name = job.name }
+    end
+  end
+  return out
+end
+
+-- Fills in the location and repository of job_name. Unlike the Python client, names the
+-- caller gave narrow the search instead of being overwritten by the match.
+function Client:_infer(job_name, location, repository)
+  local matches = {}
+  for _, t in ipairs(self:_job_triples()) do
+    if t.job_name == job_name
+      and (location == nil or t.repository_location_name == location)
+      and (repository == nil or t.repository_name == repository) then
+      matches[#matches + 1] = t
+    end
+  end
+  if #matches == 1 then
+    return matches[1].repository_location_name, matches[1].repository_name
+  end
+  if #matches == 0 then
+    local where = ""
+    if location then where = fmt(" in location `%s`", location) end
+    if repository then where = where .. fmt(" in repository `%s`", repository) end
+    error(E.new("JobNotFoundError", fmt("No jobs with the name `%s` exist%s", job_name, where),
+      { url = self.url }), 0)
+  end
+  local names = {}
+  for i, m in ipairs(matches) do
+    names[i] = fmt("%s/%s", m.repository_location_name, m.repository_name)
+  end
+  error(E.new("AmbiguousJobError", fmt("Must specify repository_location_name and " ..
+    "repository_name since there are multiple jobs with the name %s. Choose one of " ..
+    "(location/repository): %s", job_name, concat(names, ", ")),
+    { body = matches, url = self.url }), 0)
+end
+
+------------------------------------------------------------------------------------------
+-- Launching
+------------------------------------------------------------------------------------------
+
+-- asset keys: "a/b" or {"a","b"} -> {path = {...}}
+local function asset_key_input(key, n, fname)
+  if type(key) == "string" then
+    local path = {}
+    for part in key:gmatch("[^/]+") do path[#path + 1] = part end
+    if #path == 0 then argerror(n, fname, "empty asset key") end
+    return { path = path }
+  elseif type(key) == "table" and #key > 0 then
+    local path = {}
+    for i, part in ipairs(key) do
+      if type(part) ~= "string" then argerror(n, fname, "asset key parts must be strings") end
+      path[i] = part
+    end
+    return { path = path }
+  end
+  argerror(n, fname, "asset key must be a string \"a/b\" or a list {\"a\",\"b\"}")
+end
+Client._asset_key_input = asset_key_input
+
+local function string_list(v, n, fname, what)
+  checktype(v, "table", n, fname, what)
+  local out = json.array()
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then argerror(n, fname, fmt("%s[%d]: string expected", what, i)) end
+    out[i] = s
+  end
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > #out then
+      argerror(n, fname, fmt("%s must be a list", what))
+    end
+  end
+  return out
+end
+Client._string_list = string_list
+
+-- tags {k = v} -> [{key, value}], sorted by key. Values that are not strings are encoded
+-- as the Python client does (JSON for tables, tostring for numbers and booleans).
+local function tag_list(tags, n, fname)
+  local out = json.array()
+  if tags == nil then return out end
+  checktype(tags, "table", n, fname, "tags")
+  local keys = {}
+  for k, v in pairs(tags) do
+    if type(k) ~= "string" then argerror(n, fname, "tags: keys must be strings") end
+    keys[#keys + 1] = k
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local v, tv = tags[k], type(tags[k])
+    if tv == "number" or tv == "boolean" then v = tostring(v)
+    elseif tv == "table" then v = json.encode(v)
+    elseif tv ~= "string" then
+      argerror(n, fname, fmt('tags: value of "%s" cannot be a %s', k, tv))
+    end
+    out[#out + 1] = { key = k, value = v }
+  end
+  return out
+end
+Client._tag_list = tag_list
+
+-- The launch itself, shared by submit_job_execution and the workflows. params is a
+-- complete ExecutionParams; returns the run id.
+function Client:_launch(params)
+  local data = self:_execute(D.launch_run, { executionParams = params }, "DagsterLuaLaunchRun")
+  local r = data.launchRun
+  local t = r.__typename
+  if t == "LaunchRunSuccess" then return r.run.runId end
+  if t == "RunConfigValidationInvalid" then
+    local msgs = {}
+    for i, e in ipairs(r.errors) do
+      local path = {}
+      if type(e.stack) == "table" then
+        for _, entry in ipairs(e.stack.entries or {}) do
+          local p = entry.fieldName or entry.listIndex or entry.mapKey
+          if not isnull(p) then path[#path + 1] = tostring(p) end
+        end
+      end
+      e.config_path = path
+      msgs[i] = e.message
+    end
+    self:_typed_error(r, "DagsterLuaLaunchRun", concat(msgs, "; "), r.errors)
+  elseif t == "InvalidStepError" then
+    self:_typed_error(r, "DagsterLuaLaunchRun", r.invalidStepKey)
+  elseif t == "InvalidOutputError" then
+    self:_typed_error(r, "DagsterLuaLaunchRun",
+      fmt("invalid output %s of step %s", tostring(r.invalidOutputName), tostring(r.stepKey)),
+      { step_key = r.stepKey, invalid_output_name = r.invalidOutputName })
+  end
+  self:_typed_error(r, "DagsterLuaLaunchRun")
+end
+
+local SUBMIT_OPTS = set { "repository_location_name", "repository_name", "run_config", "tags",
+  "op_selection", "asset_selection" }
+
+-- client:submit_job_execution(job_name, opts) -> run id
+function Client:submit_job_execution(job_name, opts)
+  local F = "submit_job_execution"
+  checktype(job_name, "string", 1, F)
+  local o = checkopts(opts, 2, F, SUBMIT_OPTS)
+  local location, repository = o.repository_location_name, o.repository_name
+  if location ~= nil then checktype(location, "string", 2, F, "repository_location_name") end
+  if repository ~= nil then checktype(repository, "string", 2, F, "repository_name") end
+  local run_config = o.run_config
+  if run_config == nil then run_config = {}
+  elseif type(run_config) ~= "table" and type(run_config) ~= "string" then
+    argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
+  end
+  local selector = { jobName = job_name }
+  if o.op_selection ~= nil then
+    selector.solidSelection = string_list(o.op_selection, 2, F, "op_selection")
+  end
+  if o.asset_selection ~= nil then
+    checktype(o.asset_selection, "table", 2, F, "asset_selection")
+    local keys = json.array()
+    for i, k in ipairs(o.asset_selection) do keys[i] = asset_key_input(k, 2, F) end
+    selector.assetSelection = keys
+  end
+  local tags = tag_list(o.tags, 2, F)
+  if location == nil or repository == nil then
+    location, repository = self:_infer(job_name, location, repository)
+  end
+  selector.repositoryLocationName, selector.repositoryName = location, repository
+  return self:_launch {
+    selector = selector,
+    runConfigData = run_config,
+    executionMetadata = #tags > 0 and { tags = tags } or {},
+  }
+end
+
+------------------------------------------------------------------------------------------
+-- Runs and locations
+------------------------------------------------------------------------------------------
+
+-- client:get_run_status(run_id) -> "SUCCESS" | "FAILURE" | ... (see dagster.RunStatus)
+function Client:get_run_status(run_id)
+  checktype(run_id, "string", 1, "get_run_status")
+  local r = self:_execute(D.run_status, { runId = run_id }, "DagsterLuaRunStatus").runOrError
+  if r.__typename == "Run" then return enums.RunStatus[r.status] end
+  self:_typed_error(r, "DagsterLuaRunStatus")
+end
+
+-- client:reload_repository_location(name) -> {status = "SUCCESS"} or
+-- {status = "FAILURE", failure_type = ..., message = ...}; never raises for a failed load.
+function Client:reload_repository_location(name)
+  checktype(name, "string", 1, "reload_repository_location")
+  local r = self:_execute(D.reload_location, { name = name },
+    "DagsterLuaReloadLocation").reloadRepositoryLocation
+  if r.__typename == "WorkspaceLocationEntry" then
+    local l = r.locationOrLoadError
+    if not isnull(l) and l.__typename == "RepositoryLocation" then
+      return { status = "SUCCESS" }
+    elseif not isnull(l) then
+      return { status = "FAILURE", failure_type = l.__typename, message = l.message }
+    end
+    return { status = "FAILURE", failure_type = "RepositoryLocationLoading",
+             message = fmt("location %s is still loading", name) }
+  end
+  return { status = "FAILURE", failure_type = r.__typename,
+           message = r.message ~= nil and r.message or ("unexpected result " .. r.__typename) }
+end
+
+-- client:shutdown_repository_location(name) -> {status = "SUCCESS"} or
+-- {status = "FAILURE", failure_type = ..., message = ...}
+function Client:shutdown_repository_location(name)
+  checktype(name, "string", 1, "shutdown_repository_location")
+  local r = self:_execute(D.shutdown_location, { name = name },
+    "DagsterLuaShutdownLocation").shutdownRepositoryLocation
+  if r.__typename == "ShutdownRepositoryLocationSuccess" then return { status = "SUCCESS" } end
+  return { status = "FAILURE", failure_type = r.__typename,
+           message = r.message ~= nil and r.message or ("unexpected result " .. r.__typename) }
+end
+
+local TERMINATE_OPTS = set { "force" }
+
+local function policy(o)
+  return o.force and "MARK_AS_CANCELED_IMMEDIATELY" or "SAFE_TERMINATE"
+end
+
+-- client:terminate_run(run_id [, {force = true}]) -> nothing; raises on failure
+function Client:terminate_run(run_id, opts)
+  checktype(run_id, "string", 1, "terminate_run")
+  local o = checkopts(opts, 2, "terminate_run", TERMINATE_OPTS)
+  local r = self:_execute(D.terminate_run, { runId = run_id, terminatePolicy = policy(o) },
+    "DagsterLuaTerminateRun").terminateRun
+  if r.__typename == "TerminateRunSuccess" then return end
+  if r.__typename == "RunNotFoundError" then
+    self:_typed_error(r, "DagsterLuaTerminateRun", fmt("Run Id %s not found", run_id))
+  end
+  self:_typed_error(r, "DagsterLuaTerminateRun")
+end
+
+-- client:terminate_runs(run_ids [, {force = true}]) -> nothing; raises TerminateRunsError
+-- naming each run that could not be terminated (body: {run_id, name, message} per failure)
+function Client:terminate_runs(run_ids, opts)
+  local ids = string_list(run_ids, 1, "terminate_runs", "run_ids")
+  local o = checkopts(opts, 2, "terminate_runs", TERMINATE_OPTS)
+  local r = self:_execute(D.terminate_runs, { runIds = ids, terminatePolicy = policy(o) },
+    "DagsterLuaTerminateRuns").terminateRuns
+  if r.__typename ~= "TerminateRunsResult" then
+    self:_typed_error(r, "DagsterLuaTerminateRuns")
+  end
+  local failures, parts = {}, {}
+  for i, res in ipairs(r.terminateRunResults) do
+    if res.__typename ~= "TerminateRunSuccess" then
+      local f = { run_id = ids[i], name = res.__typename,
+                  message = res.message ~= nil and res.message or res.__typename }
+      failures[#failures + 1] = f
+      parts[#parts + 1] = fmt("%s: %s", f.name, f.message)
+    end
+  end
+  if #failures == 0 then return end
+  local head = #failures == #ids and "All run terminations failed: "
+    or "Some runs could not be terminated: "
+  error(E.new("TerminateRunsError", head .. concat(parts, "; "),
+    { body = failures, url = self.url }), 0)
+end
+
+return Client

@@ -1,0 +1,27 @@
+-- Enumerations, by the names Dagster and its Python client use. Each is a table from name
+-- to name (dagster.RunStatus.SUCCESS == "SUCCESS") with the names in order at 1..n;
+-- reading a name that does not exist raises an error instead of giving nil.
+
+local M = {}
+
+local function enum(kind, names)
+  local t = {}
+  for i, n in ipairs(names) do t[i] = n; t[n] = n end
+  return setmetatable(t, {
+    __name = "dagster." .. kind,
+    __index = function(_, k)
+      error(string.format("%s has no member '%s'", kind, tostring(k)), 2)
+    end,
+    __newindex = function() error(kind .. " is read-only", 2) end,
+  })
+end
+
+-- GraphQL RunStatus of the 1.13 server (SUSPENDED is new in 1.13)
+M.RunStatus = enum("RunStatus", { "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED",
+  "SUSPENDED", "SUCCESS", "FAILURE", "CANCELING", "CANCELED" })
+M.ReloadRepositoryLocationStatus = enum("ReloadRepositoryLocationStatus",
+  { "SUCCESS", "FAILURE" })
+M.ShutdownRepositoryLocationStatus = enum("ShutdownRepositoryLocationStatus",
+  { "SUCCESS", "FAILURE" })
+
+return M

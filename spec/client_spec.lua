@@ -1,0 +1,330 @@
+-- The official client's six methods against a real local Dagster 1.13.27 (started once for
+-- the suite by scripts/dagster-up): launching, inference, config errors, tags and selections,
+-- reload and shutdown, terminate, and the failure paths, each as the server really answers.
+local dagster = require "dagster"
+local H = require "helper"
+
+local function catch(f, ...)
+  local ok, e = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  assert.is_true(dagster.Error.is(e), "expected a dagster.Error, got " .. tostring(e))
+  return e
+end
+
+local RUN_DETAILS = [[
+query Details($id: ID!) {
+  runOrError(runId: $id) {
+    __typename
+    ... on Run { jobName status tags { key value } resolvedOpSelection stepKeysToExecute
+                 assetSelection { path } runConfigYaml }
+  }
+}]]
+
+local function details(client, run_id)
+  return client:graphql(RUN_DETAILS, { id = run_id }).runOrError
+end
+
+describe("submit_job_execution against a real Dagster", function()
+  local client
+  setup(function() client = H.client({ timeout = 60 }) end)
+
+  it("infers a unique job's location and repository, and the run reaches SUCCESS", function()
+    local run_id = client:submit_job_execution("succeed_job")
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", run_id)
+    assert.equal("SUCCESS", H.wait_run(client, run_id))
+  end)
+
+  it("follows a failing job to FAILURE", function()
+    local run_id = client:submit_job_execution("fail_job")
+    assert.equal(dagster.RunStatus.FAILURE, H.wait_run(client, run_id))
+  end)
+
+  it("raises JobNotFoundError with the Python client's message for an unknown job", function()
+    local e = catch(client.submit_job_execution, client, "no_such_job")
+    assert.equal("JobNotFoundError", e.name)
+    assert.equal("No jobs with the name `no_such_job` exist", e.message)
+  end)
+
+  it("raises AmbiguousJobError listing every location and repository for a shared name", function()
+    local e = catch(client.submit_job_execution, client, "shared_job")
+    assert.equal("AmbiguousJobError", e.name)
+    assert.matches("multiple jobs with the name shared_job", e.message)
+    assert.matches("main/__repository__", e.message, 1, true)
+    assert.matches("other/__repository__", e.message, 1, true)
+    assert.equal(2, #e.body)
+    local locs = { e.body[1].repository_location_name, e.body[2].repository_location_name }
+    table.sort(locs)
+    assert.same({ "main", "other" }, locs)
+  end)
+
+  it("lets a given location narrow an ambiguous name, then launches there", function()
+    local run_id = client:submit_job_execution("shared_job", { repository_location_name = "other" })
+    assert.equal("SUCCESS", H.wait_run(client, run_id))
+  end)
+
+  it("does not move a job to another location than the one given (the Python client does)", function()
+    local e = catch(client.submit_job_execution, client, "other_only_job", { repository_location_name = "main" })
+    assert.equal("JobNotFoundError", e.name)
+    assert.matches("in location `main`", e.message, 1, true)
+  end)
+
+  it("raises PipelineNotFoundError from the server when both names are given", function()
+    local e = catch(client.submit_job_execution, client, "no_such_job",
+      { repository_location_name = "main", repository_name = "__repository__" })
+    assert.equal("PipelineNotFoundError", e.name)
+    assert.equal("Could not find Pipeline main.__repository__.no_such_job", e.message)
+  end)
+
+  it("raises RunConfigValidationInvalid with the validation errors in body", function()
+    local e = catch(client.submit_job_execution, client, "config_job")
+    assert.equal("RunConfigValidationInvalid", e.name)
+    assert.is_table(e.body)
+    assert.equal("MissingFieldConfigError", e.body[1].__typename)
+    assert.equal("MISSING_REQUIRED_FIELD", e.body[1].reason)
+    assert.matches('Missing required config entry "ops"', e.message, 1, true)
+  end)
+
+  it("gives each config error the path of the offending field", function()
+    local e = catch(client.submit_job_execution, client, "config_job",
+      { run_config = { ops = { config_op = { config = { name = 42 } } } } })
+    assert.equal("RunConfigValidationInvalid", e.name)
+    assert.equal("RuntimeMismatchConfigError", e.body[1].__typename)
+    assert.same({ "ops", "config_op", "config", "name" }, e.body[1].config_path)
+  end)
+
+  it("sends run_config as a table, or as a YAML string", function()
+    local a = client:submit_job_execution("config_job",
+      { run_config = { ops = { config_op = { config = { name = "lua" } } } } })
+    local b = client:submit_job_execution("config_job",
+      { run_config = "ops:\n  config_op:\n    config:\n      name: yaml\n" })
+    assert.equal("SUCCESS", H.wait_run(client, a))
+    assert.equal("SUCCESS", H.wait_run(client, b))
+    assert.matches("name: yaml", details(client, b).runConfigYaml, 1, true)
+  end)
+
+  it("puts the tags on the run", function()
+    local run_id = client:submit_job_execution("succeed_job",
+      { tags = { team = "data", attempt = 2, meta = { a = 1 } } })
+    local tags = {}
+    for _, t in ipairs(details(client, run_id).tags) do tags[t.key] = t.value end
+    assert.equal("data", tags.team)
+    assert.equal("2", tags.attempt)
+    assert.equal('{"a":1}', tags.meta)
+    H.wait_run(client, run_id)
+  end)
+
+  it("runs only the selected ops", function()
+    local run_id = client:submit_job_execution("select_job", { op_selection = { "step_c" } })
+    local d = details(client, run_id)
+    assert.same({ "step_c" }, d.resolvedOpSelection)
+    assert.equal("SUCCESS", H.wait_run(client, run_id))
+  end)
+
+  it("raises InvalidSubsetError for an unknown op (the Python client crashes with KeyError)", function()
+    local e = catch(client.submit_job_execution, client, "select_job", { op_selection = { "no_such_op" } })
+    assert.equal("InvalidSubsetError", e.name)
+    assert.matches("no_such_op", e.message)
+  end)
+
+  it("materializes selected assets, with keys as 'a/b' or {'a','b'}", function()
+    local run_id = client:submit_job_execution("__ASSET_JOB", {
+      repository_location_name = "main", repository_name = "__repository__",
+      asset_selection = { "asset_one", "nested/asset_three" } })
+    local paths = {}
+    for _, k in ipairs(details(client, run_id).assetSelection) do paths[#paths + 1] = table.concat(k.path, "/") end
+    table.sort(paths)
+    assert.same({ "asset_one", "nested/asset_three" }, paths)
+    assert.equal("SUCCESS", H.wait_run(client, run_id))
+  end)
+
+  it("raises InvalidSubsetError for an asset that does not exist", function()
+    local e = catch(client.submit_job_execution, client, "__ASSET_JOB", {
+      repository_location_name = "main", repository_name = "__repository__",
+      asset_selection = { { "no", "such_asset" } } })
+    assert.equal("InvalidSubsetError", e.name)
+  end)
+end)
+
+describe("get_run_status", function()
+  it("raises RunNotFoundError with the server's message for an unknown id", function()
+    local client = H.client()
+    local e = catch(client.get_run_status, client, "00000000-0000-0000-0000-000000000000")
+    assert.equal("RunNotFoundError", e.name)
+    assert.matches("could not be found", e.message)
+  end)
+end)
+
+describe("terminate_run and terminate_runs", function()
+  local client
+  setup(function() client = H.client() end)
+
+  local function started_slow_run()
+    local run_id = client:submit_job_execution("slow_job")
+    H.wait_until("slow_job to start", function() return client:get_run_status(run_id) == "STARTED" end, 90)
+    return run_id
+  end
+
+  it("terminates a started run until it is CANCELED", function()
+    local run_id = started_slow_run()
+    assert.is_nil(client:terminate_run(run_id))
+    assert.equal("CANCELED", H.wait_run(client, run_id, 60))
+  end)
+
+  it("raises RunNotFoundError 'Run Id X not found' for an unknown run, as the Python client", function()
+    local e = catch(client.terminate_run, client, "nope")
+    assert.equal("RunNotFoundError", e.name)
+    assert.equal("Run Id nope not found", e.message)
+  end)
+
+  it("raises TerminateRunFailure for a finished run", function()
+    local run_id = client:submit_job_execution("succeed_job")
+    H.wait_run(client, run_id)
+    local e = catch(client.terminate_run, client, run_id)
+    assert.equal("TerminateRunFailure", e.name)
+    assert.matches("could not be terminated due to having status SUCCESS", e.message, 1, true)
+  end)
+
+  it("reports which runs could not be terminated and terminates the others", function()
+    local slow = started_slow_run()
+    local e = catch(client.terminate_runs, client, { slow, "missing-run" })
+    assert.equal("TerminateRunsError", e.name)
+    assert.matches("^Some runs could not be terminated: RunNotFoundError", e.message)
+    assert.same({ run_id = "missing-run", name = "RunNotFoundError" },
+      { run_id = e.body[1].run_id, name = e.body[1].name })
+    assert.equal("CANCELED", H.wait_run(client, slow, 60))
+    local e2 = catch(client.terminate_runs, client, { "missing-a", "missing-b" })
+    assert.matches("^All run terminations failed:", e2.message)
+    assert.equal(2, #e2.body)
+  end)
+
+  it("sends an empty list as [] (the server accepts it: nothing to terminate)", function()
+    assert.is_nil(client:terminate_runs({}))
+  end)
+
+  it("force-cancels with MARK_AS_CANCELED_IMMEDIATELY", function()
+    local run_id = started_slow_run()
+    client:terminate_run(run_id, { force = true })
+    assert.equal("CANCELED", client:get_run_status(run_id))
+  end)
+end)
+
+describe("reload_repository_location and shutdown_repository_location", function()
+  local client
+  setup(function() client = H.client() end)
+
+  it("reloads a location: SUCCESS", function()
+    assert.same({ status = "SUCCESS" }, client:reload_repository_location("main"))
+  end)
+
+  it("reports an unknown location as FAILURE RepositoryLocationNotFound without raising", function()
+    local r = client:reload_repository_location("nope")
+    assert.equal(dagster.ReloadRepositoryLocationStatus.FAILURE, r.status)
+    assert.equal("RepositoryLocationNotFound", r.failure_type)
+    assert.equal("Location nope does not exist.", r.message)
+  end)
+
+  it("reports broken code as FAILURE PythonError, and recovers once the code is fixed", function()
+    local path = H.state_dir() .. "/file_loc/defs_file.py"
+    local f = assert(io.open(path)); local good = f:read("a"); f:close()
+    f = assert(io.open(path, "w")); f:write('raise Exception("broken on purpose")\n'); f:close()
+    local ok, r = pcall(client.reload_repository_location, client, "file_loc")
+    f = assert(io.open(path, "w")); f:write(good); f:close()
+    assert.is_true(ok, tostring(r))
+    assert.equal("FAILURE", r.status)
+    assert.equal("PythonError", r.failure_type)
+    assert.matches("DagsterUserCodeLoadError", r.message)
+    assert.same({ status = "SUCCESS" }, client:reload_repository_location("file_loc"))
+  end)
+
+  it("shuts down a gRPC location (SUCCESS); the supervised server comes back", function()
+    assert.same({ status = "SUCCESS" }, client:shutdown_repository_location("victim"))
+    H.wait_until("victim to come back", function()
+      return client:reload_repository_location("victim").status == "SUCCESS"
+        and client:submit_job_execution("victim_job")
+    end, 90, 1)
+  end)
+
+  it("reports FAILURE with the server's message for a python_file location (HTTP 500)", function()
+    local r = client:shutdown_repository_location("file_loc")
+    assert.equal("FAILURE", r.status)
+    assert.equal("PythonError", r.failure_type)
+    assert.matches("does not support shutting down via GraphQL", r.message, 1, true)
+    local r2 = client:shutdown_repository_location("not_real")
+    assert.same({ status = "FAILURE", failure_type = "RepositoryLocationNotFound",
+                  message = "Location not_real does not exist." }, r2)
+  end)
+end)
+
+describe("errors from the transport and the server", function()
+  it("raises ConnectionError naming the URL when nothing listens", function()
+    local port = tonumber((H.run([[python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])']])))
+    local client = dagster.client("127.0.0.1", { port_number = port,
+      headers = { ["Dagster-Cloud-Api-Token"] = "tok-SECRET-123" } })
+    local e = catch(client.get_run_status, client, "x")
+    assert.equal("ConnectionError", e.name)
+    assert.matches("http://127.0.0.1:" .. port .. "/graphql", e.message, 1, true)
+    assert.equal("http://127.0.0.1:" .. port .. "/graphql", e.url)
+    local line = tostring(e)
+    assert.falsy(line:find("\n"))
+    assert.falsy(line:find("SECRET", 1, true))
+    assert.matches("^ConnectionError: could not connect to", line)
+  end)
+
+  it("raises HTTPError 405 for a wrong path_prefix (the webserver's plain-text answer)", function()
+    local client = dagster.client(H.url(), { path_prefix = "/wrong" })
+    local e = catch(client.get_run_status, client, "x")
+    assert.equal("HTTPError", e.name)
+    assert.equal(405, e.status)
+    assert.matches("Method Not Allowed", e.message)
+    assert.matches("path_prefix", e.message)
+  end)
+
+  it("keeps the server's own message for GraphQL validation errors (HTTP 400)", function()
+    local client = H.client()
+    local e = catch(client.graphql, client, "query { nosuchfield }")
+    assert.equal("GraphQLError", e.name)
+    assert.equal(400, e.status)
+    assert.equal("Cannot query field 'nosuchfield' on type 'Query'.", e.message)
+    assert.is_table(e.body)
+  end)
+
+  it("decodes JSON integers as Lua integers and null as dagster.null", function()
+    local client = H.client()
+    local data = client:graphql("{ runsOrError(limit: 1) { __typename ... on Runs { count results { endTime parentRunId } } } }")
+    assert.equal("integer", math.type(data.runsOrError.count))
+    assert.equal(dagster.null, data.runsOrError.results[1].parentRunId)
+    assert.equal("float", math.type(data.runsOrError.results[1].endTime))
+  end)
+
+  it("sends custom headers such as Dagster-Cloud-Api-Token (seen by a loopback proxy)", function()
+    local portfile = os.tmpname()
+    os.remove(portfile)
+    local fixtures = H.root .. "/spec/fixtures"
+    os.execute(("python3 %s/header_proxy.py %s %s >/dev/null 2>&1 & echo $! > %s.pid"):format(
+      fixtures, H.quote(H.url()), H.quote(portfile), H.quote(portfile)))
+    local port = H.wait_until("the proxy to listen", function()
+      local f = io.open(portfile); if not f then return nil end
+      local p = tonumber(f:read("a")); f:close(); return p
+    end, 20, 0.1)
+    local ok, err = pcall(function()
+      local client = dagster.client("127.0.0.1", { port_number = port,
+        headers = { ["Dagster-Cloud-Api-Token"] = "user:token-abc" } })
+      assert.matches("^1%.13", client:version())
+      assert.matches("^1%.13", client:version())
+    end)
+    local f = assert(io.open(portfile .. ".log")); local log = f:read("a"); f:close()
+    os.execute("kill $(cat " .. H.quote(portfile .. ".pid") .. ") 2>/dev/null")
+    os.remove(portfile); os.remove(portfile .. ".log"); os.remove(portfile .. ".pid")
+    assert.is_true(ok, tostring(err))
+    local seen = 0
+    for line in log:gmatch("[^\n]+") do
+      local req = dagster.json.decode(line)
+      local headers = req.headers or req
+      local value
+      for k, v in pairs(headers) do if tostring(k):lower() == "dagster-cloud-api-token" then value = v end end
+      assert.equal("user:token-abc", value)
+      seen = seen + 1
+    end
+    assert.equal(2, seen)
+  end)
+end)

@@ -1,0 +1,95 @@
+-- Shared by the specs: where the real local Dagster is, how to run the host binary as a
+-- process, and small polling helpers. The deployment is started once per suite by
+-- scripts/test (scripts/dagster-up); a spec that needs it and finds it missing fails loudly.
+local system = require "system"
+
+local H = {}
+
+H.root = os.getenv("DAGSTER_LUA_ROOT") or os.getenv("PWD") or "."
+H.bin = H.root .. "/build/dagster-lua"
+
+-- the webserver URL (http://127.0.0.1:PORT), or an error that says how to get one
+function H.url()
+  local url = os.getenv("DAGSTER_URL")
+  if url == nil or url == "" then
+    error("DAGSTER_URL is not set: run the specs with `make test`, which starts a real Dagster", 2)
+  end
+  return url
+end
+
+function H.state_dir()
+  local d = os.getenv("DAGSTER_LUA_STATE")
+  if d == nil or d == "" then error("DAGSTER_LUA_STATE is not set: run `make test`", 2) end
+  return d
+end
+
+function H.client(opts)
+  return require("dagster").client(H.url(), opts)
+end
+
+function H.sleep(s) system.sleep(s) end
+function H.now() return system.gettime() end
+
+-- polls fn() every `interval` seconds until it returns a truthy value; returns that value,
+-- or fails with `what` after `timeout` seconds
+function H.wait_until(what, fn, timeout, interval)
+  local deadline = H.now() + (timeout or 60)
+  local last
+  repeat
+    local ok, v = pcall(fn)
+    if ok and v then return v end
+    last = ok and tostring(v) or tostring(v)
+    H.sleep(interval or 0.5)
+  until H.now() > deadline
+  error(("timed out waiting for %s (last: %s)"):format(what, last), 2)
+end
+
+-- polls a run until it is finished; returns its final status
+local FINAL = { SUCCESS = true, FAILURE = true, CANCELED = true }
+function H.wait_run(client, run_id, timeout)
+  return H.wait_until("run " .. run_id .. " to finish", function()
+    local s = client:get_run_status(run_id)
+    return FINAL[s] and s
+  end, timeout or 120, 0.5)
+end
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+H.quote = shell_quote
+
+-- runs a shell command; returns its stdout, stderr, and exit code
+function H.run(cmd, stdin)
+  local tmp = os.tmpname()
+  local errf = os.tmpname()
+  local full = cmd .. " 2>" .. errf
+  if stdin then
+    local inf = os.tmpname()
+    local f = assert(io.open(inf, "w")); f:write(stdin); f:close()
+    full = full .. " <" .. inf
+  else
+    full = full .. " </dev/null"
+  end
+  local p = assert(io.popen(full .. " >" .. tmp .. "; echo $?"))
+  local code = tonumber(p:read("a"))
+  p:close()
+  local function slurp(path)
+    local f = io.open(path, "rb"); local s = f and f:read("a") or ""; if f then f:close() end
+    os.remove(path); return s
+  end
+  return slurp(tmp), slurp(errf), code
+end
+
+-- runs build/dagster-lua with the given argument string
+function H.host(args, stdin)
+  return H.run(shell_quote(H.bin) .. " " .. args, stdin)
+end
+
+-- the test virtualenv's python (with dagster, graphql-core and the official client)
+function H.python()
+  local venv = os.getenv("DAGSTER_LUA_VENV")
+  if venv == nil or venv == "" then error("DAGSTER_LUA_VENV is not set: run `make test`", 2) end
+  return venv .. "/bin/python"
+end
+
+return H
