@@ -319,9 +319,10 @@ describe("errors from the transport and the server", function()
     local seen = 0
     for line in log:gmatch("[^\n]+") do
       local req = dagster.json.decode(line)
-      local headers = req.headers or req
       local value
-      for k, v in pairs(headers) do if tostring(k):lower() == "dagster-cloud-api-token" then value = v end end
+      for _, pair in ipairs(req.headers) do
+        if pair[1]:lower() == "dagster-cloud-api-token" then value = pair[2] end
+      end
       assert.equal("user:token-abc", value)
       seen = seen + 1
     end
