@@ -197,8 +197,9 @@ describe("terminate_run and terminate_runs", function()
     assert.equal(2, #e2.body)
   end)
 
-  it("sends an empty list as [] (the server accepts it: nothing to terminate)", function()
-    assert.is_nil(client:terminate_runs({}))
+  it("sends nothing for an empty list (the server answers [] with a PythonError)", function()
+    local refused = dagster.client("127.0.0.1", { port_number = 1 })
+    assert.is_nil(refused:terminate_runs({}))
   end)
 
   it("force-cancels with MARK_AS_CANCELED_IMMEDIATELY", function()
@@ -290,10 +291,19 @@ describe("errors from the transport and the server", function()
 
   it("decodes JSON integers as Lua integers and null as dagster.null", function()
     local client = H.client()
-    local data = client:graphql("{ runsOrError(limit: 1) { __typename ... on Runs { count results { endTime parentRunId } } } }")
+    local data = client:graphql("{ runsOrError(limit: 1, filter: {statuses: [SUCCESS]}) { __typename ... on Runs { count results { endTime parentRunId } } } }")
     assert.equal("integer", math.type(data.runsOrError.count))
     assert.equal(dagster.null, data.runsOrError.results[1].parentRunId)
     assert.equal("float", math.type(data.runsOrError.results[1].endTime))
+  end)
+
+  it("sends an empty list as [] (the server rejects {} for a list variable)", function()
+    local client = H.client()
+    local doc = "query($ids: [String]) { runsOrError(filter: {runIds: $ids}, limit: 1) { __typename } }"
+    assert.equal("Runs", client:graphql(doc, { ids = dagster.array() }).runsOrError.__typename)
+    local e = catch(client.graphql, client, doc, { ids = {} })
+    assert.equal("GraphQLError", e.name)
+    assert.matches("Variable '$ids' got invalid value", e.message, 1, true)
   end)
 
   it("sends custom headers such as Dagster-Cloud-Api-Token (seen by a loopback proxy)", function()

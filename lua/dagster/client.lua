@@ -461,6 +461,7 @@ end
 function Client:terminate_runs(run_ids, opts)
   local ids = string_list(run_ids, 1, "terminate_runs", "run_ids")
   local o = checkopts(opts, 2, "terminate_runs", TERMINATE_OPTS)
+  if #ids == 0 then return end  -- nothing to do (and the server answers [] with an error)
   local r = self:_execute(D.terminate_runs, { runIds = ids, terminatePolicy = policy(o) },
     "DagsterLuaTerminateRuns").terminateRuns
   if r.__typename ~= "TerminateRunsResult" then
