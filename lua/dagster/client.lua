@@ -483,4 +483,14 @@ function Client:terminate_runs(run_ids, opts)
     { body = failures, url = self.url }), 0)
 end
 
+-- Sleeping and the clock go through here, so that inside a dagster.spawn task a wait
+-- yields to the other tasks instead of blocking them (see dagster.concurrent).
+function Client:_sleep(seconds) return http.sleep(seconds) end
+function Client:_now() return http.now() end
+
+-- The workflows beyond the Python client's six methods: each file adds its methods.
+for _, name in ipairs { "dagster.runs", "dagster.workspace" } do
+  require(name)(Client)
+end
+
 return Client

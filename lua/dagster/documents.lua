@@ -105,4 +105,14 @@ mutation DagsterLuaTerminateRuns($runIds: [String!]!, $terminatePolicy: Terminat
   }
 }]]
 
+------------------------------------------------------------------------------------------
+-- runs: wait, read, list, events, re-execute (lua/dagster/runs.lua)
+------------------------------------------------------------------------------------------
+-- @@runs-documents@@
+
+------------------------------------------------------------------------------------------
+-- workspace: locations, repositories, jobs, assets, schedules, sensors (lua/dagster/workspace.lua)
+------------------------------------------------------------------------------------------
+-- @@workspace-documents@@
+
 return D
