@@ -36,14 +36,20 @@
 #define KEEP_BUFFER         ((size_t)1 << 20)    /* keep at most 1 MiB between calls */
 
 
-typedef struct Session {
-  CURL *curl;                   /* NULL when closed */
-  struct curl_slist *headers;
-  char *buf;                    /* response body of the current call */
+/* where one transfer's answer goes: a growing buffer with a limit, and curl's message */
+typedef struct Sink {
+  char *buf;
   size_t len, cap;
   size_t max_bytes;
   int too_large, oom;
   char errbuf[CURL_ERROR_SIZE];
+} Sink;
+
+
+typedef struct Session {
+  CURL *curl;                   /* NULL when closed */
+  struct curl_slist *headers;
+  Sink sink;                    /* answer of the current call */
 } Session;
 
 
@@ -64,24 +70,37 @@ const char *dgl_curl_version (void) {
 
 
 /*
-** Write callback: appends to the session buffer; refuses (returns 0, which aborts the
-** transfer) past max_bytes or when memory runs out. Never touches Lua.
+** Write callback: appends to the sink; refuses (returns 0, which aborts the transfer) past
+** max_bytes or when memory runs out. Never touches Lua.
 */
 static size_t on_write (char *data, size_t size, size_t nmemb, void *ud) {
-  Session *s = (Session *)ud;
+  Sink *k = (Sink *)ud;
   size_t n = size * nmemb;
-  if (n > s->max_bytes - s->len) { s->too_large = 1; return 0; }
-  if (s->len + n > s->cap) {
-    size_t ncap = s->cap ? s->cap : 16384;
+  if (n > k->max_bytes - k->len) { k->too_large = 1; return 0; }
+  if (k->len + n > k->cap) {
+    size_t ncap = k->cap ? k->cap : 16384;
     char *nbuf;
-    while (ncap < s->len + n) ncap = (ncap > s->max_bytes / 2) ? s->max_bytes : ncap * 2;
-    nbuf = (char *)realloc(s->buf, ncap);
-    if (nbuf == NULL) { s->oom = 1; return 0; }
-    s->buf = nbuf; s->cap = ncap;
+    while (ncap < k->len + n) ncap = (ncap > k->max_bytes / 2) ? k->max_bytes : ncap * 2;
+    nbuf = (char *)realloc(k->buf, ncap);
+    if (nbuf == NULL) { k->oom = 1; return 0; }
+    k->buf = nbuf; k->cap = ncap;
   }
-  memcpy(s->buf + s->len, data, n);
-  s->len += n;
+  memcpy(k->buf + k->len, data, n);
+  k->len += n;
   return n;
+}
+
+
+/* readies a sink for a new transfer */
+static void sink_reset (Sink *k) {
+  k->len = 0; k->too_large = k->oom = 0; k->errbuf[0] = '\0';
+}
+
+
+/* after a transfer: gives back a big buffer instead of keeping it for the next one */
+static void sink_trim (Sink *k) {
+  if (k->cap > KEEP_BUFFER) { free(k->buf); k->buf = NULL; k->cap = 0; }
+  k->len = 0;
 }
 
 
@@ -100,7 +119,7 @@ static int s_close (lua_State *L) {
   Session *s = (Session *)luaL_checkudata(L, 1, SESSION_MT);
   if (s->curl) { curl_easy_cleanup(s->curl); s->curl = NULL; }
   if (s->headers) { curl_slist_free_all(s->headers); s->headers = NULL; }
-  free(s->buf); s->buf = NULL; s->len = s->cap = 0;
+  free(s->sink.buf); s->sink.buf = NULL; s->sink.len = s->sink.cap = 0;
   return 0;
 }
 
@@ -198,12 +217,12 @@ static int l_session (lua_State *L) {
   lua_insert(L, 1);          /* ...then options back at 1, session at 2 */
   timeout = opt_ms(L, "timeout", DEFAULT_TIMEOUT_MS);
   connect = opt_ms(L, "connect_timeout", timeout > 0 && timeout < 10000 ? timeout : 10000);
-  s->max_bytes = DEFAULT_MAX_BYTES;
+  s->sink.max_bytes = DEFAULT_MAX_BYTES;
   if (lua_getfield(L, 1, "max_response_bytes") != LUA_TNIL) {
     lua_Integer n = lua_tointeger(L, -1);
     if (!lua_isinteger(L, -1) || n <= 0)
       luaL_error(L, "bad option 'max_response_bytes' to 'session' (positive integer expected)");
-    s->max_bytes = (size_t)n;
+    s->sink.max_bytes = (size_t)n;
   }
   lua_pop(L, 1);
   lua_getfield(L, 1, "insecure");
@@ -230,8 +249,8 @@ static int l_session (lua_State *L) {
   curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
   if (cainfo) curl_easy_setopt(s->curl, CURLOPT_CAINFO, cainfo);
   curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, (void *)s);
-  curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
+  curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, (void *)&s->sink);
+  curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->sink.errbuf);
   lua_pushvalue(L, 2);
   return 1;
 }
@@ -257,9 +276,9 @@ static void push_safe_url (lua_State *L, const char *url) {
 ** Classifies a failed transfer: the dagster.Error name, a phrase for the message, and
 ** whether retrying a read-only request could help.
 */
-static const char *classify (CURLcode rc, const Session *s, const char **what, int *transient) {
+static const char *classify (CURLcode rc, const Sink *k, const char **what, int *transient) {
   *transient = 0;
-  if (s->too_large) {
+  if (k->too_large) {
     *what = "response larger than max_response_bytes";
     return "ResponseTooLarge";
   }
@@ -286,10 +305,55 @@ static const char *classify (CURLcode rc, const Session *s, const char **what, i
     case CURLE_OUT_OF_MEMORY:
       *what = "out of memory talking to"; return "TransportError";
     case CURLE_WRITE_ERROR:
-      if (s->oom) { *what = "out of memory reading the answer of"; return "TransportError"; }
+      if (k->oom) { *what = "out of memory reading the answer of"; return "TransportError"; }
       /* FALLTHROUGH */
     default:
       *what = "transport failure talking to"; return "TransportError";
+  }
+}
+
+
+/*
+** Pushes the outcome of a finished transfer: status, body, content_type (any HTTP answer)
+** or nil, err (a dagster.Error naming the URL, never a header). Returns how many values.
+** The sink still owns its buffer while this pushes: a memory error here leaks nothing.
+*/
+static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
+  char *url = NULL;
+  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
+  if (rc != CURLE_OK) {
+    const char *what, *name;
+    int transient;
+    name = classify(rc, k, &what, &transient);
+    lua_pushnil(L);
+    push_safe_url(L, url ? url : "?");                        /* nil, url */
+    lua_pushfstring(L, "%s %s: %s", what, lua_tostring(L, -1),
+                    k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc));
+    dgl_newerror(L, name, lua_tostring(L, -1));               /* nil, url, msg, err */
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "url");
+    dgl_seterrorfield(L, "transport_error", curl_easy_strerror(rc));
+    lua_pushinteger(L, (lua_Integer)rc);
+    lua_setfield(L, -2, "curl_code");
+    lua_pushboolean(L, transient);
+    lua_setfield(L, -2, "transient");
+    if (k->too_large) {
+      lua_pushinteger(L, (lua_Integer)k->max_bytes);
+      lua_setfield(L, -2, "limit");
+    }
+    lua_replace(L, -3);                                       /* nil, err, msg */
+    lua_pop(L, 1);
+    return 2;
+  }
+  else {
+    long status = 0;
+    char *ctype = NULL;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ctype);
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_pushlstring(L, k->buf ? k->buf : "", k->len);
+    if (ctype) lua_pushstring(L, ctype); else lua_pushnil(L);
+    return 3;
   }
 }
 
@@ -303,51 +367,223 @@ static int s_post (lua_State *L) {
   const char *url = luaL_checkstring(L, 2);
   const char *body = luaL_checklstring(L, 3, &blen);
   CURLcode rc;
-  s->len = 0; s->too_large = s->oom = 0; s->errbuf[0] = '\0';
+  int n;
+  sink_reset(&s->sink);
   curl_easy_setopt(s->curl, CURLOPT_URL, url);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays on the stack */
   rc = curl_easy_perform(s->curl);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
-  if (rc != CURLE_OK) {
-    const char *what, *name;
-    int transient;
-    name = classify(rc, s, &what, &transient);
-    if (s->cap > KEEP_BUFFER) { free(s->buf); s->buf = NULL; s->cap = 0; }
-    s->len = 0;
-    lua_pushnil(L);
-    push_safe_url(L, url);                                    /* nil, url */
-    lua_pushfstring(L, "%s %s: %s", what, lua_tostring(L, -1),
-                    s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-    dgl_newerror(L, name, lua_tostring(L, -1));               /* nil, url, msg, err */
-    lua_pushvalue(L, -3);
-    lua_setfield(L, -2, "url");
-    dgl_seterrorfield(L, "transport_error", curl_easy_strerror(rc));
-    lua_pushinteger(L, (lua_Integer)rc);
-    lua_setfield(L, -2, "curl_code");
-    lua_pushboolean(L, transient);
-    lua_setfield(L, -2, "transient");
-    if (s->too_large) {
-      lua_pushinteger(L, (lua_Integer)s->max_bytes);
-      lua_setfield(L, -2, "limit");
-    }
-    lua_replace(L, -3);                                       /* nil, err, msg */
-    lua_pop(L, 1);
-    return 2;
-  }
-  else {
-    long status = 0;
-    char *ctype = NULL;
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ctype);
-    lua_pushinteger(L, (lua_Integer)status);
-    lua_pushlstring(L, s->buf ? s->buf : "", s->len);
-    if (ctype) lua_pushstring(L, ctype); else lua_pushnil(L);
-    if (s->cap > KEEP_BUFFER) { free(s->buf); s->buf = NULL; s->cap = 0; }
-    s->len = 0;
-    return 3;
-  }
+  n = push_outcome(L, s->curl, rc, &s->sink);
+  sink_trim(&s->sink);
+  return n;
 }
+
+
+/*
+** ---------------------------------------------------------------------------------------
+** dagster.http.Multi: many transfers at once over libcurl's multi interface.
+**
+**   http.multi{max_connections = 8}     -> multi
+**   multi:add(session, url, body)       -> id    (starts a POST with the session's settings)
+**   multi:perform(timeout)              -> list of finished {id=, status=, body=,
+**                                          content_type=} or {id=, err=}; waits at most
+**                                          timeout seconds for something to happen
+**   multi:count()                       -> transfers in flight
+**   multi:close()                       (also __gc and __close)
+**
+** C never yields: perform() returns what finished, and the coroutine scheduler in
+** lua/dagster/concurrent.lua resumes whoever waited for it. Connections are pooled by the
+** multi handle and reused across transfers, at most max_connections per host.
+** ---------------------------------------------------------------------------------------
+*/
+
+#define MULTI_MT  "dagster.http.Multi"
+
+typedef struct Transfer {
+  struct Transfer *next;
+  CURL *easy;
+  lua_Integer id;
+  Sink sink;
+} Transfer;
+
+typedef struct Multi {
+  CURLM *multi;                 /* NULL when closed */
+  Transfer *list;               /* transfers in flight, owned here */
+  lua_Integer nextid;
+  int count;
+} Multi;
+
+
+static void transfer_free (Multi *m, Transfer *t) {
+  Transfer **p;
+  for (p = &m->list; *p; p = &(*p)->next)
+    if (*p == t) { *p = t->next; break; }
+  if (t->easy) {
+    curl_multi_remove_handle(m->multi, t->easy);
+    curl_easy_cleanup(t->easy);
+  }
+  free(t->sink.buf);
+  free(t);
+  m->count--;
+}
+
+
+static int m_close (lua_State *L) {
+  Multi *m = (Multi *)luaL_checkudata(L, 1, MULTI_MT);
+  if (m->multi) {
+    while (m->list) transfer_free(m, m->list);
+    curl_multi_cleanup(m->multi);
+    m->multi = NULL;
+  }
+  return 0;
+}
+
+
+static Multi *checkmulti (lua_State *L) {
+  Multi *m = (Multi *)luaL_checkudata(L, 1, MULTI_MT);
+  if (m->multi == NULL)
+    luaL_error(L, "attempt to use a closed dagster.http multi");
+  return m;
+}
+
+
+/*
+** http.multi([opts]) -> multi; created closed, then given its CURLM.
+*/
+static int l_multi (lua_State *L) {
+  Multi *m;
+  long maxconn = 8;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "max_connections");
+    if (!lua_isnil(L, -1)) {
+      lua_Integer n = lua_tointeger(L, -1);
+      if (!lua_isinteger(L, -1) || n < 1 || n > 1000)
+        luaL_error(L, "bad option 'max_connections' to 'multi' (integer 1..1000 expected)");
+      maxconn = (long)n;
+    }
+    lua_pop(L, 1);
+  }
+  m = (Multi *)lua_newuserdatauv(L, sizeof(Multi), 1);
+  memset(m, 0, sizeof(*m));
+  luaL_setmetatable(L, MULTI_MT);
+  lua_newtable(L);                 /* uservalue: id -> session, keeping sessions alive */
+  lua_setiuservalue(L, -2, 1);
+  if (!ensure_global() || (m->multi = curl_multi_init()) == NULL)
+    luaL_error(L, "cannot initialise libcurl");
+  curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxconn);
+  curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, maxconn);
+  m->nextid = 1;
+  return 1;
+}
+
+
+/*
+** multi:add(session, url, body) -> id. The transfer is linked into the multi before
+** anything can raise, so __gc frees it whatever happens.
+*/
+static int m_add (lua_State *L) {
+  Multi *m = checkmulti(L);
+  Session *s = (Session *)luaL_checkudata(L, 2, SESSION_MT);
+  size_t blen;
+  const char *url = luaL_checkstring(L, 3);
+  const char *body = luaL_checklstring(L, 4, &blen);
+  Transfer *t;
+  if (s->curl == NULL) luaL_error(L, "attempt to use a closed dagster.http session");
+  t = (Transfer *)calloc(1, sizeof(Transfer));
+  if (t == NULL) luaL_error(L, "not enough memory");
+  t->next = m->list; m->list = t; m->count++;
+  t->id = m->nextid++;
+  t->sink.max_bytes = s->sink.max_bytes;
+  if ((t->easy = curl_easy_duphandle(s->curl)) == NULL) {
+    transfer_free(m, t);
+    luaL_error(L, "not enough memory");
+  }
+  curl_easy_setopt(t->easy, CURLOPT_URL, url);
+  curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+  curl_easy_setopt(t->easy, CURLOPT_COPYPOSTFIELDS, body);
+  curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, (void *)&t->sink);
+  curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->sink.errbuf);
+  curl_easy_setopt(t->easy, CURLOPT_PRIVATE, (void *)t);
+  if (curl_multi_add_handle(m->multi, t->easy) != CURLM_OK) {
+    transfer_free(m, t);
+    luaL_error(L, "cannot start a transfer");
+  }
+  lua_getiuservalue(L, 1, 1);      /* the session (and its header list) must outlive it */
+  lua_pushvalue(L, 2);
+  lua_rawseti(L, -2, t->id);
+  lua_pop(L, 1);
+  lua_pushinteger(L, t->id);
+  return 1;
+}
+
+
+/*
+** multi:perform(timeout) -> list of finished transfers (see above).
+*/
+static int m_perform (lua_State *L) {
+  Multi *m = checkmulti(L);
+  lua_Number timeout = luaL_optnumber(L, 2, 0);
+  int running = 0, n = 0, msgs;
+  CURLMsg *msg;
+  lua_settop(L, 2);
+  curl_multi_perform(m->multi, &running);
+  if (running > 0 && timeout > 0) {
+    int ms = timeout > 3600 ? 3600000 : (int)(timeout * 1000);
+    curl_multi_poll(m->multi, NULL, 0, ms, NULL);
+    curl_multi_perform(m->multi, &running);
+  }
+  lua_newtable(L);                                    /* results */
+  lua_getiuservalue(L, 1, 1);                         /* results, sessions */
+  while ((msg = curl_multi_info_read(m->multi, &msgs)) != NULL) {
+    Transfer *t = NULL;
+    int k;
+    if (msg->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    lua_createtable(L, 0, 4);                         /* results, sessions, item */
+    lua_pushinteger(L, t->id);
+    lua_setfield(L, -2, "id");
+    k = push_outcome(L, t->easy, msg->data.result, &t->sink);
+    if (k == 3) {
+      lua_setfield(L, -4, "content_type");
+      lua_setfield(L, -3, "body");
+      lua_setfield(L, -2, "status");
+    }
+    else {
+      lua_setfield(L, -3, "err");
+      lua_pop(L, 1);
+    }
+    lua_rawseti(L, -3, ++n);                          /* results, sessions */
+    lua_pushnil(L);
+    lua_rawseti(L, -2, t->id);                        /* the session may go now */
+    transfer_free(m, t);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+
+static int m_count (lua_State *L) {
+  Multi *m = checkmulti(L);
+  lua_pushinteger(L, m->count);
+  return 1;
+}
+
+
+static const luaL_Reg multi_meta[] = {
+  {"__index",    NULL},
+  {"__gc",       m_close},
+  {"__close",    m_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg multi_methods[] = {
+  {"add",     m_add},
+  {"perform", m_perform},
+  {"count",   m_count},
+  {"close",   m_close},
+  {NULL, NULL}
+};
 
 
 /* http.sleep(seconds): sleeps, resuming after signals, up to the time asked */
@@ -394,6 +630,7 @@ static const luaL_Reg methods[] = {
 
 static const luaL_Reg funcs[] = {
   {"session", l_session},
+  {"multi",   l_multi},
   {"version", l_version},
   {"sleep",   l_sleep},
   {"now",     l_now},
@@ -406,6 +643,13 @@ int luaopen_dagster_http (lua_State *L) {
     luaL_setfuncs(L, meta, 0);
     luaL_newlibtable(L, methods);
     luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  if (luaL_newmetatable(L, MULTI_MT)) {
+    luaL_setfuncs(L, multi_meta, 0);
+    luaL_newlibtable(L, multi_methods);
+    luaL_setfuncs(L, multi_methods, 0);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

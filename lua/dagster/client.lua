@@ -6,6 +6,7 @@ local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
 local enums = require "dagster.enums"
+local concurrent = require "dagster.concurrent"
 
 local null = json.null
 local concat, insert = table.concat, table.insert
@@ -148,7 +149,7 @@ end
 -- __typename by the caller, never on the status.
 function Client:_execute(document, variables, opname)
   local payload = json.encode { query = document, variables = variables }
-  local status, body = self._session:post(self.url, payload)
+  local status, body = concurrent.post(self._session, self.url, payload)
   if not status then
     body.operation = opname
     error(body, 0)
@@ -485,7 +486,7 @@ end
 
 -- Sleeping and the clock go through here, so that inside a dagster.spawn task a wait
 -- yields to the other tasks instead of blocking them (see dagster.concurrent).
-function Client:_sleep(seconds) return http.sleep(seconds) end
+function Client:_sleep(seconds) return concurrent.sleep(seconds) end
 function Client:_now() return http.now() end
 
 -- The workflows beyond the Python client's six methods: each file adds its methods.

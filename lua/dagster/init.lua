@@ -28,8 +28,15 @@ function M.client(hostname, opts)
   return require("dagster.client").new(hostname, opts)
 end
 
+-- Concurrency (lua/dagster/concurrent.lua): dagster.spawn(fn, ...) -> task,
+-- dagster.gather(tasks [, {errors = "return"}]) -> results, dagster.run(fn, ...).
+-- Client calls and dagster.sleep inside tasks overlap instead of blocking.
+function M.spawn(...) return require("dagster.concurrent").spawn(...) end
+function M.gather(...) return require("dagster.concurrent").gather(...) end
+function M.run(...) return require("dagster.concurrent").run(...) end
+
 -- dagster.sleep(seconds) and dagster.now() (monotonic seconds): for scripts that poll
-function M.sleep(seconds) return require("dagster.http").sleep(seconds) end
+function M.sleep(seconds) return require("dagster.concurrent").sleep(seconds) end
 function M.now() return require("dagster.http").now() end
 
 -- dagster.inspect(v) -> a readable one-or-more-line rendering of any value
