@@ -63,7 +63,8 @@ Client._argerror, Client._checktype, Client._checkopts, Client._set =
 ------------------------------------------------------------------------------------------
 
 local CLIENT_OPTS = set { "port_number", "use_https", "timeout", "headers", "path_prefix",
-  "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent" }
+  "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent", "retries",
+  "retry_delay", "retry_max_delay" }
 
 -- The URL as the Python client builds it: scheme, hostname verbatim, :port when truthy,
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
@@ -121,8 +122,19 @@ function Client.new(hostname, opts)
     insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
     user_agent = o.user_agent,
   }
+  local retries = o.retries == nil and 3 or o.retries
+  if math.type(retries) ~= "integer" or retries < 0 then
+    argerror(2, "client", "retries: non-negative integer expected")
+  end
+  for _, k in ipairs { "retry_delay", "retry_max_delay" } do
+    if o[k] ~= nil and (type(o[k]) ~= "number" or o[k] < 0) then
+      argerror(2, "client", k .. ": non-negative number of seconds expected")
+    end
+  end
   -- the headers (tokens) live only inside the C session: never in this table
-  return setmetatable({ url = url, timeout = timeout or 300, _session = session }, Client)
+  return setmetatable({ url = url, timeout = timeout or 300, retries = retries,
+    retry_delay = o.retry_delay or 0.25, retry_max_delay = o.retry_max_delay or 5,
+    _session = session }, Client)
 end
 
 function Client:__tostring() return fmt("dagster.Client(%s)", self.url) end
@@ -140,41 +152,38 @@ local function snippet(body)
   return s
 end
 
--- Sends one GraphQL operation; returns `data`, or raises a dagster.Error:
---   transport failures keep the C layer's name (ConnectionError, TimeoutError, ...);
+-- Maps one HTTP answer to `data`, or raises a dagster.Error. Pure (no I/O), so that the
+-- fuzz target can drive it with any bytes:
 --   an HTTP error status without a GraphQL answer is HTTPError;
 --   a 2xx that is not a GraphQL answer is ProtocolError;
 --   top-level `errors` is GraphQLError with the server's own message.
 -- A PythonError comes back with HTTP 500 and a valid body: that is data, decided on
 -- __typename by the caller, never on the status.
-function Client:_execute(document, variables, opname)
-  local payload = json.encode { query = document, variables = variables }
-  local status, body = concurrent.post(self._session, self.url, payload)
-  if not status then
-    body.operation = opname
-    error(body, 0)
-  end
+function Client._answer(status, body, url, opname)
   local doc, jerr = json.decode(body)
-  local fields = { status = status, url = self.url, operation = opname }
+  local fields = { status = status, url = url, operation = opname }
   if type(doc) ~= "table" or (doc.data == nil and doc.errors == nil) then
     fields.body = body
     if status >= 300 then
       local hint = status == 405 and " (is path_prefix right?)" or ""
-      error(E.new("HTTPError", fmt("HTTP %d from %s%s: %s", status, self.url, hint,
+      error(E.new("HTTPError", fmt("HTTP %d from %s%s: %s", status, url, hint,
         snippet(body)), fields), 0)
     end
     error(E.new("ProtocolError", fmt("HTTP %d from %s is not a GraphQL answer (%s): %s",
-      status, self.url, jerr or "no data or errors", snippet(body)), fields), 0)
+      status, url, jerr or "no data or errors", snippet(body)), fields), 0)
   end
   local errors = doc.errors
-  if type(errors) == "table" and #errors > 0 then
+  if errors ~= nil and errors ~= null then
+    if type(errors) ~= "table" or #errors == 0 or type(errors[1]) ~= "table" then
+      fields.body = body
+      error(E.new("ProtocolError", fmt("HTTP %d from %s has malformed errors: %s", status, url,
+        snippet(body)), fields), 0)
+    end
     local first = errors[1]
-    local msg = type(first) == "table" and type(first.message) == "string" and first.message
-      or "GraphQL error"
+    local msg = type(first.message) == "string" and first.message or "GraphQL error"
     if #errors > 1 then msg = fmt("%s (and %d more)", msg, #errors - 1) end
     fields.body = errors
-    local info = type(first) == "table" and type(first.extensions) == "table"
-      and first.extensions.errorInfo
+    local info = type(first.extensions) == "table" and first.extensions.errorInfo
     if type(info) == "table" and type(info.cls_name) == "string" then
       fields.python_class = info.cls_name
     end
@@ -182,10 +191,51 @@ function Client:_execute(document, variables, opname)
   end
   if type(doc.data) ~= "table" then
     fields.body = body
-    error(E.new("ProtocolError", fmt("HTTP %d from %s has no data", status, self.url),
+    error(E.new("ProtocolError", fmt("HTTP %d from %s has no data", status, url),
       fields), 0)
   end
-  return doc.data, status
+  return doc.data
+end
+
+-- Whether trying again could help: transport failures marked transient (refused, reset,
+-- timed out) and the gateway statuses a proxy gives while the server restarts.
+local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
+local function retryable(e)
+  return E.is(e) and (e.transient == true or (e.name == "HTTPError" and RETRY_STATUS[e.status]))
+    or false
+end
+Client._retryable = retryable
+
+-- The delay before retry number n: capped exponential backoff with jitter.
+function Client:_backoff(n)
+  local d = math.min(self.retry_max_delay, self.retry_delay * 2 ^ (n - 1))
+  return d * (0.5 + math.random() / 2)
+end
+
+-- One attempt: POST the payload and map the answer.
+function Client:_attempt(payload, opname)
+  local status, body = concurrent.post(self._session, self.url, payload)
+  if not status then
+    body.operation = opname
+    error(body, 0)
+  end
+  return (Client._answer(status, body, self.url, opname))
+end
+
+-- Sends one GraphQL operation; returns `data`, or raises a dagster.Error. Queries are
+-- read-only and are retried on transient failures (self.retries times, with backoff);
+-- a mutation is sent once (launches have their own safe retry, see _launch).
+function Client:_execute(document, variables, opname, once)
+  local payload = json.encode { query = document, variables = variables }
+  local retries = (once or document:find("^%s*mutation")) and 0 or self.retries
+  local n = 0
+  while true do
+    local ok, res = pcall(self._attempt, self, payload, opname)
+    if ok then return res end
+    if n >= retries or not retryable(res) then error(res, 0) end
+    n = n + 1
+    self:_sleep(self:_backoff(n))
+  end
 end
 
 -- Raises the typed error a union member stands for: (typename, message) as the Python
@@ -326,11 +376,59 @@ local function tag_list(tags, n, fname)
 end
 Client._tag_list = tag_list
 
+-- A random id for one submission (the dagster-lua/submission_id tag of its run).
+local function submission_id()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(16)
+  if f then f:close() end
+  if not bytes or #bytes < 16 then
+    local t = {}
+    for i = 1, 16 do t[i] = string.char(math.random(0, 255)) end
+    bytes = table.concat(t)
+  end
+  return (bytes:gsub(".", function(c) return fmt("%02x", c:byte()) end))
+end
+
+Client.SUBMISSION_TAG = "dagster-lua/submission_id"
+
+-- The run that carries a submission id, or nil (a read-only query, retried as such).
+function Client:_find_submission(sid)
+  local data = self:_execute(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
+    "DagsterLuaRunByTag")
+  local r = data.runsOrError
+  if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunByTag") end
+  return r.results[1] and r.results[1].runId
+end
+
+-- Sends a launch mutation that is never doubled: the run is tagged with a fresh submission
+-- id; when the request fails in a way that may have reached the server, the run is looked
+-- up by that tag and returned if it exists, and only then is the launch sent again.
+-- `field` is the mutation's result field; returns that result.
+function Client:_launch_once(document, variables, opname, field, tags)
+  local sid = submission_id()
+  tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid }
+  local n = 0
+  while true do
+    local ok, res = pcall(self._execute, self, document, variables, opname, true)
+    if ok then return res[field] end
+    if n >= self.retries or not retryable(res) then error(res, 0) end
+    n = n + 1
+    self:_sleep(self:_backoff(n))
+    local found = self:_find_submission(sid)
+    if found then
+      return { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true }
+    end
+  end
+end
+
 -- The launch itself, shared by submit_job_execution and the workflows. params is a
 -- complete ExecutionParams; returns the run id.
 function Client:_launch(params)
-  local data = self:_execute(D.launch_run, { executionParams = params }, "DagsterLuaLaunchRun")
-  local r = data.launchRun
+  params.executionMetadata = params.executionMetadata or {}
+  local tags = params.executionMetadata.tags or json.array()
+  params.executionMetadata.tags = tags
+  local r = self:_launch_once(D.launch_run, { executionParams = params }, "DagsterLuaLaunchRun",
+    "launchRun", tags)
   local t = r.__typename
   if t == "LaunchRunSuccess" then return r.run.runId end
   if t == "RunConfigValidationInvalid" then
@@ -391,7 +489,7 @@ function Client:submit_job_execution(job_name, opts)
   return self:_launch {
     selector = selector,
     runConfigData = run_config,
-    executionMetadata = #tags > 0 and { tags = tags } or {},
+    executionMetadata = { tags = tags },
   }
 end
 

@@ -43,6 +43,15 @@ mutation DagsterLuaLaunchRun($executionParams: ExecutionParams!) {
   }
 }]]
 
+D.run_by_tag = [[
+query DagsterLuaRunByTag($key: String!, $value: String!) {
+  runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {
+    __typename
+    ... on Runs { results { runId } }
+    ... on Error { message }
+  }
+}]]
+
 D.run_status = [[
 query DagsterLuaRunStatus($runId: ID!) {
   runOrError(runId: $runId) {
