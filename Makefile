@@ -49,4 +49,8 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/dagster-lua
 
 clean:
-	rm -rf build
+	rm -rf build build-asan build-fuzz
+
+# sanitizers, valgrind and fuzzing (mk/check.mk); benchmarks (bench/bench.mk)
+-include mk/check.mk
+-include bench/bench.mk

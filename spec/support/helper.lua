@@ -6,7 +6,7 @@ local system = require "system"
 local H = {}
 
 H.root = os.getenv("DAGSTER_LUA_ROOT") or os.getenv("PWD") or "."
-H.bin = H.root .. "/build/dagster-lua"
+H.bin = os.getenv("DAGSTER_LUA_BIN") or (H.root .. "/build/dagster-lua")
 
 -- the webserver URL (http://127.0.0.1:PORT), or an error that says how to get one
 function H.url()
