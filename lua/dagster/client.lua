@@ -106,6 +106,19 @@ local function build_url(hostname, o)
   return url .. prefix .. "/graphql"
 end
 
+-- A token sent over plain http to another machine can be read on the way: say so, once.
+local warned_plain = false
+local function warn_plain_http(url, headers)
+  if warned_plain or headers == nil or next(headers) == nil then return end
+  local host = url:match("^http://([^/]+)")
+  if not host then return end
+  host = host:gsub(":%d+$", ""):lower()
+  if host == "localhost" or host:match("^127%.") or host == "[::1]" then return end
+  warned_plain = true
+  io.stderr:write(fmt("dagster-lua: warning: custom headers (such as an API token) are sent " ..
+    "unencrypted over http:// to %s; use https\n", host))
+end
+
 -- dagster.client(hostname, opts) -> client
 function Client.new(hostname, opts)
   checktype(hostname, "string", 1, "client")
@@ -117,6 +130,7 @@ function Client.new(hostname, opts)
     argerror(2, "client", "timeout: non-negative number of seconds expected")
   end
   if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
+  warn_plain_http(url, o.headers)
   local session = http.session {
     timeout = timeout or 300, connect_timeout = o.connect_timeout, headers = o.headers,
     insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
