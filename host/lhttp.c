@@ -19,6 +19,7 @@
 ** running: callbacks only append to the userdata's buffer, which __gc frees.
 */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +55,36 @@ typedef struct Session {
 
 
 static int global_ready = 0;
+
+/*
+** Ctrl-C during a transfer: while libcurl runs, SIGINT only sets this flag, which the
+** progress callback turns into an aborted transfer. Afterwards the previous handler is put
+** back and the signal raised again, so the host's handler (or the default) sees it as if it
+** had come then.
+*/
+static volatile sig_atomic_t interrupted = 0;
+
+static void on_sigint (int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static int on_progress (void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+  (void)ud; (void)a; (void)b; (void)c; (void)d;
+  return interrupted ? 1 : 0;
+}
+
+typedef void (*sighandler)(int);
+
+static sighandler catch_sigint (void) {
+  interrupted = 0;
+  return signal(SIGINT, on_sigint);
+}
+
+static void release_sigint (sighandler old) {
+  signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
+  if (interrupted && old != SIG_IGN) raise(SIGINT);
+}
 
 static int ensure_global (void) {
   if (!global_ready) {
@@ -251,6 +282,8 @@ static int l_session (lua_State *L) {
   curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, (void *)&s->sink);
   curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->sink.errbuf);
+  curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   lua_pushvalue(L, 2);
   return 1;
 }
@@ -302,6 +335,8 @@ static const char *classify (CURLcode rc, const Sink *k, const char **what, int 
       *what = "connection failed while talking to"; *transient = 1; return "ConnectionError";
     case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT:
       *what = "cannot use the URL"; return "URLError";
+    case CURLE_ABORTED_BY_CALLBACK:
+      *what = "interrupted while talking to"; return "Interrupted";
     case CURLE_OUT_OF_MEMORY:
       *what = "out of memory talking to"; return "TransportError";
     case CURLE_WRITE_ERROR:
@@ -368,14 +403,17 @@ static int s_post (lua_State *L) {
   const char *body = luaL_checklstring(L, 3, &blen);
   CURLcode rc;
   int n;
+  sighandler old;
   sink_reset(&s->sink);
   curl_easy_setopt(s->curl, CURLOPT_URL, url);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays on the stack */
+  old = catch_sigint();
   rc = curl_easy_perform(s->curl);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
   n = push_outcome(L, s->curl, rc, &s->sink);
   sink_trim(&s->sink);
+  release_sigint(old);
   return n;
 }
 
@@ -526,13 +564,16 @@ static int m_perform (lua_State *L) {
   lua_Number timeout = luaL_optnumber(L, 2, 0);
   int running = 0, n = 0, msgs;
   CURLMsg *msg;
+  sighandler old;
   lua_settop(L, 2);
+  old = catch_sigint();
   curl_multi_perform(m->multi, &running);
   if (running > 0 && timeout > 0) {
     int ms = timeout > 3600 ? 3600000 : (int)(timeout * 1000);
     curl_multi_poll(m->multi, NULL, 0, ms, NULL);
     curl_multi_perform(m->multi, &running);
   }
+  release_sigint(old);  /* a hook set now fires once this function returns */
   lua_newtable(L);                                    /* results */
   lua_getiuservalue(L, 1, 1);                         /* results, sessions */
   while ((msg = curl_multi_info_read(m->multi, &msgs)) != NULL) {

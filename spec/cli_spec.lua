@@ -106,6 +106,31 @@ describe("dagster-lua command line", function()
   end)
 end)
 
+describe("Ctrl-C", function()
+  it("aborts a request that hangs and stops the script with 'interrupted!'", function()
+    local script = [=[
+import socket, subprocess, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+port = s.getsockname()[1]
+code = 'local c = require("dagster").client("127.0.0.1", {port_number = %d, timeout = 60, retries = 0}); c:version()' % port
+p = subprocess.Popen([sys.argv[1], "-e", code], stderr=subprocess.PIPE)
+conn, _ = s.accept()          # the request has arrived and will never be answered
+time.sleep(0.3)
+t0 = time.time()
+p.send_signal(2)
+err = p.communicate(timeout=20)[1].decode()
+print(p.returncode, round(time.time() - t0, 1))
+print(err)
+]=]
+    local out, err, code = H.run("python3 - " .. H.quote(H.bin), script)
+    assert.equal(0, code, err)
+    local rc, secs = out:match("^(%-?%d+) ([%d.]+)")
+    assert.equal("1", rc, out)
+    assert.is_true(tonumber(secs) < 10, out)
+    assert.matches("dagster%-lua: .*interrupted", out)
+  end)
+end)
+
 describe("dagster-lua REPL", function()
   it("-i evaluates expressions and prints results, keeping going after errors", function()
     local out, _, code = H.host("-i", "1 + 1\nerror('x')\nreturn 'a', 3\nlocal t = {\nk = 1 }\n")
