@@ -122,6 +122,149 @@ mutation DagsterLuaTerminateRuns($runIds: [String!]!, $terminatePolicy: Terminat
 ------------------------------------------------------------------------------------------
 -- workspace: locations, repositories, jobs, assets, schedules, sensors (lua/dagster/workspace.lua)
 ------------------------------------------------------------------------------------------
+-- a code location's load error: the user's own exception is the first link of errorChain
+local WS_LOAD_ERROR = [[
+        ... on PythonError { message className stack
+          errorChain { isExplicitLink error { message className stack } } }]]
+
+-- the fields of a WorkspaceLocationEntry that client:location() returns
+local WS_LOCATION_ENTRY = [[
+      name loadStatus updatedTimestamp versionKey
+      locationOrLoadError {
+        __typename
+        ... on RepositoryLocation { name serverId }]] .. WS_LOAD_ERROR .. [[
+      }]]
+
+D.locations = [[
+query DagsterLuaLocations {
+  workspaceOrError {
+    __typename
+    ... on Workspace { locationEntries {]] .. WS_LOCATION_ENTRY .. [[ } }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.location = [[
+query DagsterLuaLocation($name: String!) {
+  workspaceLocationEntryOrError(name: $name) {
+    __typename
+    ... on WorkspaceLocationEntry {]] .. WS_LOCATION_ENTRY .. [[ }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+-- the cheap poll of wait_for_location: no code-server round trip, no load errors
+D.location_statuses = [[
+query DagsterLuaLocationStatuses {
+  locationStatusesOrError {
+    __typename
+    ... on WorkspaceLocationStatusEntries { entries { name loadStatus updateTimestamp versionKey } }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.repositories = [[
+query DagsterLuaRepositories {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name } jobs { name isAssetJob } } }
+    ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.asset_nodes = [[
+query DagsterLuaAssetNodes($assetKeys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $assetKeys) {
+    assetKey { path }
+    jobNames
+    isMaterializable
+    repository { name location { name } }
+  }
+}]]
+
+D.assets = [[
+query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
+  assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on AssetConnection { nodes { key { path } latestMaterializationTimestamp } cursor }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+-- schedules and sensors of every repository in one request (Repository.schedules/.sensors)
+D.schedules = [[
+query DagsterLuaSchedules {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name }
+      schedules { name cronSchedule pipelineName scheduleState { id selectorId status } } } }
+    ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.sensors = [[
+query DagsterLuaSensors {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name }
+      sensors { name targets { pipelineName } sensorState { id selectorId status } } } }
+    ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.start_schedule = [[
+mutation DagsterLuaStartSchedule($scheduleSelector: ScheduleSelector!) {
+  startSchedule(scheduleSelector: $scheduleSelector) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { id status } }
+    ... on ScheduleNotFoundError { scheduleName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.stop_schedule = [[
+mutation DagsterLuaStopSchedule($id: String!) {
+  stopRunningSchedule(id: $id) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { id status } }
+    ... on ScheduleNotFoundError { scheduleName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.start_sensor = [[
+mutation DagsterLuaStartSensor($sensorSelector: SensorSelector!) {
+  startSensor(sensorSelector: $sensorSelector) {
+    __typename
+    ... on Sensor { name sensorState { id status } }
+    ... on SensorNotFoundError { sensorName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.stop_sensor = [[
+mutation DagsterLuaStopSensor($id: String!) {
+  stopSensor(id: $id) {
+    __typename
+    ... on StopSensorMutationResult { instigationState { id status } }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 -- @@workspace-documents@@
 
 return D

@@ -1,3 +1,523 @@
 -- The workspace: locations, repositories, jobs, assets, schedules and sensors (added to the client).
+--
+--   client:locations() / client:location(name)        -> {name, load_status, error, server_id, ...}
+--   client:wait_for_location(name [, opts])            -> the location, once loaded without error
+--   client:repositories() / client:jobs([filter])      -> {name, location} / {name, repository, ...}
+--   client:materialize(keys [, opts])                  -> run id
+--   client:assets([opts])                              -> {key, path, latest_materialization}
+--   client:schedules([filter]) / client:sensors([filter]), start_/stop_schedule, start_/stop_sensor
+
+local json = require "dagster.json"
+local E = require "dagster.error"
+local D = require "dagster.documents"
+
+local null = json.null
+local fmt, concat = string.format, table.concat
+
+local function isnull(v) return v == nil or v == null end
+local function nonnull(v) if v ~= null then return v end end
+
 return function(Client)
+
+local argerror, checktype, checkopts, set =
+  Client._argerror, Client._checktype, Client._checkopts, Client._set
+
+-- a non-negative (or, with `positive`, a positive) number option
+local function checknumber(v, n, fname, what, positive)
+  if type(v) ~= "number" or v < 0 or (positive and v == 0) then
+    argerror(n, fname, fmt("%s: %s number of seconds expected", what,
+      positive and "positive" or "non-negative"))
+  end
+  return v
+end
+
+local function checkcount(v, n, fname, what)
+  if math.type(v) ~= "integer" or v < 1 then
+    argerror(n, fname, what .. ": positive integer expected")
+  end
+  return v
+end
+
+------------------------------------------------------------------------------------------
+-- Locations
+------------------------------------------------------------------------------------------
+
+-- A WorkspaceLocationEntry as the table the location methods return. A failed load is
+-- LOADED plus a PythonError: `error` is then the user's own exception text (the first link
+-- of errorChain, for DagsterUserCodeLoadError) or the server's message, and `error_message`
+-- the full message of the load error.
+local function location_table(entry)
+  local t = { name = entry.name, load_status = entry.loadStatus,
+              version_key = nonnull(entry.versionKey), update_time = nonnull(entry.updatedTimestamp) }
+  local l = entry.locationOrLoadError
+  if isnull(l) then return t end
+  if l.__typename == "RepositoryLocation" then
+    t.server_id = nonnull(l.serverId)
+    return t
+  end
+  local msg = type(l.message) == "string" and l.message or ("load error " .. tostring(l.__typename))
+  local text, class = msg, nonnull(l.className)
+  local chain = l.errorChain
+  if class == "DagsterUserCodeLoadError" and type(chain) == "table" and type(chain[1]) == "table"
+    and type(chain[1].error) == "table" and type(chain[1].error.message) == "string" then
+    text, class = chain[1].error.message, nonnull(chain[1].error.className)
+  end
+  t.error = (text:gsub("%s+$", ""))
+  t.error_message = msg
+  t.error_class = class
+  return t
+end
+
+local function location_not_found(self, name)
+  error(E.new("RepositoryLocationNotFound", fmt("Location %s does not exist.", name),
+    { url = self.url, location = name }), 0)
+end
+
+-- client:locations() -> list of location tables, in workspace order
+function Client:locations()
+  local r = self:_execute(D.locations, nil, "DagsterLuaLocations").workspaceOrError
+  if r.__typename ~= "Workspace" then self:_typed_error(r, "DagsterLuaLocations") end
+  local out = {}
+  for i, entry in ipairs(r.locationEntries) do out[i] = location_table(entry) end
+  return out
+end
+
+function Client:_location(name, once)
+  local r = self:_execute(D.location, { name = name }, "DagsterLuaLocation", once)
+    .workspaceLocationEntryOrError
+  if isnull(r) then location_not_found(self, name) end
+  if r.__typename ~= "WorkspaceLocationEntry" then self:_typed_error(r, "DagsterLuaLocation") end
+  return location_table(r)
+end
+
+-- client:location(name) -> one location table; RepositoryLocationNotFound when unknown
+function Client:location(name)
+  checktype(name, "string", 1, "location")
+  return self:_location(name)
+end
+
+local WAIT_OPTS = set { "timeout", "interval", "not_server_id" }
+
+-- client:wait_for_location(name [, {timeout = 60, interval = 0.5, not_server_id = id}])
+-- -> the location table, once it is LOADED without a load error (and, with not_server_id,
+-- served by another server than that one). Polls the cheap locationStatusesOrError and reads
+-- the location in detail only when its versionKey or update time has changed. Transient
+-- transport errors are retried until the deadline; on expiry raises TimeoutError naming the
+-- last error (or status) seen, with fields location, last_error and last_status.
+function Client:wait_for_location(name, opts)
+  local F = "wait_for_location"
+  checktype(name, "string", 1, F)
+  local o = checkopts(opts, 2, F, WAIT_OPTS)
+  local timeout = o.timeout == nil and 60 or checknumber(o.timeout, 2, F, "timeout")
+  local delay = o.interval == nil and 0.5 or checknumber(o.interval, 2, F, "interval", true)
+  local max_delay = math.max(2, delay)
+  local not_server = o.not_server_id
+  if not_server ~= nil then checktype(not_server, "string", 2, F, "not_server_id") end
+
+  local deadline = self:_now() + timeout
+  local seen            -- versionKey and update time of the last detailed read
+  local last_error, last_state
+
+  -- one poll: returns the location when the wait is over
+  local function poll()
+    local r = self:_execute(D.location_statuses, nil, "DagsterLuaLocationStatuses", true)
+      .locationStatusesOrError
+    if r.__typename ~= "WorkspaceLocationStatusEntries" then
+      self:_typed_error(r, "DagsterLuaLocationStatuses")
+    end
+    local entry
+    for _, e in ipairs(r.entries) do
+      if e.name == name then entry = e; break end
+    end
+    if entry == nil then location_not_found(self, name) end
+    if entry.loadStatus ~= "LOADED" then
+      last_state = "status " .. tostring(entry.loadStatus)
+      return nil
+    end
+    local key = tostring(entry.versionKey) .. "|" .. tostring(entry.updateTimestamp)
+    if key == seen then return nil end
+    local loc = self:_location(name, true)
+    seen = key
+    if loc.error then
+      last_error, last_state = loc.error, "load error: " .. loc.error
+    elseif loc.load_status ~= "LOADED" then
+      last_state = "status " .. tostring(loc.load_status)
+    elseif not_server ~= nil and loc.server_id == not_server then
+      last_state = fmt("still served by server %s", not_server)
+    else
+      return loc
+    end
+  end
+
+  while true do
+    local ok, res = pcall(poll)
+    if ok and res then return res end
+    if not ok then
+      if not Client._retryable(res) then error(res, 0) end
+      last_error, last_state = tostring(res), tostring(res)
+    end
+    local left = deadline - self:_now()
+    if left <= 0 then
+      error(E.new("TimeoutError", fmt("location %s was not loaded after %gs (last: %s)", name,
+        timeout, last_state or "no answer"),
+        { url = self.url, location = name, last_error = last_error, last_status = last_state }), 0)
+    end
+    self:_sleep(math.min(delay, left))
+    delay = math.min(delay * 1.5, max_delay)
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- Repositories and jobs
+------------------------------------------------------------------------------------------
+
+local FILTER_OPTS = set { "location", "repository" }
+
+-- {location =, repository =} -> location, repository (each a string or nil)
+local function filter(opts, n, fname)
+  local o = checkopts(opts, n, fname, FILTER_OPTS)
+  if o.location ~= nil then checktype(o.location, "string", n, fname, "location") end
+  if o.repository ~= nil then checktype(o.repository, "string", n, fname, "repository") end
+  return o.location, o.repository
+end
+
+local function matches(repo, location, repository)
+  return (location == nil or repo.location.name == location)
+    and (repository == nil or repo.name == repository)
+end
+
+-- the repositories of every loaded location (failed locations are left out by the server)
+function Client:_repository_nodes(document, opname)
+  local r = self:_execute(document, nil, opname).repositoriesOrError
+  if r.__typename ~= "RepositoryConnection" then self:_typed_error(r, opname) end
+  return r.nodes
+end
+
+-- client:repositories() -> list of {name, location}
+function Client:repositories()
+  local out = {}
+  for i, repo in ipairs(self:_repository_nodes(D.repositories, "DagsterLuaRepositories")) do
+    out[i] = { name = repo.name, location = repo.location.name }
+  end
+  return out
+end
+
+-- client:jobs([{location =, repository =}]) -> list of {name, repository, location, is_asset_job}
+function Client:jobs(opts)
+  local location, repository = filter(opts, 1, "jobs")
+  local out = {}
+  for _, repo in ipairs(self:_repository_nodes(D.repositories, "DagsterLuaRepositories")) do
+    if matches(repo, location, repository) then
+      for _, job in ipairs(repo.jobs) do
+        out[#out + 1] = { name = job.name, repository = repo.name, location = repo.location.name,
+                          is_asset_job = job.isAssetJob == true }
+      end
+    end
+  end
+  return out
+end
+
+------------------------------------------------------------------------------------------
+-- Assets
+------------------------------------------------------------------------------------------
+
+local ASSET_JOB = "__ASSET_JOB"
+
+local function key_id(path) return json.encode(path) end
+local function key_string(path) return concat(path, "/") end
+
+local MATERIALIZE_OPTS = set { "tags", "run_config", "partition", "location", "repository" }
+
+-- Where a set of asset nodes can run together: returns location, repository, job name.
+-- nodes_by_key: key id -> list of AssetNode; keys: the AssetKeyInputs in order.
+local function place(self, keys, nodes_by_key, location, repository)
+  local counts, first = {}, {}
+  for _, k in ipairs(keys) do
+    local here = {}
+    for _, node in ipairs(nodes_by_key[key_id(k.path)]) do
+      local loc, repo = node.repository.location.name, node.repository.name
+      if (location == nil or loc == location) and (repository == nil or repo == repository) then
+        local where = loc .. "\0" .. repo
+        if not here[where] then
+          here[where] = true
+          counts[where] = (counts[where] or 0) + 1
+          first[where] = first[where] or { loc, repo }
+        end
+      end
+    end
+  end
+  local candidates = {}
+  for where, n in pairs(counts) do
+    if n == #keys then candidates[#candidates + 1] = where end
+  end
+  table.sort(candidates)
+  if #candidates ~= 1 then
+    local parts = {}
+    for _, k in ipairs(keys) do
+      local wheres = {}
+      for _, node in ipairs(nodes_by_key[key_id(k.path)]) do
+        wheres[#wheres + 1] = node.repository.location.name .. "/" .. node.repository.name
+      end
+      parts[#parts + 1] = fmt("%s (%s)", key_string(k.path), concat(wheres, ", "))
+    end
+    local why = #candidates == 0
+      and "the asset keys are not all defined in one location and repository"
+      or "the asset keys are defined in several locations or repositories; pass location " ..
+         "and repository to choose one"
+    error(E.new("AssetsInSeveralLocationsError", fmt("Cannot materialize in one run: %s: %s",
+      why, concat(parts, "; ")), { url = self.url, body = parts }), 0)
+  end
+  local loc, repo = first[candidates[1]][1], first[candidates[1]][2]
+  -- a job that contains every key: __ASSET_JOB when it does (it always exists where assets do)
+  local common
+  for _, k in ipairs(keys) do
+    for _, node in ipairs(nodes_by_key[key_id(k.path)]) do
+      if node.repository.location.name == loc and node.repository.name == repo then
+        local names = set(node.jobNames)
+        if common == nil then common = names
+        else for j in pairs(common) do if not names[j] then common[j] = nil end end end
+        break
+      end
+    end
+  end
+  local job = ASSET_JOB
+  if common ~= nil and not common[ASSET_JOB] and next(common) ~= nil then
+    local names = {}
+    for j in pairs(common) do names[#names + 1] = j end
+    table.sort(names)
+    job = names[1]
+  end
+  return loc, repo, job
+end
+
+-- client:materialize(asset_keys [, opts]) -> run id. asset_keys is one key as a string
+-- "a/b", or a list of keys, each "a/b" or {"a", "b"}. Options: tags, run_config,
+-- partition (the dagster/partition tag), location and repository (to choose among several
+-- definitions of the same keys). Raises AssetNotFoundError (before launching) for unknown
+-- keys and AssetsInSeveralLocationsError when the keys cannot run in one repository.
+function Client:materialize(asset_keys, opts)
+  local F = "materialize"
+  local keys, given_strings = json.array(), false
+  if type(asset_keys) == "string" then
+    keys[1] = Client._asset_key_input(asset_keys, 1, F)
+  elseif type(asset_keys) == "table" then
+    local n = #asset_keys
+    if n == 0 then argerror(1, F, "no asset keys given") end
+    for k in pairs(asset_keys) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then
+        argerror(1, F, "asset key string or list of asset keys expected")
+      end
+    end
+    given_strings = n > 1
+    local seen = {}
+    for _, k in ipairs(asset_keys) do
+      if type(k) ~= "string" or k:find("/", 1, true) then given_strings = false end
+      local input = Client._asset_key_input(k, 1, F)
+      if not seen[key_id(input.path)] then
+        seen[key_id(input.path)] = true
+        keys[#keys + 1] = input
+      end
+    end
+  else
+    argerror(1, F, "asset key string or list of asset keys expected, got " ..
+      (asset_keys == nil and "no value" or type(asset_keys)))
+  end
+  local o = checkopts(opts, 2, F, MATERIALIZE_OPTS)
+  local location, repository = filter({ location = o.location, repository = o.repository }, 2, F)
+  local run_config = o.run_config
+  if run_config == nil then run_config = {}
+  elseif type(run_config) ~= "table" and type(run_config) ~= "string" then
+    argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
+  end
+  local tags = Client._tag_list(o.tags, 2, F)
+  if o.partition ~= nil then
+    checktype(o.partition, "string", 2, F, "partition")
+    for i = #tags, 1, -1 do
+      if tags[i].key == "dagster/partition" then table.remove(tags, i) end
+    end
+    tags[#tags + 1] = { key = "dagster/partition", value = o.partition }
+  end
+
+  local nodes = self:_execute(D.asset_nodes, { assetKeys = keys }, "DagsterLuaAssetNodes").assetNodes
+  local by_key = {}
+  for _, node in ipairs(nodes) do
+    local id = key_id(node.assetKey.path)
+    by_key[id] = by_key[id] or {}
+    table.insert(by_key[id], node)
+  end
+  local missing = {}
+  for _, k in ipairs(keys) do
+    if by_key[key_id(k.path)] == nil then missing[#missing + 1] = k.path end
+  end
+  if #missing > 0 then
+    local names = {}
+    for i, p in ipairs(missing) do names[i] = "`" .. key_string(p) .. "`" end
+    local msg = #missing == 1 and fmt("No asset with the key %s exists", names[1])
+      or fmt("No assets with the keys %s exist", concat(names, ", "))
+    if given_strings and #missing == #keys then  -- perhaps meant as one key of several parts
+      msg = msg .. ' (a list of strings is a list of keys: give a key of several parts as ' ..
+        '"a/b" or {{"a", "b"}})'
+    end
+    error(E.new("AssetNotFoundError", msg, { url = self.url, body = missing }), 0)
+  end
+
+  local loc, repo, job = place(self, keys, by_key, location, repository)
+  return self:_launch {
+    selector = { repositoryLocationName = loc, repositoryName = repo, jobName = job,
+                 assetSelection = keys },
+    runConfigData = run_config,
+    executionMetadata = { tags = tags },
+  }
+end
+
+local ASSETS_OPTS = set { "prefix", "limit", "page_size" }
+
+-- client:assets([{prefix = "a/b" or {"a", "b"}, limit = n, page_size = 100}]) -> list of
+-- {key = {"a", "b"}, path = "a/b", latest_materialization = epoch seconds or nil}, in key
+-- order, at most `limit` of them, fetched page_size at a time.
+function Client:assets(opts)
+  local F = "assets"
+  local o = checkopts(opts, 1, F, ASSETS_OPTS)
+  local prefix = o.prefix ~= nil and Client._asset_key_input(o.prefix, 1, F).path or nil
+  local limit = o.limit ~= nil and checkcount(o.limit, 1, F, "limit") or nil
+  local page = o.page_size ~= nil and checkcount(o.page_size, 1, F, "page_size") or 100
+  local out, cursor = {}, nil
+  while true do
+    local want = limit and math.min(page, limit - #out) or page
+    local r = self:_execute(D.assets, { prefix = prefix, cursor = cursor, limit = want },
+      "DagsterLuaAssets").assetsOrError
+    if r.__typename ~= "AssetConnection" then self:_typed_error(r, "DagsterLuaAssets") end
+    for _, node in ipairs(r.nodes) do
+      local ts = node.latestMaterializationTimestamp
+      out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
+                        latest_materialization = not isnull(ts) and ts / 1000 or nil }
+    end
+    -- the cursor is set even on the last page: a short page is the end
+    if #r.nodes < want or (limit and #out >= limit) or isnull(r.cursor) then break end
+    cursor = r.cursor
+  end
+  return out
+end
+
+------------------------------------------------------------------------------------------
+-- Schedules and sensors
+------------------------------------------------------------------------------------------
+
+local KINDS = {
+  schedule = { doc = "schedules", op = "DagsterLuaSchedules", field = "schedules",
+               state = "scheduleState", Kind = "Schedule" },
+  sensor = { doc = "sensors", op = "DagsterLuaSensors", field = "sensors",
+             state = "sensorState", Kind = "Sensor" },
+}
+
+local function instigator_table(kind, repo, s)
+  local state = s[KINDS[kind].state]
+  local t = { name = s.name, location = repo.location.name, repository = repo.name,
+              status = state.status, id = state.id, selector_id = state.selectorId }
+  if kind == "schedule" then
+    t.cron_schedule, t.job_name = s.cronSchedule, s.pipelineName
+  else
+    local names = {}
+    if type(s.targets) == "table" then
+      for _, target in ipairs(s.targets) do names[#names + 1] = target.pipelineName end
+    end
+    t.job_names, t.job_name = names, names[1]
+  end
+  return t
+end
+
+function Client:_instigators(kind, location, repository)
+  local K = KINDS[kind]
+  local out = {}
+  for _, repo in ipairs(self:_repository_nodes(D[K.doc], K.op)) do
+    if matches(repo, location, repository) then
+      for _, s in ipairs(repo[K.field]) do out[#out + 1] = instigator_table(kind, repo, s) end
+    end
+  end
+  return out
+end
+
+-- the one schedule or sensor of that name (location and repository narrow the search), or
+-- ScheduleNotFoundError / SensorNotFoundError, AmbiguousScheduleError / AmbiguousSensorError
+function Client:_find_instigator(kind, name, location, repository)
+  local K = KINDS[kind]
+  local found = {}
+  for _, s in ipairs(self:_instigators(kind, location, repository)) do
+    if s.name == name then found[#found + 1] = s end
+  end
+  if #found == 1 then return found[1] end
+  if #found == 0 then
+    local where = ""
+    if location then where = fmt(" in location `%s`", location) end
+    if repository then where = where .. fmt(" in repository `%s`", repository) end
+    error(E.new(K.Kind .. "NotFoundError", fmt("No %ss with the name `%s` exist%s", kind, name,
+      where), { url = self.url }), 0)
+  end
+  local names = {}
+  for i, s in ipairs(found) do names[i] = s.location .. "/" .. s.repository end
+  error(E.new("Ambiguous" .. K.Kind .. "Error", fmt("Must specify location and repository " ..
+    "since there are multiple %ss with the name %s. Choose one of (location/repository): %s",
+    kind, name, concat(names, ", ")), { url = self.url, body = found }), 0)
+end
+
+-- client:schedules([{location =, repository =}]) -> list of {name, location, repository,
+-- cron_schedule, status, id, selector_id, job_name}
+function Client:schedules(opts)
+  local location, repository = filter(opts, 1, "schedules")
+  return self:_instigators("schedule", location, repository)
+end
+
+-- client:sensors([{location =, repository =}]) -> list of {name, location, repository, status,
+-- id, selector_id, job_name, job_names}
+function Client:sensors(opts)
+  local location, repository = filter(opts, 1, "sensors")
+  return self:_instigators("sensor", location, repository)
+end
+
+-- client:start_schedule(name [, {location =, repository =}]) -> the new status ("RUNNING")
+function Client:start_schedule(name, opts)
+  checktype(name, "string", 1, "start_schedule")
+  local s = self:_find_instigator("schedule", name, filter(opts, 2, "start_schedule"))
+  local r = self:_execute(D.start_schedule, { scheduleSelector = { repositoryLocationName =
+    s.location, repositoryName = s.repository, scheduleName = s.name } },
+    "DagsterLuaStartSchedule").startSchedule
+  if r.__typename == "ScheduleStateResult" then return r.scheduleState.status end
+  self:_typed_error(r, "DagsterLuaStartSchedule")
+end
+
+-- client:stop_schedule(name [, {location =, repository =}]) -> the new status ("STOPPED");
+-- stopRunningSchedule takes the schedule's InstigationState id, read first
+function Client:stop_schedule(name, opts)
+  checktype(name, "string", 1, "stop_schedule")
+  local s = self:_find_instigator("schedule", name, filter(opts, 2, "stop_schedule"))
+  local r = self:_execute(D.stop_schedule, { id = s.id }, "DagsterLuaStopSchedule")
+    .stopRunningSchedule
+  if r.__typename == "ScheduleStateResult" then return r.scheduleState.status end
+  self:_typed_error(r, "DagsterLuaStopSchedule")
+end
+
+-- client:start_sensor(name [, {location =, repository =}]) -> the new status ("RUNNING")
+function Client:start_sensor(name, opts)
+  checktype(name, "string", 1, "start_sensor")
+  local s = self:_find_instigator("sensor", name, filter(opts, 2, "start_sensor"))
+  local r = self:_execute(D.start_sensor, { sensorSelector = { repositoryLocationName =
+    s.location, repositoryName = s.repository, sensorName = s.name } },
+    "DagsterLuaStartSensor").startSensor
+  if r.__typename == "Sensor" then return r.sensorState.status end
+  self:_typed_error(r, "DagsterLuaStartSensor")
+end
+
+-- client:stop_sensor(name [, {location =, repository =}]) -> the new status ("STOPPED");
+-- stopSensor takes the sensor's InstigationState id, read first
+function Client:stop_sensor(name, opts)
+  checktype(name, "string", 1, "stop_sensor")
+  local s = self:_find_instigator("sensor", name, filter(opts, 2, "stop_sensor"))
+  local r = self:_execute(D.stop_sensor, { id = s.id }, "DagsterLuaStopSensor").stopSensor
+  if r.__typename == "StopSensorMutationResult" then
+    local state = r.instigationState
+    return isnull(state) and "STOPPED" or state.status
+  end
+  self:_typed_error(r, "DagsterLuaStopSensor")
+end
+
 end
