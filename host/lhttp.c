@@ -3,7 +3,8 @@
 **
 **   http.session{headers=, timeout=, connect_timeout=, insecure=, cainfo=,
 **                max_response_bytes=, user_agent=}          -> session
-**   session:post(url, body)  -> status, body, content_type    (any HTTP answer)
+**   session:post(url, body [, fresh])
+**                            -> status, body, content_type    (any HTTP answer)
 **                            -> nil, err                      (no HTTP answer: err is a
 **                                                              dagster.Error)
 **   session:close()          (also __gc and __close; harmless twice)
@@ -362,8 +363,12 @@ static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
     name = classify(rc, k, &what, &transient);
     lua_pushnil(L);
     push_safe_url(L, url ? url : "?");                        /* nil, url */
-    lua_pushfstring(L, "%s %s: %s", what, lua_tostring(L, -1),
-                    k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc));
+    if (k->too_large)
+      lua_pushfstring(L, "the answer of %s is larger than max_response_bytes (%I bytes)",
+                      lua_tostring(L, -1), (lua_Integer)k->max_bytes);
+    else
+      lua_pushfstring(L, "%s %s: %s", what, lua_tostring(L, -1),
+                      k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc));
     dgl_newerror(L, name, lua_tostring(L, -1));               /* nil, url, msg, err */
     lua_pushvalue(L, -3);
     lua_setfield(L, -2, "url");
@@ -394,17 +399,19 @@ static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
 
 
 /*
-** session:post(url, body) -> status, body, content_type | nil, err
+** session:post(url, body [, fresh]) -> status, body, content_type | nil, err
 */
 static int s_post (lua_State *L) {
   Session *s = checksession(L);
   size_t blen;
   const char *url = luaL_checkstring(L, 2);
   const char *body = luaL_checklstring(L, 3, &blen);
+  long fresh = lua_toboolean(L, 4);
   CURLcode rc;
   int n;
   sighandler old;
   sink_reset(&s->sink);
+  curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
   curl_easy_setopt(s->curl, CURLOPT_URL, url);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays on the stack */
@@ -423,7 +430,7 @@ static int s_post (lua_State *L) {
 ** dagster.http.Multi: many transfers at once over libcurl's multi interface.
 **
 **   http.multi{max_connections = 8}     -> multi
-**   multi:add(session, url, body)       -> id    (starts a POST with the session's settings)
+**   multi:add(session, url, body [, fresh]) -> id (starts a POST with the session's settings)
 **   multi:perform(timeout)              -> list of finished {id=, status=, body=,
 **                                          content_type=} or {id=, err=}; waits at most
 **                                          timeout seconds for something to happen
@@ -517,7 +524,7 @@ static int l_multi (lua_State *L) {
 
 
 /*
-** multi:add(session, url, body) -> id. The transfer is linked into the multi before
+** multi:add(session, url, body [, fresh]) -> id. The transfer is linked into the multi before
 ** anything can raise, so __gc frees it whatever happens.
 */
 static int m_add (lua_State *L) {
@@ -526,6 +533,7 @@ static int m_add (lua_State *L) {
   size_t blen;
   const char *url = luaL_checkstring(L, 3);
   const char *body = luaL_checklstring(L, 4, &blen);
+  long fresh = lua_toboolean(L, 5);
   Transfer *t;
   if (s->curl == NULL) luaL_error(L, "attempt to use a closed dagster.http session");
   t = (Transfer *)calloc(1, sizeof(Transfer));
@@ -537,6 +545,7 @@ static int m_add (lua_State *L) {
     transfer_free(m, t);
     luaL_error(L, "not enough memory");
   }
+  curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, fresh);
   curl_easy_setopt(t->easy, CURLOPT_URL, url);
   curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
   curl_easy_setopt(t->easy, CURLOPT_COPYPOSTFIELDS, body);

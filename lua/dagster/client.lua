@@ -162,6 +162,7 @@ Client.__close = Client.close
 
 local function snippet(body)
   local s = body:sub(1, 300):gsub("%s+", " ")
+  if not utf8.len(s) then s = s:gsub("[\128-\255]", "?") end  -- keep messages valid UTF-8
   if #body > 300 then s = s .. "..." end
   return s
 end
@@ -226,9 +227,10 @@ function Client:_backoff(n)
   return d * (0.5 + math.random() / 2)
 end
 
--- One attempt: POST the payload and map the answer.
-function Client:_attempt(payload, opname)
-  local status, body = concurrent.post(self._session, self.url, payload)
+-- One attempt: POST the payload and map the answer. A mutation goes on a fresh connection,
+-- so that libcurl cannot re-send it by itself when a kept-alive connection dies under it.
+function Client:_attempt(payload, opname, mutation)
+  local status, body = concurrent.post(self._session, self.url, payload, mutation)
   if not status then
     body.operation = opname
     error(body, 0)
@@ -241,10 +243,11 @@ end
 -- a mutation is sent once (launches have their own safe retry, see _launch).
 function Client:_execute(document, variables, opname, once)
   local payload = json.encode { query = document, variables = variables }
-  local retries = (once or document:find("^%s*mutation")) and 0 or self.retries
+  local mutation = document:find("^%s*mutation") ~= nil
+  local retries = (once or mutation) and 0 or self.retries
   local n = 0
   while true do
-    local ok, res = pcall(self._attempt, self, payload, opname)
+    local ok, res = pcall(self._attempt, self, payload, opname, mutation)
     if ok then return res end
     if n >= retries or not retryable(res) then error(res, 0) end
     n = n + 1

@@ -50,12 +50,13 @@ function M.spawn(fn, ...)
   return setmetatable(task, Task)
 end
 
--- the transport for one POST: blocking outside a task, a yield inside one
-function M.post(session, url, body)
+-- the transport for one POST: blocking outside a task, a yield inside one; `fresh` asks for
+-- a new connection (mutations: libcurl never silently re-sends those)
+function M.post(session, url, body, fresh)
   local task = current()
-  if not task then return session:post(url, body) end
+  if not task then return session:post(url, body, fresh) end
   multi = multi or http.multi { max_connections = M.max_connections }
-  local id = multi:add(session, url, body)
+  local id = multi:add(session, url, body, fresh)
   by_transfer[id] = task
   local n = multi:count()
   if n > M.stats.max_in_flight then M.stats.max_in_flight = n end

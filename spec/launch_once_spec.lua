@@ -1,0 +1,138 @@
+-- Launches are never doubled: through spec/support/drop_proxy.py, a proxy in front of the
+-- real local Dagster that forwards a launch and then loses its answer (RST), the client's
+-- retry must find the run by its dagster-lua/submission_id tag instead of launching again.
+-- The runs that carry a submission id are counted on the real server, directly.
+local dagster = require "dagster"
+local H = require "helper"
+
+local PROXY = H.root .. "/spec/support/drop_proxy.py"
+local TAG = "dagster-lua/submission_id"
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function trim(s) return (s:gsub("%s+$", "")) end
+
+local function start_proxy()
+  local dir = trim(H.run("mktemp -d"))
+  assert(dir ~= "", "mktemp -d failed")
+  local portfile = dir .. "/port"
+  local pid = trim(H.run(("python3 %s %s %s >%s 2>&1 & echo $!"):format(H.quote(PROXY),
+    H.quote(H.url()), H.quote(portfile), H.quote(dir .. "/proxy.out"))))
+  local p = { dir = dir, portfile = portfile, pid = assert(tonumber(pid), "no pid: " .. pid) }
+  p.port = H.wait_until("the drop proxy to listen", function()
+    local s = slurp(portfile)
+    return s and tonumber(s)
+  end, 15, 0.05)
+  return p
+end
+
+local function stop_proxy(p)
+  if p then
+    os.execute("kill " .. p.pid .. " 2>/dev/null")
+    os.execute("rm -rf " .. H.quote(p.dir))
+  end
+end
+
+-- the launch requests the proxy saw on one path segment
+local function launches(p, segment)
+  local out = {}
+  for line in (slurp(p.portfile .. ".log") or ""):gmatch("[^\n]+") do
+    local r = assert(dagster.json.decode(line))
+    if r.segment == segment and r.launch then out[#out + 1] = r end
+  end
+  return out
+end
+
+local RUN_TAGS = [[
+query RunTags($id: ID!) {
+  runOrError(runId: $id) { __typename ... on Run { tags { key value } } }
+}]]
+
+local RUNS_WITH_TAG = [[
+query RunsWithTag($key: String!, $value: String!) {
+  runsOrError(filter: {tags: [{key: $key, value: $value}]}) {
+    __typename
+    ... on Runs { results { runId } }
+    ... on Error { message }
+  }
+}]]
+
+-- the submission id a run was launched with (asked of the real server)
+local function submission_of(direct, run_id)
+  local r = direct:graphql(RUN_TAGS, { id = run_id }).runOrError
+  assert.equal("Run", r.__typename)
+  for _, t in ipairs(r.tags) do
+    if t.key == TAG then return t.value end
+  end
+  error("run " .. run_id .. " has no " .. TAG .. " tag")
+end
+
+-- the ids of every run that carries the submission id, on the real server
+local function runs_with(direct, sid)
+  local r = direct:graphql(RUNS_WITH_TAG, { key = TAG, value = sid }).runsOrError
+  assert.equal("Runs", r.__typename)
+  local ids = {}
+  for i, run in ipairs(r.results) do ids[i] = run.runId end
+  return ids
+end
+
+local UUID = "^%x+%-%x+%-%x+%-%x+%-%x+$"
+
+describe("a launch whose answer is lost", function()
+  local proxy, direct
+  setup(function()
+    proxy = start_proxy()
+    direct = H.client({ timeout = 60 })
+  end)
+  teardown(function() stop_proxy(proxy) end)
+
+  local function through(segment)
+    return dagster.client(("http://127.0.0.1:%d/%s"):format(proxy.port, segment),
+      { retries = 3, retry_delay = 0.2, timeout = 60 })
+  end
+
+  it("returns the run, and exactly one run carries its submission id, when the first answer is dropped", function()
+    local run_id = through("first"):submit_job_execution("succeed_job")
+    assert.matches(UUID, run_id)
+    local seen = launches(proxy, "first")
+    assert.is_true(#seen >= 1, "the proxy saw no launch")
+    assert.is_true(seen[1].dropped and seen[1].forwarded, "the first launch was not dropped after forwarding")
+    local sid = submission_of(direct, run_id)
+    for _, l in ipairs(seen) do assert.equal(sid, l.submission_id) end
+    assert.same({ run_id }, runs_with(direct, sid),
+      ("%d launch requests reached the server for one submit"):format(#seen))
+  end)
+
+  it("returns the one run it finds by tag when every launch answer is dropped", function()
+    local run_id = through("all"):submit_job_execution("succeed_job")
+    assert.matches(UUID, run_id)
+    local seen = launches(proxy, "all")
+    local sid = submission_of(direct, run_id)
+    for _, l in ipairs(seen) do assert.equal(sid, l.submission_id) end
+    assert.same({ run_id }, runs_with(direct, sid),
+      ("%d launch requests reached the server for one submit"):format(#seen))
+  end)
+
+  it("raises ConnectionError after its retries when no launch gets through, and no run exists", function()
+    local c = through("refuse")
+    local ok, e = pcall(c.submit_job_execution, c, "succeed_job")
+    assert.is_false(ok, "expected ConnectionError, got run " .. tostring(e))
+    assert.is_true(dagster.Error.is(e), tostring(e))
+    assert.equal("ConnectionError", e.name, tostring(e))
+    local seen = launches(proxy, "refuse")
+    assert.is_true(#seen >= 4, ("%d launch attempts for retries = 3"):format(#seen))
+    local sid = seen[1].submission_id
+    assert.is_string(sid)
+    for _, l in ipairs(seen) do
+      assert.equal(sid, l.submission_id)   -- every retry is the same submission
+      assert.is_false(l.forwarded)
+    end
+    assert.same({}, runs_with(direct, sid))
+  end)
+end)
