@@ -117,6 +117,77 @@ mutation DagsterLuaTerminateRuns($runIds: [String!]!, $terminatePolicy: Terminat
 ------------------------------------------------------------------------------------------
 -- runs: wait, read, list, events, re-execute (lua/dagster/runs.lua)
 ------------------------------------------------------------------------------------------
+-- a Run's cheap fields, shared by get_run and the runs listings
+local RUN_SUMMARY = [[
+      runId jobName status tags { key value } creationTime startTime endTime updateTime
+      parentRunId rootRunId canTerminate]]
+
+D.run = [[
+query DagsterLuaRun($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {]] .. RUN_SUMMARY .. [[
+      runConfig
+      stats {
+        __typename
+        ... on RunStatsSnapshot { stepsSucceeded stepsFailed }
+        ... on PythonError { message }
+      }
+      stepStats { stepKey status }
+    }
+    ... on Error { message }
+  }
+}]]
+
+D.runs = [[
+query DagsterLuaRuns($filter: RunsFilter, $cursor: String, $limit: Int) {
+  runsOrError(filter: $filter, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on Runs { results {]] .. RUN_SUMMARY .. [[ } }
+    ... on Error { message }
+  }
+}]]
+
+-- statuses of many runs at once (wait_for_runs), and which of some runs still exist
+D.run_statuses = [[
+query DagsterLuaRunStatuses($runIds: [String!]!, $limit: Int!) {
+  runsOrError(filter: {runIds: $runIds}, limit: $limit) {
+    __typename
+    ... on Runs { results { runId status } }
+    ... on Error { message }
+  }
+}]]
+
+-- every event type implements MessageEvent; the failure ones also ErrorEvent
+D.logs_for_run = [[
+query DagsterLuaLogsForRun($runId: ID!, $afterCursor: String, $limit: Int) {
+  logsForRun(runId: $runId, afterCursor: $afterCursor, limit: $limit) {
+    __typename
+    ... on EventConnection {
+      cursor hasMore
+      events {
+        __typename
+        ... on MessageEvent { runId message timestamp level stepKey eventType }
+        ... on ErrorEvent { error { message className cause { message className } } }
+      }
+    }
+    ... on Error { message }
+  }
+}]]
+
+D.reexecute = [[
+mutation DagsterLuaReexecute($reexecutionParams: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $reexecutionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { stepKey invalidOutputName }
+    ... on RunConfigValidationInvalid { pipelineName]] .. CONFIG_ERRORS .. [[ }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 -- @@runs-documents@@
 
 ------------------------------------------------------------------------------------------

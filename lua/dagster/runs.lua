@@ -1,3 +1,581 @@
--- Runs: wait_for_run, get_run, runs, events, reexecute, wait_for_runs (added to the client).
+-- Runs: wait_for_run, get_run, runs, each_run, events, reexecute, wait_for_runs (added to
+-- the client). Every wait sleeps and reads the clock through client:_sleep and client:_now,
+-- so that inside a dagster.spawn task it yields to the other tasks.
+
+local json = require "dagster.json"
+local E = require "dagster.error"
+local D = require "dagster.documents"
+local enums = require "dagster.enums"
+
+local null = json.null
+local fmt = string.format
+
+local function isnull(v) return v == nil or v == null end
+local function opt(v) if v == null then return nil end return v end
+
+-- the statuses after which a run never changes again
+local FINAL = { SUCCESS = true, FAILURE = true, CANCELED = true }
+
 return function(Client)
+  local argerror, checktype, checkopts, set =
+    Client._argerror, Client._checktype, Client._checkopts, Client._set
+  local string_list, tag_list, retryable =
+    Client._string_list, Client._tag_list, Client._retryable
+
+  ----------------------------------------------------------------------------------------
+  -- Argument checks
+  ----------------------------------------------------------------------------------------
+
+  local function check_number(v, n, fname, what, min, strict)
+    if v == nil then return nil end
+    if type(v) ~= "number" or v ~= v or v < min or (strict and v == min) then
+      argerror(n, fname, fmt("%s: %s number expected, got %s", what,
+        strict and "positive" or "non-negative", type(v) == "number" and tostring(v) or type(v)))
+    end
+    return v
+  end
+
+  local function check_count(v, n, fname, what, default)
+    if v == nil then return default end
+    if math.type(v) ~= "integer" or v < 1 then
+      argerror(n, fname, fmt("%s: positive integer expected, got %s", what, tostring(v)))
+    end
+    return v
+  end
+
+  local function check_callable(v, n, fname, what)
+    if v ~= nil and type(v) ~= "function" and not (getmetatable(v) or {}).__call then
+      argerror(n, fname, fmt("%s: function expected, got %s", what, type(v)))
+    end
+    return v
+  end
+
+  -- the polling options shared by wait_for_run and wait_for_runs
+  local WAIT_OPTS = set { "timeout", "interval", "max_interval", "on_status" }
+  local function wait_opts(opts, n, fname)
+    local o = checkopts(opts, n, fname, WAIT_OPTS)
+    local w = {
+      timeout = check_number(o.timeout, n, fname, "timeout", 0),
+      interval = check_number(o.interval, n, fname, "interval", 0, true) or 0.5,
+      max_interval = check_number(o.max_interval, n, fname, "max_interval", 0, true) or 5,
+      on_status = check_callable(o.on_status, n, fname, "on_status"),
+    }
+    if w.max_interval < w.interval then w.max_interval = w.interval end
+    return w
+  end
+
+  ----------------------------------------------------------------------------------------
+  -- Answers to Lua tables
+  ----------------------------------------------------------------------------------------
+
+  local function tag_table(tags)
+    local t = {}
+    for _, p in ipairs(tags or {}) do t[p.key] = p.value end
+    return t
+  end
+
+  -- a Run's cheap fields (RUN_SUMMARY in documents.lua) in snake_case; nil for null
+  local function summary(r)
+    return {
+      run_id = r.runId, job_name = r.jobName, status = r.status, tags = tag_table(r.tags),
+      creation_time = opt(r.creationTime), start_time = opt(r.startTime),
+      end_time = opt(r.endTime), update_time = opt(r.updateTime),
+      parent_run_id = opt(r.parentRunId), root_run_id = opt(r.rootRunId),
+      can_terminate = r.canTerminate,
+    }
+  end
+
+  local function trim(s) return (s:gsub("%s+$", "")) end
+
+  -- The text of a failure event's PythonError, preferring the user's own exception: Dagster
+  -- wraps it ("DagsterExecutionStepExecutionError: Error occurred while executing op ...")
+  -- and puts it in `cause`. Returns message, class name (or nil).
+  local function error_text(err)
+    if type(err) ~= "table" then return nil end
+    local c = err.cause
+    if type(c) == "table" and type(c.message) == "string" then
+      return trim(c.message), opt(c.className)
+    end
+    if type(err.message) == "string" then return trim(err.message), opt(err.className) end
+    return nil
+  end
+
+  -- One event as the iterator gives it. Tolerates any typename: fields that a future
+  -- member lacks are simply nil.
+  local function event(e)
+    local ts = type(e.timestamp) == "string" and tonumber(e.timestamp)
+    local ev = {
+      type = e.__typename, event_type = opt(e.eventType), level = opt(e.level),
+      message = opt(e.message), step_key = opt(e.stepKey), run_id = opt(e.runId),
+      timestamp = ts and ts / 1000 or nil,
+    }
+    if not isnull(e.error) then ev.error_message, ev.error_class = error_text(e.error) end
+    return ev
+  end
+
+  ----------------------------------------------------------------------------------------
+  -- Single requests (once = true: no retry inside, the caller's loop retries)
+  ----------------------------------------------------------------------------------------
+
+  local function run_status(self, run_id, once)
+    local r = self:_execute(D.run_status, { runId = run_id }, "DagsterLuaRunStatus",
+      once).runOrError
+    if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRunStatus") end
+    return r.status
+  end
+
+  local function logs_page(self, run_id, cursor, limit, once)
+    local r = self:_execute(D.logs_for_run, { runId = run_id, afterCursor = cursor,
+      limit = limit }, "DagsterLuaLogsForRun", once).logsForRun
+    if r.__typename ~= "EventConnection" then self:_typed_error(r, "DagsterLuaLogsForRun") end
+    return r
+  end
+
+  -- The failure message of a failed run: the first step failure's own exception text, else
+  -- the run failure's error, else the run failure event's message. Reads the event log
+  -- from the start and stops at the first step failure.
+  local function failure_message(self, run_id, once)
+    local cursor, run_failure
+    repeat
+      local page = logs_page(self, run_id, cursor, 1000, once)
+      for _, e in ipairs(page.events) do
+        if e.__typename == "ExecutionStepFailureEvent" then
+          local m = error_text(e.error)
+          if m then return m end
+          if type(e.message) == "string" then return e.message end
+        elseif e.__typename == "RunFailureEvent" and run_failure == nil then
+          run_failure = error_text(e.error) or opt(e.message)
+        end
+      end
+      cursor = page.cursor
+    until not page.hasMore or #page.events == 0
+    return run_failure
+  end
+
+  local function fetch_run(self, run_id, once)
+    local r = self:_execute(D.run, { runId = run_id }, "DagsterLuaRun", once).runOrError
+    if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRun") end
+    local run = summary(r)
+    run.run_config = r.runConfig
+    local succeeded, failed, skipped = 0, 0, 0
+    for _, s in ipairs(r.stepStats) do
+      if s.status == "SUCCESS" then succeeded = succeeded + 1
+      elseif s.status == "FAILURE" then failed = failed + 1
+      elseif s.status == "SKIPPED" then skipped = skipped + 1 end
+    end
+    local stats = r.stats
+    if stats.__typename == "RunStatsSnapshot" then
+      succeeded, failed = stats.stepsSucceeded, stats.stepsFailed
+    end
+    run.steps_succeeded, run.steps_failed, run.steps_skipped = succeeded, failed, skipped
+    if run.status == "FAILURE" then run.failure_message = failure_message(self, run_id, once) end
+    return run
+  end
+
+  ----------------------------------------------------------------------------------------
+  -- Polling
+  ----------------------------------------------------------------------------------------
+
+  local BACKOFF = 1.5
+
+  -- The loop behind both waits. observe() does the requests of one round and returns what
+  -- it saw; a transient failure (Client._retryable) is retried on the same schedule until
+  -- the deadline, any other error propagates. apply(seen) runs outside the protected call
+  -- (so that errors of the caller's callbacks are never retried) and returns done, changed.
+  -- Delays: w.interval after the first round and after every change, then x1.5 per
+  -- round up to w.max_interval. At the deadline, on_timeout(last transient error) raises.
+  local function poll(self, w, observe, apply, on_timeout)
+    local deadline = w.timeout and self:_now() + w.timeout
+    local delay = w.interval
+    while true do
+      local ok, seen = pcall(observe)
+      local last_error
+      if ok then
+        local done, changed = apply(seen)
+        if done then return end
+        if changed then delay = w.interval end
+      elseif retryable(seen) then
+        last_error = seen
+      else
+        error(seen, 0)
+      end
+      local now = self:_now()
+      if deadline and now >= deadline then on_timeout(last_error) end
+      self:_sleep(deadline and math.min(delay, deadline - now) or delay)
+      delay = math.min(delay * BACKOFF, w.max_interval)
+    end
+  end
+
+  local function with_error(msg, last_error)
+    if last_error then msg = fmt("%s; last error: %s", msg, tostring(last_error)) end
+    return msg
+  end
+
+  -- client:wait_for_run(run_id [, opts]) -> final status, run (the table get_run returns)
+  --   opts.timeout       seconds (default: none); then TimeoutError {run_id, last_status}
+  --   opts.interval      first delay between polls (0.5 s), x1.5 per poll up to
+  --   opts.max_interval  (5 s); back to interval whenever the status changes
+  --   opts.on_status     on_status(status, run) once per status change, the first included;
+  --                      run is the full get_run table, fetched for each change
+  -- Polls with the status-only query; fetches the full run at a change when on_status is
+  -- given, and once at the end. Transient transport errors and HTTP 502/503/504 are retried
+  -- until the timeout; RunNotFoundError and other errors propagate at once.
+  function Client:wait_for_run(run_id, opts)
+    local F = "wait_for_run"
+    checktype(run_id, "string", 1, F)
+    local w = wait_opts(opts, 2, F)
+    local last, run
+    poll(self, w, function()
+      local status = run_status(self, run_id, true)
+      if status ~= last and (w.on_status or FINAL[status]) then
+        local r = fetch_run(self, run_id, true)
+        return { status = r.status, run = r }
+      end
+      return { status = status }
+    end, function(seen)
+      if seen.status == last then return FINAL[last], false end
+      last, run = seen.status, seen.run
+      if w.on_status then w.on_status(last, run) end
+      return FINAL[last], true
+    end, function(last_error)
+      error(E.new("TimeoutError", with_error(fmt("run %s did not finish within %g s " ..
+        "(last status: %s)", run_id, w.timeout, last or "unknown"), last_error),
+        { run_id = run_id, last_status = last, timeout = w.timeout, url = self.url,
+          last_error = last_error }), 0)
+    end)
+    return last, run
+  end
+
+  -- client:wait_for_runs(run_ids [, opts]) -> {run_id = final status}
+  -- The options of wait_for_run, with on_status(run_id, status). One runsOrError query per
+  -- round asks for the runs not yet final. A run missing from an answer raises
+  -- RunNotFoundError (run_ids = the missing ones); TimeoutError carries `pending` (the ids
+  -- not final, in the order given) and `last_statuses` (id -> last status seen).
+  function Client:wait_for_runs(run_ids, opts)
+    local F = "wait_for_runs"
+    local given = string_list(run_ids, 1, F, "run_ids")
+    local w = wait_opts(opts, 2, F)
+    local ids, seen_id = {}, {}
+    for _, id in ipairs(given) do
+      if not seen_id[id] then seen_id[id] = true; ids[#ids + 1] = id end
+    end
+    local final, last = {}, {}
+    if #ids == 0 then return final end
+    local function pending()
+      local p = json.array()
+      for _, id in ipairs(ids) do if not final[id] then p[#p + 1] = id end end
+      return p
+    end
+    poll(self, w, function()
+      local p = pending()
+      local r = self:_execute(D.run_statuses, { runIds = p, limit = #p },
+        "DagsterLuaRunStatuses", true).runsOrError
+      if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
+      local statuses = {}
+      for _, run in ipairs(r.results) do statuses[run.runId] = run.status end
+      return { asked = p, statuses = statuses }
+    end, function(seen)
+      local missing, changed = {}, false
+      for _, id in ipairs(seen.asked) do
+        local s = seen.statuses[id]
+        if s == nil then
+          missing[#missing + 1] = id
+        elseif s ~= last[id] then
+          last[id], changed = s, true
+          if FINAL[s] then final[id] = s end
+          if w.on_status then w.on_status(id, s) end
+        end
+      end
+      if #missing > 0 then
+        error(E.new("RunNotFoundError", fmt("Run(s) could not be found: %s",
+          table.concat(missing, ", ")), { run_ids = missing, url = self.url }), 0)
+      end
+      return #pending() == 0, changed
+    end, function(last_error)
+      local p = pending()
+      local parts = {}
+      for i, id in ipairs(p) do parts[i] = fmt("%s (%s)", id, last[id] or "unknown") end
+      error(E.new("TimeoutError", with_error(fmt("%d of %d runs did not finish within %g s: %s",
+        #p, #ids, w.timeout, table.concat(parts, ", ")), last_error),
+        { pending = p, last_statuses = last, timeout = w.timeout, url = self.url,
+          last_error = last_error }), 0)
+    end)
+    return final
+  end
+
+  ----------------------------------------------------------------------------------------
+  -- Reading runs
+  ----------------------------------------------------------------------------------------
+
+  -- client:get_run(run_id) -> {run_id, job_name, status, tags = {k = v}, run_config (the
+  -- table the run was launched with), creation_time, start_time, end_time, update_time
+  -- (epoch seconds, nil when not reached), steps_succeeded, steps_failed, steps_skipped,
+  -- failure_message (FAILURE only: the user's exception text of the first failed step),
+  -- parent_run_id, root_run_id, can_terminate}. Unknown id: RunNotFoundError.
+  function Client:get_run(run_id)
+    checktype(run_id, "string", 1, "get_run")
+    return fetch_run(self, run_id)
+  end
+
+  local FILTER_OPTS = { "statuses", "job_name", "tags", "run_ids", "created_after",
+    "created_before", "updated_after", "updated_before" }
+  local RUNS_OPTS = set { "limit", "cursor", table.unpack(FILTER_OPTS) }
+  local EACH_RUN_OPTS = set { "page_size", table.unpack(FILTER_OPTS) }
+  local TIME_FIELDS = { created_after = "createdAfter", created_before = "createdBefore",
+    updated_after = "updatedAfter", updated_before = "updatedBefore" }
+
+  -- A RunsFilter from the Lua filter; `empty` is true when it can match nothing (an empty
+  -- run_ids or statuses list: the server would take it as no filter at all).
+  local function runs_filter(o, n, fname)
+    local filter, empty = {}, false
+    if o.statuses ~= nil then
+      local l = string_list(o.statuses, n, fname, "statuses")
+      for _, s in ipairs(l) do
+        if rawget(enums.RunStatus, s) == nil then
+          argerror(n, fname, fmt("statuses: unknown run status '%s'", s))
+        end
+      end
+      filter.statuses, empty = l, #l == 0
+    end
+    if o.run_ids ~= nil then
+      filter.runIds = string_list(o.run_ids, n, fname, "run_ids")
+      empty = empty or #filter.runIds == 0
+    end
+    if o.job_name ~= nil then
+      checktype(o.job_name, "string", n, fname, "job_name")
+      filter.pipelineName = o.job_name
+    end
+    if o.tags ~= nil then filter.tags = tag_list(o.tags, n, fname) end
+    for k, field in pairs(TIME_FIELDS) do
+      filter[field] = check_number(o[k], n, fname, k, -math.huge)
+    end
+    return filter, empty
+  end
+
+  local function runs_page(self, filter, cursor, limit)
+    local r = self:_execute(D.runs, { filter = filter, cursor = cursor, limit = limit },
+      "DagsterLuaRuns").runsOrError
+    if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRuns") end
+    return r.results
+  end
+
+  -- client:runs([filter]) -> list of run summaries, newest first: {run_id, job_name, status,
+  -- tags, creation_time, start_time, end_time, update_time, parent_run_id, root_run_id,
+  -- can_terminate} (get_run without run_config, step counts and failure_message).
+  -- filter: statuses (list), job_name, tags ({k = v}, all must match), run_ids (list),
+  -- created_after, created_before, updated_after, updated_before (epoch seconds),
+  -- limit (default 100), cursor (a run id: start after that run).
+  function Client:runs(filter)
+    local F = "runs"
+    local o = checkopts(filter, 1, F, RUNS_OPTS)
+    local f, empty = runs_filter(o, 1, F)
+    local limit = check_count(o.limit, 1, F, "limit", 100)
+    if o.cursor ~= nil then checktype(o.cursor, "string", 1, F, "cursor") end
+    local out = {}
+    if empty then return out end
+    for i, r in ipairs(runs_page(self, f, o.cursor, limit)) do out[i] = summary(r) end
+    return out
+  end
+
+  -- Which of ids still exist (one query).
+  local function existing(self, ids)
+    local r = self:_execute(D.run_statuses, { runIds = ids, limit = #ids },
+      "DagsterLuaRunStatuses").runsOrError
+    if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
+    local s = {}
+    for _, run in ipairs(r.results) do s[run.runId] = true end
+    return s
+  end
+
+  -- client:each_run([filter]) -> iterator over every matching run summary, newest first:
+  --   for run in client:each_run{job_name = "x", page_size = 50} do ... end
+  -- The filter of runs() without limit and cursor, plus page_size (default 100). Pages
+  -- with the server's cursor (the id of the last run seen) and holds one page at a time.
+  -- The server answers an empty page when the cursor run was deleted meanwhile; then the
+  -- iterator resumes after the oldest run of the last page that still exists.
+  function Client:each_run(filter)
+    local F = "each_run"
+    local o = checkopts(filter, 1, F, EACH_RUN_OPTS)
+    local f, empty = runs_filter(o, 1, F)
+    local size = check_count(o.page_size, 1, F, "page_size", 100)
+    local page, i, done = nil, 0, empty
+    local function fetch(cursor, prev)
+      local results = runs_page(self, f, cursor, size)
+      if #results == 0 and prev and #prev == size then
+        -- either the end, or the cursor run is gone: find where to go on
+        local ids = json.array()
+        for k, r in ipairs(prev) do ids[k] = r.runId end
+        local alive = existing(self, ids)
+        if not alive[cursor] then
+          local seen = {}
+          for _, id in ipairs(ids) do seen[id] = true end
+          for k = #prev - 1, 1, -1 do
+            if alive[prev[k].runId] then
+              local raw = runs_page(self, f, prev[k].runId, size)
+              local kept = {}
+              for _, r in ipairs(raw) do
+                if not seen[r.runId] then kept[#kept + 1] = r end
+              end
+              return kept, #raw < size
+            end
+          end
+          error(E.new("CursorLostError", "each_run: every run of the last page was " ..
+            "deleted while iterating; cannot tell where to go on", { url = self.url }), 0)
+        end
+      end
+      return results, #results < size
+    end
+    return function()
+      if done then return nil end
+      if page == nil or i >= #page then
+        local results, last_page = fetch(page and page[#page].runId, page)
+        page, i = results, 0   -- the previous page is dropped here
+        done = last_page
+        if #page == 0 then done = true; return nil end
+      end
+      i = i + 1
+      local r = summary(page[i])
+      if done and i == #page then page = nil end
+      return r
+    end
+  end
+
+  ----------------------------------------------------------------------------------------
+  -- Events
+  ----------------------------------------------------------------------------------------
+
+  local EVENTS_OPTS = set { "cursor", "limit", "follow", "interval", "max_interval", "settle" }
+
+  -- A position in the event log: the server's cursor (opaque; nil for the beginning) plus
+  -- how many events after it were already read. Written "<server cursor>@<n>" when n > 0
+  -- (base64 never contains "@"), so that a position inside a page is exact too.
+  local function parse_cursor(c)
+    local base, skip = c:match("^(.*)@(%d+)$")
+    if not base then return c, 0 end
+    return base ~= "" and base or nil, math.tointeger(tonumber(skip))
+  end
+  local function make_cursor(base, skip)
+    if skip == 0 then return base end
+    return (base or "") .. "@" .. skip
+  end
+
+  -- client:events(run_id [, opts]) -> iterator, state
+  --   for ev in client:events(run_id, {follow = true}) do print(ev.type, ev.message) end
+  -- Each event: {type (the GraphQL typename, e.g. "RunStartEvent"), event_type (e.g.
+  -- "RUN_START"; nil for log messages), level, message, step_key, run_id, timestamp (epoch
+  -- seconds), error_message and error_class (failure events: the user's exception when
+  -- Dagster wrapped it)}. Typenames this code does not know come through like the others.
+  -- opts: cursor (where to start; default the beginning), limit (events per request,
+  -- default 1000), follow (keep polling until the run has finished and every event was
+  -- read; interval 0.5 s backing off to max_interval 2 s, back to interval when events
+  -- come; after the run's final status it reads for `settle` more seconds, default 1, for
+  -- the events its process writes on exit).
+  -- state.cursor is the position after the last event returned (nil before any): pass it
+  -- as opts.cursor to go on later with nothing read twice and nothing skipped. state.done
+  -- is true once the iterator has ended. The first page is read at the call, so an unknown
+  -- run raises RunNotFoundError there.
+  function Client:events(run_id, opts)
+    local F = "events"
+    checktype(run_id, "string", 1, F)
+    local o = checkopts(opts, 2, F, EVENTS_OPTS)
+    if o.cursor ~= nil then checktype(o.cursor, "string", 2, F, "cursor") end
+    local limit = check_count(o.limit, 2, F, "limit", 1000)
+    local interval = check_number(o.interval, 2, F, "interval", 0, true) or 0.5
+    local max_interval = math.max(interval,
+      check_number(o.max_interval, 2, F, "max_interval", 0, true) or 2)
+    local settle = check_number(o.settle, 2, F, "settle", 0) or 1
+    local follow = o.follow and true or false
+
+    local state = { cursor = o.cursor, run_id = run_id, done = false }
+    local base, skip = nil, 0     -- where the current page was read from; still to skip
+    if o.cursor then base, skip = parse_cursor(o.cursor) end
+    local events, pos, page_end, more   -- the current page
+    local finished_at                   -- when a final run status was seen (follow)
+    local delay = interval
+
+    local function fetch()
+      local page = logs_page(self, run_id, base, limit)
+      events, page_end = page.events, page.cursor
+      more = page.hasMore and #events > 0   -- never spin on an empty page
+      pos = math.min(skip, #events)     -- events of a resumed position already read
+      skip = skip - pos
+      if #events > pos then delay = interval end
+    end
+    fetch()
+
+    local function iter()
+      while true do
+        if pos < #events then
+          pos = pos + 1
+          state.cursor = pos == #events and skip == 0 and page_end or make_cursor(base, pos)
+          return event(events[pos])
+        end
+        if state.done then return nil end
+        if not isnull(page_end) then base = page_end end
+        if not more then                -- caught up with the log
+          if not follow then state.done = true; return nil end
+          local now = self:_now()
+          if finished_at then
+            if now - finished_at >= settle then state.done = true; return nil end
+            self:_sleep(math.min(delay, finished_at + settle - now))
+          elseif FINAL[run_status(self, run_id)] then
+            finished_at = now           -- read again at once: what came before the status
+          else
+            self:_sleep(delay)
+            delay = math.min(delay * BACKOFF, max_interval)
+          end
+        end
+        fetch()
+      end
+    end
+    return iter, state
+  end
+
+  ----------------------------------------------------------------------------------------
+  -- Re-execution
+  ----------------------------------------------------------------------------------------
+
+  local REEXECUTE_OPTS = set { "strategy", "tags", "use_parent_run_tags" }
+  local STRATEGIES = set { "ALL_STEPS", "FROM_FAILURE", "FROM_ASSET_FAILURE" }
+
+  -- client:reexecute(run_id [, opts]) -> the new run's id
+  --   opts.strategy  "ALL_STEPS" (default), "FROM_FAILURE" (failed or canceled runs only),
+  --                  "FROM_ASSET_FAILURE"
+  --   opts.tags      {k = v} added over the parent's tags
+  --   opts.use_parent_run_tags  false to not copy the parent's tags (default true)
+  -- Launched once, like submit_job_execution (a lost answer is recovered by a tag). Errors
+  -- are the server's: PythonError for an unknown parent ("Could not find parent run with
+  -- id") and for FROM_FAILURE of a run that did not fail.
+  function Client:reexecute(run_id, opts)
+    local F = "reexecute"
+    checktype(run_id, "string", 1, F)
+    local o = checkopts(opts, 2, F, REEXECUTE_OPTS)
+    local strategy = o.strategy or "ALL_STEPS"
+    if not STRATEGIES[strategy] then
+      argerror(2, F, fmt("strategy: ALL_STEPS, FROM_FAILURE or FROM_ASSET_FAILURE expected, " ..
+        "got %s", tostring(strategy)))
+    end
+    local tags = tag_list(o.tags, 2, F)
+    local params = { parentRunId = run_id, strategy = strategy, extraTags = tags }
+    if o.use_parent_run_tags ~= nil then
+      checktype(o.use_parent_run_tags, "boolean", 2, F, "use_parent_run_tags")
+      params.useParentRunTags = o.use_parent_run_tags
+    end
+    local op = "DagsterLuaReexecute"
+    local r = self:_launch_once(D.reexecute, { reexecutionParams = params }, op,
+      "launchRunReexecution", tags)
+    local t = r.__typename
+    if t == "LaunchRunSuccess" then return r.run.runId end
+    if t == "RunConfigValidationInvalid" then
+      local msgs = {}
+      for i, e in ipairs(r.errors) do msgs[i] = e.message end
+      self:_typed_error(r, op, table.concat(msgs, "; "), r.errors)
+    elseif t == "InvalidStepError" then
+      self:_typed_error(r, op, fmt("invalid step %s", tostring(r.invalidStepKey)))
+    elseif t == "InvalidOutputError" then
+      self:_typed_error(r, op, fmt("invalid output %s of step %s",
+        tostring(r.invalidOutputName), tostring(r.stepKey)))
+    end
+    self:_typed_error(r, op)
+  end
 end
