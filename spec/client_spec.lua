@@ -4,12 +4,7 @@
 local dagster = require "dagster"
 local H = require "helper"
 
-local function catch(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(dagster.Error.is(e), "expected a dagster.Error, got " .. tostring(e))
-  return e
-end
+local catch = H.catch
 
 local RUN_DETAILS = [[
 query Details($id: ID!) {

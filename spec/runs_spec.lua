@@ -5,12 +5,7 @@
 local dagster = require "dagster"
 local H = require "helper"
 
-local function catch(f, ...)
-  local ok, e = pcall(f, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(dagster.Error.is(e), "expected a dagster.Error, got " .. tostring(e))
-  return e
-end
+local catch = H.catch
 
 -- the operations a client sends, recorded around Client._execute (the real server answers)
 local function record(client)

@@ -53,6 +53,14 @@ function H.wait_run(client, run_id, timeout)
   end, timeout or 120, 0.5)
 end
 
+-- calls f(...), which must raise a dagster.Error; returns that error
+function H.catch(f, ...)
+  local ok, e = pcall(f, ...)
+  assert(not ok, "expected an error")
+  assert(require("dagster").Error.is(e), "expected a dagster.Error, got " .. tostring(e))
+  return e
+end
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
