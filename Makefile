@@ -5,7 +5,7 @@
 #   make install    install into $(PREFIX)/bin
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := lua5.4 libcurl libedit
+PKGS    := lua5.4 libcurl
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
@@ -24,7 +24,7 @@ deps:
 	@bash scripts/install-deps
 
 $(BIN): $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKGLIBS) $(CJSON) -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKGLIBS) $(CJSON) -ldl -lm
 
 build/%.o: host/%.c host/dagster.h | build
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKGCFLAGS) -c $< -o $@

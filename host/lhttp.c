@@ -51,6 +51,7 @@ typedef struct Sink {
 typedef struct Session {
   CURL *curl;                   /* NULL when closed */
   struct curl_slist *headers;
+  char *url;                    /* the URL last given to curl (set again only when it changes) */
   Sink sink;                    /* answer of the current call */
 } Session;
 
@@ -151,6 +152,7 @@ static int s_close (lua_State *L) {
   Session *s = (Session *)luaL_checkudata(L, 1, SESSION_MT);
   if (s->curl) { curl_easy_cleanup(s->curl); s->curl = NULL; }
   if (s->headers) { curl_slist_free_all(s->headers); s->headers = NULL; }
+  free(s->url); s->url = NULL;
   free(s->sink.buf); s->sink.buf = NULL; s->sink.len = s->sink.cap = 0;
   return 0;
 }
@@ -412,7 +414,13 @@ static int s_post (lua_State *L) {
   sighandler old;
   sink_reset(&s->sink);
   curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
-  curl_easy_setopt(s->curl, CURLOPT_URL, url);
+  if (s->url == NULL || strcmp(s->url, url) != 0) {
+    char *copy = strdup(url);
+    if (copy == NULL) luaL_error(L, "not enough memory");
+    curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    free(s->url);
+    s->url = copy;
+  }
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays on the stack */
   old = catch_sigint();

@@ -6,6 +6,10 @@
 ** dagster.inspect when the module loads, tostring otherwise. History goes to
 ** $DAGSTER_LUA_HISTORY (default ~/.dagster_lua_history), only for a terminal, and a line
 ** that looks like it holds a secret is never added to it.
+**
+** libedit is opened with dlopen when the REPL starts on a terminal, not linked: a script
+** never pays for loading it (and its libtinfo and libbsd) at start-up. Without it the REPL
+** reads plain lines.
 */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,7 +18,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <editline/readline.h>
+#include <dlfcn.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -26,6 +30,36 @@
 #define EOFMARK  "<eof>"
 #define MARKLEN  (sizeof(EOFMARK) / sizeof(char) - 1)
 #define MAXHIST  1000
+
+
+/* the part of libedit's readline interface the REPL uses, found with dlsym */
+typedef struct Editline {
+  char *(*readline) (const char *prompt);
+  int   (*add_history) (const char *line);
+  void  (*using_history) (void);
+  void  (*stifle_history) (int max);
+  int   (*read_history) (const char *file);
+  int   (*write_history) (const char *file);
+} Editline;
+
+
+/* fills ed from libedit; returns 0 (and leaves the REPL on plain lines) when it is missing */
+static int open_editline (Editline *ed) {
+  void *lib = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) return 0;
+  *(void **)&ed->readline = dlsym(lib, "readline");
+  *(void **)&ed->add_history = dlsym(lib, "add_history");
+  *(void **)&ed->using_history = dlsym(lib, "using_history");
+  *(void **)&ed->stifle_history = dlsym(lib, "stifle_history");
+  *(void **)&ed->read_history = dlsym(lib, "read_history");
+  *(void **)&ed->write_history = dlsym(lib, "write_history");
+  if (!ed->readline || !ed->add_history || !ed->using_history || !ed->stifle_history ||
+      !ed->read_history || !ed->write_history) {
+    dlclose(lib);
+    return 0;
+  }
+  return 1;  /* the library stays loaded for the life of the process */
+}
 
 
 /* words that mark a line as holding a secret: such a line is kept out of the history */
@@ -56,12 +90,13 @@ static const char *history_file (char *buf, size_t size) {
 }
 
 
-/* reads one line into a new Lua string; returns 0 at end of input */
-static int pushline (lua_State *L, int firstline, int tty) {
+/* reads one line into a new Lua string (through libedit when ed is not NULL); returns 0 at
+   end of input */
+static int pushline (lua_State *L, int firstline, const Editline *ed) {
   char *line;
   size_t l;
   const char *prompt = firstline ? PROMPT : PROMPT2;
-  if (tty) line = readline(prompt);
+  if (ed) line = ed->readline(prompt);
   else {
     char buf[4096];
     fputs(prompt, stdout); fflush(stdout);
@@ -103,12 +138,12 @@ static int addreturn (lua_State *L) {
 }
 
 
-static int multiline (lua_State *L, int tty) {
+static int multiline (lua_State *L, const Editline *ed) {
   for (;;) {
     size_t len;
     const char *line = lua_tolstring(L, 1, &len);
     int status = luaL_loadbuffer(L, line, len, "=stdin");
-    if (!incomplete(L, status) || !pushline(L, 0, tty)) return status;
+    if (!incomplete(L, status) || !pushline(L, 0, ed)) return status;
     lua_pushliteral(L, "\n");
     lua_insert(L, -2);
     lua_concat(L, 3);
@@ -117,12 +152,12 @@ static int multiline (lua_State *L, int tty) {
 
 
 /* reads a whole statement; leaves its compiled chunk (or error) and keeps the text at 1 */
-static int loadline (lua_State *L, int tty, int *eof) {
+static int loadline (lua_State *L, const Editline *ed, int *eof) {
   int status;
   lua_settop(L, 0);
-  if (!pushline(L, 1, tty)) { *eof = 1; return -1; }
+  if (!pushline(L, 1, ed)) { *eof = 1; return -1; }
   if ((status = addreturn(L)) != LUA_OK)
-    status = multiline(L, tty);
+    status = multiline(L, ed);
   return status;
 }
 
@@ -157,16 +192,17 @@ static void print_results (lua_State *L) {
 
 void dgl_repl (lua_State *L) {
   int status, eof = 0;
-  int tty = isatty(STDIN_FILENO);
+  Editline edbuf;
+  const Editline *ed = isatty(STDIN_FILENO) && open_editline(&edbuf) ? &edbuf : NULL;
   char hbuf[4096];
-  const char *hfile = tty ? history_file(hbuf, sizeof hbuf) : NULL;
-  if (hfile) { using_history(); stifle_history(MAXHIST); read_history(hfile); }
+  const char *hfile = ed ? history_file(hbuf, sizeof hbuf) : NULL;
+  if (hfile) { ed->using_history(); ed->stifle_history(MAXHIST); ed->read_history(hfile); }
   while (1) {
-    status = loadline(L, tty, &eof);
+    status = loadline(L, ed, &eof);
     if (eof) break;
     if (hfile && lua_type(L, 1) == LUA_TSTRING) {
       const char *text = lua_tostring(L, 1);
-      if (text[0] && !holds_secret(text)) add_history(text);
+      if (text[0] && !holds_secret(text)) ed->add_history(text);
     }
     lua_remove(L, 1);  /* the text */
     if (status == LUA_OK) status = dgl_docall(L, 0, LUA_MULTRET);
@@ -174,7 +210,7 @@ void dgl_repl (lua_State *L) {
     else dgl_report(L, status);
   }
   lua_settop(L, 0);
-  if (hfile && write_history(hfile) == 0) chmod(hfile, S_IRUSR | S_IWUSR);
+  if (hfile && ed->write_history(hfile) == 0) chmod(hfile, S_IRUSR | S_IWUSR);
   fputs("\n", stdout);
   fflush(stdout);
 }

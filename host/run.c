@@ -87,12 +87,13 @@ int dgl_report (lua_State *L, int status) {
 }
 
 
-/* loader for an embedded source: upvalue 1 is its index in dgl_sources */
+/* loader for an embedded module (compiled by host/embed.lua, with its chunk name inside):
+   upvalue 1 is its index in dgl_sources */
 static int load_embedded (lua_State *L) {
   const dgl_Source *src = &dgl_sources[lua_tointeger(L, lua_upvalueindex(1))];
   char chunkname[256];
   snprintf(chunkname, sizeof chunkname, "@lua/%s", src->path);
-  if (luaL_loadbufferx(L, src->source, src->len, chunkname, "t") != LUA_OK)
+  if (luaL_loadbufferx(L, src->source, src->len, chunkname, "b") != LUA_OK)
     return lua_error(L);
   lua_pushvalue(L, 1);  /* module name */
   lua_call(L, 1, 1);

@@ -176,6 +176,9 @@ end
 -- __typename by the caller, never on the status.
 function Client._answer(status, body, url, opname)
   local doc, jerr = json.decode(body)
+  if type(doc) == "table" and doc.errors == nil and type(doc.data) == "table" then
+    return doc.data  -- the common case, with nothing else to look at
+  end
   local fields = { status = status, url = url, operation = opname }
   if type(doc) ~= "table" or (doc.data == nil and doc.errors == nil) then
     fields.body = body
@@ -238,12 +241,28 @@ function Client:_attempt(payload, opname, mutation)
   return (Client._answer(status, body, self.url, opname))
 end
 
+-- Each document's JSON-encoded head ('{"query":"..."') and kind, worked out once: the
+-- module's own documents are sent again and again. Bounded, for scripts that send many
+-- different documents through client:graphql.
+local prepared, nprepared = {}, 0
+local function prepare(document)
+  local p = prepared[document]
+  if p == nil then
+    p = { head = '{"query":' .. json.encode(document),
+          mutation = document:find("^%s*mutation") ~= nil }
+    if nprepared < 256 then prepared[document], nprepared = p, nprepared + 1 end
+  end
+  return p
+end
+
 -- Sends one GraphQL operation; returns `data`, or raises a dagster.Error. Queries are
 -- read-only and are retried on transient failures (self.retries times, with backoff);
 -- a mutation is sent once (launches have their own safe retry, see _launch).
 function Client:_execute(document, variables, opname, once)
-  local payload = json.encode { query = document, variables = variables }
-  local mutation = document:find("^%s*mutation") ~= nil
+  local p = prepare(document)
+  local payload = variables == nil and p.head .. "}"
+    or p.head .. ',"variables":' .. json.encode(variables) .. "}"
+  local mutation = p.mutation
   local retries = (once or mutation) and 0 or self.retries
   local n = 0
   while true do
@@ -604,9 +623,17 @@ end
 function Client:_sleep(seconds) return concurrent.sleep(seconds) end
 function Client:_now() return http.now() end
 
--- The workflows beyond the Python client's six methods: each file adds its methods.
-for _, name in ipairs { "dagster.runs", "dagster.workspace" } do
-  require(name)(Client)
-end
+-- The workflows beyond the Python client's six methods: each file adds its methods. They
+-- load on the first use of a method the class does not have yet, so that a script that only
+-- calls the six never compiles them.
+local extensions = { "dagster.runs", "dagster.workspace" }
+setmetatable(Client, { __index = function(_, key)
+  if extensions then
+    local list = extensions
+    extensions = nil
+    for _, name in ipairs(list) do require(name)(Client) end
+    return rawget(Client, key)
+  end
+end })
 
 return Client
