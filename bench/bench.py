@@ -1,0 +1,832 @@
+"""`make bench`: dagster-lua against its floor, curl and Dagster's Python client.
+
+Run with the test virtualenv's python (bench/bench.mk does): it needs dagster for seeding runs
+and dagster_graphql for the Python client. Every client runs as a whole process, started and
+reaped by bench/launch.c (fork/exec + wait4; a small launcher, because Linux counts the memory
+a process had before exec in its ru_maxrss): wall time from fork to wait4, CPU = ru_utime +
+ru_stime, peak RSS = ru_maxrss.
+Verdicts are medians of pair-by-pair ratios (each round's processes run back to back, A B C D),
+never a lone absolute time.
+
+Parts (--parts, comma-separated; default all five):
+  cold     A dagster-lua one get_run_status, B Python client, C curl, D floor (bench/floor.c)
+  loop     300 get_run_status in one dagster-lua vs floor's keep-alive loop of 300 POSTs
+  runs     a separate DAGSTER_HOME seeded with 10,000 runs (+100 running) and its own webserver
+           behind a counting proxy: wait_for_runs request count, each_run peak RSS 1k vs 10k
+  json     dagster.json.decode vs cjson.decode of a 10 MiB runs answer, same process
+  profile  callgrind instruction counts of start-up and of calls, floor vs dagster-lua
+           (`make bench-profile` runs only this part)
+
+Environment: DAGSTER_URL (use that deployment instead of starting one with scripts/dagster-up),
+BENCH_RUN_ID (the finished run to query), BENCH_ROUNDS, BENCH_LOOP_ROUNDS, BENCH_JSON_ROUNDS.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
+sys.path.insert(0, HERE)
+from count_proxy import CountingProxy  # noqa: E402
+
+BIN = os.path.join(ROOT, "build", "dagster-lua")
+FLOOR = os.path.join(ROOT, "build", "bench", "floor")
+LAUNCH = os.path.join(ROOT, "build", "bench", "launch")
+WORK = os.path.join(ROOT, "build", "bench")
+PY = sys.executable
+N_LIST = 10_000
+N_WAIT = 100
+JSON_BYTES = 10 * 1024 * 1024
+JSON_FILE = os.path.join(WORK, "runs-10mib.json")
+DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile")
+
+
+def say(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# measuring one process
+# --------------------------------------------------------------------------------------------
+
+class Failed(Exception):
+    pass
+
+
+def measure(argv, env=None, timeout=600, check=True):
+    """Runs argv to its end under bench/launch.c (fork/exec + wait4); returns wall, cpu, user,
+    sys (s), rss (KiB), rc, out, err."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    fd, result = tempfile.mkstemp(prefix="dagster-lua-bench-launch.")
+    os.close(fd)
+    # own process group, so that a timeout or Ctrl-C stops the measured process too
+    p = subprocess.Popen([LAUNCH, result] + list(argv), env=env, stdin=subprocess.DEVNULL,
+                         stdout=out, stderr=err, start_new_session=True)
+    try:
+        p.wait(timeout)
+    except BaseException as e:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        os.unlink(result)
+        if isinstance(e, subprocess.TimeoutExpired):
+            raise Failed(f"{' '.join(argv[:3])}... did not finish within {timeout} s")
+        raise
+    try:
+        with open(result) as f:
+            d = kv(f.read())
+    finally:
+        os.unlink(result)
+    if "wall" not in d:
+        err.seek(0)
+        raise Failed(f"launch {' '.join(argv[:3])}... failed (exit {p.returncode}): "
+                     f"{err.read().decode(errors='replace')[-1000:]}")
+    out.seek(0)
+    err.seek(0)
+    r = {"wall": float(d["wall"]), "user": float(d["user"]), "sys": float(d["sys"]),
+         "rss": int(d["maxrss_kib"]), "minflt": int(d["minflt"]), "rc": int(d["status"]),
+         "out": out.read().decode(errors="replace"), "err": err.read().decode(errors="replace")}
+    r["cpu"] = r["user"] + r["sys"]
+    out.close()
+    err.close()
+    if check and r["rc"] != 0:
+        raise Failed(f"{' '.join(argv[:3])}... exited {r['rc']}:\n{r['err'][-2000:]}{r['out'][-500:]}")
+    return r
+
+
+def kv(text):
+    """key=value pairs of the last line of text that has any."""
+    for line in reversed(text.strip().splitlines()):
+        d = dict(p.split("=", 1) for p in line.split() if "=" in p)
+        if d:
+            return d
+    return {}
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def quartiles(xs):
+    if len(xs) < 4:
+        return (min(xs), max(xs)) if xs else (float("nan"),) * 2
+    q = statistics.quantiles(xs, n=4)
+    return q[0], q[2]
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+# --------------------------------------------------------------------------------------------
+# Dagster deployments
+# --------------------------------------------------------------------------------------------
+
+class Deployment:
+    """scripts/dagster-up (stopped with scripts/dagster-down), or an existing DAGSTER_URL."""
+
+    def __init__(self):
+        self.state = None
+        self.url = os.environ.get("DAGSTER_URL")
+        if self.url:
+            say(f"using the existing deployment DAGSTER_URL={self.url}")
+            return
+        say("starting a local Dagster (scripts/dagster-up)...")
+        p = subprocess.run(["bash", os.path.join(ROOT, "scripts", "dagster-up")],
+                           stdout=subprocess.PIPE, text=True)
+        vals = dict(l.split("=", 1) for l in p.stdout.splitlines() if "=" in l)
+        self.state = vals.get("DAGSTER_LUA_STATE")
+        if p.returncode != 0 or not vals.get("DAGSTER_URL"):
+            self.close()
+            raise Failed(f"scripts/dagster-up failed (exit {p.returncode})")
+        self.url = vals["DAGSTER_URL"]
+        say(f"Dagster is up at {self.url} (state {self.state})")
+
+    def close(self):
+        if self.state:
+            say(f"stopping {self.state} (scripts/dagster-down)")
+            subprocess.run(["bash", os.path.join(ROOT, "scripts", "dagster-down"), self.state])
+            self.state = None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class SeededWebserver:
+    """A dagster-webserver of our own over a copy of a DAGSTER_HOME seeded with N_LIST runs
+    (cached in build/bench/runs-home-N, seeded once: 2 to 5 minutes) plus N_WAIT runs in
+    STARTED status added to the copy. Empty workspace: runs need no code location."""
+
+    def __init__(self):
+        self.proc = None
+        self.tmp = tempfile.mkdtemp(prefix="dagster-lua-bench.")
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self):
+        base = os.path.join(WORK, f"runs-home-{N_LIST}")
+        stamp = os.path.join(base, "seeded-v2")  # v2: start/end times set
+        if not os.path.exists(stamp):
+            shutil.rmtree(base, ignore_errors=True)
+            os.makedirs(base)
+            say(f"seeding {N_LIST} runs into {base}/home (once; cached)...")
+            with open(os.path.join(base, "list.ids"), "w") as f:
+                subprocess.run([PY, os.path.join(HERE, "seed_runs.py"), "seed", str(N_LIST), "list"],
+                               env=self._env(os.path.join(base, "home")), stdout=f, check=True)
+            open(stamp, "w").close()
+        self.home = os.path.join(self.tmp, "home")
+        shutil.copytree(os.path.join(base, "home"), self.home)
+        self.wait_ids = os.path.join(self.tmp, "wait.ids")
+        with open(self.wait_ids, "w") as f:
+            subprocess.run([PY, os.path.join(HERE, "seed_runs.py"), "seed", str(N_WAIT), "wait",
+                            "STARTED"], env=self._env(self.home), stdout=f, check=True)
+        self.done_ids = os.path.join(self.tmp, "done.ids")
+        with open(os.path.join(base, "list.ids")) as f, open(self.done_ids, "w") as g:
+            g.writelines(f.readlines()[:N_WAIT])
+        ws = os.path.join(self.tmp, "workspace.yaml")
+        with open(ws, "w") as f:
+            f.write("load_from: []\n")
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(os.path.join(self.tmp, "webserver.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(os.path.dirname(PY), "dagster-webserver"), "-h", "127.0.0.1", "-p",
+             str(port), "-w", ws], env=self._env(self.home), stdin=subprocess.DEVNULL,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 180
+        while True:
+            if self.proc.poll() is not None:
+                raise Failed(f"the benchmark webserver exited (log {self.log.name})")
+            try:
+                with urllib.request.urlopen(self.url + "/server_info", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise Failed("the benchmark webserver did not answer within 180 s")
+            time.sleep(0.3)
+        say(f"benchmark webserver up at {self.url} (DAGSTER_HOME {self.home})")
+
+    @staticmethod
+    def _env(home):
+        e = dict(os.environ)
+        e.update(DAGSTER_HOME=home, DAGSTER_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1")
+        for k in ("DAGSTER_LUA_STATE", "DAGSTER_LUA_OWNER"):
+            e.pop(k, None)
+        return e
+
+    def flipper(self, delay, batch, every):
+        return subprocess.Popen([PY, os.path.join(HERE, "seed_runs.py"), "flip", self.wait_ids,
+                                 str(delay), str(batch), str(every)], env=self._env(self.home),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        self.proc = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the parts
+# --------------------------------------------------------------------------------------------
+
+def part_cold(url, run_id, payload, rounds, res):
+    """A dagster-lua, B python, C curl, D floor: one get_run_status each, as whole processes."""
+    clients = {
+        "lua": [BIN, os.path.join(HERE, "one_status.lua"), url, run_id],
+        "python": [PY, os.path.join(HERE, "py_status.py"), url, run_id],
+        "curl": ["curl", "-sS", "--fail-with-body", "-H", "Content-Type: application/json",
+                 "-H", "Accept: application/json", "--data-binary", "@" + payload,
+                 url.rstrip("/") + "/graphql"],
+        "floor": [FLOOR, url.rstrip("/") + "/graphql", payload, "1", '"__typename":"Run"'],
+    }
+    rows = {k: [] for k in clients}
+    for r in range(rounds + 1):
+        this = {}
+        for name, argv in clients.items():
+            m = measure(argv)
+            ok = (m["out"].strip() in ("SUCCESS", "FAILURE", "CANCELED") if name in ("lua", "python")
+                  else '"__typename":"Run"' in m["out"] if name == "curl" else True)
+            if not ok:
+                raise Failed(f"{name} did not answer a run status: {m['out'][:300]} {m['err'][:300]}")
+            this[name] = m
+        if r == 0:
+            say(f"cold: warm-up round done (load {loadavg()})")
+            continue
+        for k in clients:
+            rows[k].append(this[k])
+        say("cold: round %d/%d: wall ms lua %.1f python %.0f curl %.1f floor %.1f (load %s)" % (
+            r, rounds, *(this[k]["wall"] * 1e3 for k in ("lua", "python", "curl", "floor")), loadavg()))
+    res["cold"] = rows
+
+
+def part_loop(url, run_id, payload, n, rounds, res):
+    """N calls in one dagster-lua process vs floor's keep-alive loop of N POSTs."""
+    lua = [BIN, os.path.join(HERE, "loop_status.lua"), url, run_id, str(n)]
+    floor = [FLOOR, url.rstrip("/") + "/graphql", payload, str(n), '"__typename":"Run"']
+    rows = {"lua": [], "floor": []}
+    for r in range(rounds + 1):
+        order = [("lua", lua), ("floor", floor)] if r % 2 else [("floor", floor), ("lua", lua)]
+        this = {}
+        for name, argv in order:
+            m = measure(argv)
+            d = kv(m["out"])
+            m["loop_wall"], m["loop_cpu"] = float(d["loop_wall"]), float(d["loop_cpu"])
+            this[name] = m
+        if r == 0:
+            say(f"loop: warm-up round done (load {loadavg()})")
+            continue
+        for k in rows:
+            rows[k].append(this[k])
+        say("loop: round %d/%d: %d calls: lua %.2fs (cpu %.3fs), floor %.2fs (cpu %.3fs) (load %s)" % (
+            r, rounds, n, this["lua"]["loop_wall"], this["lua"]["loop_cpu"],
+            this["floor"]["loop_wall"], this["floor"]["loop_cpu"], loadavg()))
+    res["loop"] = rows
+    res["loop_n"] = n
+
+
+def cluster(records, gap):
+    """Groups POST records into poll rounds: a new round starts after a pause > gap seconds."""
+    rounds, last = [], None
+    for rec in sorted(records, key=lambda x: x["t"]):
+        if last is None or rec["t"] - last > gap:
+            rounds.append([])
+        rounds[-1].append(rec)
+        last = rec["t"]
+    return rounds
+
+
+def features():
+    m = measure([BIN, "-e", 'local c = require("dagster").client("http://127.0.0.1:1") '
+                 'io.write(type(c.wait_for_runs), " ", type(c.each_run))'])
+    w, e = m["out"].split()
+    return w == "function", e == "function"
+
+
+def part_runs(web, proxy, res, list_rounds, page_size):
+    has_wait, has_each = features()
+    res["runs"] = {"has_wait": has_wait, "has_each": has_each, "page_size": page_size}
+    if not has_wait:
+        say("runs: client:wait_for_runs does not exist yet (lua/dagster/runs.lua): skipped")
+    else:
+        try:
+            wait_part(web, proxy, res)
+        except Failed as e:
+            res["runs"]["wait_error"] = str(e).strip().splitlines()[-1][:300] if str(e).strip() else "failed"
+            say(f"runs: wait_for_runs failed: {e}")
+    if not has_each:
+        say("runs: client:each_run does not exist yet (lua/dagster/runs.lua): skipped")
+    else:
+        try:
+            list_part(proxy, res, list_rounds, page_size)
+        except Failed as e:
+            res["runs"]["list_error"] = str(e).strip().splitlines()[-1][:300] if str(e).strip() else "failed"
+            say(f"runs: each_run failed: {e}")
+
+
+def wait_part(web, proxy, res):
+    interval = 0.5
+    # 1) 100 runs already finished: one round
+    proxy.reset()
+    m = measure([BIN, os.path.join(HERE, "wait_runs.lua"), proxy.url, web.done_ids, str(interval), "60"])
+    recs = proxy.records
+    res["runs"]["wait_done"] = {"requests": len(recs), "out": m["out"].strip(),
+                                "ids": [x["ids"] for x in recs]}
+    say(f"runs: wait_for_runs on {N_WAIT} finished runs: {len(recs)} request(s); {m['out'].strip()}")
+    # 2) 100 running runs, finished by 25 every second after 1.5 s
+    proxy.reset()
+    flip = web.flipper(1.5, 25, 1.0)
+    try:
+        m = measure([BIN, os.path.join(HERE, "wait_runs.lua"), proxy.url, web.wait_ids, str(interval), "120"])
+    finally:
+        flip_err = flip.communicate(timeout=180)[1]
+    if flip.returncode != 0:
+        raise Failed(f"the run flipper failed: {flip_err[-2000:]}")
+    recs = proxy.records
+    rounds = cluster(recs, interval / 2)
+    live = res["runs"]["wait_live"] = {
+        "requests": len(recs), "rounds": len(rounds),
+        "max_per_round": max((len(x) for x in rounds), default=0),
+        "ids_per_request": [x["ids"] for x in recs], "ops": sorted({str(x["op"]) for x in recs}),
+        "elapsed": float(kv(m["out"]).get("elapsed", "nan")), "interval": interval,
+        "out": m["out"].strip(), "rss": m["rss"], "cpu": m["cpu"]}
+    say(f"runs: wait_for_runs on {N_WAIT} running runs: {len(recs)} requests in {len(rounds)} "
+        f"poll rounds (max {live['max_per_round']} per round; ids per request "
+        f"{live['ids_per_request']}); {m['out'].strip()}")
+
+
+def list_part(proxy, res, list_rounds, page_size):
+    rows = {1000: [], N_LIST: []}
+    for r in range(list_rounds):
+        for limit in ((1000, N_LIST) if r % 2 == 0 else (N_LIST, 1000)):
+            proxy.reset()
+            m = measure([BIN, os.path.join(HERE, "list_runs.lua"), proxy.url, str(limit), str(page_size)])
+            d = kv(m["out"])
+            if int(d.get("listed", 0)) != limit or int(d.get("with_runId", 0)) != limit:
+                raise Failed(f"each_run listed {d} instead of {limit} runs")
+            m["requests"] = len(proxy.records)
+            rows[limit].append(m)
+            say(f"runs: each_run {limit} runs (page_size {page_size}): peak RSS {m['rss']} KiB, "
+                f"{m['requests']} requests, {m['wall']:.1f}s, Lua heap at end {d.get('lua_kib')} KiB")
+    res["runs"]["list"] = rows
+
+
+def make_json(url, path):
+    """A runs answer of at least JSON_BYTES: the server's own answer for every run, in the
+    server's compact form, its results repeated until it is big enough."""
+    q = ("query { runsOrError(limit: %d) { __typename ... on Runs { results { __typename id runId "
+         "status jobName mode tags { key value } creationTime startTime endTime updateTime "
+         "rootRunId parentRunId canTerminate runConfigYaml assetSelection { path } "
+         "repositoryOrigin { repositoryName repositoryLocationName } } } } }" % N_LIST)
+    req = urllib.request.Request(url.rstrip("/") + "/graphql", data=json.dumps({"query": q}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        doc = json.load(r)
+    results = doc["data"]["runsOrError"]["results"]
+    if not results:
+        raise Failed("no runs to build the JSON answer from")
+    one = len(json.dumps(results, separators=(",", ":")))
+    reps = max(1, -(-JSON_BYTES // one))
+    doc["data"]["runsOrError"]["results"] = (results * reps)
+    text = json.dumps(doc, separators=(",", ":"))
+    # trim to about JSON_BYTES: drop whole results from the end
+    res = doc["data"]["runsOrError"]["results"]
+    avg = len(text) / len(res)
+    keep = max(1, int(JSON_BYTES / avg) + 1)
+    doc["data"]["runsOrError"]["results"] = res[:keep]
+    text = json.dumps(doc, separators=(",", ":"))
+    with open(path, "w") as f:
+        f.write(text)
+    return len(text), keep, len(results)
+
+
+def part_json(path, rounds, res):
+    m = measure([BIN, os.path.join(HERE, "json_cost.lua"), path, str(rounds)], timeout=1800)
+    rows = []
+    for line in m["out"].splitlines():
+        d = dict(p.split("=", 1) for p in line.split() if "=" in p)
+        if "round" in d and int(d["round"]) > 0:
+            rows.append({k: float(v) for k, v in d.items()})
+        elif "bytes" in d:
+            res["json_info"] = d
+    res["json"] = rows
+    say("json: %d rounds: dagster.json %.0f ms, cjson %.0f ms (median cpu)" % (
+        len(rows), median([r["dj_cpu"] for r in rows]) * 1e3, median([r["cj_cpu"] for r in rows]) * 1e3))
+
+
+# --------------------------------------------------------------------------------------------
+# profile (callgrind)
+# --------------------------------------------------------------------------------------------
+
+# (regular expression on callgrind_annotate's "file:function" name, label)
+PROFILE_FUNCS = [
+    (r"rtld\.c:_dl_start$", "dynamic loading: _dl_start (map + relocate every library)"),
+    (r"dl-init\.c:_dl_init$", "library constructors: _dl_init"),
+    (r":luaL_openlibs$", "luaL_openlibs"),
+    (r"run\.c:dgl_openlibs$", "dgl_openlibs (luaL_openlibs + package.preload)"),
+    (r":curl_global_init$", "curl_global_init (OpenSSL init inside)"),
+    (r":OPENSSL_init_ssl$", "  of which OPENSSL_init_ssl"),
+    (r"run\.c:load_embedded$", "load_embedded: compile + run the embedded Lua modules"),
+    (r":luaL_loadbufferx$", "  luaL_loadbufferx (compiling Lua source, all calls)"),
+    (r":luaL_loadfilex$", "luaL_loadfilex (the script)"),
+    (r"lhttp\.c:l_session$", "http.session (curl_easy_init + options)"),
+    (r":curl_easy_perform$", "curl_easy_perform (the POSTs)"),
+    (r"lhttp\.c:s_post$", "session:post"),
+    (r"ljson\.c:json_decode$", "dagster.json decode"),
+    (r"ljson\.c:json_encode$", "dagster.json encode"),
+    (r"ljson\.c:scan$", "  dagster.json: scan pass (UTF-8 check, rewrites)"),
+    (r"ljson\.c:fixtable$", "  dagster.json: fix-up pass (integers, array marks)"),
+    (r":lua_close$", "lua_close"),
+    (r"exit\.c:exit$", "exit (atexit handlers, library destructors)"),
+]
+
+ANN_LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)(?:\s+\[[^\]]*\])?\s*$")
+
+
+def callgrind(argv, out):
+    m = measure(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + argv, timeout=900)
+    total = None
+    for line in m["err"].splitlines():
+        if "Collected :" in line:
+            total = int(line.split(":")[-1].strip())
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    funcs = {}
+    for line in ann.splitlines():
+        if "Auto-annotated source" in line:
+            break
+        mm = ANN_LINE.match(line)
+        if not mm or mm.group(2).startswith("=>"):
+            continue
+        name = mm.group(2)
+        for pat, _ in PROFILE_FUNCS:
+            if pat not in funcs and re.search(pat, name):
+                funcs[pat] = int(mm.group(1).replace(",", ""))
+    return total, funcs, ann
+
+
+def part_profile(url, run_id, payload, res):
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        res["notes"].append("Profile skipped: valgrind (callgrind) is not installed.")
+        say("profile: valgrind is not installed: skipped")
+        return
+    d = tempfile.mkdtemp(prefix="dagster-lua-bench-cg.")
+    gql = url.rstrip("/") + "/graphql"
+    loop = os.path.join(HERE, "loop_status.lua")
+    cases = [
+        ("floor, 1 POST", [FLOOR, gql, payload, "1"]),
+        ("dagster-lua, 1 get_run_status", [BIN, os.path.join(HERE, "one_status.lua"), url, run_id]),
+        ("dagster-lua -e '' (start-up)", [BIN, "-e", ""]),
+        ("dagster-lua, require + client, no call", [BIN, "-e", 'require("dagster").client("http://127.0.0.1:1")']),
+        ("floor, 11 POSTs", [FLOOR, gql, payload, "11"]),
+        ("dagster-lua loop, 1 call", [BIN, loop, url, run_id, "1"]),
+        ("dagster-lua loop, 11 calls", [BIN, loop, url, run_id, "11"]),
+    ]
+    if os.path.exists(JSON_FILE):
+        once = os.path.join(HERE, "json_once.lua")
+        cases += [("read 10 MiB + dagster.json.decode", [BIN, once, JSON_FILE, "dagster.json"]),
+                  ("read 10 MiB + cjson.decode", [BIN, once, JSON_FILE, "cjson"])]
+    out = []
+    for i, (name, argv) in enumerate(cases):
+        total, funcs, ann = callgrind(argv, os.path.join(d, f"cg.{i}"))
+        with open(os.path.join(WORK, f"callgrind.{i}.txt"), "w") as f:
+            f.write(f"# {name}: {' '.join(argv)}\n" + ann)
+        out.append({"name": name, "total": total,
+                    "funcs": funcs})
+        say(f"profile: {name}: {total:,} instructions")
+    shutil.rmtree(d, ignore_errors=True)
+    res["profile"] = out
+    say("profile: building and measuring the start-up variants (bench/variants.sh)...")
+    env = dict(os.environ, DAGSTER_URL=url, BENCH_RUN_ID=run_id)
+    v = subprocess.run(["bash", os.path.join(HERE, "variants.sh")], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if v.returncode == 0:
+        res["variants"] = v.stdout
+    else:
+        res["notes"].append(f"bench/variants.sh failed: {v.stderr[-500:]}")
+
+
+# --------------------------------------------------------------------------------------------
+# the report
+# --------------------------------------------------------------------------------------------
+
+def verdict(value, target, op):
+    if value != value:  # nan
+        return "n/a"
+    ok = value <= target if op == "<=" else value >= target if op == ">=" else value < target
+    return "met" if ok else "**missed**"
+
+
+def ratio_stats(num, den, key):
+    xs = [a[key] / b[key] for a, b in zip(num, den) if b[key] > 0]
+    lo, hi = quartiles(xs)
+    return median(xs), lo, hi, len(xs)
+
+
+def fmt_ratio(med, lo, hi, n):
+    return f"{med:.3f}x", f"{lo:.3f}–{hi:.3f}", str(n)
+
+
+def report(res, args):
+    L = []
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "host", "lua"],
+                           stdout=subprocess.PIPE, text=True).stdout.strip()
+    L.append("# dagster-lua benchmark results")
+    L.append("")
+    L.append(f"Generated by `make bench` on {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
+             f"commit {commit}{' + uncommitted changes in host/ or lua/' if dirty else ''}, "
+             f"{os.cpu_count()} CPUs, load average before {res['load_before']} / after "
+             f"{loadavg()}; Dagster {res.get('dagster_version', '?')}; {platform.python_version()} "
+             "Python for the official client.")
+    L.append("")
+    L.append("Every ratio is the median over rounds of the ratio of two processes measured back "
+             "to back in the same round (p25–p75 of the per-round ratios shows the noise). Wall = "
+             "spawn to wait4; CPU = user + sys from wait4's rusage; RSS = ru_maxrss.")
+    L.append("")
+    L.append("| measure | target | measured (median ratio) | p25–p75 | rounds | verdict |")
+    L.append("|---|---|---|---|---|---|")
+    rows = []
+    cold = res.get("cold")
+    if cold:
+        A, B, C, D = cold["lua"], cold["python"], cold["curl"], cold["floor"]
+        for label, num, den, key, tgt, op in [
+            ("cold one call: wall, dagster-lua / floor", A, D, "wall", 1.10, "<="),
+            ("cold one call: CPU, dagster-lua / floor", A, D, "cpu", 1.2, "<="),
+            ("cold one call: CPU, Python / dagster-lua", B, A, "cpu", 100, ">="),
+            ("cold one call: peak RSS, dagster-lua / floor", A, D, "rss", 1.15, "<="),
+            ("cold one call: peak RSS, Python / dagster-lua", B, A, "rss", 6, ">="),
+            ("cold one call: wall, Python / dagster-lua", B, A, "wall", None, None),
+            ("cold one call: wall, Python / floor", B, D, "wall", None, None),
+            ("cold one call: CPU, Python / floor", B, D, "cpu", None, None),
+            ("cold one call: peak RSS, Python / floor", B, D, "rss", None, None),
+            ("cold one call: wall, curl / floor", C, D, "wall", None, None),
+            ("cold one call: CPU, curl / floor", C, D, "cpu", None, None),
+            ("cold one call: peak RSS, curl / floor", C, D, "rss", None, None),
+        ]:
+            med, lo, hi, n = ratio_stats(num, den, key)
+            t = "—" if tgt is None else f"{'≤' if op == '<=' else '≥'} {tgt}x"
+            v = "(context)" if tgt is None else verdict(med, tgt, op)
+            rows.append((label, t, *fmt_ratio(med, lo, hi, n), v))
+    loop = res.get("loop")
+    if loop:
+        n = res["loop_n"]
+        for label, key, tgt in [(f"{n} calls in one process: loop wall, dagster-lua / floor keep-alive loop", "loop_wall", 1.05),
+                                (f"{n} calls in one process: loop CPU, dagster-lua / floor keep-alive loop", "loop_cpu", 1.05),
+                                (f"{n} calls, whole process: wall, dagster-lua / floor", "wall", None),
+                                (f"{n} calls, whole process: CPU, dagster-lua / floor", "cpu", None),
+                                (f"{n} calls, whole process: peak RSS, dagster-lua / floor", "rss", None)]:
+            med, lo, hi, k = ratio_stats(loop["lua"], loop["floor"], key)
+            rows.append((label, "—" if tgt is None else f"≤ {tgt}x", *fmt_ratio(med, lo, hi, k),
+                         "(context)" if tgt is None else verdict(med, tgt, "<=")))
+    runs = res.get("runs")
+    if runs:
+        live = runs.get("wait_live")
+        if live:
+            rows.append((f"wait_for_runs over {N_WAIT} runs that finish while it waits (25 at a time; "
+                         f"interval {live['interval']} s): most requests in one poll round", "1", str(live["max_per_round"]), "—",
+                         str(live["rounds"]), verdict(live["max_per_round"], 1, "<=")))
+            done = runs["wait_done"]
+            rows.append((f"wait_for_runs over {N_WAIT} already finished runs: requests", "1",
+                         str(done["requests"]), "—", "1", verdict(done["requests"], 1, "<=")))
+        else:
+            why = (f"failed: {runs['wait_error']}" if runs.get("wait_error") else
+                   "not measured: client:wait_for_runs does not exist yet")
+            rows.append(("wait_for_runs: one request per poll round", "1", why.replace("|", "\\|"),
+                         "—", "—", "pending"))
+        lst = runs.get("list")
+        if lst:
+            small, big = lst[1000], lst[N_LIST]
+            deltas = [b["rss"] - a["rss"] for a, b in zip(small, big)]
+            md = median(deltas)
+            lo, hi = (min(deltas), max(deltas))
+            rows.append((f"each_run listing (page_size {runs['page_size']}): peak RSS growth "
+                         f"{N_LIST:,} vs 1,000 runs", "< 2048 KiB", f"{md:+.0f} KiB", f"{lo:+.0f}–{hi:+.0f} (min–max)",
+                         str(len(deltas)), verdict(md, 2048, "<")))
+        else:
+            why = (f"failed: {runs['list_error']}" if runs.get("list_error") else
+                   "not measured: client:each_run does not exist yet")
+            rows.append(("each_run listing: peak RSS growth 10,000 vs 1,000 runs", "< 2048 KiB",
+                         why.replace("|", "\\|"), "—", "—", "pending"))
+    js = res.get("json")
+    if js:
+        for key in ("cpu", "wall"):
+            xs = [r["dj_" + key] / r["cj_" + key] for r in js]
+            lo, hi = quartiles(xs)
+            rows.append((f"JSON decode of a {int(res['json_info']['bytes']) / 2**20:.1f} MiB runs answer: "
+                         f"{key.replace('cpu', 'CPU')}, dagster.json / bare cjson", "≤ 1.5x", f"{median(xs):.3f}x",
+                         f"{lo:.3f}–{hi:.3f}", str(len(xs)), verdict(median(xs), 1.5, "<=")))
+    for r in rows:
+        L.append("| " + " | ".join(r) + " |")
+    L.append("")
+
+    # absolute medians, for context only
+    L.append("Absolute medians, for context only (not verdicts):")
+    L.append("")
+    L.append("| process | wall ms | CPU ms (user + sys) | peak RSS KiB |")
+    L.append("|---|---|---|---|")
+    if cold:
+        names = {"lua": "dagster-lua: one get_run_status", "python": "Python DagsterGraphQLClient: one get_run_status",
+                 "curl": "curl: one POST", "floor": "floor (bench/floor.c): one POST"}
+        for k, label in names.items():
+            xs = cold[k]
+            L.append(f"| {label} | {median([x['wall'] for x in xs]) * 1e3:.1f} | "
+                     f"{median([x['cpu'] for x in xs]) * 1e3:.1f} | {median([x['rss'] for x in xs]):.0f} |")
+    if loop:
+        n = res["loop_n"]
+        for k, label in (("lua", f"dagster-lua: {n} calls (in-loop)"), ("floor", f"floor: {n} POSTs (in-loop)")):
+            xs = loop[k]
+            L.append(f"| {label} | {median([x['loop_wall'] for x in xs]) * 1e3:.0f} | "
+                     f"{median([x['loop_cpu'] for x in xs]) * 1e3:.0f} | {median([x['rss'] for x in xs]):.0f} |")
+    if runs and runs.get("list"):
+        for limit, xs in runs["list"].items():
+            L.append(f"| dagster-lua: each_run over {limit:,} runs ({median([x['requests'] for x in xs]):.0f} requests) | "
+                     f"{median([x['wall'] for x in xs]) * 1e3:.0f} | {median([x['cpu'] for x in xs]) * 1e3:.0f} | "
+                     f"{median([x['rss'] for x in xs]):.0f} |")
+    if runs and runs.get("wait_live"):
+        w = runs["wait_live"]
+        L.append(f"| dagster-lua: wait_for_runs over {N_WAIT} runs ({w['requests']} requests) | "
+                 f"{w['elapsed'] * 1e3:.0f} | {w['cpu'] * 1e3:.0f} | {w['rss']} |")
+    if js:
+        L.append(f"| dagster.json.decode, {res['json_info']['results']} runs | "
+                 f"{median([r['dj_wall'] for r in js]) * 1e3:.0f} | {median([r['dj_cpu'] for r in js]) * 1e3:.0f} | — |")
+        L.append(f"| cjson.decode, same bytes | {median([r['cj_wall'] for r in js]) * 1e3:.0f} | "
+                 f"{median([r['cj_cpu'] for r in js]) * 1e3:.0f} | — |")
+    L.append("")
+    if cold:
+        fl = [x["wall"] for x in cold["floor"]]
+        L.append(f"Noise: the floor's own cold wall time ranged {min(fl) * 1e3:.1f}–{max(fl) * 1e3:.1f} ms "
+                 f"over {len(fl)} rounds (coefficient of variation "
+                 f"{statistics.pstdev(fl) / statistics.mean(fl) * 100:.0f}%); other deployments and "
+                 "test suites share this machine.")
+        L.append("")
+    if res.get("profile"):
+        L.append("Callgrind instruction counts (inclusive; repeatable, unlike times):")
+        L.append("")
+        prof = res["profile"]
+        L.append("| function | " + " | ".join(p["name"] for p in prof) + " |")
+        L.append("|---|" + "---|" * len(prof))
+        L.append("| **total** | " + " | ".join(f"{p['total']:,}" for p in prof) + " |")
+        for fn, label in PROFILE_FUNCS:
+            vals = [p["funcs"].get(fn) for p in prof]
+            if any(vals):
+                L.append(f"| {label} | " + " | ".join(f"{v:,}" if v else "—" for v in vals) + " |")
+        L.append("")
+        t = {p["name"]: p["total"] for p in prof}
+        try:
+            fl = (t["floor, 11 POSTs"] - t["floor, 1 POST"]) / 10
+            lu = (t["dagster-lua loop, 11 calls"] - t["dagster-lua loop, 1 call"]) / 10
+            L.append(f"Instructions per extra call on a kept connection: floor {fl:,.0f}, dagster-lua "
+                     f"{lu:,.0f} ({lu / fl:.2f}x). One cold call: dagster-lua / floor = "
+                     f"{t['dagster-lua, 1 get_run_status'] / t['floor, 1 POST']:.2f}x instructions. "
+                     f"Per-function tables: build/bench/callgrind.*.txt.")
+            L.append("")
+        except (KeyError, ZeroDivisionError):
+            pass
+        try:
+            dj, cj = t["read 10 MiB + dagster.json.decode"], t["read 10 MiB + cjson.decode"]
+            base = t["dagster-lua -e '' (start-up)"]
+            L.append(f"JSON: decoding the 10 MiB answer costs {dj - base:,} instructions through "
+                     f"dagster.json and {cj - base:,} through bare cjson (start-up subtracted): "
+                     f"{(dj - base) / (cj - base):.2f}x.")
+            L.append("")
+        except (KeyError, ZeroDivisionError):
+            pass
+    if res.get("variants"):
+        L.append("What the proposed start-up changes would give (bench/variants.sh: throw-away builds "
+                 "of the current sources; noedit = libedit not linked, bytecode = embedded modules "
+                 "precompiled, lazy = dagster.runs/dagster.workspace loaded on first use, all = the three):")
+        L.append("")
+        L.append(res["variants"].rstrip())
+        L.append("")
+    for note in res.get("notes", []):
+        L.append(note)
+        L.append("")
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS", ",".join(DEFAULT_PARTS)))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 20)))
+    ap.add_argument("--loop-rounds", type=int, default=int(os.environ.get("BENCH_LOOP_ROUNDS", 7)))
+    ap.add_argument("--loop-n", type=int, default=300)
+    ap.add_argument("--list-rounds", type=int, default=int(os.environ.get("BENCH_LIST_ROUNDS", 3)))
+    ap.add_argument("--page-size", type=int, default=100)
+    ap.add_argument("--json-rounds", type=int, default=int(os.environ.get("BENCH_JSON_ROUNDS", 15)))
+    ap.add_argument("--out", help="where the table goes (default bench/results.md for a full run, "
+                    "build/bench/results-<parts>.md for a partial one)")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    if "cold" in parts and args.rounds < 15:
+        sys.exit("bench: at least 15 rounds (BENCH_ROUNDS)")
+    for f in (BIN, FLOOR, LAUNCH):
+        if not os.access(f, os.X_OK):
+            sys.exit(f"bench: {f} is missing (make bench builds it)")
+    os.makedirs(WORK, exist_ok=True)
+    res = {"load_before": loadavg(), "notes": []}
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+
+    dep = web = proxy = None
+    tmp = tempfile.mkdtemp(prefix="dagster-lua-bench.")
+    try:
+        if parts & {"runs", "json"}:
+            web = SeededWebserver()
+            proxy = CountingProxy(web.url)
+            res["dagster_version"] = measure(
+                [BIN, "-e", f'io.write(require("dagster").client("{web.url}"):version())'])["out"].strip()
+            if "runs" in parts:
+                part_runs(web, proxy, res, args.list_rounds, args.page_size)
+            if "json" in parts:
+                size, n, distinct = make_json(web.url, JSON_FILE)
+                say(f"json: {size} bytes, {n} runs ({distinct} distinct) from the benchmark webserver")
+                part_json(JSON_FILE, args.json_rounds, res)
+            proxy.close()
+            proxy = None
+            web.close()
+            web = None
+        if parts & {"cold", "loop", "profile"}:
+            dep = Deployment()
+            url = dep.url
+            ver = measure([BIN, "-e", f'io.write(require("dagster").client("{url}"):version())'])
+            res["dagster_version"] = ver["out"].strip()
+            run_id = os.environ.get("BENCH_RUN_ID") or measure(
+                [BIN, os.path.join(HERE, "make_run.lua"), url]).get("out").strip()
+            say(f"querying run {run_id}")
+            payload = os.path.join(tmp, "payload.json")
+            with open(payload, "w") as f:
+                f.write(measure([BIN, os.path.join(HERE, "payload.lua"), run_id])["out"])
+            if "cold" in parts:
+                part_cold(url, run_id, payload, args.rounds, res)
+            if "loop" in parts:
+                part_loop(url, run_id, payload, args.loop_n, args.loop_rounds, res)
+            if "profile" in parts:
+                part_profile(url, run_id, payload, res)
+            dep.close()
+            dep = None
+    finally:
+        if proxy:
+            proxy.close()
+        if web:
+            web.close()
+        if dep:
+            dep.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    text = report(res, args)
+    print(text)
+    out = args.out or (os.path.join(HERE, "results.md") if parts >= set(DEFAULT_PARTS) else
+                       os.path.join(WORK, "results-" + "-".join(sorted(parts)) + ".md"))
+    with open(out, "w") as f:
+        f.write(text + "\n")
+    say(f"wrote {os.path.relpath(out, ROOT)}")
+    with open(os.path.join(WORK, "last-run.json"), "w") as f:
+        json.dump(res, f, default=str)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Failed as e:
+        sys.exit(f"bench: {e}")
+    except KeyboardInterrupt:
+        sys.exit("bench: interrupted")
