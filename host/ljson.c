@@ -5,12 +5,21 @@
 **   lua-cjson's decode (a private instance, cjson.new(), so that changes to the
 **   shared cjson's settings do not reach it), then fixed up in C:
 **   - every float with an integral value and |x| <= 2^53 becomes an integer
-**     ("1e3" and "1.0" decode as the integer 1000 and 1; "-0" as 0; the text
-**     "9007199254740993" as 2^53, since cjson already rounded it to a double);
+**     ("1e3" and "1.0" decode as the integer 1000 and 1; "-0" as 0);
+**   - an integer literal (no fraction, no exponent) beyond 2^53 is never
+**     rounded: it decodes to an integer when it fits in 64 bits
+**     ("9007199254740993", "-9223372036854775808"), else to a float when a
+**     double holds it exactly ("18446744073709551616"), else to the string of
+**     its digits ("123456789012345678901234567890");
 **   - every JSON array, empty ones included, gets json.array_mt, so that
 **     json.encode(json.decode(s)) writes "[]" where s had "[]".
-**   Invalid JSON returns nil plus cjson's own message; nothing is raised,
-**   except for a non-string argument and memory errors.
+**   The text must be UTF-8 throughout (strings and keys included: no overlong
+**   forms, surrogates or code points above U+10FFFF): otherwise decode returns
+**   nil, "invalid UTF-8 at byte N" (N counts from 1, at the first byte of the
+**   bad sequence). A NUL byte outside strings, which cjson would take for the
+**   end of the text, returns nil, "unexpected NUL byte at byte N". Invalid
+**   JSON returns nil plus cjson's own message. Nothing is raised, except for a
+**   non-string argument and memory errors.
 ** json.encode(v)      -> string
 **   nil and json.null as null; integers as "%lld"; floats in the shortest of
 **   %.15g/%.16g/%.17g that reads back to the same double, with ".0" appended
@@ -25,16 +34,23 @@
 ** json.is_array(v)    -> true when v is a table marked as an array
 ** json.null, json.array_mt, json.version
 **
-** Empty arrays: cjson decodes "[]" and "{}" alike, so decode first rewrites each
-** empty array outside strings to "[nan]" (which cjson decodes as {NaN}) and the
-** fix-up turns every {NaN} back into a marked empty table. The rewrite is skipped
-** when the text has a "nan" token of its own outside strings (then empty arrays
-** decode unmarked, as empty objects) and undone when cjson rejects the rewritten
-** text: the original is decoded again, so messages and positions are cjson's.
+** How: one pass over the text ('scan') checks its UTF-8 and finds, outside
+** strings, what cjson cannot tell apart or would round: cjson decodes "[]" and
+** "{}" alike, and every number as a double. Each empty object is rewritten to
+** {"\xFF":null} and each integer literal beyond 2^53 in value position to the
+** string "\xFF<digits>"; the fix-up then turns them back, and takes every table
+** without keys for an empty array. The byte 0xFF never occurs in UTF-8, so
+** once the text is known to be UTF-8 no string the server sends can pass for
+** these (cjson's \u escapes only make UTF-8, and reject lone surrogates).
+** Only a text that has something to rewrite is copied, and the rewrite keeps
+** validity as it is: a literal in key position ({123...:1}) is left alone, and
+** when cjson rejects the rewritten text, the original is decoded again so that
+** messages and positions are cjson's.
 */
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +65,8 @@
 #define ARRAY_MT	"dagster.json.array"	/* registry key and __name */
 #define MAXDEPTH	1000		/* nested tables, as cjson's decode_max_depth */
 #define MAXSAFE		9007199254740992.0	/* 2^53 */
-#define PLACEHOLDER	"[nan]"		/* stands for an empty array while decoding */
+#define MARKER		"\xFF"		/* starts the strings the rewrite makes */
+#define MARKERBYTE	0xFF		/* never in UTF-8 */
 
 /* upvalues of every function in the module */
 #define UV_DECODE	lua_upvalueindex(1)	/* cjson's decode */
@@ -87,121 +104,390 @@ static int ismarked (lua_State *L, int t) {
 ** =======================================================
 */
 
-static int isjsonspace (char c) {  /* RFC 8259's whitespace, also cjson's */
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+/* classes of the bytes outside strings, for 'scan' */
+#define C_OTHER		0	/* ':', literals' letters beyond 'y', junk */
+#define C_SPACE		1	/* RFC 8259's whitespace, also cjson's */
+#define C_QUOTE		2
+#define C_LBRACE	3
+#define C_LBRACKET	4
+#define C_CLOSE		5	/* '}' and ']' */
+#define C_COMMA		6
+#define C_NUM		7	/* [-+.0-9a-yA-Y]: what cjson's numbers are made of */
+#define C_HIGH		8	/* >= 0x80 */
+#define C_NUL		9
+
+static const unsigned char outclass[256] = {
+  9,0,0,0,0,0,0,0,0,1,1,0,0,1,0,0,  /* 00 */
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,  /* 10 */
+  1,0,2,0,0,0,0,0,0,0,0,7,6,7,7,0,  /* 20 */
+  7,7,7,7,7,7,7,7,7,7,0,0,0,0,0,0,  /* 30 */
+  0,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,  /* 40 */
+  7,7,7,7,7,7,7,7,7,7,0,4,0,5,0,0,  /* 50 */
+  0,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,  /* 60 */
+  7,7,7,7,7,7,7,7,7,7,0,3,0,5,0,0,  /* 70 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* 80 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* 90 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* a0 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* b0 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* c0 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* d0 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,  /* e0 */
+  8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8   /* f0 */
+};
+
+#define SWAR_ONES	((uint64_t)0x0101010101010101)
+#define SWAR_HIGHS	((uint64_t)0x8080808080808080)
+
+/*
+** The high bit of each byte of 'v' that is '"', '\\' or >= 0x80, or 0 when
+** there is none. The lowest bit set is exact; bits above it can be spurious.
+*/
+static uint64_t strspecial (uint64_t v) {
+  uint64_t q = v ^ (SWAR_ONES * '"'), b = v ^ (SWAR_ONES * '\\');
+  return (((q - SWAR_ONES) & ~q) | ((b - SWAR_ONES) & ~b) | v) & SWAR_HIGHS;
+}
+
+/* how many bytes of a word (loaded little-endian) precede the first flagged */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) \
+    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define firstflagged(m)	((size_t)__builtin_ctzll(m) >> 3)
+#else
+#define firstflagged(m)	((size_t)0)	/* the byte loop finds it */
+#endif
+
+
+/*
+** Length of the well-formed UTF-8 sequence at 's' (s[0] >= 0x80), of at most
+** 'n' bytes, or 0 when there is none: no stray continuation byte, no overlong
+** form, no surrogate, nothing above U+10FFFF, nothing cut short (RFC 3629).
+*/
+static size_t utf8seq (const unsigned char *s, size_t n) {
+  unsigned c = s[0], lo = 0x80, hi = 0xBF;
+  size_t len, i;
+  if (c < 0xC2) return 0;  /* continuation byte, or overlong lead C0/C1 */
+  else if (c < 0xE0) len = 2;
+  else if (c < 0xF0) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  /* overlong */
+    else if (c == 0xED) hi = 0x9F;  /* surrogates */
+  }
+  else if (c < 0xF5) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  /* overlong */
+    else if (c == 0xF4) hi = 0x8F;  /* above U+10FFFF */
+  }
+  else return 0;
+  if (n < len || s[1] < lo || s[1] > hi)
+    return 0;
+  for (i = 2; i < len; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  return len;
 }
 
 
 /*
-** Count the empty arrays ("[", whitespace, "]") outside strings of the JSON
-** text 's'. When 'b' is not NULL, also copy the text into 'b' with each of them
-** replaced by PLACEHOLDER. Sets '*hasnan' when the text has a "nan" of its own
-** (any case) outside strings, which would make the placeholder ambiguous.
-** Invalid text is scanned without harm: cjson will reject it anyway.
+** Is the token s[0..n) an integer literal that a double may not hold
+** exactly: -?[1-9][0-9]* beyond 2^53, so of 16 digits or more?
 */
-static size_t scanempty (const char *s, size_t len, int *hasnan,
-                         luaL_Buffer *b) {
-  size_t i = 0, from = 0, n = 0;
+static int isbigint (const unsigned char *s, size_t n) {
+  size_t i, d = (s[0] == '-');
+  if (n - d < 16 || s[d] == '0')
+    return 0;
+  for (i = d; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return n - d > 16 || memcmp(s + d, "9007199254740992", 16) > 0;
+}
+
+
+#define MAXTRACK	1024	/* nesting 'scan' follows, beyond cjson's 1000 */
+
+typedef struct Scan {
+  lua_State *L;
+  const unsigned char *s;  /* the text */
+  size_t len;
+  size_t from;       /* first byte of the text not yet written to 'b' */
+  int writing;       /* has 'b' been started (a rewrite found)? */
+  size_t nobj;       /* empty objects rewritten */
+  size_t nbig;       /* integer literals rewritten */
+  size_t bad;        /* 1-based position of the first bad byte, or 0 */
+  const char *why;   /* what is wrong there */
+  luaL_Buffer b;     /* the rewritten text */
+} Scan;
+
+
+/*
+** Write to the rewritten text what comes before position 'at' and was not
+** written yet, then 'n' bytes of 'r'. The buffer starts at the first rewrite,
+** sized for a few of them; the text is copied only when there is one.
+*/
+static void rewrite (Scan *sc, size_t at, const char *r, size_t n) {
+  if (!sc->writing) {
+    luaL_buffinitsize(sc->L, &sc->b, sc->len + (sc->len >> 6) + 64);
+    sc->writing = 1;
+  }
+  luaL_addlstring(&sc->b, (const char *)sc->s + sc->from, at - sc->from);
+  luaL_addlstring(&sc->b, r, n);
+}
+
+
+/*
+** One pass over the JSON text: checks that it is UTF-8 throughout and has no
+** NUL byte outside strings (cjson would take it for the end of the text), and
+** rewrites, outside strings, each empty object to {"\xFF":null} and each
+** integer literal beyond 2^53 that is not in key position to "\xFF<digits>".
+** Returns 1 and leaves the rewritten text on the stack when there was
+** something to rewrite; returns 0 with the stack unchanged otherwise, or with
+** 'sc->bad' set at the first bad byte. Invalid JSON is scanned without harm
+** (and cjson rejects it all the same, rewritten or not).
+*/
+static int scan (Scan *sc) {
+  const unsigned char *s = sc->s;
+  size_t len = sc->len, i = 0, depth = 0;
+  unsigned char isobj[MAXTRACK / 8];  /* bit d: is the container at depth d an object? */
+  int keypos = 0;  /* would a string here be an object key? */
   while (i < len) {
-    char c = s[i];
-    if (c == '"') {  /* skip the string, escapes included */
-      for (i++; i < len && s[i] != '"'; i++)
-        if (s[i] == '\\') i++;
-      i++;
-    }
-    else if (c == '[') {
-      size_t j = i + 1;
-      while (j < len && isjsonspace(s[j])) j++;
-      if (j < len && s[j] == ']') {
-        n++;
-        if (b != NULL) {
-          luaL_addlstring(b, s + from, i - from);
-          addliteral(b, PLACEHOLDER);
-          from = j + 1;
+    switch (outclass[s[i]]) {
+      case C_SPACE:
+        i++;
+        break;
+      case C_QUOTE:  /* a string: find its end, checking its UTF-8 */
+        for (i++; ; ) {
+          unsigned c;
+          if (i + 8 <= len) {  /* plain ASCII a word at a time */
+            uint64_t v, m;
+            memcpy(&v, s + i, 8);
+            if ((m = strspecial(v)) == 0) {
+              i += 8;
+              continue;
+            }
+            i += firstflagged(m);
+          }
+          if (i >= len) break;  /* unterminated: cjson will say so */
+          c = s[i];
+          if (c == '"') {
+            i++;
+            break;
+          }
+          else if (c == '\\') {  /* skip the escaped byte, unless not ASCII */
+            i++;
+            if (i < len && s[i] < 0x80) i++;
+          }
+          else if (c >= 0x80) {
+            size_t n = utf8seq(s + i, len - i);
+            if (n == 0) goto badutf8;
+            i += n;
+          }
+          else i++;
         }
-        i = j + 1;
+        keypos = 0;
+        break;
+      case C_LBRACE: {
+        size_t j = i + 1;
+        while (j < len && outclass[s[j]] == C_SPACE) j++;
+        if (j < len && s[j] == '}') {  /* an empty object */
+          rewrite(sc, i, "{\"" MARKER "\":null}", 10);
+          sc->from = j + 1;
+          sc->nobj++;
+          i = j + 1;
+          keypos = 0;
+        }
+        else {
+          if (depth < MAXTRACK) isobj[depth / 8] |= (unsigned char)(1u << depth % 8);
+          depth++;
+          i++;
+          keypos = 1;
+        }
+        break;
       }
-      else i++;
-    }
-    else {
-      if ((c | 0x20) == 'a' && i > 0 && (s[i - 1] | 0x20) == 'n')
-        *hasnan = 1;
-      i++;
+      case C_LBRACKET:
+        if (depth < MAXTRACK) isobj[depth / 8] &= (unsigned char)~(1u << depth % 8);
+        depth++;
+        i++;
+        keypos = 0;
+        break;
+      case C_CLOSE:
+        if (depth > 0) depth--;
+        i++;
+        keypos = 0;
+        break;
+      case C_COMMA:
+        keypos = (depth > MAXTRACK) ||  /* unknown: as if an object */
+                 (depth > 0 && (isobj[(depth - 1) / 8] >> (depth - 1) % 8 & 1));
+        i++;
+        break;
+      case C_NUM: {  /* a number (or a literal, or junk) */
+        size_t j = i + 1;
+        while (j < len && outclass[s[j]] == C_NUM) j++;
+        if (!keypos && isbigint(s + i, j - i)) {
+          rewrite(sc, i, "\"" MARKER, 2);
+          luaL_addlstring(&sc->b, (const char *)s + i, j - i);
+          luaL_addchar(&sc->b, '"');
+          sc->from = j;
+          sc->nbig++;
+        }
+        i = j;
+        keypos = 0;
+        break;
+      }
+      case C_HIGH: {  /* never valid here, but UTF-8 errors come first */
+        size_t n = utf8seq(s + i, len - i);
+        if (n == 0) goto badutf8;
+        i += n;
+        keypos = 0;
+        break;
+      }
+      case C_NUL:
+        sc->bad = i + 1;
+        sc->why = "unexpected NUL byte";
+        return 0;
+      default:
+        i++;
+        keypos = 0;
+        break;
     }
   }
-  if (b != NULL)
-    luaL_addlstring(b, s + from, len - from);
-  return n;
+  if (sc->writing) {
+    luaL_addlstring(&sc->b, (const char *)s + sc->from, len - sc->from);
+    luaL_pushresult(&sc->b);
+  }
+  return sc->writing;
+ badutf8:
+  sc->bad = i + 1;
+  sc->why = "invalid UTF-8";
+  return 0;
 }
 
 
 /*
-** If the value at 'idx' is a float with an integral value and |x| <= 2^53,
-** set '*i' to it and return 1; otherwise return 0.
+** Push the value of the integer literal s[0..len) (-?[1-9][0-9]*, beyond
+** 2^53): an integer when it fits, else a float when a double holds it exactly,
+** else the string of its digits.
 */
-static int tointeger53 (lua_State *L, int idx, lua_Integer *i) {
-  lua_Number x;
-  if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx))
-    return 0;
-  x = lua_tonumber(L, idx);
-  if (!(x >= -MAXSAFE && x <= MAXSAFE))  /* NaN fails too */
-    return 0;
-  *i = (lua_Integer)x;
-  return (lua_Number)*i == x;
+static void pushbigint (lua_State *L, const char *s, size_t len) {
+  int neg = (s[0] == '-');
+  const char *d = s + neg;
+  size_t nd = len - (size_t)neg, i;
+  if (nd <= 19) {  /* below 10^19 < 2^64: no overflow */
+    unsigned long long u = 0;
+    for (i = 0; i < nd; i++)
+      u = u * 10 + (unsigned)(d[i] - '0');
+    if (u <= (unsigned long long)LUA_MAXINTEGER) {
+      lua_pushinteger(L, neg ? -(lua_Integer)u : (lua_Integer)u);
+      return;
+    }
+    if (neg && u == (unsigned long long)LUA_MAXINTEGER + 1) {
+      lua_pushinteger(L, LUA_MININTEGER);
+      return;
+    }
+  }
+  if (nd <= 309) {  /* DBL_MAX has 309 digits */
+    char buf[320];
+    double x = strtod(s, NULL);  /* digits only: the locale plays no part */
+    if (isfinite(x) && snprintf(buf, sizeof(buf), "%.0f", x) == (int)len
+        && memcmp(buf, s, len) == 0) {
+      lua_pushnumber(L, (lua_Number)x);
+      return;
+    }
+  }
+  lua_pushlstring(L, s, len);
 }
 
 
-/* Is the array at index 't', of length 1, a decoded PLACEHOLDER ({NaN})? */
-static int isplaceholder (lua_State *L, int t) {
-  int yes;
-  lua_rawgeti(L, t, 1);
-  yes = (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)
-         && isnan((double)lua_tonumber(L, -1)));
-  lua_pop(L, 1);
-  return yes;
+/* what 'fixtable' and 'fixvalue' have to do */
+#define F_EMPTYARR	1	/* a table without keys is an empty array */
+#define F_OBJPH		2	/* {"\xFF":null} is an empty object */
+#define F_BIG		4	/* "\xFF<digits>" is an integer literal */
+
+/*
+** If the value at the top of the stack, of type 'type', needs fixing up, push
+** the key at 'key' when 'key' is not 0, then the value's replacement, and
+** return 1; otherwise return 0. A float with an integral value and |x| <= 2^53
+** becomes an integer; with F_BIG, a string "\xFF<digits>" becomes the value of
+** the literal (see 'pushbigint').
+*/
+static int fixvalue (lua_State *L, int type, int flags, int key) {
+  if (type == LUA_TNUMBER) {  /* cjson's numbers are all floats */
+    lua_Number x = lua_tonumber(L, -1);
+    if (x >= -MAXSAFE && x <= MAXSAFE) {  /* NaN fails */
+      lua_Integer k = (lua_Integer)x;
+      if ((lua_Number)k == x) {
+        if (key != 0) lua_pushvalue(L, key);
+        lua_pushinteger(L, k);
+        return 1;
+      }
+    }
+  }
+  else if (type == LUA_TSTRING && (flags & F_BIG)) {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (len > 1 && (unsigned char)s[0] == MARKERBYTE) {
+      if (key != 0) lua_pushvalue(L, key);
+      pushbigint(L, s + 1, len - 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+
+/* Is the value at 'idx' the string "\xFF"? Only placeholders have it. */
+static int ismarker (lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  s = lua_tolstring(L, idx, &len);
+  return len == 1 && (unsigned char)s[0] == MARKERBYTE;
 }
 
 
 /*
 ** Fix up, in place and recursively, the table at the top of the stack as cjson
-** decoded it: integral floats become integers (see 'tointeger53'); arrays
-** (tables with a positive raw length: cjson's objects only have string keys)
-** get json.array_mt, and so do placeholders once emptied, when 'ph' says the
-** text was rewritten. Returns 1 with the stack unchanged, or 0 when nesting is
-** deeper than MAXDEPTH or the stack cannot grow (stack then left dirty).
+** decoded it: values as 'fixvalue' says; arrays get json.array_mt: tables
+** with a positive raw length (cjson's objects only have string keys) and,
+** with F_EMPTYARR, tables without keys; with F_OBJPH, a placeholder for an
+** empty object, {"\xFF":null}, is emptied. Returns 1 with the stack unchanged,
+** or 0 when nesting is deeper than MAXDEPTH or the stack cannot grow (stack
+** then left dirty).
 */
-static int fixtable (lua_State *L, int depth, int ph) {
-  int t = lua_gettop(L);
-  lua_Integer n = (lua_Integer)lua_rawlen(L, t), i, k;
-  if (depth > MAXDEPTH || !lua_checkstack(L, 4))
+static int fixtable (lua_State *L, int depth, int flags) {
+  int t = lua_gettop(L), type;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, t), i;
+  if (depth > MAXDEPTH)
     return 0;
-  if (n == 0) {  /* an object (maybe empty) */
+  if (depth % 8 == 1 && !lua_checkstack(L, 2 * 8 + 4))  /* for 8 levels */
+    return 0;
+  if (n == 0) {  /* an object, or an empty array */
     lua_pushnil(L);
-    while (lua_next(L, t)) {  /* key value */
-      if (tointeger53(L, -1, &k)) {  /* changing a present field: next is fine */
-        lua_pushvalue(L, -2);
-        lua_pushinteger(L, k);
-        lua_rawset(L, t);
-      }
-      else if (lua_type(L, -1) == LUA_TTABLE && !fixtable(L, depth + 1, ph))
-        return 0;
-      lua_pop(L, 1);  /* key */
+    if (!lua_next(L, t)) {  /* no keys */
+      if (!(flags & F_EMPTYARR)) return 1;
     }
-    return 1;
-  }
-  if (ph && n == 1 && isplaceholder(L, t)) {
-    lua_pushnil(L);
-    lua_rawseti(L, t, 1);
+    else if ((flags & F_OBJPH) && ismarker(L, -2)) {  /* key value */
+      lua_pop(L, 1);  /* its only key */
+      lua_pushnil(L);
+      lua_rawset(L, t);
+      return 1;
+    }
+    else {
+      do {  /* key value */
+        type = lua_type(L, -1);
+        if (type == LUA_TTABLE) {
+          if (!fixtable(L, depth + 1, flags)) return 0;
+        }
+        else if (fixvalue(L, type, flags, t + 1))  /* key value key new */
+          lua_rawset(L, t);  /* changing a present field: next is fine */
+        lua_pop(L, 1);  /* key */
+      } while (lua_next(L, t));
+      return 1;
+    }
   }
   else {
     for (i = 1; i <= n; i++) {
-      lua_rawgeti(L, t, i);  /* value */
-      if (tointeger53(L, -1, &k)) {
-        lua_pushinteger(L, k);
-        lua_rawseti(L, t, i);
+      type = lua_rawgeti(L, t, i);  /* value */
+      if (type == LUA_TTABLE) {
+        if (!fixtable(L, depth + 1, flags)) return 0;
       }
-      else if (lua_type(L, -1) == LUA_TTABLE && !fixtable(L, depth + 1, ph))
-        return 0;
+      else if (fixvalue(L, type, flags, 0))
+        lua_rawseti(L, t, i);
       lua_pop(L, 1);
     }
   }
@@ -216,28 +502,32 @@ static int fixtable (lua_State *L, int depth, int ph) {
 ** cjson frees its own buffers before raising. Memory errors are re-raised.
 */
 static int json_decode (lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int hasnan = 0, status, ph;
-  size_t nempty = scanempty(s, len, &hasnan, NULL);
-  lua_Integer k;
+  Scan sc;
+  int status, rewritten, type, flags = F_EMPTYARR;
+  sc.s = (const unsigned char *)luaL_checklstring(L, 1, &sc.len);
+  sc.L = L;
+  sc.from = 0;
+  sc.writing = 0;
+  sc.nobj = sc.nbig = sc.bad = 0;
+  sc.why = NULL;
   lua_settop(L, 1);
-  ph = (nempty > 0 && !hasnan);
-  lua_pushvalue(L, UV_DECODE);
-  if (ph) {  /* decode the text with empty arrays rewritten */
-    luaL_Buffer b;
-    luaL_buffinitsize(L, &b, len + 3 * nempty);
-    scanempty(s, len, &hasnan, &b);
-    luaL_pushresult(&b);
+  lua_pushvalue(L, UV_DECODE);  /* s decode */
+  rewritten = scan(&sc);  /* s decode [text] */
+  if (sc.bad != 0) {
+    lua_settop(L, 1);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s at byte %I", sc.why, (LUAI_UACINT)sc.bad);
+    return 2;
   }
-  else lua_pushvalue(L, 1);
+  if (!rewritten) lua_pushvalue(L, 1);
   status = lua_pcall(L, 1, 1, 0);  /* s value|message */
-  if (status != LUA_OK && status != LUA_ERRMEM && ph) {
+  if (rewritten && status != LUA_OK && status != LUA_ERRMEM) {
     lua_settop(L, 1);  /* decode the original: its message, its positions */
     lua_pushvalue(L, UV_DECODE);
     lua_pushvalue(L, 1);
     status = lua_pcall(L, 1, 1, 0);
-    ph = 0;
+    rewritten = 0;
+    flags = 0;  /* (never decodes: fix up numbers only if it did) */
   }
   if (status == LUA_ERRMEM)
     return lua_error(L);
@@ -246,18 +536,21 @@ static int json_decode (lua_State *L) {
     lua_insert(L, -2);
     return 2;
   }
-  if (lua_type(L, -1) == LUA_TTABLE) {
-    if (!fixtable(L, 1, ph)) {
+  if (rewritten) {
+    if (sc.nobj > 0) flags |= F_OBJPH;
+    if (sc.nbig > 0) flags |= F_BIG;
+  }
+  type = lua_type(L, -1);
+  if (type == LUA_TTABLE) {
+    if (!fixtable(L, 1, flags)) {
       lua_settop(L, 1);
       luaL_pushfail(L);
       lua_pushliteral(L, "json.decode: nesting too deep");
       return 2;
     }
   }
-  else if (tointeger53(L, -1, &k)) {
-    lua_pop(L, 1);
-    lua_pushinteger(L, k);
-  }
+  else if (fixvalue(L, type, flags, 0))
+    lua_remove(L, -2);
   return 1;
 }
 

@@ -106,11 +106,12 @@ describe("dagster.json", function()
       assert.equal("integer", math.type(v[3]))
     end)
 
-    it("keeps integral values beyond 2^53 as floats", function()
-      local v = json.decode("[1152921504606846976,-1152921504606846976,9007199254740994]")
+    it("keeps float literals beyond 2^53 as floats", function()
+      local v = json.decode("[1.152921504606846976e18,-9007199254740994.0,1e300]")
       assert.equal("float", math.type(v[1]))
       assert.equal(2.0 ^ 60, v[1])
       assert.equal("float", math.type(v[2]))
+      assert.equal(-9007199254740994.0, v[2])
       assert.equal("float", math.type(v[3]))
     end)
 
@@ -151,11 +152,40 @@ describe("dagster.json", function()
       assert.equal("[]", v.u[1])
     end)
 
-    it("decodes empty arrays unmarked when the text has a NaN of its own (limitation)", function()
-      local v = json.decode('{"a":[],"n":NaN}')
-      assert.is_false(json.is_array(v.a))
+    it("marks empty arrays even when the text has a NaN of its own", function()
+      local v = json.decode('{"a":[],"n":NaN,"o":{}}')
+      assert.is_true(json.is_array(v.a))
       assert.is_nil(next(v.a))
+      assert.is_false(json.is_array(v.o))
+      assert.is_nil(next(v.o))
       assert.is_true(v.n ~= v.n)
+    end)
+
+    it("tells empty objects from empty arrays at every depth, whitespace or not", function()
+      local v = json.decode('[{},[],{ },[ ],{"a":{},"b":[]},[[{}]],{"c":{"d":{}}}]')
+      assert.is_false(json.is_array(v[1]))
+      assert.is_true(json.is_array(v[2]))
+      assert.is_false(json.is_array(v[3]))
+      assert.is_true(json.is_array(v[4]))
+      for i = 1, 4 do assert.is_nil(next(v[i])) end
+      assert.is_false(json.is_array(v[5].a))
+      assert.is_nil(next(v[5].a))
+      assert.is_true(json.is_array(v[5].b))
+      assert.is_false(json.is_array(v[6][1][1]))
+      assert.is_nil(next(v[6][1][1]))
+      assert.is_nil(next(v[7].c.d))
+      assert.equal('[{},[],{},[],{"a":{},"b":[]},[[{}]],{"c":{"d":{}}}]', json.encode(v))
+      assert.is_false(json.is_array(json.decode("{}")))
+      assert.is_nil(next(json.decode("{}")))
+      assert.is_nil(getmetatable(json.decode(" { } ")))
+    end)
+
+    it("leaves '{}' and digits inside strings alone", function()
+      local v = json.decode('{"y":"{}\\n","k":"12345678901234567890","{}":{}}')
+      assert.equal("{}\n", v.y)
+      assert.equal("12345678901234567890", v.k)
+      assert.is_nil(next(v["{}"]))
+      assert.is_false(json.is_array(v["{}"]))
     end)
 
     it("decodes string escapes and UTF-8", function()
@@ -182,6 +212,17 @@ describe("dagster.json", function()
       assert.matches("at character 21$", err)
     end)
 
+    it("reports cjson's message and position when the text has empty objects and big integers", function()
+      for _, text in ipairs({ '[{}, 12345678901234567890, {"a": {}, }]', '{"a":{},"b":9007199254740993 x}',
+                              '{}}', '[{} {}]', '[1, 12345678901234567890,]' }) do
+        local v, err = json.decode(text)
+        assert.is_nil(v)
+        local ok, cerr = pcall(cjson.decode, text)
+        assert.is_false(ok)
+        assert.equal(cerr, err)
+      end
+    end)
+
     it("returns nil and a message for arrays nested 2000 deep", function()
       local v, err = json.decode(("["):rep(2000) .. ("]"):rep(2000))
       assert.is_nil(v)
@@ -195,6 +236,12 @@ describe("dagster.json", function()
       while t[1] do t, depth = t[1], depth + 1 end
       assert.equal(1000, depth)
       assert.is_true(json.is_array(t))
+      assert.equal(text, json.encode(v))
+    end)
+
+    it("decodes objects nested 1000 deep, empty one innermost", function()
+      local text = ('{"a":'):rep(999) .. "{}" .. ("}"):rep(999)
+      local v = assert(json.decode(text))
       assert.equal(text, json.encode(v))
     end)
 
@@ -218,6 +265,176 @@ describe("dagster.json", function()
       end)
       assert.is_false(ok)
       assert.matches("bad argument #1 to 'decode' (string expected, got nil)", err, 1, true)
+    end)
+  end)
+
+  describe("decode of integers beyond 2^53", function()
+    it("decodes integer literals that fit in 64 bits to exact Lua integers", function()
+      local v = json.decode('{"a":9007199254740993,"b":-9007199254740993,"max":9223372036854775807,' ..
+                            '"min":-9223372036854775808,"even":9007199254740994,"p60":1152921504606846976}')
+      for _, k in ipairs({ "a", "b", "max", "min", "even", "p60" }) do
+        assert.equal("integer", math.type(v[k]))
+      end
+      assert.equal(9007199254740993, v.a)
+      assert.equal(-9007199254740993, v.b)
+      assert.equal(math.maxinteger, v.max)
+      assert.equal(math.mininteger, v.min)
+      assert.equal(9007199254740994, v.even)
+      assert.equal(1 << 60, v.p60)
+      assert.equal("9007199254740993", tostring(v.a))
+    end)
+
+    it("decodes them exactly at top level, in arrays and nested", function()
+      assert.equal(9007199254740993, json.decode("9007199254740993"))
+      assert.equal("integer", math.type(json.decode("9007199254740993")))
+      assert.equal(math.mininteger, json.decode("-9223372036854775808"))
+      local v = json.decode("[9007199254740993,[1,{\"x\":[-9223372036854775807]}]] ")
+      assert.equal(9007199254740993, v[1])
+      assert.equal(-9223372036854775807, v[2][2].x[1])
+      assert.equal("integer", math.type(v[2][2].x[1]))
+      assert.is_true(json.is_array(v[2][2].x))
+    end)
+
+    it("decodes literals beyond 64 bits to floats when a double holds them exactly", function()
+      local v = json.decode("[9223372036854775808,18446744073709551616,-18446744073709551616]")
+      assert.equal("float", math.type(v[1]))
+      assert.equal(2.0 ^ 63, v[1])
+      assert.equal("float", math.type(v[2]))
+      assert.equal(2.0 ^ 64, v[2])
+      assert.equal(-(2.0 ^ 64), v[3])
+    end)
+
+    it("decodes literals beyond 64 bits to their exact digits otherwise", function()
+      local v = json.decode('{"a":123456789012345678901234567890,"b":[-9223372036854775809],' ..
+                            '"c":9223372036854775809}')
+      assert.equal("123456789012345678901234567890", v.a)
+      assert.equal("-9223372036854775809", v.b[1])
+      assert.equal("9223372036854775809", v.c)
+      assert.equal("123456789012345678901234567890", json.decode("123456789012345678901234567890"))
+      local long = "1" .. ("0"):rep(400)
+      assert.equal(long, json.decode("[" .. long .. "]")[1])
+    end)
+
+    it("keeps the 16-digit literals up to 2^53 as they were", function()
+      local v = json.decode("[9007199254740992,-9007199254740992,1000000000000000,9007199254740991]")
+      assert.same({ 9007199254740992, -9007199254740992, 1000000000000000, 9007199254740991 }, v)
+      for i = 1, 4 do assert.equal("integer", math.type(v[i])) end
+    end)
+
+    it("keeps numbers with a fraction or an exponent as cjson reads them", function()
+      local v = json.decode("[9007199254740993.0,9007199254740993e0,90071992547409930e-1]")
+      for i = 1, 3 do assert.equal(9007199254740992, v[i]) end
+    end)
+
+    it("leaves strings of digits alone, and cannot be fooled by a string", function()
+      local v = json.decode('["9007199254740993","\\u00ff9007199254740993",9007199254740993]')
+      assert.equal("9007199254740993", v[1])
+      assert.equal("\u{ff}9007199254740993", v[2])
+      assert.equal(9007199254740993, v[3])
+      -- the rewrite's marker byte 0xFF cannot come from the text: it is not UTF-8
+      local err
+      v, err = json.decode('["\255' .. '9007199254740993"]')
+      assert.is_nil(v)
+      assert.equal("invalid UTF-8 at byte 3", err)
+    end)
+
+    it("rejects a big literal in key position with cjson's message", function()
+      for _, text in ipairs({ "{12345678901234567890:1}", '{"a":1,12345678901234567890:2}',
+                              '{"a":{123456789012345678:1},"a":2}' }) do
+        local v, err = json.decode(text)
+        assert.is_nil(v)
+        local _, cerr = pcall(cjson.decode, text)
+        assert.equal(cerr, err)
+        assert.matches("Expected object key string but found T_NUMBER", err, 1, true)
+      end
+    end)
+
+    it("round-trips them exactly through encode", function()
+      local text = '{"a":9007199254740993,"b":[-9223372036854775808,9223372036854775807],' ..
+                   '"c":"123456789012345678901234567890"}'
+      assert.equal(text, json.encode(json.decode(text)))
+      assert.equal('{"a":"123456789012345678901234567890"}',
+                   json.encode(json.decode('{"a":123456789012345678901234567890}')))
+    end)
+  end)
+
+  describe("decode of invalid UTF-8", function()
+    local function rejects(text, pos)
+      local v, err = json.decode(text)
+      assert.is_nil(v)
+      assert.equal("invalid UTF-8 at byte " .. pos, err)
+    end
+
+    it("accepts UTF-8 of 1 to 4 bytes, up to U+10FFFF, in keys and values", function()
+      local s = "a\u{7f}\u{80}é\u{7ff}\u{800}€\u{d7ff}\u{e000}\u{fffd}\u{ffff}\u{10000}😀\u{10ffff}"
+      local v = assert(json.decode('{"' .. s .. '":"' .. s .. '"}'))
+      assert.equal(s, v[s])
+    end)
+
+    it("rejects bytes that are never UTF-8, in values and in keys", function()
+      rejects('"\255"', 2)
+      rejects('"\254"', 2)
+      rejects('["ok","x\192\175"]', 9)          -- C0 AF: overlong "/"
+      rejects('{"k\193\191":1}', 4)             -- C1 BF: overlong
+      rejects('{"a":"b","\245\128\128\128":1}', 11)  -- F5: beyond U+10FFFF
+      rejects('{"\248\136\128\128\128":1}', 3)  -- 5-byte form
+    end)
+
+    it("rejects stray continuation bytes", function()
+      rejects('"\128"', 2)
+      rejects('"ab\191cd"', 4)
+      rejects('{"é\169":1}', 5)                 -- one continuation byte too many
+    end)
+
+    it("rejects overlong forms", function()
+      rejects('"\224\128\175"', 2)              -- E0 80 AF: overlong "/"
+      rejects('"\224\159\191"', 2)              -- E0 9F BF: overlong U+07FF
+      rejects('"\240\143\191\191"', 2)          -- F0 8F BF BF: overlong U+FFFF
+    end)
+
+    it("rejects surrogates and code points above U+10FFFF", function()
+      rejects('"\237\160\128"', 2)              -- ED A0 80: U+D800
+      rejects('["\237\191\191"]', 3)            -- ED BF BF: U+DFFF
+      rejects('{"\237\176\128":1}', 3)          -- in a key
+      rejects('"\244\144\128\128"', 2)          -- F4 90 80 80: U+110000
+    end)
+
+    it("rejects truncated sequences, at the end of the text or not", function()
+      rejects('"\195"', 2)                      -- C3 then '"'
+      rejects('"\226\130"', 2)                  -- E2 82 then '"'
+      rejects('"\240\159\152"', 2)              -- F0 9F 98 then '"'
+      rejects('"abc\240\159', 5)                -- cut at the end of the text
+      rejects('\195', 1)
+      rejects('["\226\130', 3)
+    end)
+
+    it("rejects invalid UTF-8 outside strings and after escapes", function()
+      rejects('[1,\255]', 4)
+      rejects('{"a":1}\128', 8)
+      rejects('"\\\255"', 3)                   -- the escaped byte itself
+      local v, err = json.decode('"\\é"')     -- UTF-8, but not an escape: cjson's message
+      assert.is_nil(v)
+      assert.matches("invalid escape code", err, 1, true)
+    end)
+
+    it("reports the first bad byte only, and checks the whole text", function()
+      rejects('["\255", "\254"]', 3)
+      rejects(('"' .. ("é"):rep(5000) .. '"'):rep(2, ",") .. "\255", 20006)
+    end)
+  end)
+
+  describe("decode of NUL bytes", function()
+    it("rejects a NUL byte outside strings instead of stopping there", function()
+      local v, err = json.decode('{"a":1}\0{"b":2}')
+      assert.is_nil(v)
+      assert.equal("unexpected NUL byte at byte 8", err)
+      v, err = json.decode("[1,\0 2]")
+      assert.is_nil(v)
+      assert.equal("unexpected NUL byte at byte 4", err)
+    end)
+
+    it("decodes \\u0000 inside strings", function()
+      assert.equal("a\0b", json.decode('"a\\u0000b"'))
     end)
   end)
 
