@@ -18,8 +18,8 @@ $(BENCH_LAUNCH): bench/launch.c
 	@mkdir -p build/bench
 	$(CC) $(CFLAGS) -std=c99 -Wall -Wextra -Werror -o $@ bench/launch.c
 
-bench: $(BIN) $(BENCH_FLOOR) $(BENCH_LAUNCH)
+bench: deps $(BIN) $(BENCH_FLOOR) $(BENCH_LAUNCH)
 	@venv=$$(bash scripts/dagster-venv) && "$$venv/bin/python" bench/bench.py $(BENCH_ARGS)
 
-bench-profile: $(BIN) $(BENCH_FLOOR) $(BENCH_LAUNCH)
+bench-profile: deps $(BIN) $(BENCH_FLOOR) $(BENCH_LAUNCH)
 	@venv=$$(bash scripts/dagster-venv) && "$$venv/bin/python" bench/bench.py --parts profile $(BENCH_ARGS)

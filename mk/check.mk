@@ -61,7 +61,7 @@ $(ASAN_DIR)/embedded.o: $(ASAN_DIR)/embedded.c host/dagster.h
 $(ASAN_BIN): $(ASAN_OBJ)
 	$(CC) $(ASAN_CFLAGS) $(ASAN_SAN) $(ASAN_STATIC) $(LDFLAGS) -o $@ $(ASAN_OBJ) $(PKGLIBS) $(CJSON) -lm
 
-asan: $(ASAN_BIN)
+asan: deps $(ASAN_BIN)
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	@{ $(ASAN_ENV) DAGSTER_LUA_BIN=$(ASAN_BIN) bash scripts/test; echo $$? > $(ASAN_DIR)/test.rc; } 2>&1 \
 	  | tee $(ASAN_DIR)/test.log
@@ -92,7 +92,7 @@ VG_FLAGS := --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definit
 	--show-leak-kinds=definite --num-callers=30 --trace-children=yes \
 	--trace-children-skip='/usr/*,*/python*' --log-file=$(VG_LOGS)/vg.%p.log
 
-valgrind: $(BIN)
+valgrind: deps $(BIN)
 	@rm -rf $(VG_LOGS) && mkdir -p $(VG_LOGS)
 	@DAGSTER_LUA_ROOT=$(CURDIR) DAGSTER_LUA_BIN=$(CURDIR)/$(BIN) DAGSTER_LUA_SUMMARY= \
 	  valgrind $(VG_FLAGS) $(BIN) /usr/bin/busted $(VALGRIND_SKIP) $(VALGRIND_SPECS) > $(VG_LOGS)/busted.out 2>&1; \
