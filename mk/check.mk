@@ -98,6 +98,7 @@ valgrind: deps $(BIN)
 	  valgrind $(VG_FLAGS) $(BIN) /usr/bin/busted $(VALGRIND_SKIP) $(VALGRIND_SPECS) > $(VG_LOGS)/busted.out 2>&1; \
 	rc=$$?; cat $(VG_LOGS)/busted.out; \
 	ours=$$(grep -l '^==[0-9]*== Command: $(CURDIR)/$(BIN)\|^==[0-9]*== Command: $(BIN)\|^==[0-9]*== Command: \./dagster-lua' $(VG_LOGS)/vg.*.log); \
+	[ -n "$$ours" ] || { echo "valgrind: no log of $(BIN) found in $(VG_LOGS)"; exit 1; }; \
 	bad=$$(grep -L 'ERROR SUMMARY: 0 errors' $$ours); \
 	for f in $$bad; do echo "== $$f"; cat $$f; done; \
 	echo "valgrind: $$(grep -E '^[0-9]+ passed, [0-9]+ failed' $(VG_LOGS)/busted.out | tail -n 1)," \

@@ -110,7 +110,7 @@ describe("Ctrl-C", function()
   it("aborts a request that hangs and stops the script with 'interrupted!'", function()
     local script = [=[
 import socket, subprocess, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5); s.settimeout(30)
 port = s.getsockname()[1]
 code = 'local c = require("dagster").client("127.0.0.1", {port_number = %d, timeout = 60, retries = 0}); c:version()' % port
 p = subprocess.Popen([sys.argv[1], "-e", code], stderr=subprocess.PIPE)
