@@ -30,6 +30,10 @@ end
 describe("50 concurrent clients for 60 seconds", function()
   it("poll without error, with bounded connections and flat memory", function()
     local port = tonumber(H.url():match(":(%d+)$"))
+    -- the clients and task handles of the spec files before this one keep their keep-alive
+    -- connections until they are collected: collect them, and count from what is left
+    collectgarbage(); collectgarbage()
+    local baseline = connections(port)
     local seed = H.client()
     local run_id = seed:submit_job_execution("succeed_job")
     H.wait_run(seed, run_id)
@@ -64,7 +68,9 @@ describe("50 concurrent clients for 60 seconds", function()
     assert.same({}, { table.unpack(errors, 1, math.min(#errors, 5)) })
     assert.is_true(calls > clients * 10, "only " .. calls .. " calls")
     assert.is_true(max_sockets >= 1, "no connection seen: the count is broken")
-    assert.is_true(max_sockets <= 10, "connections reached " .. max_sockets)
+    -- at most 8 for the tasks (the multi handle's limit per host) and 1 for the seed client
+    assert.is_true(max_sockets - baseline <= 9,
+      ("connections reached %d (%d before the spec)"):format(max_sockets, baseline))
     assert.is_truthy(rss_at_10)
     assert.is_true(peak_end - peak_at_10 < 4096,
       ("peak RSS grew by %d kB after the first 10 s (%d calls)"):format(peak_end - peak_at_10, calls))
