@@ -69,6 +69,15 @@ describe("dagster-lua command line", function()
     assert.matches("^dagster%-lua: JobNotFoundError: No jobs\nstack traceback:", err)
   end)
 
+  it("never prints a token in an uncaught error's message or traceback", function()
+    local _, err, code = H.host([[-e 'local c = require("dagster").client("127.0.0.1", {port_number = 1,
+      retries = 0, headers = {["Dagster-Cloud-Api-Token"] = "tok-TRACE-SECRET"}}); c:get_run_status("x")']])
+    assert.equal(1, code)
+    assert.matches("^dagster%-lua: ConnectionError: could not connect to http://127%.0%.0%.1:1/graphql", err)
+    assert.matches("stack traceback:", err, 1, true)
+    assert.falsy(err:find("TRACE-SECRET", 1, true))
+  end)
+
   it("shows tracebacks with the real file names of the embedded sources", function()
     local _, err = H.host([[-e 'require("dagster").client("h"):get_run_status()']])
     assert.matches("bad argument #1 to 'get_run_status'", err)
