@@ -25,10 +25,11 @@
 **   %.15g/%.16g/%.17g that reads back to the same double, with ".0" appended
 **   when that looks like an integer (1.0 -> "1.0", as Lua's tostring does);
 **   strings escaped per RFC 8259 (short escapes, \u00XX for other controls,
-**   bytes >= 0x80 passed through); a table is an array when its keys are exactly
-**   1..n, or when it has no keys and is marked (json.array_mt, or "__jsontype"
-**   == "array" in its metatable); an object when its keys are all strings, written
-**   with keys in byte order. Errors are raised as strings "json.encode: ...", with
+**   UTF-8 passed through; a string or key that is not UTF-8 raises "json.encode:
+**   invalid UTF-8 in string at byte N at $.path"); a table is an array when its
+**   keys are exactly 1..n, or when it has no keys and is marked (json.array_mt,
+**   or "__jsontype" == "array" in its metatable); an object when its keys are
+**   all strings, written with keys in byte order. Errors are raised as strings "json.encode: ...", with
 **   " at $.path[1]" naming where the bad value is. Tables are read raw.
 ** json.array([t])     -> t marked as an array (t defaults to a new table)
 ** json.is_array(v)    -> true when v is a table marked as an array
@@ -637,15 +638,28 @@ static int encerror (Encoder *e, const Path *p, const char *fmt, ...) {
 }
 
 
-/* Write 's' as a JSON string. */
-static void addstring (luaL_Buffer *b, const char *s, size_t len) {
+/*
+** Write 's' as a JSON string, or raise when it is not UTF-8 (the server would
+** reject the whole document; saying where is kinder). 'p' is where the string
+** is, for the message; 'what' says whether it is a key or a value.
+*/
+static void addstring (Encoder *e, const Path *p, const char *what,
+                       const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
+  luaL_Buffer *b = &e->b;
   size_t i, from = 0;
   luaL_addchar(b, '"');
   for (i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\')
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      if (c >= 0x80) {
+        size_t n = utf8seq((const unsigned char *)s + i, len - i);
+        if (n == 0)
+          encerror(e, p, "invalid UTF-8 in %s at byte %I", what, (LUAI_UACINT)(i + 1));
+        i += n - 1;
+      }
       continue;
+    }
     luaL_addlstring(b, s + from, i - from);
     from = i + 1;
     switch (c) {
@@ -823,6 +837,24 @@ static void encodetable (Encoder *e, int depth, const Path *p) {
     lua_pop(L, 1);
     addliteral(&e->b, "{}");
   }
+  else if (n == 1) {  /* one key, nothing to sort: the usual variables table */
+    Path here;
+    lua_pushnil(L);
+    if (!lua_next(L, -2) || lua_type(L, -2) != LUA_TSTRING)  /* t key value */
+      encerror(e, p, "table changed while being encoded");
+    lua_rawseti(L, e->work, W_STRING);          /* t key (the value, parked) */
+    lua_rawseti(L, e->work, W_ENTRIES(depth));  /* t (the key, anchored) */
+    lua_pop(L, 1);
+    lua_rawgeti(L, e->work, W_ENTRIES(depth));
+    here.up = p; here.key = lua_tolstring(L, -1, &here.len); here.index = 0;
+    lua_pop(L, 1);  /* the stack is back where the buffer left it */
+    luaL_addchar(&e->b, '{');
+    addstring(e, p, "key", here.key, here.len);
+    luaL_addchar(&e->b, ':');
+    lua_rawgeti(L, e->work, W_STRING);
+    encodevalue(e, depth, &here);
+    luaL_addchar(&e->b, '}');
+  }
   else {
     Entry *ent = collect(e, depth, &n);
     luaL_addchar(&e->b, '{');
@@ -830,7 +862,7 @@ static void encodetable (Encoder *e, int depth, const Path *p) {
       Path here;
       here.up = p; here.key = ent[i].key; here.len = ent[i].len; here.index = 0;
       if (i > 0) luaL_addchar(&e->b, ',');
-      addstring(&e->b, ent[i].key, ent[i].len);
+      addstring(e, p, "key", ent[i].key, ent[i].len);
       luaL_addchar(&e->b, ':');
       lua_rawgeti(L, e->work, W_HOLD(depth));
       lua_rawgeti(L, -1, ent[i].at);
@@ -871,7 +903,7 @@ static void encodevalue (Encoder *e, int depth, const Path *p) {
       size_t len;
       const char *s = lua_tolstring(L, -1, &len);
       lua_rawseti(L, e->work, W_STRING);  /* anchor and pop it */
-      addstring(&e->b, s, len);
+      addstring(e, p, "string", s, len);
       break;
     }
     case LUA_TLIGHTUSERDATA:
@@ -898,7 +930,7 @@ static int json_encode (lua_State *L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
   e.L = L;
-  lua_newtable(L);  /* v work */
+  lua_createtable(L, 8, 0);  /* v work: W_STRING and 3 levels without growing */
   e.work = 2;
   luaL_buffinit(L, &e.b);  /* v work buffer */
   lua_pushvalue(L, 1);

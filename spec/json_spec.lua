@@ -477,6 +477,36 @@ describe("dagster.json", function()
                    json.encode('a"b\\c\n\r\t\b\f\1\31/é€'))
     end)
 
+    it("refuses a string or key that is not UTF-8, naming where", function()
+      local function encode_error(v)
+        local ok, err = pcall(json.encode, v)
+        assert.is_false(ok)
+        return err
+      end
+      assert.equal("json.encode: invalid UTF-8 in string at byte 3",
+                   encode_error("ab\xff"))
+      assert.equal("json.encode: invalid UTF-8 in string at byte 2 at $.runId",
+                   encode_error({ runId = "a\xc3(" }))               -- cut short
+      assert.equal("json.encode: invalid UTF-8 in string at byte 1 at $.a[2]",
+                   encode_error({ a = { "ok", "\xed\xa0\x80" } }))  -- a surrogate
+      assert.equal("json.encode: invalid UTF-8 in key at byte 1",
+                   encode_error({ ["\xc0\xaf"] = 1, b = 2 }))        -- overlong
+      assert.equal("json.encode: invalid UTF-8 in key at byte 2 at $.t",
+                   encode_error({ t = { ["x\x80"] = 1 } }))
+      assert.equal('{"k":"é€😀\\u0001"}', json.encode({ k = "é€😀\1" }))
+    end)
+
+    it("writes a one-key object like any other, nested or not", function()
+      assert.equal('{"runId":"abc"}', json.encode({ runId = "abc" }))
+      assert.equal('{"a":{"b":{"c":[1,{"d":null}]}}}',
+                   json.encode({ a = { b = { c = { 1, { d = json.null } } } } }))
+      assert.equal('[{"k":1},{"k":2}]', json.encode({ { k = 1 }, { k = 2 } }))
+      assert.equal('{"a":{},"z":{"q":"x\\"y"}}', json.encode({ a = {}, z = { q = 'x"y' } }))
+      local ok, err = pcall(json.encode, { only = { [true] = 1 } })
+      assert.is_false(ok)
+      assert.equal("json.encode: cannot encode table with key of type boolean at $.only", err)
+    end)
+
     it("round-trips strings with quotes, backslashes, controls and UTF-8", function()
       local bytes = {}
       for c = 0, 127 do bytes[#bytes + 1] = string.char(c) end
