@@ -84,6 +84,22 @@ describe("dagster.client argument errors", function()
     assert.matches("client_args_spec%.lua:%d+: bad argument #1 to 'client'", e)
   end)
 
+  it("refuses, before any request and at the caller's line, a value JSON cannot carry", function()
+    -- port 1 on loopback: nothing listens, so a request would be a ConnectionError instead
+    local c = dagster.client("127.0.0.1", { port_number = 1, retries = 0 })
+    local e = err(function() local _ = c:get_run_status("run\xff") end)
+    assert.equal("string", type(e))
+    assert.matches("^[^:]*client_args_spec%.lua:%d+: json%.encode: invalid UTF%-8 in string at byte 4 at %$%.runId$", e)
+    e = err(function()
+      local _ = c:submit_job_execution("j", { repository_location_name = "l", repository_name = "r",
+                                               run_config = { ops = { x = { config = { f = print } } } } })
+    end)
+    assert.matches("^[^:]*client_args_spec%.lua:%d+: json%.encode: cannot encode value of type function " ..
+                   "at %$%.executionParams%.runConfigData%.ops%.x%.config%.f$", e)
+    e = err(function() local _ = c:graphql("query Q($v: String) { version }", { v = "\xc0\xaf" }) end)
+    assert.matches("client_args_spec%.lua:%d+: json%.encode: invalid UTF%-8 in string at byte 1 at %$%.v$", e)
+  end)
+
   it("rejects header values with line breaks without echoing them", function()
     local e = err(function() dagster.client("h", { headers = { X = "a\r\nInjected: yes" } }) end)
     assert.matches("invalid header 'X'", e)

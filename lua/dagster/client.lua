@@ -20,14 +20,21 @@ local function isnull(v) return v == nil or v == null end
 
 -- argument errors read like Lua's own: bad argument #n to 'fname' (...), with the
 -- position of the caller's code (the first stack level outside lua/dagster/)
-local function argerror(n, fname, msg)
-  local level = 2
+-- (the module's own pcalls in between are skipped too)
+local function caller_level()
+  local level, first = 3, 3
   while true do
     local info = debug.getinfo(level, "S")
-    if info == nil or not info.source:find("dagster/[%w_]+%.lua$") then break end
+    if info == nil then break end
+    if info.source:find("dagster/[%w_]+%.lua$") then first = level + 1
+    elseif info.what ~= "C" then break end
     level = level + 1
   end
-  error(fmt("bad argument #%d to '%s' (%s)", n, fname, msg), level)
+  return first - 1  -- as seen from the function that called caller_level
+end
+
+local function argerror(n, fname, msg)
+  error(fmt("bad argument #%d to '%s' (%s)", n, fname, msg), caller_level())
 end
 
 local function checktype(v, want, n, fname, what)
@@ -260,8 +267,14 @@ end
 -- a mutation is sent once (launches have their own safe retry, see _launch).
 function Client:_execute(document, variables, opname, once)
   local p = prepare(document)
-  local payload = variables == nil and p.head .. "}"
-    or p.head .. ',"variables":' .. json.encode(variables) .. "}"
+  local payload
+  if variables == nil then
+    payload = p.head .. "}"
+  else
+    local ok, vars = pcall(json.encode, variables)
+    if not ok then error(vars, caller_level()) end  -- a value JSON cannot carry: the caller's
+    payload = p.head .. ',"variables":' .. vars .. "}"
+  end
   local mutation = p.mutation
   local retries = (once or mutation) and 0 or self.retries
   local n = 0
