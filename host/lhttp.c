@@ -357,11 +357,11 @@ static const char *classify (CURLcode rc, const Sink *k, const char **what, int 
 ** The sink still owns its buffer while this pushes: a memory error here leaks nothing.
 */
 static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
-  char *url = NULL;
-  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
   if (rc != CURLE_OK) {
     const char *what, *name;
+    char *url = NULL;
     int transient;
+    curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url);
     name = classify(rc, k, &what, &transient);
     lua_pushnil(L);
     push_safe_url(L, url ? url : "?");                        /* nil, url */
