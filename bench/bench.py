@@ -300,9 +300,11 @@ def part_loop(url, run_id, payload, n, rounds, res):
     """N calls in one dagster-lua process vs floor's keep-alive loop of N POSTs."""
     lua = [BIN, os.path.join(HERE, "loop_status.lua"), url, run_id, str(n)]
     floor = [FLOOR, url.rstrip("/") + "/graphql", payload, str(n), '"__typename":"Run"']
-    rows = {"lua": [], "floor": []}
+    fdec = floor + ["decode"]  # the floor that also decodes each answer with cjson (context)
+    rows = {"lua": [], "floor": [], "fdec": []}
     for r in range(rounds + 1):
-        order = [("lua", lua), ("floor", floor)] if r % 2 else [("floor", floor), ("lua", lua)]
+        order = [("lua", lua), ("floor", floor), ("fdec", fdec)]
+        order = order[r % 3:] + order[:r % 3]  # each goes first in turn
         this = {}
         for name, argv in order:
             m = measure(argv)
@@ -314,9 +316,10 @@ def part_loop(url, run_id, payload, n, rounds, res):
             continue
         for k in rows:
             rows[k].append(this[k])
-        say("loop: round %d/%d: %d calls: lua %.2fs (cpu %.3fs), floor %.2fs (cpu %.3fs) (load %s)" % (
-            r, rounds, n, this["lua"]["loop_wall"], this["lua"]["loop_cpu"],
-            this["floor"]["loop_wall"], this["floor"]["loop_cpu"], loadavg()))
+        say("loop: round %d/%d: %d calls: lua %.2fs (cpu %.3fs), floor %.2fs (cpu %.3fs), "
+            "floor+decode cpu %.3fs (load %s)" % (
+                r, rounds, n, this["lua"]["loop_wall"], this["lua"]["loop_cpu"],
+                this["floor"]["loop_wall"], this["floor"]["loop_cpu"], this["fdec"]["loop_cpu"], loadavg()))
     res["loop"] = rows
     res["loop_n"] = n
 
@@ -463,7 +466,7 @@ PROFILE_FUNCS = [
     (r":curl_global_init$", "curl_global_init (OpenSSL init inside)"),
     (r":OPENSSL_init_ssl$", "  of which OPENSSL_init_ssl"),
     (r"run\.c:load_embedded$", "load_embedded: compile + run the embedded Lua modules"),
-    (r":luaL_loadbufferx$", "  luaL_loadbufferx (compiling Lua source, all calls)"),
+    (r":luaL_loadbufferx$", "  luaL_loadbufferx (loading the embedded bytecode; the script: source)"),
     (r":luaL_loadfilex$", "luaL_loadfilex (the script)"),
     (r"lhttp\.c:l_session$", "http.session (curl_easy_init + options)"),
     (r":curl_easy_perform$", "curl_easy_perform (the POSTs)"),
@@ -515,6 +518,8 @@ def part_profile(url, run_id, payload, res):
         ("dagster-lua -e '' (start-up)", [BIN, "-e", ""]),
         ("dagster-lua, require + client, no call", [BIN, "-e", 'require("dagster").client("http://127.0.0.1:1")']),
         ("floor, 11 POSTs", [FLOOR, gql, payload, "11"]),
+        ("floor+decode, 1 POST", [FLOOR, gql, payload, "1", '"__typename"', "decode"]),
+        ("floor+decode, 11 POSTs", [FLOOR, gql, payload, "11", '"__typename"', "decode"]),
         ("dagster-lua loop, 1 call", [BIN, loop, url, run_id, "1"]),
         ("dagster-lua loop, 11 calls", [BIN, loop, url, run_id, "11"]),
     ]
@@ -532,14 +537,6 @@ def part_profile(url, run_id, payload, res):
         say(f"profile: {name}: {total:,} instructions")
     shutil.rmtree(d, ignore_errors=True)
     res["profile"] = out
-    say("profile: building and measuring the start-up variants (bench/variants.sh)...")
-    env = dict(os.environ, DAGSTER_URL=url, BENCH_RUN_ID=run_id)
-    v = subprocess.run(["bash", os.path.join(HERE, "variants.sh")], env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
-    if v.returncode == 0:
-        res["variants"] = v.stdout
-    else:
-        res["notes"].append(f"bench/variants.sh failed: {v.stderr[-500:]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,6 +613,12 @@ def report(res, args):
             med, lo, hi, k = ratio_stats(loop["lua"], loop["floor"], key)
             rows.append((label, "—" if tgt is None else f"≤ {tgt}x", *fmt_ratio(med, lo, hi, k),
                          "(context)" if tgt is None else verdict(med, tgt, "<=")))
+        if loop.get("fdec"):
+            for label, num, den in [
+                    (f"{n} calls in one process: loop CPU, floor+cjson.decode / floor", "fdec", "floor"),
+                    (f"{n} calls in one process: loop CPU, dagster-lua / floor+cjson.decode", "lua", "fdec")]:
+                med, lo, hi, k = ratio_stats(loop[num], loop[den], "loop_cpu")
+                rows.append((label, "—", *fmt_ratio(med, lo, hi, k), "(context)"))
     runs = res.get("runs")
     if runs:
         live = runs.get("wait_live")
@@ -671,8 +674,11 @@ def report(res, args):
                      f"{median([x['cpu'] for x in xs]) * 1e3:.1f} | {median([x['rss'] for x in xs]):.0f} |")
     if loop:
         n = res["loop_n"]
-        for k, label in (("lua", f"dagster-lua: {n} calls (in-loop)"), ("floor", f"floor: {n} POSTs (in-loop)")):
-            xs = loop[k]
+        for k, label in (("lua", f"dagster-lua: {n} calls (in-loop)"), ("floor", f"floor: {n} POSTs (in-loop)"),
+                         ("fdec", f"floor + cjson.decode: {n} POSTs (in-loop)")):
+            xs = loop.get(k)
+            if not xs:
+                continue
             L.append(f"| {label} | {median([x['loop_wall'] for x in xs]) * 1e3:.0f} | "
                      f"{median([x['loop_cpu'] for x in xs]) * 1e3:.0f} | {median([x['rss'] for x in xs]):.0f} |")
     if runs and runs.get("list"):
@@ -717,6 +723,9 @@ def report(res, args):
                      f"{lu:,.0f} ({lu / fl:.2f}x). One cold call: dagster-lua / floor = "
                      f"{t['dagster-lua, 1 get_run_status'] / t['floor, 1 POST']:.2f}x instructions. "
                      f"Per-function tables: build/bench/callgrind.*.txt.")
+            fd = (t["floor+decode, 11 POSTs"] - t["floor+decode, 1 POST"]) / 10
+            L.append(f"The floor that also decodes each answer with cjson.decode: {fd:,.0f} per extra "
+                     f"call ({fd / fl:.2f}x the floor); dagster-lua / that floor = {lu / fd:.2f}x.")
             L.append("")
         except (KeyError, ZeroDivisionError):
             pass
@@ -729,13 +738,6 @@ def report(res, args):
             L.append("")
         except (KeyError, ZeroDivisionError):
             pass
-    if res.get("variants"):
-        L.append("What the proposed start-up changes would give (bench/variants.sh: throw-away builds "
-                 "of the current sources; noedit = libedit not linked, bytecode = embedded modules "
-                 "precompiled, lazy = dagster.runs/dagster.workspace loaded on first use, all = the three):")
-        L.append("")
-        L.append(res["variants"].rstrip())
-        L.append("")
     for note in res.get("notes", []):
         L.append(note)
         L.append("")
@@ -745,7 +747,7 @@ def report(res, args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default=os.environ.get("BENCH_PARTS", ",".join(DEFAULT_PARTS)))
-    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 20)))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 30)))
     ap.add_argument("--loop-rounds", type=int, default=int(os.environ.get("BENCH_LOOP_ROUNDS", 7)))
     ap.add_argument("--loop-n", type=int, default=300)
     ap.add_argument("--list-rounds", type=int, default=int(os.environ.get("BENCH_LIST_ROUNDS", 3)))

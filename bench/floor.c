@@ -1,7 +1,7 @@
 /*
 ** floor.c: the floor for any Dagster client built on this stack (C + libcurl + Lua 5.4).
 **
-**   floor URL BODYFILE [N [EXPECT]]
+**   floor URL BODYFILE [N [EXPECT [decode]]]
 **
 ** Opens a Lua state with the standard libraries (luaL_newstate + luaL_openlibs, what any
 ** Lua host pays), initialises libcurl, and POSTs the bytes of BODYFILE to URL N times
@@ -10,6 +10,10 @@
 ** what the server does: Content-Type/Accept JSON, no "Expect:", Accept-Encoding, no
 ** redirects, keep-alive. The answer is collected in a growing buffer and only checked:
 ** every answer must be HTTP 200 and contain EXPECT (default "\"__typename\""), else exit 1.
+**
+** With "decode" as the fifth argument, every answer is also decoded into Lua tables with
+** lua-cjson's cjson.decode in that Lua state (what any client that hands the answer to a
+** Lua script must at least do): the floor for a client that parses.
 **
 ** Prints one line on stdout: "loop_wall=<s> loop_cpu=<s> n=<N> bytes=<last answer size>",
 ** where the loop is the N POSTs (connection set-up included), so that bench/ can compare
@@ -79,7 +83,7 @@ int main (int argc, char **argv) {
   long i, n = 1, status = 0;
   const char *expect = "\"__typename\"";
   double w0, c0, w1, c1;
-  int rc = 0;
+  int rc = 0, decode = 0;
 
   if (argc < 3) {
     fprintf(stderr, "usage: %s URL BODYFILE [N [EXPECT]]\n", argv[0]);
@@ -87,11 +91,18 @@ int main (int argc, char **argv) {
   }
   if (argc > 3) n = atol(argv[3]);
   if (argc > 4) expect = argv[4];
+  if (argc > 5) decode = strcmp(argv[5], "decode") == 0;
   if (n < 1) n = 1;
 
   L = luaL_newstate();
   if (L == NULL) return 1;
   luaL_openlibs(L);
+  if (decode) {  /* leaves cjson.decode at index 1 */
+    if (luaL_dostring(L, "return require('cjson').decode") != LUA_OK) {
+      fprintf(stderr, "floor: %s\n", lua_tostring(L, -1));
+      return 1;
+    }
+  }
 
   if ((body = read_file(argv[2], &blen)) == NULL) {
     fprintf(stderr, "floor: cannot read %s\n", argv[2]);
@@ -132,6 +143,15 @@ int main (int argc, char **argv) {
       fprintf(stderr, "floor: POST %ld: HTTP %ld, answer without %s: %.300s\n", i + 1, status,
               expect, buf.p ? buf.p : "");
       rc = 1;
+    }
+    else if (decode) {
+      lua_pushvalue(L, 1);
+      lua_pushlstring(L, buf.p, buf.len);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+        fprintf(stderr, "floor: POST %ld: cannot decode the answer\n", i + 1);
+        rc = 1;
+      }
+      lua_settop(L, 1);
     }
   }
   w1 = now(CLOCK_MONOTONIC); c1 = now(CLOCK_PROCESS_CPUTIME_ID);
