@@ -11,7 +11,6 @@ WARN    := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKGLIBS   = $(shell pkg-config --libs $(PKGS))
-CJSON   := -l:liblua5.4-cjson.so.0
 LUA_SRC := $(shell find lua -name '*.lua' | LC_ALL=C sort)
 C_SRC   := host/main.c host/run.c host/repl.c host/lerror.c host/lhttp.c host/ljson.c
 OBJ     := $(C_SRC:host/%.c=build/%.o) build/embedded.o
@@ -24,7 +23,7 @@ deps:
 	@bash scripts/install-deps
 
 $(BIN): $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKGLIBS) $(CJSON) -ldl -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(PKGLIBS) -ldl -lm
 
 build/%.o: host/%.c host/dagster.h | build
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKGCFLAGS) -c $< -o $@

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dlfcn.h>
+
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
@@ -112,8 +114,35 @@ static int load_dev (lua_State *L) {
 }
 
 
+/*
+** Loader of "cjson": Debian's lua-cjson, opened with dlopen on first use rather than linked,
+** so that a script that never touches JSON does not map it, and its symbols never join
+** the global scope every other library's relocations search at start-up. The exact
+** soname is asked for, not a cjson.so found on package.cpath, so the decoder is always
+** the one the build was tested with. The library stays loaded for the life of the process.
+*/
+#define CJSON_SONAME "liblua5.4-cjson.so.0"
+
+static int load_cjson (lua_State *L) {
+  void *lib = dlopen(CJSON_SONAME, RTLD_NOW | RTLD_LOCAL);
+  lua_CFunction open;
+  if (lib == NULL) {
+    const char *why = dlerror();
+    return luaL_error(L, "cannot load lua-cjson (%s): %s (is Debian's lua-cjson installed?)",
+                      CJSON_SONAME, why ? why : "unknown error");
+  }
+  *(void **)&open = dlsym(lib, "luaopen_cjson");
+  if (open == NULL)
+    return luaL_error(L, "cannot load lua-cjson: %s has no luaopen_cjson", CJSON_SONAME);
+  lua_pushcfunction(L, open);
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);  /* luaopen_cjson(name, ...) as require calls it */
+  return 1;
+}
+
+
 static const luaL_Reg cmodules[] = {
-  {"cjson",         luaopen_cjson},
+  {"cjson",         load_cjson},
   {"dagster.error", luaopen_dagster_error},
   {"dagster.http",  luaopen_dagster_http},
   {"dagster.json",  luaopen_dagster_json},

@@ -59,7 +59,7 @@ $(ASAN_DIR)/embedded.o: $(ASAN_DIR)/embedded.c host/dagster.h
 	$(CC) $(ASAN_CFLAGS) $(ASAN_SAN) -std=c99 -Wall -Wextra -Werror -Ihost $(PKGCFLAGS) -c $< -o $@
 
 $(ASAN_BIN): $(ASAN_OBJ)
-	$(CC) $(ASAN_CFLAGS) $(ASAN_SAN) $(ASAN_STATIC) $(LDFLAGS) -o $@ $(ASAN_OBJ) $(PKGLIBS) $(CJSON) -lm
+	$(CC) $(ASAN_CFLAGS) $(ASAN_SAN) $(ASAN_STATIC) $(LDFLAGS) -o $@ $(ASAN_OBJ) $(PKGLIBS) -ldl -lm
 
 asan: deps $(ASAN_BIN)
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
@@ -138,7 +138,7 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 $(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ) host/dagster.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $(filter-out -Werror,$(WARN)) $(DEFS) \
-	  -Ihost $(PKGCFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKGLIBS) $(CJSON) -lm
+	  -Ihost $(PKGCFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKGLIBS) -ldl -lm
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -113,6 +113,21 @@ describe("dagster-lua command line", function()
     local out = H.host("-e 'print(package.loaded.dagster, package.loaded[\"dagster.http\"], package.loaded.cjson)'")
     assert.equal("nil\tnil\tnil\n", out)
   end)
+
+  it("maps lua-cjson and libedit only when they are used", function()
+    local probe = [[
+local function mapped(lib)
+  for line in io.lines("/proc/self/maps") do
+    if line:find(lib, 1, true) then return true end
+  end
+  return false
+end
+io.write(tostring(mapped("cjson")), " ", tostring(mapped("libedit")), " ")
+require("dagster").json.decode("[]")
+io.write(tostring(mapped("cjson")), "\n")
+]]
+    assert.equal("false false true\n", (H.host("-", probe)))
+  end)
 end)
 
 describe("Ctrl-C", function()
