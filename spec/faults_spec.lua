@@ -8,38 +8,18 @@ local H = require "helper"
 local SECRET = "tok-FAULT-SECRET"
 local FAULT_SERVER = H.root .. "/spec/support/fault_server.py"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function trim(s) return (s:gsub("%s+$", "")) end
+local slurp = H.slurp
 
 -- starts fault_server.py in the background; returns a handle with port, ports, pid, dir
 local function start_server(extra_args)
-  local dir = trim(H.run("mktemp -d"))
-  assert(dir ~= "", "mktemp -d failed")
-  local portfile = dir .. "/port"
-  local pid = trim(H.run(("python3 %s %s %s >%s 2>&1 & echo $!"):format(H.quote(FAULT_SERVER),
-    H.quote(portfile), extra_args or "", H.quote(dir .. "/server.out"))))
-  local srv = { dir = dir, portfile = portfile, pid = assert(tonumber(pid), "no pid: " .. pid) }
-  srv.port = H.wait_until("the fault server to listen", function()
-    local s = slurp(portfile)
-    return s and tonumber(s)
-  end, 15, 0.05)
-  srv.ports = dagster.json.decode(assert(slurp(portfile .. ".ports")))
+  local srv = H.start_server("the fault server", FAULT_SERVER, function(portfile)
+    return portfile .. " " .. (extra_args or "")
+  end)
+  srv.ports = dagster.json.decode(assert(slurp(srv.portfile .. ".ports")))
   return srv
 end
 
-local function stop_server(srv)
-  if srv then
-    os.execute("kill " .. srv.pid .. " 2>/dev/null")
-    os.execute("rm -rf " .. H.quote(srv.dir))
-  end
-end
+local stop_server = H.stop_server
 
 local function log_entries(path)
   local out = {}
@@ -192,7 +172,7 @@ end)
 describe("TLS", function()
   local srv, cert
   setup(function()
-    local dir = trim(H.run("mktemp -d"))
+    local dir = H.trim(H.run("mktemp -d"))
     cert = dir .. "/cert.pem"
     local key = dir .. "/key.pem"
     local _, err, code = H.run(("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 " ..

@@ -8,36 +8,15 @@ local H = require "helper"
 local PROXY = H.root .. "/spec/support/drop_proxy.py"
 local TAG = "dagster-lua/submission_id"
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function trim(s) return (s:gsub("%s+$", "")) end
+local slurp = H.slurp
 
 local function start_proxy()
-  local dir = trim(H.run("mktemp -d"))
-  assert(dir ~= "", "mktemp -d failed")
-  local portfile = dir .. "/port"
-  local pid = trim(H.run(("python3 %s %s %s >%s 2>&1 & echo $!"):format(H.quote(PROXY),
-    H.quote(H.url()), H.quote(portfile), H.quote(dir .. "/proxy.out"))))
-  local p = { dir = dir, portfile = portfile, pid = assert(tonumber(pid), "no pid: " .. pid) }
-  p.port = H.wait_until("the drop proxy to listen", function()
-    local s = slurp(portfile)
-    return s and tonumber(s)
-  end, 15, 0.05)
-  return p
+  return H.start_server("the drop proxy", PROXY, function(portfile)
+    return H.quote(H.url()) .. " " .. portfile
+  end)
 end
 
-local function stop_proxy(p)
-  if p then
-    os.execute("kill " .. p.pid .. " 2>/dev/null")
-    os.execute("rm -rf " .. H.quote(p.dir))
-  end
-end
+local stop_proxy = H.stop_server
 
 -- the launch requests the proxy saw on one path segment
 local function launches(p, segment)

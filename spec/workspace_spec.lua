@@ -6,9 +6,7 @@ local H = require "helper"
 
 local catch = H.catch
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb")); local s = f:read("a"); f:close(); return s
-end
+local function slurp(path) return (assert(H.slurp(path), "cannot read " .. path)) end
 
 local function spit(path, s)
   local f = assert(io.open(path, "wb")); f:write(s); f:close()

@@ -88,6 +88,42 @@ function H.run(cmd, stdin)
   return slurp(tmp), slurp(errf), code
 end
 
+-- a file's contents, or nil when it cannot be read
+function H.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- s without its trailing white space
+function H.trim(s) return (s:gsub("%s+$", "")) end
+
+-- Starts a loopback helper server (a Python script under spec/support/) in the background.
+-- args(portfile) gives its quoted arguments; the script writes the port it listens on to
+-- portfile. Returns {dir, portfile, pid, port}; H.stop_server removes it all.
+function H.start_server(label, script, args)
+  local dir = H.trim(H.run("mktemp -d"))
+  assert(dir ~= "", "mktemp -d failed")
+  local portfile = dir .. "/port"
+  local pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(H.quote(script),
+    args(H.quote(portfile)), H.quote(dir .. "/server.out"))))
+  local srv = { dir = dir, portfile = portfile, pid = assert(tonumber(pid), "no pid: " .. pid) }
+  srv.port = H.wait_until(label .. " to listen", function()
+    local s = H.slurp(portfile)
+    return s and tonumber(s)
+  end, 15, 0.05)
+  return srv
+end
+
+function H.stop_server(srv)
+  if srv then
+    os.execute("kill " .. srv.pid .. " 2>/dev/null")
+    os.execute("rm -rf " .. H.quote(srv.dir))
+  end
+end
+
 -- runs build/dagster-lua with the given argument string
 function H.host(args, stdin)
   return H.run(shell_quote(H.bin) .. " " .. args, stdin)
