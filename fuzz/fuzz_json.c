@@ -12,7 +12,10 @@
 **     numbers that round to cjson's double, no integral float within 2^53, every non-empty
 **     array marked, no marker of the rewrite left in a string or a key;
 **   - encode(decode(s)) fails only on non-finite numbers, and otherwise is stable:
-**     encode(decode(encode(decode(s)))) == encode(decode(s)).
+**     encode(decode(encode(decode(s)))) == encode(decode(s));
+**   - encode(s), the input bytes as one Lua string, succeeds exactly when utf8.len accepts
+**     them, and then decodes back to s; otherwise it raises "invalid UTF-8 in string at
+**     byte N" with utf8.len's N.
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +69,14 @@ static const char CHECK[] =
   "  check(ok, 'json.decode raised:', tostring(v))\n"
   "  local cok, cv = pcall(cjson.decode, s)\n"
   "  local n, upos = utf8.len(s)\n"
+  "  local sok, se = pcall(json.encode, s)\n"
+  "  if n then\n"
+  "    check(sok, 'encode refused a UTF-8 string:', tostring(se))\n"
+  "    check(json.decode(se) == s, 'a string does not read back the same:', se)\n"
+  "  else\n"
+  "    check(not sok and se == 'json.encode: invalid UTF-8 in string at byte ' .. upos,\n"
+  "          'encode of invalid UTF-8:', tostring(se), tostring(upos))\n"
+  "  end\n"
   "  if v == nil then\n"
   "    check(type(err) == 'string', 'json.decode returned nil without a message')\n"
   "    local at = err:match('^invalid UTF%-8 at byte (%d+)$')\n"
