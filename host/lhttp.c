@@ -279,6 +279,9 @@ static int l_session (lua_State *L) {
   curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(s->curl, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  /* one kept-alive connection per session: a fresh connection (a mutation's) replaces the
+     idle one instead of joining it in the handle's cache (5 by default) */
+  curl_easy_setopt(s->curl, CURLOPT_MAXCONNECTS, 1L);
   curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, insecure ? 0L : 1L);
   curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, insecure ? 0L : 2L);
   if (cainfo) curl_easy_setopt(s->curl, CURLOPT_CAINFO, cainfo);

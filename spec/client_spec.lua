@@ -301,6 +301,26 @@ describe("errors from the transport and the server", function()
     assert.matches("Variable '$ids' got invalid value", e.message, 1, true)
   end)
 
+  it("keeps one connection per client, across mutations sent on fresh connections", function()
+    local port = tonumber(H.url():match(":(%d+)$"))
+    local before = H.own_connections(port)
+    local function new_ones()
+      local n = 0
+      for inode in pairs(H.own_connections(port)) do
+        if not before[inode] then n = n + 1 end
+      end
+      return n
+    end
+    local client = H.client()
+    local run_id = client:submit_job_execution("succeed_job")   -- a query, then a mutation
+    assert.equal(1, new_ones())
+    assert.equal("SUCCESS", client:reload_repository_location("main").status)  -- a mutation
+    assert.equal(1, new_ones())
+    assert.is_string(client:get_run_status(run_id))              -- a query on the kept one
+    assert.equal(1, new_ones())
+    H.wait_run(client, run_id)
+  end)
+
   it("sends custom headers such as Dagster-Cloud-Api-Token (seen by a loopback proxy)", function()
     local portfile = os.tmpname()
     os.remove(portfile)

@@ -68,10 +68,10 @@ describe("50 concurrent clients for 60 seconds", function()
     assert.same({}, { table.unpack(errors, 1, math.min(#errors, 5)) })
     assert.is_true(calls > clients * 10, "only " .. calls .. " calls")
     assert.is_true(max_sockets >= 1, "no connection seen: the count is broken")
-    -- bounded by the multi handle's limit (8 per host) and the seed client, not by the 50
-    -- clients: 11 have been seen at a sample (libcurl may open a connection while another it
-    -- is done with has not closed yet); twice the limit would mean the limit does not hold
-    assert.is_true(max_sockets - baseline <= 16,
+    -- bounded by the multi handle's limit (8 per host) and the seed client's one kept
+    -- connection, not by the 50 clients. (11 were seen before sessions kept a single
+    -- connection: the seed's launch, sent on a fresh connection, left a third one cached.)
+    assert.is_true(max_sockets - baseline <= 9,
       ("connections reached %d (%d before the spec)"):format(max_sockets, baseline))
     assert.is_truthy(rss_at_10)
     assert.is_true(peak_end - peak_at_10 < 4096,

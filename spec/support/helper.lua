@@ -124,6 +124,27 @@ function H.stop_server(srv)
   end
 end
 
+-- the inodes of this process's established TCP connections to `port` on this machine, as a
+-- set (from /proc: the process's socket descriptors, matched in /proc/net/tcp{,6})
+function H.own_connections(port)
+  local pid = assert(H.slurp("/proc/self/stat")):match("^(%d+)")
+  local mine = {}
+  local ls = assert(io.popen("ls -l /proc/" .. pid .. "/fd 2>/dev/null"))
+  for inode in ls:read("a"):gmatch("socket:%[(%d+)%]") do mine[inode] = true end
+  ls:close()
+  local out = {}
+  for _, file in ipairs { "/proc/net/tcp", "/proc/net/tcp6" } do
+    for line in (H.slurp(file) or ""):gmatch("[^\n]+") do
+      local rport, st, inode =
+        line:match("^%s*%d+: %x+:%x+ %x+:(%x+) (%x%x)%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+(%d+)")
+      if rport and tonumber(rport, 16) == port and st == "01" and mine[inode] then
+        out[inode] = true
+      end
+    end
+  end
+  return out
+end
+
 -- runs build/dagster-lua with the given argument string
 function H.host(args, stdin)
   return H.run(shell_quote(H.bin) .. " " .. args, stdin)
