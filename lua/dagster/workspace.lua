@@ -474,50 +474,42 @@ function Client:sensors(opts)
   return self:_instigators("sensor", location, repository)
 end
 
--- client:start_schedule(name [, {location =, repository =}]) -> the new status ("RUNNING")
-function Client:start_schedule(name, opts)
-  checktype(name, "string", 1, "start_schedule")
-  local s = self:_find_instigator("schedule", name, filter(opts, 2, "start_schedule"))
-  local r = self:_execute(D.start_schedule, { scheduleSelector = { repositoryLocationName =
-    s.location, repositoryName = s.repository, scheduleName = s.name } },
-    "DagsterLuaStartSchedule").startSchedule
-  if r.__typename == "ScheduleStateResult" then return r.scheduleState.status end
-  self:_typed_error(r, "DagsterLuaStartSchedule")
+-- Starting and stopping: find the one schedule or sensor of that name, send the mutation, and
+-- return the new status from the member it answers with (anything else is raised as its type).
+--   client:start_schedule(name [, {location =, repository =}]) -> "RUNNING"
+--   client:stop_schedule(name [, {location =, repository =}])  -> "STOPPED"
+--   client:start_sensor(name [, {location =, repository =}])   -> "RUNNING"
+--   client:stop_sensor(name [, {location =, repository =}])    -> "STOPPED"
+-- Starting takes a selector (location, repository, name); stopping takes the InstigationState
+-- id read with the schedule or sensor.
+local function selector(s, key)
+  return { repositoryLocationName = s.location, repositoryName = s.repository, [key] = s.name }
 end
 
--- client:stop_schedule(name [, {location =, repository =}]) -> the new status ("STOPPED");
--- stopRunningSchedule takes the schedule's InstigationState id, read first
-function Client:stop_schedule(name, opts)
-  checktype(name, "string", 1, "stop_schedule")
-  local s = self:_find_instigator("schedule", name, filter(opts, 2, "stop_schedule"))
-  local r = self:_execute(D.stop_schedule, { id = s.id }, "DagsterLuaStopSchedule")
-    .stopRunningSchedule
-  if r.__typename == "ScheduleStateResult" then return r.scheduleState.status end
-  self:_typed_error(r, "DagsterLuaStopSchedule")
-end
+local SWITCHES = {
+  start_schedule = { kind = "schedule", op = "DagsterLuaStartSchedule", field = "startSchedule",
+    vars = function(s) return { scheduleSelector = selector(s, "scheduleName") } end,
+    ok = "ScheduleStateResult", status = function(r) return r.scheduleState.status end },
+  stop_schedule = { kind = "schedule", op = "DagsterLuaStopSchedule", field = "stopRunningSchedule",
+    vars = function(s) return { id = s.id } end,
+    ok = "ScheduleStateResult", status = function(r) return r.scheduleState.status end },
+  start_sensor = { kind = "sensor", op = "DagsterLuaStartSensor", field = "startSensor",
+    vars = function(s) return { sensorSelector = selector(s, "sensorName") } end,
+    ok = "Sensor", status = function(r) return r.sensorState.status end },
+  stop_sensor = { kind = "sensor", op = "DagsterLuaStopSensor", field = "stopSensor",
+    vars = function(s) return { id = s.id } end,
+    ok = "StopSensorMutationResult",  -- a sensor never started has no state: it is stopped
+    status = function(r) return isnull(r.instigationState) and "STOPPED" or r.instigationState.status end },
+}
 
--- client:start_sensor(name [, {location =, repository =}]) -> the new status ("RUNNING")
-function Client:start_sensor(name, opts)
-  checktype(name, "string", 1, "start_sensor")
-  local s = self:_find_instigator("sensor", name, filter(opts, 2, "start_sensor"))
-  local r = self:_execute(D.start_sensor, { sensorSelector = { repositoryLocationName =
-    s.location, repositoryName = s.repository, sensorName = s.name } },
-    "DagsterLuaStartSensor").startSensor
-  if r.__typename == "Sensor" then return r.sensorState.status end
-  self:_typed_error(r, "DagsterLuaStartSensor")
-end
-
--- client:stop_sensor(name [, {location =, repository =}]) -> the new status ("STOPPED");
--- stopSensor takes the sensor's InstigationState id, read first
-function Client:stop_sensor(name, opts)
-  checktype(name, "string", 1, "stop_sensor")
-  local s = self:_find_instigator("sensor", name, filter(opts, 2, "stop_sensor"))
-  local r = self:_execute(D.stop_sensor, { id = s.id }, "DagsterLuaStopSensor").stopSensor
-  if r.__typename == "StopSensorMutationResult" then
-    local state = r.instigationState
-    return isnull(state) and "STOPPED" or state.status
+for fname, sw in pairs(SWITCHES) do
+  Client[fname] = function(self, name, opts)
+    checktype(name, "string", 1, fname)
+    local s = self:_find_instigator(sw.kind, name, filter(opts, 2, fname))
+    local r = self:_execute(D[fname], sw.vars(s), sw.op)[sw.field]
+    if r.__typename == sw.ok then return sw.status(r) end
+    self:_typed_error(r, sw.op)
   end
-  self:_typed_error(r, "DagsterLuaStopSensor")
 end
 
 end
