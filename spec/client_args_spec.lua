@@ -100,6 +100,18 @@ describe("dagster.client argument errors", function()
     assert.matches("client_args_spec%.lua:%d+: json%.encode: invalid UTF%-8 in string at byte 1 at %$%.v$", e)
   end)
 
+  it("refuses NaN wherever a number of seconds is taken", function()
+    local nan = 0 / 0
+    assert.matches("timeout: non%-negative number expected", err(function() dagster.client("h", { timeout = nan }) end))
+    assert.matches("retry_delay: non%-negative number expected",
+      err(function() dagster.client("h", { retry_delay = nan }) end))
+    local c = dagster.client("127.0.0.1", { port_number = 1, retries = 0 })
+    assert.matches("timeout: non%-negative number expected",
+      err(function() c:wait_for_location("main", { timeout = nan }) end))
+    assert.matches("interval: positive number expected", err(function() c:wait_for_run("r", { interval = nan }) end))
+    assert.matches("created_after: number expected", err(function() c:runs({ created_after = nan }) end))
+  end)
+
   it("rejects header values with line breaks without echoing them", function()
     local e = err(function() dagster.client("h", { headers = { X = "a\r\nInjected: yes" } }) end)
     assert.matches("invalid header 'X'", e)

@@ -17,6 +17,7 @@ Client.__index = Client
 Client.__name = "dagster.Client"
 
 local function isnull(v) return v == nil or v == null end
+local function opt(v) if v ~= null then return v end end  -- JSON null as nil
 
 -- argument errors read like Lua's own: bad argument #n to 'fname' (...), with the
 -- position of the caller's code (the first stack level outside lua/dagster/)
@@ -44,6 +45,29 @@ local function checktype(v, want, n, fname, what)
   end
 end
 
+-- A number option: nil passes (the caller's default applies), NaN never does. kind is
+-- "non-negative" (the default), "positive" (0 refused too) or "any".
+local function checknumber(v, n, fname, what, kind)
+  if v == nil then return nil end
+  kind = kind or "non-negative"
+  if type(v) ~= "number" or v ~= v
+     or (kind ~= "any" and (v < 0 or (kind == "positive" and v == 0))) then
+    argerror(n, fname, fmt("%s: %s expected, got %s", what,
+      kind == "any" and "number" or kind .. " number",
+      type(v) == "number" and tostring(v) or type(v)))
+  end
+  return v
+end
+
+-- A count option (an integer >= 1), or `default` when it is nil.
+local function checkcount(v, n, fname, what, default)
+  if v == nil then return default end
+  if math.type(v) ~= "integer" or v < 1 then
+    argerror(n, fname, fmt("%s: positive integer expected, got %s", what, tostring(v)))
+  end
+  return v
+end
+
 -- an options table: nil or a table whose keys are all known
 local function checkopts(opts, n, fname, known)
   if opts == nil then return {} end
@@ -64,6 +88,8 @@ end
 
 Client._argerror, Client._checktype, Client._checkopts, Client._set =
   argerror, checktype, checkopts, set
+Client._checknumber, Client._checkcount, Client._isnull, Client._opt =
+  checknumber, checkcount, isnull, opt
 
 ------------------------------------------------------------------------------------------
 -- Construction
@@ -132,30 +158,23 @@ function Client.new(hostname, opts)
   if hostname == "" then argerror(1, "client", "hostname is empty") end
   local o = checkopts(opts, 2, "client", CLIENT_OPTS)
   local url = build_url(hostname, o)
-  local timeout = o.timeout
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
-    argerror(2, "client", "timeout: non-negative number of seconds expected")
-  end
-  if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
-  warn_plain_http(url, o.headers)
-  local session = http.session {
-    timeout = timeout or 300, connect_timeout = o.connect_timeout, headers = o.headers,
-    insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
-    user_agent = o.user_agent,
-  }
+  local timeout = checknumber(o.timeout, 2, "client", "timeout") or 300
+  local retry_delay = checknumber(o.retry_delay, 2, "client", "retry_delay") or 0.25
+  local retry_max_delay = checknumber(o.retry_max_delay, 2, "client", "retry_max_delay") or 5
   local retries = o.retries == nil and 3 or o.retries
   if math.type(retries) ~= "integer" or retries < 0 then
     argerror(2, "client", "retries: non-negative integer expected")
   end
-  for _, k in ipairs { "retry_delay", "retry_max_delay" } do
-    if o[k] ~= nil and (type(o[k]) ~= "number" or o[k] < 0) then
-      argerror(2, "client", k .. ": non-negative number of seconds expected")
-    end
-  end
+  if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
+  warn_plain_http(url, o.headers)
+  local session = http.session {
+    timeout = timeout, connect_timeout = o.connect_timeout, headers = o.headers,
+    insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
+    user_agent = o.user_agent,
+  }
   -- the headers (tokens) live only inside the C session: never in this table
-  return setmetatable({ url = url, timeout = timeout or 300, retries = retries,
-    retry_delay = o.retry_delay or 0.25, retry_max_delay = o.retry_max_delay or 5,
-    _session = session }, Client)
+  return setmetatable({ url = url, timeout = timeout, retries = retries,
+    retry_delay = retry_delay, retry_max_delay = retry_max_delay, _session = session }, Client)
 end
 
 function Client:__tostring() return fmt("dagster.Client(%s)", self.url) end
@@ -554,6 +573,12 @@ function Client:get_run_status(run_id)
   self:_typed_error(r, "DagsterLuaRunStatus")
 end
 
+-- the FAILURE result of reload and shutdown for a union member other than success
+local function location_failure(r)
+  return { status = "FAILURE", failure_type = r.__typename,
+           message = r.message ~= nil and r.message or ("unexpected result " .. r.__typename) }
+end
+
 -- client:reload_repository_location(name) -> {status = "SUCCESS"} or
 -- {status = "FAILURE", failure_type = ..., message = ...}; never raises for a failed load.
 function Client:reload_repository_location(name)
@@ -570,8 +595,7 @@ function Client:reload_repository_location(name)
     return { status = "FAILURE", failure_type = "RepositoryLocationLoading",
              message = fmt("location %s is still loading", name) }
   end
-  return { status = "FAILURE", failure_type = r.__typename,
-           message = r.message ~= nil and r.message or ("unexpected result " .. r.__typename) }
+  return location_failure(r)
 end
 
 -- client:shutdown_repository_location(name) -> {status = "SUCCESS"} or
@@ -581,8 +605,7 @@ function Client:shutdown_repository_location(name)
   local r = self:_execute(D.shutdown_location, { name = name },
     "DagsterLuaShutdownLocation").shutdownRepositoryLocation
   if r.__typename == "ShutdownRepositoryLocationSuccess" then return { status = "SUCCESS" } end
-  return { status = "FAILURE", failure_type = r.__typename,
-           message = r.message ~= nil and r.message or ("unexpected result " .. r.__typename) }
+  return location_failure(r)
 end
 
 local TERMINATE_OPTS = set { "force" }

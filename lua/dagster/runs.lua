@@ -7,11 +7,7 @@ local E = require "dagster.error"
 local D = require "dagster.documents"
 local enums = require "dagster.enums"
 
-local null = json.null
 local fmt = string.format
-
-local function isnull(v) return v == nil or v == null end
-local function opt(v) if v == null then return nil end return v end
 
 -- the statuses after which a run never changes again
 local FINAL = { SUCCESS = true, FAILURE = true, CANCELED = true }
@@ -21,27 +17,12 @@ return function(Client)
     Client._argerror, Client._checktype, Client._checkopts, Client._set
   local string_list, tag_list, retryable =
     Client._string_list, Client._tag_list, Client._retryable
+  local checknumber, checkcount, isnull, opt =
+    Client._checknumber, Client._checkcount, Client._isnull, Client._opt
 
   ----------------------------------------------------------------------------------------
   -- Argument checks
   ----------------------------------------------------------------------------------------
-
-  local function check_number(v, n, fname, what, min, strict)
-    if v == nil then return nil end
-    if type(v) ~= "number" or v ~= v or v < min or (strict and v == min) then
-      argerror(n, fname, fmt("%s: %s number expected, got %s", what,
-        strict and "positive" or "non-negative", type(v) == "number" and tostring(v) or type(v)))
-    end
-    return v
-  end
-
-  local function check_count(v, n, fname, what, default)
-    if v == nil then return default end
-    if math.type(v) ~= "integer" or v < 1 then
-      argerror(n, fname, fmt("%s: positive integer expected, got %s", what, tostring(v)))
-    end
-    return v
-  end
 
   local function check_callable(v, n, fname, what)
     if v ~= nil and type(v) ~= "function" and not (getmetatable(v) or {}).__call then
@@ -55,9 +36,9 @@ return function(Client)
   local function wait_opts(opts, n, fname)
     local o = checkopts(opts, n, fname, WAIT_OPTS)
     local w = {
-      timeout = check_number(o.timeout, n, fname, "timeout", 0),
-      interval = check_number(o.interval, n, fname, "interval", 0, true) or 0.5,
-      max_interval = check_number(o.max_interval, n, fname, "max_interval", 0, true) or 5,
+      timeout = checknumber(o.timeout, n, fname, "timeout"),
+      interval = checknumber(o.interval, n, fname, "interval", "positive") or 0.5,
+      max_interval = checknumber(o.max_interval, n, fname, "max_interval", "positive") or 5,
       on_status = check_callable(o.on_status, n, fname, "on_status"),
     }
     if w.max_interval < w.interval then w.max_interval = w.interval end
@@ -347,7 +328,7 @@ return function(Client)
     end
     if o.tags ~= nil then filter.tags = tag_list(o.tags, n, fname) end
     for k, field in pairs(TIME_FIELDS) do
-      filter[field] = check_number(o[k], n, fname, k, -math.huge)
+      filter[field] = checknumber(o[k], n, fname, k, "any")
     end
     return filter, empty
   end
@@ -369,7 +350,7 @@ return function(Client)
     local F = "runs"
     local o = checkopts(filter, 1, F, RUNS_OPTS)
     local f, empty = runs_filter(o, 1, F)
-    local limit = check_count(o.limit, 1, F, "limit", 100)
+    local limit = checkcount(o.limit, 1, F, "limit", 100)
     if o.cursor ~= nil then checktype(o.cursor, "string", 1, F, "cursor") end
     local out = {}
     if empty then return out end
@@ -397,7 +378,7 @@ return function(Client)
     local F = "each_run"
     local o = checkopts(filter, 1, F, EACH_RUN_OPTS)
     local f, empty = runs_filter(o, 1, F)
-    local size = check_count(o.page_size, 1, F, "page_size", 100)
+    local size = checkcount(o.page_size, 1, F, "page_size", 100)
     local page, i, done = nil, 0, empty
     local function fetch(cursor, prev)
       local results = runs_page(self, f, cursor, size)
@@ -479,11 +460,11 @@ return function(Client)
     checktype(run_id, "string", 1, F)
     local o = checkopts(opts, 2, F, EVENTS_OPTS)
     if o.cursor ~= nil then checktype(o.cursor, "string", 2, F, "cursor") end
-    local limit = check_count(o.limit, 2, F, "limit", 1000)
-    local interval = check_number(o.interval, 2, F, "interval", 0, true) or 0.5
+    local limit = checkcount(o.limit, 2, F, "limit", 1000)
+    local interval = checknumber(o.interval, 2, F, "interval", "positive") or 0.5
     local max_interval = math.max(interval,
-      check_number(o.max_interval, 2, F, "max_interval", 0, true) or 2)
-    local settle = check_number(o.settle, 2, F, "settle", 0) or 1
+      checknumber(o.max_interval, 2, F, "max_interval", "positive") or 2)
+    local settle = checknumber(o.settle, 2, F, "settle") or 1
     local follow = o.follow and true or false
 
     local state = { cursor = o.cursor, run_id = run_id, done = false }

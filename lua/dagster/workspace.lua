@@ -11,32 +11,14 @@ local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
 
-local null = json.null
 local fmt, concat = string.format, table.concat
-
-local function isnull(v) return v == nil or v == null end
-local function nonnull(v) if v ~= null then return v end end
 
 return function(Client)
 
 local argerror, checktype, checkopts, set =
   Client._argerror, Client._checktype, Client._checkopts, Client._set
-
--- a non-negative (or, with `positive`, a positive) number option
-local function checknumber(v, n, fname, what, positive)
-  if type(v) ~= "number" or v < 0 or (positive and v == 0) then
-    argerror(n, fname, fmt("%s: %s number of seconds expected", what,
-      positive and "positive" or "non-negative"))
-  end
-  return v
-end
-
-local function checkcount(v, n, fname, what)
-  if math.type(v) ~= "integer" or v < 1 then
-    argerror(n, fname, what .. ": positive integer expected")
-  end
-  return v
-end
+local checknumber, checkcount, isnull, opt =
+  Client._checknumber, Client._checkcount, Client._isnull, Client._opt
 
 ------------------------------------------------------------------------------------------
 -- Locations
@@ -48,19 +30,19 @@ end
 -- the full message of the load error.
 local function location_table(entry)
   local t = { name = entry.name, load_status = entry.loadStatus,
-              version_key = nonnull(entry.versionKey), update_time = nonnull(entry.updatedTimestamp) }
+              version_key = opt(entry.versionKey), update_time = opt(entry.updatedTimestamp) }
   local l = entry.locationOrLoadError
   if isnull(l) then return t end
   if l.__typename == "RepositoryLocation" then
-    t.server_id = nonnull(l.serverId)
+    t.server_id = opt(l.serverId)
     return t
   end
   local msg = type(l.message) == "string" and l.message or ("load error " .. tostring(l.__typename))
-  local text, class = msg, nonnull(l.className)
+  local text, class = msg, opt(l.className)
   local chain = l.errorChain
   if class == "DagsterUserCodeLoadError" and type(chain) == "table" and type(chain[1]) == "table"
     and type(chain[1].error) == "table" and type(chain[1].error.message) == "string" then
-    text, class = chain[1].error.message, nonnull(chain[1].error.className)
+    text, class = chain[1].error.message, opt(chain[1].error.className)
   end
   t.error = (text:gsub("%s+$", ""))
   t.error_message = msg
@@ -108,8 +90,8 @@ function Client:wait_for_location(name, opts)
   local F = "wait_for_location"
   checktype(name, "string", 1, F)
   local o = checkopts(opts, 2, F, WAIT_OPTS)
-  local timeout = o.timeout == nil and 60 or checknumber(o.timeout, 2, F, "timeout")
-  local delay = o.interval == nil and 0.5 or checknumber(o.interval, 2, F, "interval", true)
+  local timeout = checknumber(o.timeout, 2, F, "timeout") or 60
+  local delay = checknumber(o.interval, 2, F, "interval", "positive") or 0.5
   local max_delay = math.max(2, delay)
   local not_server = o.not_server_id
   if not_server ~= nil then checktype(not_server, "string", 2, F, "not_server_id") end
@@ -379,8 +361,8 @@ function Client:assets(opts)
   local F = "assets"
   local o = checkopts(opts, 1, F, ASSETS_OPTS)
   local prefix = o.prefix ~= nil and Client._asset_key_input(o.prefix, 1, F).path or nil
-  local limit = o.limit ~= nil and checkcount(o.limit, 1, F, "limit") or nil
-  local page = o.page_size ~= nil and checkcount(o.page_size, 1, F, "page_size") or 100
+  local limit = checkcount(o.limit, 1, F, "limit")
+  local page = checkcount(o.page_size, 1, F, "page_size", 100)
   local out, cursor = {}, nil
   while true do
     local want = limit and math.min(page, limit - #out) or page
