@@ -137,8 +137,8 @@ static void sink_trim (Sink *k) {
 }
 
 
-static Session *checksession (lua_State *L) {
-  Session *s = (Session *)luaL_checkudata(L, 1, SESSION_MT);
+static Session *checksession (lua_State *L, int arg) {
+  Session *s = (Session *)luaL_checkudata(L, arg, SESSION_MT);
   if (s->curl == NULL)
     luaL_error(L, "attempt to use a closed dagster.http session");
   return s;
@@ -407,7 +407,7 @@ static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
 ** session:post(url, body [, fresh]) -> status, body, content_type | nil, err
 */
 static int s_post (lua_State *L) {
-  Session *s = checksession(L);
+  Session *s = checksession(L, 1);
   size_t blen;
   const char *url = luaL_checkstring(L, 2);
   const char *body = luaL_checklstring(L, 3, &blen);
@@ -540,13 +540,12 @@ static int l_multi (lua_State *L) {
 */
 static int m_add (lua_State *L) {
   Multi *m = checkmulti(L);
-  Session *s = (Session *)luaL_checkudata(L, 2, SESSION_MT);
+  Session *s = checksession(L, 2);
   size_t blen;
   const char *url = luaL_checkstring(L, 3);
   const char *body = luaL_checklstring(L, 4, &blen);
   long fresh = lua_toboolean(L, 5);
   Transfer *t;
-  if (s->curl == NULL) luaL_error(L, "attempt to use a closed dagster.http session");
   t = (Transfer *)calloc(1, sizeof(Transfer));
   if (t == NULL) luaL_error(L, "not enough memory");
   t->next = m->list; m->list = t; m->count++;
@@ -699,21 +698,22 @@ static const luaL_Reg funcs[] = {
 };
 
 
+/* registers a userdata type: its metatable, with __index the table of its methods */
+static void createmeta (lua_State *L, const char *name, const luaL_Reg *mt,
+                        const luaL_Reg *meths) {
+  if (luaL_newmetatable(L, name)) {
+    luaL_setfuncs(L, mt, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, meths, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}
+
+
 int luaopen_dagster_http (lua_State *L) {
-  if (luaL_newmetatable(L, SESSION_MT)) {
-    luaL_setfuncs(L, meta, 0);
-    luaL_newlibtable(L, methods);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, MULTI_MT)) {
-    luaL_setfuncs(L, multi_meta, 0);
-    luaL_newlibtable(L, multi_methods);
-    luaL_setfuncs(L, multi_methods, 0);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+  createmeta(L, SESSION_MT, meta, methods);
+  createmeta(L, MULTI_MT, multi_meta, multi_methods);
   luaL_newlib(L, funcs);
   return 1;
 }
