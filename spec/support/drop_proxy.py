@@ -30,11 +30,12 @@ import os
 import re
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
 import urllib.parse
+
+from loopback import rst_close, write_atomically
 
 LIFETIME = 300
 TAG = "dagster-lua/submission_id"
@@ -45,21 +46,6 @@ log_lock = threading.Lock()
 state_lock = threading.Lock()
 dropped_once = set()
 conn_serial = [0]
-
-
-def write_atomically(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
-def rst_close(sock):
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
-    sock.close()
 
 
 def submission_id(body):

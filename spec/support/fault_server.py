@@ -51,10 +51,11 @@ import os
 import signal
 import socket
 import ssl
-import struct
 import sys
 import threading
 import time
+
+from loopback import rst_close, write_atomically
 
 LIFETIME = 300
 HUGE_TOTAL = 200 * 1000 * 1000
@@ -66,13 +67,6 @@ log_lock = threading.Lock()
 counters = {}
 counters_lock = threading.Lock()
 conn_serial = [0]
-
-
-def write_atomically(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.rename(tmp, path)
 
 
 def log_request(logpath, conn_id, nth, method, path, headers, body):
@@ -110,19 +104,6 @@ def wait_for_close(sock, limit=LIFETIME):
             continue
         except OSError:
             return
-
-
-def rst_close(sock):
-    """Closes with an RST instead of a FIN."""
-    try:
-        raw = sock.unwrap() if isinstance(sock, ssl.SSLSocket) else sock
-    except (OSError, ValueError):
-        raw = sock
-    try:
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
-    raw.close()
 
 
 class Conn:
