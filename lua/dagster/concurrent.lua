@@ -93,13 +93,14 @@ local function step(task)
   end
 end
 
+local function all_done(list)
+  for _, t in ipairs(list) do if not t.done then return false end end
+  return true
+end
+
 -- runs every task until all of `targets` are done
 local function loop(targets)
-  local function all_done()
-    for _, t in ipairs(targets) do if not t.done then return false end end
-    return true
-  end
-  while not all_done() do
+  while not all_done(targets) do
     local progressed = false
     local wake
     local now = http.now()
@@ -144,12 +145,7 @@ function M.gather(list, opts)
   end
   local me = current()
   if me then
-    while true do
-      local pending = false
-      for _, t in ipairs(list) do if not t.done then pending = true end end
-      if not pending then break end
-      M.sleep(0.01)
-    end
+    while not all_done(list) do M.sleep(0.01) end
   elseif running then
     error("dagster.gather: already running (call it from a task or the main script)", 2)
   else
