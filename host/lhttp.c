@@ -3,12 +3,15 @@
 **
 **   http.session{headers=, timeout=, connect_timeout=, insecure=, cainfo=,
 **                max_response_bytes=, user_agent=}          -> session
-**   session:post(url, body [, fresh])
+**   session:post(url, body [, fresh [, timeout]])
 **                            -> status, body, content_type    (any HTTP answer)
 **                            -> nil, err                      (no HTTP answer: err is a
 **                                                              dagster.Error)
 **   session:close()          (also __gc and __close; harmless twice)
 **   http.version()           -> "libcurl/7.88.1 OpenSSL/3.0.x ..."
+**
+** `timeout` (seconds) bounds this one transfer instead of the session's timeout, and the
+** connect phase with it: the client gives each attempt what is left of the call's deadline.
 **   http.sleep(seconds), http.now() -> monotonic seconds
 **
 ** One easy handle per session, kept for the session's life, so calls reuse one keep-alive
@@ -50,6 +53,7 @@ typedef struct Sink {
 
 typedef struct Session {
   CURL *curl;                   /* NULL when closed */
+  long timeout_ms, connect_ms;  /* the session's own limits */
   struct curl_slist *headers;
   char *url;                    /* the URL last given to curl (set again only when it changes) */
   Sink sink;                    /* answer of the current call */
@@ -273,6 +277,7 @@ static int l_session (lua_State *L) {
   curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
   curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
   curl_easy_setopt(s->curl, CURLOPT_USERAGENT, agent);
+  s->timeout_ms = timeout; s->connect_ms = connect;
   curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout);
   curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, connect);
   curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -404,7 +409,25 @@ static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
 
 
 /*
-** session:post(url, body [, fresh]) -> status, body, content_type | nil, err
+** Sets the limits of one transfer on `easy`: the optional timeout argument at `arg` (seconds,
+** at least 1 ms) or else the session's own; the connect limit never exceeds the total.
+*/
+static void set_limits (lua_State *L, int arg, CURL *easy, const Session *s) {
+  long total = s->timeout_ms, connect = s->connect_ms;
+  if (!lua_isnoneornil(L, arg)) {
+    lua_Number sec = luaL_checknumber(L, arg);
+    luaL_argcheck(L, sec == sec && sec >= 0 && sec <= 1e8, arg, "timeout out of range");
+    total = (long)ceil(sec * 1000);
+    if (total < 1) total = 1;   /* 0 would mean no limit to libcurl */
+  }
+  if (total > 0 && (connect == 0 || connect > total)) connect = total;
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, total);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect);
+}
+
+
+/*
+** session:post(url, body [, fresh [, timeout]]) -> status, body, content_type | nil, err
 */
 static int s_post (lua_State *L) {
   Session *s = checksession(L, 1);
@@ -415,6 +438,7 @@ static int s_post (lua_State *L) {
   CURLcode rc;
   int n;
   sighandler old;
+  set_limits(L, 5, s->curl, s);
   sink_reset(&s->sink);
   curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
   if (s->url == NULL || strcmp(s->url, url) != 0) {
@@ -441,7 +465,8 @@ static int s_post (lua_State *L) {
 ** dagster.http.Multi: many transfers at once over libcurl's multi interface.
 **
 **   http.multi{max_connections = 8}     -> multi
-**   multi:add(session, url, body [, fresh]) -> id (starts a POST with the session's settings)
+**   multi:add(session, url, body [, fresh [, timeout]])
+**                                       -> id (starts a POST with the session's settings)
 **   multi:perform(timeout)              -> list of finished {id=, status=, body=,
 **                                          content_type=} or {id=, err=}; waits at most
 **                                          timeout seconds for something to happen
@@ -535,7 +560,7 @@ static int l_multi (lua_State *L) {
 
 
 /*
-** multi:add(session, url, body [, fresh]) -> id. The transfer is linked into the multi before
+** multi:add(session, url, body [, fresh [, timeout]]) -> id. The transfer is linked into the multi before
 ** anything can raise, so __gc frees it whatever happens.
 */
 static int m_add (lua_State *L) {
@@ -546,6 +571,7 @@ static int m_add (lua_State *L) {
   const char *body = luaL_checklstring(L, 4, &blen);
   long fresh = lua_toboolean(L, 5);
   Transfer *t;
+  if (!lua_isnoneornil(L, 6)) luaL_checknumber(L, 6);  /* raise before anything is owned */
   t = (Transfer *)calloc(1, sizeof(Transfer));
   if (t == NULL) luaL_error(L, "not enough memory");
   t->next = m->list; m->list = t; m->count++;
@@ -555,6 +581,7 @@ static int m_add (lua_State *L) {
     transfer_free(m, t);
     luaL_error(L, "not enough memory");
   }
+  set_limits(L, 6, t->easy, s);
   curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, fresh);
   curl_easy_setopt(t->easy, CURLOPT_URL, url);
   curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);

@@ -95,7 +95,7 @@ Client._checknumber, Client._checkcount, Client._isnull, Client._opt =
 -- Construction
 ------------------------------------------------------------------------------------------
 
-local CLIENT_OPTS = set { "port_number", "use_https", "timeout", "headers", "path_prefix",
+local CLIENT_OPTS = set { "port_number", "use_https", "timeout", "attempt_timeout", "headers", "path_prefix",
   "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent", "retries",
   "retry_delay", "retry_max_delay" }
 
@@ -159,6 +159,7 @@ function Client.new(hostname, opts)
   local o = checkopts(opts, 2, "client", CLIENT_OPTS)
   local url = build_url(hostname, o)
   local timeout = checknumber(o.timeout, 2, "client", "timeout") or 300
+  local attempt_timeout = checknumber(o.attempt_timeout, 2, "client", "attempt_timeout") or timeout
   local retry_delay = checknumber(o.retry_delay, 2, "client", "retry_delay") or 0.25
   local retry_max_delay = checknumber(o.retry_max_delay, 2, "client", "retry_max_delay") or 5
   local retries = o.retries == nil and 3 or o.retries
@@ -168,12 +169,13 @@ function Client.new(hostname, opts)
   if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
   warn_plain_http(url, o.headers)
   local session = http.session {
-    timeout = timeout, connect_timeout = o.connect_timeout, headers = o.headers,
+    timeout = attempt_timeout, connect_timeout = o.connect_timeout, headers = o.headers,
     insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
     user_agent = o.user_agent,
   }
   -- the headers (tokens) live only inside the C session: never in this table
-  return setmetatable({ url = url, timeout = timeout, retries = retries,
+  return setmetatable({ url = url, timeout = timeout, attempt_timeout = attempt_timeout,
+    retries = retries,
     retry_delay = retry_delay, retry_max_delay = retry_max_delay, _session = session }, Client)
 end
 
@@ -256,10 +258,29 @@ function Client:_backoff(n)
   return d * (0.5 + math.random() / 2)
 end
 
--- One attempt: POST the payload and map the answer. A mutation goes on a fresh connection,
--- so that libcurl cannot re-send it by itself when a kept-alive connection dies under it.
-function Client:_attempt(payload, opname, mutation)
-  local status, body = concurrent.post(self._session, self.url, payload, mutation)
+-- The deadline of a call that starts now: self.timeout from now (none when it is 0), or
+-- `limit` (a self:_now() time) when that comes first.
+function Client:_deadline(limit)
+  local d = self.timeout > 0 and self:_now() + self.timeout or nil
+  if limit and (d == nil or limit < d) then d = limit end
+  return d
+end
+
+-- One attempt: POST the payload and map the answer, within attempt_timeout and what is
+-- left until `deadline`. A mutation goes on a fresh connection, so that libcurl cannot
+-- re-send it by itself when a kept-alive connection dies under it.
+function Client:_attempt(payload, opname, mutation, deadline)
+  local limit = self.attempt_timeout > 0 and self.attempt_timeout or nil
+  if deadline then
+    local left = deadline - self:_now()
+    if left <= 0 then
+      error(E.new("TimeoutError", fmt("%s: no time left for a request to %s (timeout %g s)",
+        opname, self.url, self.timeout), { url = self.url, operation = opname,
+        transient = true, no_time_left = true }), 0)
+    end
+    if limit == nil or left < limit then limit = left end
+  end
+  local status, body = concurrent.post(self._session, self.url, payload, mutation, limit)
   if not status then
     body.operation = opname
     error(body, 0)
@@ -283,8 +304,11 @@ end
 
 -- Sends one GraphQL operation; returns `data`, or raises a dagster.Error. Queries are
 -- read-only and are retried on transient failures (self.retries times, with backoff);
--- a mutation is sent once (launches have their own safe retry, see _launch).
-function Client:_execute(document, variables, opname, once)
+-- a mutation is sent once (launches have their own safe retry, see _launch), and so is a
+-- query with `once`. The call ends by `deadline` when given (a self:_now() time) and
+-- within self.timeout in any case: each attempt gets what is left, and a retry whose
+-- backoff would end past the deadline is not started (the last error is raised instead).
+function Client:_execute(document, variables, opname, once, deadline)
   local p = prepare(document)
   local payload
   if variables == nil then
@@ -296,13 +320,16 @@ function Client:_execute(document, variables, opname, once)
   end
   local mutation = p.mutation
   local retries = (once or mutation) and 0 or self.retries
+  deadline = self:_deadline(deadline)
   local n = 0
   while true do
-    local ok, res = pcall(self._attempt, self, payload, opname, mutation)
+    local ok, res = pcall(self._attempt, self, payload, opname, mutation, deadline)
     if ok then return res end
     if n >= retries or not retryable(res) then error(res, 0) end
     n = n + 1
-    self:_sleep(self:_backoff(n))
+    local delay = self:_backoff(n)
+    if deadline and self:_now() + delay >= deadline then error(res, 0) end
+    self:_sleep(delay)
   end
 end
 
@@ -459,10 +486,11 @@ end
 
 Client.SUBMISSION_TAG = "dagster-lua/submission_id"
 
--- The run that carries a submission id, or nil (a read-only query, retried as such).
-function Client:_find_submission(sid)
+-- The run that carries a submission id, or nil (a read-only query, retried as such, and
+-- ended by `deadline`).
+function Client:_find_submission(sid, deadline)
   local data = self:_execute(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
-    "DagsterLuaRunByTag")
+    "DagsterLuaRunByTag", false, deadline)
   local r = data.runsOrError
   if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunByTag") end
   return r.results[1] and r.results[1].runId
@@ -471,18 +499,30 @@ end
 -- Sends a launch mutation that is never doubled: the run is tagged with a fresh submission
 -- id; when the request fails in a way that may have reached the server, the run is looked
 -- up by that tag and returned if it exists, and only then is the launch sent again.
--- `field` is the mutation's result field; returns that result.
+-- `field` is the mutation's result field; returns that result. The whole of it ends within
+-- self.timeout; when it ends with the outcome of a launch unknown, the error carries
+-- `submission_id` (the tag's value) for the caller to settle.
 function Client:_launch_once(document, variables, opname, field, tags)
   local sid = submission_id()
   tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid }
+  local deadline = self:_deadline()
   local n = 0
   while true do
-    local ok, res = pcall(self._execute, self, document, variables, opname, true)
+    local ok, res = pcall(self._execute, self, document, variables, opname, true, deadline)
     if ok then return res[field] end
-    if n >= self.retries or not retryable(res) then error(res, 0) end
+    if not retryable(res) then error(res, 0) end
+    res.submission_id = sid
+    if n >= self.retries then error(res, 0) end
     n = n + 1
-    self:_sleep(self:_backoff(n))
-    local found = self:_find_submission(sid)
+    local delay = self:_backoff(n)
+    if deadline and self:_now() + delay >= deadline then error(res, 0) end
+    self:_sleep(delay)
+    local found
+    ok, found = pcall(self._find_submission, self, sid, deadline)
+    if not ok then
+      if E.is(found) then found.submission_id = sid end
+      error(found, 0)
+    end
     if found then
       return { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true }
     end

@@ -51,12 +51,13 @@ function M.spawn(fn, ...)
 end
 
 -- the transport for one POST: blocking outside a task, a yield inside one; `fresh` asks for
--- a new connection (mutations: libcurl never silently re-sends those)
-function M.post(session, url, body, fresh)
+-- a new connection (mutations: libcurl never silently re-sends those); `timeout` (seconds)
+-- bounds this transfer instead of the session's own limit
+function M.post(session, url, body, fresh, timeout)
   local task = current()
-  if not task then return session:post(url, body, fresh) end
+  if not task then return session:post(url, body, fresh, timeout) end
   multi = multi or http.multi { max_connections = M.max_connections }
-  local id = multi:add(session, url, body, fresh)
+  local id = multi:add(session, url, body, fresh, timeout)
   by_transfer[id] = task
   local n = multi:count()
   if n > M.stats.max_in_flight then M.stats.max_in_flight = n end

@@ -95,19 +95,20 @@ return function(Client)
   end
 
   ----------------------------------------------------------------------------------------
-  -- Single requests (once = true: no retry inside, the caller's loop retries)
+  -- Single requests (once = true: no retry inside, the caller's loop retries; deadline:
+  -- the caller's own, which each request also ends by)
   ----------------------------------------------------------------------------------------
 
-  local function run_status(self, run_id, once)
+  local function run_status(self, run_id, once, deadline)
     local r = self:_execute(D.run_status, { runId = run_id }, "DagsterLuaRunStatus",
-      once).runOrError
+      once, deadline).runOrError
     if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRunStatus") end
     return r.status
   end
 
-  local function logs_page(self, run_id, cursor, limit, once)
+  local function logs_page(self, run_id, cursor, limit, once, deadline)
     local r = self:_execute(D.logs_for_run, { runId = run_id, afterCursor = cursor,
-      limit = limit }, "DagsterLuaLogsForRun", once).logsForRun
+      limit = limit }, "DagsterLuaLogsForRun", once, deadline).logsForRun
     if r.__typename ~= "EventConnection" then self:_typed_error(r, "DagsterLuaLogsForRun") end
     return r
   end
@@ -115,10 +116,10 @@ return function(Client)
   -- The failure message of a failed run: the first step failure's own exception text, else
   -- the run failure's error, else the run failure event's message. Reads the event log
   -- from the start and stops at the first step failure.
-  local function failure_message(self, run_id, once)
+  local function failure_message(self, run_id, once, deadline)
     local cursor, run_failure
     repeat
-      local page = logs_page(self, run_id, cursor, 1000, once)
+      local page = logs_page(self, run_id, cursor, 1000, once, deadline)
       for _, e in ipairs(page.events) do
         if e.__typename == "ExecutionStepFailureEvent" then
           local m = error_text(e.error)
@@ -133,8 +134,8 @@ return function(Client)
     return run_failure
   end
 
-  local function fetch_run(self, run_id, once)
-    local r = self:_execute(D.run, { runId = run_id }, "DagsterLuaRun", once).runOrError
+  local function fetch_run(self, run_id, once, deadline)
+    local r = self:_execute(D.run, { runId = run_id }, "DagsterLuaRun", once, deadline).runOrError
     if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRun") end
     local run = summary(r)
     run.run_config = r.runConfig
@@ -149,7 +150,9 @@ return function(Client)
       succeeded, failed = stats.stepsSucceeded, stats.stepsFailed
     end
     run.steps_succeeded, run.steps_failed, run.steps_skipped = succeeded, failed, skipped
-    if run.status == "FAILURE" then run.failure_message = failure_message(self, run_id, once) end
+    if run.status == "FAILURE" then
+      run.failure_message = failure_message(self, run_id, once, deadline)
+    end
     return run
   end
 
@@ -165,18 +168,22 @@ return function(Client)
   -- (so that errors of the caller's callbacks are never retried) and returns done, changed.
   -- Delays: w.interval after the first round and after every change, then x1.5 per
   -- round up to w.max_interval. At the deadline, on_timeout(last transient error) raises.
+  -- observe's requests end by the deadline too (w.deadline).
   local function poll(self, w, observe, apply, on_timeout)
     local deadline = w.timeout and self:_now() + w.timeout
+    w.deadline = deadline
     local delay = w.interval
+    local last_error
     while true do
       local ok, seen = pcall(observe)
-      local last_error
       if ok then
+        last_error = nil
         local done, changed = apply(seen)
         if done then return end
         if changed then delay = w.interval end
       elseif retryable(seen) then
-        last_error = seen
+        -- a round that found no time left says less than the failure before it
+        if not (seen.no_time_left and last_error) then last_error = seen end
       else
         error(seen, 0)
       end
@@ -207,9 +214,9 @@ return function(Client)
     local w = wait_opts(opts, 2, F)
     local last, run
     poll(self, w, function()
-      local status = run_status(self, run_id, true)
+      local status = run_status(self, run_id, true, w.deadline)
       if status ~= last and (w.on_status or FINAL[status]) then
-        local r = fetch_run(self, run_id, true)
+        local r = fetch_run(self, run_id, true, w.deadline)
         return { status = r.status, run = r }
       end
       return { status = status }
@@ -250,7 +257,7 @@ return function(Client)
     poll(self, w, function()
       local p = pending()
       local r = self:_execute(D.run_statuses, { runIds = p, limit = #p },
-        "DagsterLuaRunStatuses", true).runsOrError
+        "DagsterLuaRunStatuses", true, w.deadline).runsOrError
       if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
       local statuses = {}
       for _, run in ipairs(r.results) do statuses[run.runId] = run.status end

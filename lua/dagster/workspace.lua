@@ -64,8 +64,8 @@ function Client:locations()
   return out
 end
 
-function Client:_location(name, once)
-  local r = self:_execute(D.location, { name = name }, "DagsterLuaLocation", once)
+function Client:_location(name, once, deadline)
+  local r = self:_execute(D.location, { name = name }, "DagsterLuaLocation", once, deadline)
     .workspaceLocationEntryOrError
   if isnull(r) then location_not_found(self, name) end
   if r.__typename ~= "WorkspaceLocationEntry" then self:_typed_error(r, "DagsterLuaLocation") end
@@ -102,7 +102,7 @@ function Client:wait_for_location(name, opts)
 
   -- one poll: returns the location when the wait is over
   local function poll()
-    local r = self:_execute(D.location_statuses, nil, "DagsterLuaLocationStatuses", true)
+    local r = self:_execute(D.location_statuses, nil, "DagsterLuaLocationStatuses", true, deadline)
       .locationStatusesOrError
     if r.__typename ~= "WorkspaceLocationStatusEntries" then
       self:_typed_error(r, "DagsterLuaLocationStatuses")
@@ -118,7 +118,7 @@ function Client:wait_for_location(name, opts)
     end
     local key = tostring(entry.versionKey) .. "|" .. tostring(entry.updateTimestamp)
     if key == seen then return nil end
-    local loc = self:_location(name, true)
+    local loc = self:_location(name, true, deadline)
     seen = key
     if loc.error then
       last_error, last_state = loc.error, "load error: " .. loc.error
@@ -136,7 +136,9 @@ function Client:wait_for_location(name, opts)
     if ok and res then return res end
     if not ok then
       if not Client._retryable(res) then error(res, 0) end
-      last_error, last_state = tostring(res), tostring(res)
+      if not (res.no_time_left and last_error) then  -- that says less than what came before
+        last_error, last_state = tostring(res), tostring(res)
+      end
     end
     local left = deadline - self:_now()
     if left <= 0 then
