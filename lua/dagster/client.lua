@@ -333,10 +333,36 @@ function Client:_execute(document, variables, opname, once, deadline)
   end
 end
 
+-- Reads an answer: returns read(data). A Lua error inside read (a field that is missing,
+-- null, or of another kind than the document selects) becomes a ProtocolError that names
+-- the operation and the path of what was wrong (dagster.shape); a dagster.Error raised by
+-- read (the typed error of a union member) passes as it is.
+function Client:_read(document, opname, data, read)
+  local ok, res = pcall(read, data)
+  if ok then return res end
+  if E.is(res) then error(res, 0) end
+  local lua_error = tostring(res)
+  local path, problem = require("dagster.shape").find(document, data)
+  local msg = path and fmt("%s: %s: %s", opname, path, problem)
+    or fmt("%s: unexpected answer: %s", opname, (lua_error:gsub("^[^:\n]*:%d+: ", "")))
+  error(E.new("ProtocolError", msg, { url = self.url, operation = opname, path = path,
+    body = data, lua_error = lua_error }), 0)
+end
+
+-- _execute, then _read: one operation whose answer read() turns into the method's result
+function Client:_query(document, variables, opname, read, once, deadline)
+  return self:_read(document, opname,
+    self:_execute(document, variables, opname, once, deadline), read)
+end
+
 -- Raises the typed error a union member stands for: (typename, message) as the Python
--- client does, the member itself as `body`.
+-- client does, the member itself as `body`. Called from inside a read (see _read): what is
+-- not a union member at all is a plain error there, which _read reports with its path.
 function Client:_typed_error(result, opname, message, body)
-  local name = result.__typename or "UnknownResult"
+  if type(result) ~= "table" or type(result.__typename) ~= "string" then
+    error("not a result object", 0)
+  end
+  local name = result.__typename
   message = message or (type(result.message) == "string" and result.message)
     or fmt("unexpected result type %s", name)
   error(E.new(name, message, { body = body or result, url = self.url, operation = opname }), 0)
@@ -352,7 +378,9 @@ end
 
 -- client:version() -> the webserver's Dagster version (a cheap health check)
 function Client:version()
-  return self:_execute(D.version, nil, "DagsterLuaVersion").version
+  return self:_query(D.version, nil, "DagsterLuaVersion", function(d)
+    return type(d.version) == "string" and d.version or error("version is not a string")
+  end)
 end
 
 ------------------------------------------------------------------------------------------
@@ -361,19 +389,20 @@ end
 
 -- Returns every (location, repository, job) triple the workspace has.
 function Client:_job_triples()
-  local data = self:_execute(D.job_names, nil, "DagsterLuaJobNames")
-  local r = data.repositoriesOrError
-  if r.__typename ~= "RepositoryConnection" then
-    self:_typed_error(r, "DagsterLuaJobNames")
-  end
-  local out = {}
-  for _, repo in ipairs(r.nodes) do
-    for _, job in ipairs(repo.jobs) do
-      out[#out + 1] = { repository_location_name = repo.location.name,
-                        repository_name = repo.name, job_name = job.name }
+  return self:_query(D.job_names, nil, "DagsterLuaJobNames", function(data)
+    local r = data.repositoriesOrError
+    if r.__typename ~= "RepositoryConnection" then
+      self:_typed_error(r, "DagsterLuaJobNames")
     end
-  end
-  return out
+    local out = {}
+    for _, repo in ipairs(r.nodes) do
+      for _, job in ipairs(repo.jobs) do
+        out[#out + 1] = { repository_location_name = repo.location.name,
+                          repository_name = repo.name, job_name = job.name }
+      end
+    end
+    return out
+  end)
 end
 
 -- Fills in the location and repository of job_name. Unlike the Python client, names the
@@ -489,27 +518,36 @@ Client.SUBMISSION_TAG = "dagster-lua/submission_id"
 -- The run that carries a submission id, or nil (a read-only query, retried as such, and
 -- ended by `deadline`).
 function Client:_find_submission(sid, deadline)
-  local data = self:_execute(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
-    "DagsterLuaRunByTag", false, deadline)
-  local r = data.runsOrError
-  if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunByTag") end
-  return r.results[1] and r.results[1].runId
+  return self:_query(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
+    "DagsterLuaRunByTag", function(data)
+      local r = data.runsOrError
+      if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunByTag") end
+      return r.results[1] and r.results[1].runId
+    end, false, deadline)
 end
 
 -- Sends a launch mutation that is never doubled: the run is tagged with a fresh submission
 -- id; when the request fails in a way that may have reached the server, the run is looked
 -- up by that tag and returned if it exists, and only then is the launch sent again.
--- `field` is the mutation's result field; returns that result. The whole of it ends within
--- self.timeout; when it ends with the outcome of a launch unknown, the error carries
--- `submission_id` (the tag's value) for the caller to settle.
-function Client:_launch_once(document, variables, opname, field, tags)
+-- `field` is the mutation's result field; returns read(that result) (see _read). The whole
+-- of it ends within self.timeout; when it ends with the outcome of a launch unknown, or
+-- with an answer it could not read, the error carries `submission_id` (the tag's value)
+-- for the caller to settle.
+function Client:_launch_once(document, variables, opname, field, tags, read)
   local sid = submission_id()
   tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid }
   local deadline = self:_deadline()
   local n = 0
   while true do
     local ok, res = pcall(self._execute, self, document, variables, opname, true, deadline)
-    if ok then return res[field] end
+    if ok then
+      ok, res = pcall(self._read, self, document, opname, res, function(d)
+        return read(d[field])
+      end)
+      if ok then return res end
+      if E.is(res) and res.name == "ProtocolError" then res.submission_id = sid end
+      error(res, 0)
+    end
     if not retryable(res) then error(res, 0) end
     res.submission_id = sid
     if n >= self.retries then error(res, 0) end
@@ -524,7 +562,7 @@ function Client:_launch_once(document, variables, opname, field, tags)
       error(found, 0)
     end
     if found then
-      return { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true }
+      return read { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true }
     end
   end
 end
@@ -535,32 +573,39 @@ function Client:_launch(params)
   params.executionMetadata = params.executionMetadata or {}
   local tags = params.executionMetadata.tags or json.array()
   params.executionMetadata.tags = tags
-  local r = self:_launch_once(D.launch_run, { executionParams = params }, "DagsterLuaLaunchRun",
-    "launchRun", tags)
-  local t = r.__typename
-  if t == "LaunchRunSuccess" then return r.run.runId end
-  if t == "RunConfigValidationInvalid" then
-    local msgs = {}
-    for i, e in ipairs(r.errors) do
-      local path = {}
-      if type(e.stack) == "table" then
-        for _, entry in ipairs(e.stack.entries or {}) do
-          local p = entry.fieldName or entry.listIndex or entry.mapKey
-          if not isnull(p) then path[#path + 1] = tostring(p) end
+  return self:_launch_once(D.launch_run, { executionParams = params }, "DagsterLuaLaunchRun",
+    "launchRun", tags, function(r)
+      local t = r.__typename
+      if t == "LaunchRunSuccess" then return Client._run_id(r.run.runId) end
+      if t == "RunConfigValidationInvalid" then
+        local msgs = {}
+        for i, e in ipairs(r.errors) do
+          local path = {}
+          if type(e.stack) == "table" then
+            for _, entry in ipairs(e.stack.entries or {}) do
+              local p = entry.fieldName or entry.listIndex or entry.mapKey
+              if not isnull(p) then path[#path + 1] = tostring(p) end
+            end
+          end
+          e.config_path = path
+          msgs[i] = e.message
         end
+        self:_typed_error(r, "DagsterLuaLaunchRun", concat(msgs, "; "), r.errors)
+      elseif t == "InvalidStepError" then
+        self:_typed_error(r, "DagsterLuaLaunchRun", r.invalidStepKey)
+      elseif t == "InvalidOutputError" then
+        self:_typed_error(r, "DagsterLuaLaunchRun",
+          fmt("invalid output %s of step %s", tostring(r.invalidOutputName), tostring(r.stepKey)),
+          { step_key = r.stepKey, invalid_output_name = r.invalidOutputName })
       end
-      e.config_path = path
-      msgs[i] = e.message
-    end
-    self:_typed_error(r, "DagsterLuaLaunchRun", concat(msgs, "; "), r.errors)
-  elseif t == "InvalidStepError" then
-    self:_typed_error(r, "DagsterLuaLaunchRun", r.invalidStepKey)
-  elseif t == "InvalidOutputError" then
-    self:_typed_error(r, "DagsterLuaLaunchRun",
-      fmt("invalid output %s of step %s", tostring(r.invalidOutputName), tostring(r.stepKey)),
-      { step_key = r.stepKey, invalid_output_name = r.invalidOutputName })
-  end
-  self:_typed_error(r, "DagsterLuaLaunchRun")
+      self:_typed_error(r, "DagsterLuaLaunchRun")
+    end)
+end
+
+-- a run id read from an answer: a non-empty string, or a plain error (read by _read)
+function Client._run_id(id)
+  if type(id) ~= "string" or id == "" then error("a run id is not a non-empty string", 0) end
+  return id
 end
 
 local SUBMIT_OPTS = set { "repository_location_name", "repository_name", "run_config", "tags",
@@ -608,9 +653,11 @@ end
 -- client:get_run_status(run_id) -> "SUCCESS" | "FAILURE" | ... (see dagster.RunStatus)
 function Client:get_run_status(run_id)
   checktype(run_id, "string", 1, "get_run_status")
-  local r = self:_execute(D.run_status, { runId = run_id }, "DagsterLuaRunStatus").runOrError
-  if r.__typename == "Run" then return enums.RunStatus[r.status] end
-  self:_typed_error(r, "DagsterLuaRunStatus")
+  return self:_query(D.run_status, { runId = run_id }, "DagsterLuaRunStatus", function(d)
+    local r = d.runOrError
+    if r.__typename == "Run" then return enums.RunStatus[r.status] end
+    self:_typed_error(r, "DagsterLuaRunStatus")
+  end)
 end
 
 -- the FAILURE result of reload and shutdown for a union member other than success
@@ -623,29 +670,32 @@ end
 -- {status = "FAILURE", failure_type = ..., message = ...}; never raises for a failed load.
 function Client:reload_repository_location(name)
   checktype(name, "string", 1, "reload_repository_location")
-  local r = self:_execute(D.reload_location, { name = name },
-    "DagsterLuaReloadLocation").reloadRepositoryLocation
-  if r.__typename == "WorkspaceLocationEntry" then
-    local l = r.locationOrLoadError
-    if not isnull(l) and l.__typename == "RepositoryLocation" then
-      return { status = "SUCCESS" }
-    elseif not isnull(l) then
-      return { status = "FAILURE", failure_type = l.__typename, message = l.message }
+  return self:_query(D.reload_location, { name = name }, "DagsterLuaReloadLocation", function(d)
+    local r = d.reloadRepositoryLocation
+    if r.__typename == "WorkspaceLocationEntry" then
+      local l = r.locationOrLoadError
+      if not isnull(l) and l.__typename == "RepositoryLocation" then
+        return { status = "SUCCESS" }
+      elseif not isnull(l) then
+        return { status = "FAILURE", failure_type = l.__typename, message = l.message }
+      end
+      return { status = "FAILURE", failure_type = "RepositoryLocationLoading",
+               message = fmt("location %s is still loading", name) }
     end
-    return { status = "FAILURE", failure_type = "RepositoryLocationLoading",
-             message = fmt("location %s is still loading", name) }
-  end
-  return location_failure(r)
+    return location_failure(r)
+  end)
 end
 
 -- client:shutdown_repository_location(name) -> {status = "SUCCESS"} or
 -- {status = "FAILURE", failure_type = ..., message = ...}
 function Client:shutdown_repository_location(name)
   checktype(name, "string", 1, "shutdown_repository_location")
-  local r = self:_execute(D.shutdown_location, { name = name },
-    "DagsterLuaShutdownLocation").shutdownRepositoryLocation
-  if r.__typename == "ShutdownRepositoryLocationSuccess" then return { status = "SUCCESS" } end
-  return location_failure(r)
+  return self:_query(D.shutdown_location, { name = name }, "DagsterLuaShutdownLocation",
+    function(d)
+      local r = d.shutdownRepositoryLocation
+      if r.__typename == "ShutdownRepositoryLocationSuccess" then return { status = "SUCCESS" } end
+      return location_failure(r)
+    end)
 end
 
 local TERMINATE_OPTS = set { "force" }
@@ -658,13 +708,15 @@ end
 function Client:terminate_run(run_id, opts)
   checktype(run_id, "string", 1, "terminate_run")
   local o = checkopts(opts, 2, "terminate_run", TERMINATE_OPTS)
-  local r = self:_execute(D.terminate_run, { runId = run_id, terminatePolicy = policy(o) },
-    "DagsterLuaTerminateRun").terminateRun
-  if r.__typename == "TerminateRunSuccess" then return end
-  if r.__typename == "RunNotFoundError" then
-    self:_typed_error(r, "DagsterLuaTerminateRun", fmt("Run Id %s not found", run_id))
-  end
-  self:_typed_error(r, "DagsterLuaTerminateRun")
+  self:_query(D.terminate_run, { runId = run_id, terminatePolicy = policy(o) },
+    "DagsterLuaTerminateRun", function(d)
+      local r = d.terminateRun
+      if r.__typename == "TerminateRunSuccess" then return end
+      if r.__typename == "RunNotFoundError" then
+        self:_typed_error(r, "DagsterLuaTerminateRun", fmt("Run Id %s not found", run_id))
+      end
+      self:_typed_error(r, "DagsterLuaTerminateRun")
+    end)
 end
 
 -- client:terminate_runs(run_ids [, {force = true}]) -> nothing; raises TerminateRunsError
@@ -673,21 +725,24 @@ function Client:terminate_runs(run_ids, opts)
   local ids = string_list(run_ids, 1, "terminate_runs", "run_ids")
   local o = checkopts(opts, 2, "terminate_runs", TERMINATE_OPTS)
   if #ids == 0 then return end  -- nothing to do (and the server answers [] with an error)
-  local r = self:_execute(D.terminate_runs, { runIds = ids, terminatePolicy = policy(o) },
-    "DagsterLuaTerminateRuns").terminateRuns
-  if r.__typename ~= "TerminateRunsResult" then
-    self:_typed_error(r, "DagsterLuaTerminateRuns")
-  end
-  local failures, parts = {}, {}
-  for i, res in ipairs(r.terminateRunResults) do
-    if res.__typename ~= "TerminateRunSuccess" then
-      local f = { run_id = ids[i], name = res.__typename,
-                  message = res.message ~= nil and res.message or res.__typename }
-      failures[#failures + 1] = f
-      parts[#parts + 1] = fmt("%s: %s", f.name, f.message)
-    end
-  end
+  local failures = self:_query(D.terminate_runs, { runIds = ids, terminatePolicy = policy(o) },
+    "DagsterLuaTerminateRuns", function(d)
+      local r = d.terminateRuns
+      if r.__typename ~= "TerminateRunsResult" then
+        self:_typed_error(r, "DagsterLuaTerminateRuns")
+      end
+      local failures = {}
+      for i, res in ipairs(r.terminateRunResults) do
+        if res.__typename ~= "TerminateRunSuccess" then
+          failures[#failures + 1] = { run_id = ids[i], name = res.__typename,
+            message = type(res.message) == "string" and res.message or res.__typename }
+        end
+      end
+      return failures
+    end)
   if #failures == 0 then return end
+  local parts = {}
+  for i, f in ipairs(failures) do parts[i] = fmt("%s: %s", f.name, f.message) end
   local head = #failures == #ids and "All run terminations failed: "
     or "Some runs could not be terminated: "
   error(E.new("TerminateRunsError", head .. concat(parts, "; "),

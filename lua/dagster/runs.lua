@@ -49,6 +49,13 @@ return function(Client)
   -- Answers to Lua tables
   ----------------------------------------------------------------------------------------
 
+  -- a run's status: any string (a newer server's statuses pass as they are)
+  local function status_of(r)
+    local s = r.status
+    if type(s) ~= "string" or s == "" then error("a run status is not a string", 0) end
+    return s
+  end
+
   local function tag_table(tags)
     local t = {}
     for _, p in ipairs(tags or {}) do t[p.key] = p.value end
@@ -58,7 +65,7 @@ return function(Client)
   -- a Run's cheap fields (RUN_SUMMARY in documents.lua) in snake_case; nil for null
   local function summary(r)
     return {
-      run_id = r.runId, job_name = r.jobName, status = r.status, tags = tag_table(r.tags),
+      run_id = Client._run_id(r.runId), job_name = r.jobName, status = status_of(r), tags = tag_table(r.tags),
       creation_time = opt(r.creationTime), start_time = opt(r.startTime),
       end_time = opt(r.endTime), update_time = opt(r.updateTime),
       parent_run_id = opt(r.parentRunId), root_run_id = opt(r.rootRunId),
@@ -100,17 +107,26 @@ return function(Client)
   ----------------------------------------------------------------------------------------
 
   local function run_status(self, run_id, once, deadline)
-    local r = self:_execute(D.run_status, { runId = run_id }, "DagsterLuaRunStatus",
-      once, deadline).runOrError
-    if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRunStatus") end
-    return r.status
+    return self:_query(D.run_status, { runId = run_id }, "DagsterLuaRunStatus", function(d)
+      local r = d.runOrError
+      if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRunStatus") end
+      return status_of(r)
+    end, once, deadline)
   end
 
+  -- one page of a run's event log: {events = list of event tables, cursor = the server's
+  -- cursor after them (a string, or nil), more = the server has more}
   local function logs_page(self, run_id, cursor, limit, once, deadline)
-    local r = self:_execute(D.logs_for_run, { runId = run_id, afterCursor = cursor,
-      limit = limit }, "DagsterLuaLogsForRun", once, deadline).logsForRun
-    if r.__typename ~= "EventConnection" then self:_typed_error(r, "DagsterLuaLogsForRun") end
-    return r
+    return self:_query(D.logs_for_run, { runId = run_id, afterCursor = cursor, limit = limit },
+      "DagsterLuaLogsForRun", function(d)
+        local r = d.logsForRun
+        if r.__typename ~= "EventConnection" then self:_typed_error(r, "DagsterLuaLogsForRun") end
+        local events = {}
+        for i, e in ipairs(r.events) do events[i] = event(e) end
+        local c = opt(r.cursor)
+        if c ~= nil and type(c) ~= "string" then error("the cursor is not a string") end
+        return { events = events, cursor = c, more = r.hasMore == true }
+      end, once, deadline)
   end
 
   -- The failure message of a failed run: the first step failure's own exception text, else
@@ -121,35 +137,40 @@ return function(Client)
     repeat
       local page = logs_page(self, run_id, cursor, 1000, once, deadline)
       for _, e in ipairs(page.events) do
-        if e.__typename == "ExecutionStepFailureEvent" then
-          local m = error_text(e.error)
-          if m then return m end
-          if type(e.message) == "string" then return e.message end
-        elseif e.__typename == "RunFailureEvent" and run_failure == nil then
-          run_failure = error_text(e.error) or opt(e.message)
+        if e.type == "ExecutionStepFailureEvent" then
+          local m = e.error_message or e.message
+          if type(m) == "string" then return m end
+        elseif e.type == "RunFailureEvent" and run_failure == nil then
+          run_failure = e.error_message or e.message
         end
       end
       cursor = page.cursor
-    until not page.hasMore or #page.events == 0
+    until not page.more or #page.events == 0
     return run_failure
   end
 
   local function fetch_run(self, run_id, once, deadline)
-    local r = self:_execute(D.run, { runId = run_id }, "DagsterLuaRun", once, deadline).runOrError
-    if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRun") end
-    local run = summary(r)
-    run.run_config = r.runConfig
-    local succeeded, failed, skipped = 0, 0, 0
-    for _, s in ipairs(r.stepStats) do
-      if s.status == "SUCCESS" then succeeded = succeeded + 1
-      elseif s.status == "FAILURE" then failed = failed + 1
-      elseif s.status == "SKIPPED" then skipped = skipped + 1 end
-    end
-    local stats = r.stats
-    if stats.__typename == "RunStatsSnapshot" then
-      succeeded, failed = stats.stepsSucceeded, stats.stepsFailed
-    end
-    run.steps_succeeded, run.steps_failed, run.steps_skipped = succeeded, failed, skipped
+    local run = self:_query(D.run, { runId = run_id }, "DagsterLuaRun", function(d)
+      local r = d.runOrError
+      if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRun") end
+      local run = summary(r)
+      run.run_config = r.runConfig
+      local succeeded, failed, skipped = 0, 0, 0
+      for _, s in ipairs(r.stepStats) do
+        if s.status == "SUCCESS" then succeeded = succeeded + 1
+        elseif s.status == "FAILURE" then failed = failed + 1
+        elseif s.status == "SKIPPED" then skipped = skipped + 1 end
+      end
+      local stats = r.stats
+      if stats.__typename == "RunStatsSnapshot" then
+        succeeded, failed = stats.stepsSucceeded, stats.stepsFailed
+        if math.type(succeeded) ~= "integer" or math.type(failed) ~= "integer" then
+          error("step counts are not integers")
+        end
+      end
+      run.steps_succeeded, run.steps_failed, run.steps_skipped = succeeded, failed, skipped
+      return run
+    end, once, deadline)
     if run.status == "FAILURE" then
       run.failure_message = failure_message(self, run_id, once, deadline)
     end
@@ -182,8 +203,8 @@ return function(Client)
         if done then return end
         if changed then delay = w.interval end
       elseif retryable(seen) then
-        -- a round that found no time left says less than the failure before it
-        if not (seen.no_time_left and last_error) then last_error = seen end
+        -- a round at the deadline, with no time left, says less than the one before it
+        if not seen.no_time_left then last_error = seen end
       else
         error(seen, 0)
       end
@@ -256,12 +277,16 @@ return function(Client)
     end
     poll(self, w, function()
       local p = pending()
-      local r = self:_execute(D.run_statuses, { runIds = p, limit = #p },
-        "DagsterLuaRunStatuses", true, w.deadline).runsOrError
-      if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
-      local statuses = {}
-      for _, run in ipairs(r.results) do statuses[run.runId] = run.status end
-      return { asked = p, statuses = statuses }
+      return { asked = p, statuses = self:_query(D.run_statuses, { runIds = p, limit = #p },
+        "DagsterLuaRunStatuses", function(d)
+          local r = d.runsOrError
+          if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
+          local statuses = {}
+          for _, run in ipairs(r.results) do
+            statuses[Client._run_id(run.runId)] = status_of(run)
+          end
+          return statuses
+        end, true, w.deadline) }
     end, function(seen)
       local missing, changed = {}, false
       for _, id in ipairs(seen.asked) do
@@ -340,11 +365,16 @@ return function(Client)
     return filter, empty
   end
 
+  -- one page of run summaries
   local function runs_page(self, filter, cursor, limit)
-    local r = self:_execute(D.runs, { filter = filter, cursor = cursor, limit = limit },
-      "DagsterLuaRuns").runsOrError
-    if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRuns") end
-    return r.results
+    return self:_query(D.runs, { filter = filter, cursor = cursor, limit = limit },
+      "DagsterLuaRuns", function(d)
+        local r = d.runsOrError
+        if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRuns") end
+        local out = {}
+        for i, run in ipairs(r.results) do out[i] = summary(run) end
+        return out
+      end)
   end
 
   -- client:runs([filter]) -> list of run summaries, newest first: {run_id, job_name, status,
@@ -359,20 +389,20 @@ return function(Client)
     local f, empty = runs_filter(o, 1, F)
     local limit = checkcount(o.limit, 1, F, "limit", 100)
     if o.cursor ~= nil then checktype(o.cursor, "string", 1, F, "cursor") end
-    local out = {}
-    if empty then return out end
-    for i, r in ipairs(runs_page(self, f, o.cursor, limit)) do out[i] = summary(r) end
-    return out
+    if empty then return {} end
+    return runs_page(self, f, o.cursor, limit)
   end
 
   -- Which of ids still exist (one query).
   local function existing(self, ids)
-    local r = self:_execute(D.run_statuses, { runIds = ids, limit = #ids },
-      "DagsterLuaRunStatuses").runsOrError
-    if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
-    local s = {}
-    for _, run in ipairs(r.results) do s[run.runId] = true end
-    return s
+    return self:_query(D.run_statuses, { runIds = ids, limit = #ids }, "DagsterLuaRunStatuses",
+      function(d)
+        local r = d.runsOrError
+        if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunStatuses") end
+        local s = {}
+        for _, run in ipairs(r.results) do s[Client._run_id(run.runId)] = true end
+        return s
+      end)
   end
 
   -- client:each_run([filter]) -> iterator over every matching run summary, newest first:
@@ -392,17 +422,17 @@ return function(Client)
       if #results == 0 and prev and #prev == size then
         -- either the end, or the cursor run is gone: find where to go on
         local ids = json.array()
-        for k, r in ipairs(prev) do ids[k] = r.runId end
+        for k, r in ipairs(prev) do ids[k] = r.run_id end
         local alive = existing(self, ids)
         if not alive[cursor] then
           local seen = {}
           for _, id in ipairs(ids) do seen[id] = true end
           for k = #prev - 1, 1, -1 do
-            if alive[prev[k].runId] then
-              local raw = runs_page(self, f, prev[k].runId, size)
+            if alive[prev[k].run_id] then
+              local raw = runs_page(self, f, prev[k].run_id, size)
               local kept = {}
               for _, r in ipairs(raw) do
-                if not seen[r.runId] then kept[#kept + 1] = r end
+                if not seen[r.run_id] then kept[#kept + 1] = r end
               end
               return kept, #raw < size
             end
@@ -416,13 +446,13 @@ return function(Client)
     return function()
       if done then return nil end
       if page == nil or i >= #page then
-        local results, last_page = fetch(page and page[#page].runId, page)
+        local results, last_page = fetch(page and page[#page].run_id, page)
         page, i = results, 0   -- the previous page is dropped here
         done = last_page
         if #page == 0 then done = true; return nil end
       end
       i = i + 1
-      local r = summary(page[i])
+      local r = page[i]
       if done and i == #page then page = nil end
       return r
     end
@@ -484,7 +514,7 @@ return function(Client)
     local function fetch()
       local page = logs_page(self, run_id, base, limit)
       events, page_end = page.events, page.cursor
-      more = page.hasMore and #events > 0   -- never spin on an empty page
+      more = page.more and #events > 0      -- never spin on an empty page
       pos = math.min(skip, #events)     -- events of a resumed position already read
       skip = skip - pos
       if #events > pos then delay = interval end
@@ -496,10 +526,10 @@ return function(Client)
         if pos < #events then
           pos = pos + 1
           state.cursor = pos == #events and skip == 0 and page_end or make_cursor(base, pos)
-          return event(events[pos])
+          return events[pos]
         end
         if state.done then return nil end
-        if not isnull(page_end) then base = page_end end
+        if page_end ~= nil then base = page_end end
         if not more then                -- caught up with the log
           if not follow then state.done = true; return nil end
           local now = self:_now()
@@ -550,20 +580,21 @@ return function(Client)
       params.useParentRunTags = o.use_parent_run_tags
     end
     local op = "DagsterLuaReexecute"
-    local r = self:_launch_once(D.reexecute, { reexecutionParams = params }, op,
-      "launchRunReexecution", tags)
-    local t = r.__typename
-    if t == "LaunchRunSuccess" then return r.run.runId end
-    if t == "RunConfigValidationInvalid" then
-      local msgs = {}
-      for i, e in ipairs(r.errors) do msgs[i] = e.message end
-      self:_typed_error(r, op, table.concat(msgs, "; "), r.errors)
-    elseif t == "InvalidStepError" then
-      self:_typed_error(r, op, fmt("invalid step %s", tostring(r.invalidStepKey)))
-    elseif t == "InvalidOutputError" then
-      self:_typed_error(r, op, fmt("invalid output %s of step %s",
-        tostring(r.invalidOutputName), tostring(r.stepKey)))
-    end
-    self:_typed_error(r, op)
+    return self:_launch_once(D.reexecute, { reexecutionParams = params }, op,
+      "launchRunReexecution", tags, function(r)
+        local t = r.__typename
+        if t == "LaunchRunSuccess" then return Client._run_id(r.run.runId) end
+        if t == "RunConfigValidationInvalid" then
+          local msgs = {}
+          for i, e in ipairs(r.errors) do msgs[i] = e.message end
+          self:_typed_error(r, op, table.concat(msgs, "; "), r.errors)
+        elseif t == "InvalidStepError" then
+          self:_typed_error(r, op, fmt("invalid step %s", tostring(r.invalidStepKey)))
+        elseif t == "InvalidOutputError" then
+          self:_typed_error(r, op, fmt("invalid output %s of step %s",
+            tostring(r.invalidOutputName), tostring(r.stepKey)))
+        end
+        self:_typed_error(r, op)
+      end)
   end
 end

@@ -24,12 +24,18 @@ local checknumber, checkcount, isnull, opt =
 -- Locations
 ------------------------------------------------------------------------------------------
 
+-- a name read from an answer: a string, or a plain error (read by Client:_read)
+local function name_of(v)
+  if type(v) ~= "string" then error("a name is not a string", 0) end
+  return v
+end
+
 -- A WorkspaceLocationEntry as the table the location methods return. A failed load is
 -- LOADED plus a PythonError: `error` is then the user's own exception text (the first link
 -- of errorChain, for DagsterUserCodeLoadError) or the server's message, and `error_message`
 -- the full message of the load error.
 local function location_table(entry)
-  local t = { name = entry.name, load_status = entry.loadStatus,
+  local t = { name = name_of(entry.name), load_status = entry.loadStatus,
               version_key = opt(entry.versionKey), update_time = opt(entry.updatedTimestamp) }
   local l = entry.locationOrLoadError
   if isnull(l) then return t end
@@ -57,19 +63,22 @@ end
 
 -- client:locations() -> list of location tables, in workspace order
 function Client:locations()
-  local r = self:_execute(D.locations, nil, "DagsterLuaLocations").workspaceOrError
-  if r.__typename ~= "Workspace" then self:_typed_error(r, "DagsterLuaLocations") end
-  local out = {}
-  for i, entry in ipairs(r.locationEntries) do out[i] = location_table(entry) end
-  return out
+  return self:_query(D.locations, nil, "DagsterLuaLocations", function(d)
+    local r = d.workspaceOrError
+    if r.__typename ~= "Workspace" then self:_typed_error(r, "DagsterLuaLocations") end
+    local out = {}
+    for i, entry in ipairs(r.locationEntries) do out[i] = location_table(entry) end
+    return out
+  end)
 end
 
 function Client:_location(name, once, deadline)
-  local r = self:_execute(D.location, { name = name }, "DagsterLuaLocation", once, deadline)
-    .workspaceLocationEntryOrError
-  if isnull(r) then location_not_found(self, name) end
-  if r.__typename ~= "WorkspaceLocationEntry" then self:_typed_error(r, "DagsterLuaLocation") end
-  return location_table(r)
+  return self:_query(D.location, { name = name }, "DagsterLuaLocation", function(d)
+    local r = d.workspaceLocationEntryOrError
+    if r == json.null then location_not_found(self, name) end
+    if r.__typename ~= "WorkspaceLocationEntry" then self:_typed_error(r, "DagsterLuaLocation") end
+    return location_table(r)
+  end, once, deadline)
 end
 
 -- client:location(name) -> one location table; RepositoryLocationNotFound when unknown
@@ -102,16 +111,16 @@ function Client:wait_for_location(name, opts)
 
   -- one poll: returns the location when the wait is over
   local function poll()
-    local r = self:_execute(D.location_statuses, nil, "DagsterLuaLocationStatuses", true, deadline)
-      .locationStatusesOrError
-    if r.__typename ~= "WorkspaceLocationStatusEntries" then
-      self:_typed_error(r, "DagsterLuaLocationStatuses")
-    end
-    local entry
-    for _, e in ipairs(r.entries) do
-      if e.name == name then entry = e; break end
-    end
-    if entry == nil then location_not_found(self, name) end
+    local entry = self:_query(D.location_statuses, nil, "DagsterLuaLocationStatuses", function(d)
+      local r = d.locationStatusesOrError
+      if r.__typename ~= "WorkspaceLocationStatusEntries" then
+        self:_typed_error(r, "DagsterLuaLocationStatuses")
+      end
+      for _, e in ipairs(r.entries) do
+        if name_of(e.name) == name then return e end
+      end
+      location_not_found(self, name)
+    end, true, deadline)
     if entry.loadStatus ~= "LOADED" then
       last_state = "status " .. tostring(entry.loadStatus)
       return nil
@@ -136,7 +145,7 @@ function Client:wait_for_location(name, opts)
     if ok and res then return res end
     if not ok then
       if not Client._retryable(res) then error(res, 0) end
-      if not (res.no_time_left and last_error) then  -- that says less than what came before
+      if not res.no_time_left then  -- a round at the deadline says less than the one before
         last_error, last_state = tostring(res), tostring(res)
       end
     end
@@ -170,35 +179,40 @@ local function matches(repo, location, repository)
     and (repository == nil or repo.name == repository)
 end
 
--- the repositories of every loaded location (failed locations are left out by the server)
-function Client:_repository_nodes(document, opname)
-  local r = self:_execute(document, nil, opname).repositoriesOrError
-  if r.__typename ~= "RepositoryConnection" then self:_typed_error(r, opname) end
-  return r.nodes
+-- The repositories of every loaded location (failed locations are left out by the server)
+-- that match location and repository (nil: any), each read by read(repo, out), which
+-- appends what it finds to out; returns out.
+function Client:_repository_nodes(document, opname, location, repository, read)
+  return self:_query(document, nil, opname, function(d)
+    local r = d.repositoriesOrError
+    if r.__typename ~= "RepositoryConnection" then self:_typed_error(r, opname) end
+    local out = {}
+    for _, repo in ipairs(r.nodes) do
+      name_of(repo.name); name_of(repo.location.name)
+      if matches(repo, location, repository) then read(repo, out) end
+    end
+    return out
+  end)
 end
 
 -- client:repositories() -> list of {name, location}
 function Client:repositories()
-  local out = {}
-  for i, repo in ipairs(self:_repository_nodes(D.repositories, "DagsterLuaRepositories")) do
-    out[i] = { name = repo.name, location = repo.location.name }
-  end
-  return out
+  return self:_repository_nodes(D.repositories, "DagsterLuaRepositories", nil, nil,
+    function(repo, out)
+      out[#out + 1] = { name = repo.name, location = repo.location.name }
+    end)
 end
 
 -- client:jobs([{location =, repository =}]) -> list of {name, repository, location, is_asset_job}
 function Client:jobs(opts)
   local location, repository = filter(opts, 1, "jobs")
-  local out = {}
-  for _, repo in ipairs(self:_repository_nodes(D.repositories, "DagsterLuaRepositories")) do
-    if matches(repo, location, repository) then
+  return self:_repository_nodes(D.repositories, "DagsterLuaRepositories", location, repository,
+    function(repo, out)
       for _, job in ipairs(repo.jobs) do
-        out[#out + 1] = { name = job.name, repository = repo.name, location = repo.location.name,
-                          is_asset_job = job.isAssetJob == true }
+        out[#out + 1] = { name = name_of(job.name), repository = repo.name,
+                          location = repo.location.name, is_asset_job = job.isAssetJob == true }
       end
-    end
-  end
-  return out
+    end)
 end
 
 ------------------------------------------------------------------------------------------
@@ -322,13 +336,21 @@ function Client:materialize(asset_keys, opts)
     tags[#tags + 1] = { key = "dagster/partition", value = o.partition }
   end
 
-  local nodes = self:_execute(D.asset_nodes, { assetKeys = keys }, "DagsterLuaAssetNodes").assetNodes
-  local by_key = {}
-  for _, node in ipairs(nodes) do
-    local id = key_id(node.assetKey.path)
-    by_key[id] = by_key[id] or {}
-    table.insert(by_key[id], node)
-  end
+  -- each node as {repository = {name =, location = {name =}}, jobNames = {...}}, by key
+  local by_key = self:_query(D.asset_nodes, { assetKeys = keys }, "DagsterLuaAssetNodes",
+    function(d)
+      local by_key = {}
+      for _, node in ipairs(d.assetNodes) do
+        local id = key_id(node.assetKey.path)
+        local jobs = {}
+        for i, j in ipairs(node.jobNames) do jobs[i] = name_of(j) end
+        by_key[id] = by_key[id] or {}
+        table.insert(by_key[id], { jobNames = jobs, repository = {
+          name = name_of(node.repository.name),
+          location = { name = name_of(node.repository.location.name) } } })
+      end
+      return by_key
+    end)
   local missing = {}
   for _, k in ipairs(keys) do
     if by_key[key_id(k.path)] == nil then missing[#missing + 1] = k.path end
@@ -368,17 +390,23 @@ function Client:assets(opts)
   local out, cursor = {}, nil
   while true do
     local want = limit and math.min(page, limit - #out) or page
-    local r = self:_execute(D.assets, { prefix = prefix, cursor = cursor, limit = want },
-      "DagsterLuaAssets").assetsOrError
-    if r.__typename ~= "AssetConnection" then self:_typed_error(r, "DagsterLuaAssets") end
-    for _, node in ipairs(r.nodes) do
-      local ts = node.latestMaterializationTimestamp
-      out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
-                        latest_materialization = not isnull(ts) and ts / 1000 or nil }
-    end
+    -- reads one page into out; returns how many came and the cursor after them
+    local got = self:_query(D.assets, { prefix = prefix, cursor = cursor, limit = want },
+      "DagsterLuaAssets", function(d)
+        local r = d.assetsOrError
+        if r.__typename ~= "AssetConnection" then self:_typed_error(r, "DagsterLuaAssets") end
+        for _, node in ipairs(r.nodes) do
+          local ts = node.latestMaterializationTimestamp
+          out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
+                            latest_materialization = not isnull(ts) and ts / 1000 or nil }
+        end
+        local c = opt(r.cursor)
+        if c ~= nil and type(c) ~= "string" then error("the cursor is not a string", 0) end
+        return { n = #r.nodes, cursor = c }
+      end)
     -- the cursor is set even on the last page: a short page is the end
-    if #r.nodes < want or (limit and #out >= limit) or isnull(r.cursor) then break end
-    cursor = r.cursor
+    if got.n < want or (limit and #out >= limit) or got.cursor == nil then break end
+    cursor = got.cursor
   end
   return out
 end
@@ -396,7 +424,7 @@ local KINDS = {
 
 local function instigator_table(kind, repo, s)
   local state = s[KINDS[kind].state]
-  local t = { name = s.name, location = repo.location.name, repository = repo.name,
+  local t = { name = name_of(s.name), location = repo.location.name, repository = repo.name,
               status = state.status, id = state.id, selector_id = state.selectorId }
   if kind == "schedule" then
     t.cron_schedule, t.job_name = s.cronSchedule, s.pipelineName
@@ -412,13 +440,9 @@ end
 
 function Client:_instigators(kind, location, repository)
   local K = KINDS[kind]
-  local out = {}
-  for _, repo in ipairs(self:_repository_nodes(D[K.doc], K.op)) do
-    if matches(repo, location, repository) then
-      for _, s in ipairs(repo[K.field]) do out[#out + 1] = instigator_table(kind, repo, s) end
-    end
-  end
-  return out
+  return self:_repository_nodes(D[K.doc], K.op, location, repository, function(repo, out)
+    for _, s in ipairs(repo[K.field]) do out[#out + 1] = instigator_table(kind, repo, s) end
+  end)
 end
 
 -- the one schedule or sensor of that name (location and repository narrow the search), or
@@ -490,9 +514,11 @@ for fname, sw in pairs(SWITCHES) do
   Client[fname] = function(self, name, opts)
     checktype(name, "string", 1, fname)
     local s = self:_find_instigator(sw.kind, name, filter(opts, 2, fname))
-    local r = self:_execute(D[fname], sw.vars(s), sw.op)[sw.field]
-    if r.__typename == sw.ok then return sw.status(r) end
-    self:_typed_error(r, sw.op)
+    return self:_query(D[fname], sw.vars(s), sw.op, function(d)
+      local r = d[sw.field]
+      if r.__typename == sw.ok then return name_of(sw.status(r)) end
+      self:_typed_error(r, sw.op)
+    end)
   end
 end
 
