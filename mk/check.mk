@@ -4,7 +4,8 @@
 #   make valgrind   the specs that need no Dagster (VALGRIND_SPECS), under valgrind, in
 #                   build/dagster-lua and in the copies of it the specs start; fails on any
 #                   error or definite leak
-#   make fuzz       libFuzzer on Client._answer (fuzz/fuzz_response.c) and on json.decode /
+#   make fuzz       libFuzzer on Client._answer (fuzz/fuzz_response.c), on the answer mapping of
+#                   every method (fuzz/fuzz_methods.c) and on json.decode /
 #                   encode (fuzz/fuzz_json.c), FUZZ_TIME seconds each (default 30), one core;
 #                   installs clang first (WITH_CLANG=1 scripts/install-deps)
 # Each prints one last line saying what it found. The objects are built from the Makefile's
@@ -114,7 +115,7 @@ FUZZ_CFLAGS  ?= -O1 -g
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_TIME    ?= 30
 FUZZ_MAXLEN  ?= 65536
-FUZZ_TARGETS ?= response json
+FUZZ_TARGETS ?= response json methods
 FUZZ_ARGS    ?=
 # every host object but main.c, instrumented for coverage (fuzzer-no-link); clang's warnings
 # are shown but do not stop the build (its set differs from gcc's, which the Makefile uses)
