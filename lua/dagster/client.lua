@@ -86,6 +86,19 @@ local function set(list)
   return s
 end
 
+-- The option sets of the public functions, by function name ("client" for dagster.client),
+-- so that spec/api_spec.lua can hold lua/dagster/api.lua against them. options(fname, list)
+-- builds the set and records it under fname (a name, or a list of names sharing the set).
+Client._options = {}
+local function options(fname, list)
+  local s = set(list)
+  for _, name in ipairs(type(fname) == "table" and fname or { fname }) do
+    Client._options[name] = s
+  end
+  return s
+end
+Client._option_set = options
+
 Client._argerror, Client._checktype, Client._checkopts, Client._set =
   argerror, checktype, checkopts, set
 Client._checknumber, Client._checkcount, Client._isnull, Client._opt =
@@ -95,9 +108,9 @@ Client._checknumber, Client._checkcount, Client._isnull, Client._opt =
 -- Construction
 ------------------------------------------------------------------------------------------
 
-local CLIENT_OPTS = set { "port_number", "use_https", "timeout", "attempt_timeout", "headers", "path_prefix",
+local CLIENT_OPTS = options("client", { "port_number", "use_https", "timeout", "attempt_timeout", "headers", "path_prefix",
   "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent", "retries",
-  "retry_delay", "retry_max_delay" }
+  "retry_delay", "retry_max_delay" })
 
 -- The URL as the Python client builds it: scheme, hostname verbatim, :port when truthy,
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
@@ -608,8 +621,8 @@ function Client._run_id(id)
   return id
 end
 
-local SUBMIT_OPTS = set { "repository_location_name", "repository_name", "run_config", "tags",
-  "op_selection", "asset_selection" }
+local SUBMIT_OPTS = options("submit_job_execution", { "repository_location_name",
+  "repository_name", "run_config", "tags", "op_selection", "asset_selection" })
 
 -- client:submit_job_execution(job_name, opts) -> run id
 function Client:submit_job_execution(job_name, opts)
@@ -698,7 +711,7 @@ function Client:shutdown_repository_location(name)
     end)
 end
 
-local TERMINATE_OPTS = set { "force" }
+local TERMINATE_OPTS = options({ "terminate_run", "terminate_runs" }, { "force" })
 
 local function policy(o)
   return o.force and "MARK_AS_CANCELED_IMMEDIATELY" or "SAFE_TERMINATE"

@@ -19,6 +19,7 @@ return function(Client)
     Client._string_list, Client._tag_list, Client._retryable
   local checknumber, checkcount, isnull, opt =
     Client._checknumber, Client._checkcount, Client._isnull, Client._opt
+  local options = Client._option_set
 
   ----------------------------------------------------------------------------------------
   -- Argument checks
@@ -32,7 +33,8 @@ return function(Client)
   end
 
   -- the polling options shared by wait_for_run and wait_for_runs
-  local WAIT_OPTS = set { "timeout", "interval", "max_interval", "on_status" }
+  local WAIT_OPTS = options({ "wait_for_run", "wait_for_runs" },
+    { "timeout", "interval", "max_interval", "on_status" })
   local function wait_opts(opts, n, fname)
     local o = checkopts(opts, n, fname, WAIT_OPTS)
     local w = {
@@ -332,8 +334,8 @@ return function(Client)
 
   local FILTER_OPTS = { "statuses", "job_name", "tags", "run_ids", "created_after",
     "created_before", "updated_after", "updated_before" }
-  local RUNS_OPTS = set { "limit", "cursor", table.unpack(FILTER_OPTS) }
-  local EACH_RUN_OPTS = set { "page_size", table.unpack(FILTER_OPTS) }
+  local RUNS_OPTS = options("runs", { "limit", "cursor", table.unpack(FILTER_OPTS) })
+  local EACH_RUN_OPTS = options("each_run", { "page_size", table.unpack(FILTER_OPTS) })
   local TIME_FIELDS = { created_after = "createdAfter", created_before = "createdBefore",
     updated_after = "updatedAfter", updated_before = "updatedBefore" }
 
@@ -462,7 +464,8 @@ return function(Client)
   -- Events
   ----------------------------------------------------------------------------------------
 
-  local EVENTS_OPTS = set { "cursor", "limit", "follow", "interval", "max_interval", "settle" }
+  local EVENTS_OPTS = options("events",
+    { "cursor", "limit", "follow", "interval", "max_interval", "settle" })
 
   -- A position in the event log: the server's cursor (opaque; nil for the beginning) plus
   -- how many events after it were already read. Written "<server cursor>@<n>" when n > 0
@@ -553,7 +556,7 @@ return function(Client)
   -- Re-execution
   ----------------------------------------------------------------------------------------
 
-  local REEXECUTE_OPTS = set { "strategy", "tags", "use_parent_run_tags" }
+  local REEXECUTE_OPTS = options("reexecute", { "strategy", "tags", "use_parent_run_tags" })
   local STRATEGIES = set { "ALL_STEPS", "FROM_FAILURE", "FROM_ASSET_FAILURE" }
 
   -- client:reexecute(run_id [, opts]) -> the new run's id

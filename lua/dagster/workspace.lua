@@ -19,6 +19,7 @@ local argerror, checktype, checkopts, set =
   Client._argerror, Client._checktype, Client._checkopts, Client._set
 local checknumber, checkcount, isnull, opt =
   Client._checknumber, Client._checkcount, Client._isnull, Client._opt
+local options = Client._option_set
 
 ------------------------------------------------------------------------------------------
 -- Locations
@@ -87,7 +88,7 @@ function Client:location(name)
   return self:_location(name)
 end
 
-local WAIT_OPTS = set { "timeout", "interval", "not_server_id" }
+local WAIT_OPTS = options("wait_for_location", { "timeout", "interval", "not_server_id" })
 
 -- client:wait_for_location(name [, {timeout = 60, interval = 0.5, not_server_id = id}])
 -- -> the location table, once it is LOADED without a load error (and, with not_server_id,
@@ -164,7 +165,8 @@ end
 -- Repositories and jobs
 ------------------------------------------------------------------------------------------
 
-local FILTER_OPTS = set { "location", "repository" }
+local FILTER_OPTS = options({ "jobs", "schedules", "sensors", "start_schedule", "stop_schedule",
+  "start_sensor", "stop_sensor" }, { "location", "repository" })
 
 -- {location =, repository =} -> location, repository (each a string or nil)
 local function filter(opts, n, fname)
@@ -224,7 +226,8 @@ local ASSET_JOB = "__ASSET_JOB"
 local function key_id(path) return json.encode(path) end
 local function key_string(path) return concat(path, "/") end
 
-local MATERIALIZE_OPTS = set { "tags", "run_config", "partition", "location", "repository" }
+local MATERIALIZE_OPTS = options("materialize",
+  { "tags", "run_config", "partition", "location", "repository" })
 
 -- Where a set of asset nodes can run together: returns location, repository, job name.
 -- nodes_by_key: key id -> list of AssetNode; keys: the AssetKeyInputs in order.
@@ -376,7 +379,7 @@ function Client:materialize(asset_keys, opts)
   }
 end
 
-local ASSETS_OPTS = set { "prefix", "limit", "page_size" }
+local ASSETS_OPTS = options("assets", { "prefix", "limit", "page_size" })
 
 -- client:assets([{prefix = "a/b" or {"a", "b"}, limit = n, page_size = 100}]) -> list of
 -- {key = {"a", "b"}, path = "a/b", latest_materialization = epoch seconds or nil}, in key

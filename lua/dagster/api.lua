@@ -1,0 +1,691 @@
+-- The one description of the public API: every function of the module and every method of
+-- the client, with its arguments, options (and their defaults), returns, errors, a one-line
+-- summary and an example. The REPL's help() and option-key completion read it, the editor
+-- annotations are generated from it, and spec/api_spec.lua holds it against the code (the
+-- functions that exist, and the option sets the methods check: Client._options).
+--
+--   local api = require "dagster.api"
+--   api.entries        -- the entries, in the order help() lists them
+--   api.by_name["client:submit_job_execution"]
+--
+-- An entry:
+--   name      "dagster.<function>" (kind "function") or "client:<method>" (kind "method")
+--   summary   one line, at most 70 characters
+--   args      the positional arguments in order (self not listed): {name, type, optional,
+--             complete}; complete is what the REPL can offer inside a string argument:
+--             "job", "location", "schedule", "sensor", "asset" or "run"
+--   opts_arg  which argument is the options table; options lists every key it accepts:
+--             {name, type, default (as Lua source; omitted when there is none), doc,
+--             complete (as for args)}
+--   returns   {type, doc} in order; types in LuaCATS syntax
+--   errors    the dagster.Error names it raises besides the transport and answer errors
+--             every call can raise (ConnectionError, TimeoutError, HTTPError, GraphQLError,
+--             ProtocolError, ...)
+--   async     true when it does network I/O or waits, so that it yields inside dagster tasks
+--   example   a short chunk that runs with `dagster` and `client` bound
+
+local M = {}
+
+-- the errors of a launch (submit_job_execution, materialize, reexecute): the members of
+-- the server's LaunchRunResult union
+local LAUNCH_ERRORS = { "RunConfigValidationInvalid", "PipelineNotFoundError",
+  "InvalidSubsetError", "InvalidStepError", "InvalidOutputError", "UnauthorizedError",
+  "PythonError" }
+
+local function concat(...)
+  local out = {}
+  for _, list in ipairs { ... } do
+    for _, v in ipairs(list) do out[#out + 1] = v end
+  end
+  return out
+end
+
+-- the options shared by the run filters of runs() and each_run()
+local function run_filter(...)
+  return concat({
+    { name = "statuses", type = "string[]",
+      doc = "dagster.RunStatus names; an empty list matches no run" },
+    { name = "job_name", type = "string", doc = "only the runs of this job", complete = "job" },
+    { name = "tags", type = "table<string, string>", doc = "tags every run must carry" },
+    { name = "run_ids", type = "string[]", doc = "only these runs; an empty list matches none",
+      complete = "run" },
+    { name = "created_after", type = "number", doc = "epoch seconds" },
+    { name = "created_before", type = "number", doc = "epoch seconds" },
+    { name = "updated_after", type = "number", doc = "epoch seconds" },
+    { name = "updated_before", type = "number", doc = "epoch seconds" },
+  }, ...)
+end
+
+-- {location =, repository =} of jobs(), schedules() and sensors()
+local function where_options(what)
+  return {
+    { name = "location", type = "string", doc = "only " .. what .. " of this code location",
+      complete = "location" },
+    { name = "repository", type = "string", doc = "only " .. what .. " of this repository" },
+  }
+end
+
+local function instigator_switch(verb, kind, status)
+  local Kind = kind:sub(1, 1):upper() .. kind:sub(2)
+  return {
+    name = "client:" .. verb .. "_" .. kind, kind = "method",
+    summary = (verb == "start" and "Starts" or "Stops") .. " a " .. kind ..
+      "; returns its new status.",
+    args = {
+      { name = "name", type = "string", complete = kind },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "location", type = "string",
+        doc = "the " .. kind .. "'s code location (inferred when unique)", complete = "location" },
+      { name = "repository", type = "string",
+        doc = "the " .. kind .. "'s repository (inferred when unique)" },
+    },
+    returns = { { type = "string", doc = '"' .. status .. '" (idempotent)' } },
+    errors = { Kind .. "NotFoundError", "Ambiguous" .. Kind .. "Error", "UnauthorizedError",
+      "PythonError" },
+    async = true,
+    example = ('client:%s_%s("my_%s", {location = "main"})'):format(verb, kind, kind),
+  }
+end
+
+M.entries = {
+  --------------------------------------------------------------------------------------
+  -- The module
+  --------------------------------------------------------------------------------------
+  {
+    name = "dagster.client", kind = "function",
+    summary = "Builds a client for a Dagster webserver (connects on first call).",
+    args = {
+      { name = "hostname", type = "string" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "port_number", type = "integer", doc = "added as :port when given and not 0" },
+      { name = "use_https", type = "boolean", default = "false",
+        doc = "https:// instead of http://" },
+      { name = "path_prefix", type = "string", default = '""',
+        doc = "must start with /; trailing / are stripped" },
+      { name = "timeout", type = "number", default = "300",
+        doc = "seconds for a whole call, retries included (0: none)" },
+      { name = "attempt_timeout", type = "number",
+        doc = "seconds for one attempt (default: the whole timeout)" },
+      { name = "headers", type = "table<string, string>",
+        doc = 'extra request headers, e.g. {["Dagster-Cloud-Api-Token"] = token}' },
+      { name = "connect_timeout", type = "number", default = "10",
+        doc = "seconds to connect (at most the attempt timeout)" },
+      { name = "insecure", type = "boolean", default = "false", doc = "turn TLS verification off" },
+      { name = "cainfo", type = "string", doc = "a CA bundle file" },
+      { name = "max_response_bytes", type = "integer", default = "64 * 1024 * 1024",
+        doc = "larger answers raise ResponseTooLarge" },
+      { name = "user_agent", type = "string", default = '"dagster-lua/" .. dagster.VERSION',
+        doc = "the User-Agent header" },
+      { name = "retries", type = "integer", default = "3",
+        doc = "retries of read-only calls on transient failures" },
+      { name = "retry_delay", type = "number", default = "0.25", doc = "first backoff, seconds" },
+      { name = "retry_max_delay", type = "number", default = "5",
+        doc = "longest backoff, seconds" },
+    },
+    returns = { { type = "dagster.Client",
+      doc = "the client; client:close() ends its connection" } },
+    errors = {},
+    example = [[local client = dagster.client("localhost", {port_number = 3000})]],
+  },
+  {
+    name = "dagster.spawn", kind = "function",
+    summary = "Makes a task of fn(...); it runs when gather() drives the tasks.",
+    args = {
+      { name = "fn", type = "function" },
+      { name = "...", type = "any", optional = true },
+    },
+    returns = { { type = "dagster.Task", doc = "the task, for dagster.gather" } },
+    errors = {},
+    example = [[local t = dagster.spawn(client.get_run_status, client, run_id)]],
+  },
+  {
+    name = "dagster.gather", kind = "function",
+    summary = "Runs tasks until the given ones end; returns their first results.",
+    args = {
+      { name = "tasks", type = "dagster.Task[]" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "errors", type = '"raise"|"return"', default = '"raise"',
+        doc = "raise the first failed task's error, or return it in its slot" },
+    },
+    returns = { { type = "any[]", doc = "each task's first result, in order" } },
+    errors = {},
+    async = true,
+    example = [[local statuses = dagster.gather({t1, t2}, {errors = "return"})]],
+  },
+  {
+    name = "dagster.run", kind = "function",
+    summary = "Runs fn(...) as a task (its spawns overlap); returns its results.",
+    args = {
+      { name = "fn", type = "function" },
+      { name = "...", type = "any", optional = true },
+    },
+    returns = { { type = "any", doc = "fn's results" } },
+    errors = {},
+    async = true,
+    example = [[local status = dagster.run(function() return client:wait_for_run(run_id) end)]],
+  },
+  {
+    name = "dagster.sleep", kind = "function",
+    summary = "Sleeps; inside a task, the other tasks go on meanwhile.",
+    args = { { name = "seconds", type = "number" } },
+    returns = {},
+    errors = {},
+    async = true,
+    example = [[dagster.sleep(0.5)]],
+  },
+  {
+    name = "dagster.now", kind = "function",
+    summary = "Monotonic clock, in seconds.",
+    args = {},
+    returns = { { type = "number", doc = "seconds since an arbitrary start" } },
+    errors = {},
+    example = [[local t0 = dagster.now()]],
+  },
+  {
+    name = "dagster.inspect", kind = "function",
+    summary = "Renders any value readably (what the REPL prints).",
+    args = {
+      { name = "value", type = "any" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "depth", type = "integer", default = "4", doc = "nesting shown before {...}" },
+      { name = "indent", type = "string", default = '"  "', doc = "one level of indentation" },
+    },
+    returns = { { type = "string", doc = "the rendering, one line or several" } },
+    errors = {},
+    example = [[print(dagster.inspect(client:get_run(run_id), {depth = 2}))]],
+  },
+  {
+    name = "dagster.array", kind = "function",
+    summary = "Marks a table as a JSON list, so that an empty one is sent as [].",
+    args = { { name = "t", type = "table", optional = true } },
+    returns = { { type = "table", doc = "t itself (a new table when t is nil)" } },
+    errors = {},
+    example = [[local vars = {runIds = dagster.array({})}]],
+  },
+  {
+    name = "dagster.Error.is", kind = "function",
+    summary = "Tells whether v is a dagster.Error (of that name, when given).",
+    args = {
+      { name = "v", type = "any" },
+      { name = "name", type = "string", optional = true },
+    },
+    returns = { { type = "boolean" } },
+    errors = {},
+    example = [[local ok, e = pcall(client.get_run, client, run_id)
+if not ok and dagster.Error.is(e, "RunNotFoundError") then print("gone") end]],
+  },
+  {
+    name = "dagster.Error.new", kind = "function",
+    summary = "Makes a dagster.Error (fields are copied into it).",
+    args = {
+      { name = "name", type = "string" },
+      { name = "message", type = "string", optional = true },
+      { name = "fields", type = "table", optional = true },
+    },
+    returns = { { type = "dagster.Error", doc = "the error; message defaults to name" } },
+    errors = {},
+    example = [[error(dagster.Error.new("MyError", "it broke", {run_id = run_id}))]],
+  },
+  {
+    name = "dagster.json.encode", kind = "function",
+    summary = "Encodes a value as JSON (dagster.null as null, lists as arrays).",
+    args = { { name = "value", type = "any" } },
+    returns = { { type = "string" } },
+    errors = {},
+    example = [[print(dagster.json.encode({ops = dagster.array()}))]],
+  },
+  {
+    name = "dagster.json.decode", kind = "function",
+    summary = "Decodes JSON: integers kept, null as dagster.null.",
+    args = { { name = "s", type = "string" } },
+    returns = {
+      { type = "any", doc = "the value, or nil when s is not JSON" },
+      { type = "string?", doc = "why s is not JSON" },
+    },
+    errors = {},
+    example = [[local v, err = dagster.json.decode('{"a": [1, 2]}')]],
+  },
+  {
+    name = "dagster.json.is_array", kind = "function",
+    summary = "Tells whether a table is marked as a JSON list.",
+    args = { { name = "v", type = "any" } },
+    returns = { { type = "boolean" } },
+    errors = {},
+    example = [[assert(dagster.json.is_array(dagster.array()))]],
+  },
+
+  --------------------------------------------------------------------------------------
+  -- The client: the six methods of the Python client, and the rest of client.lua
+  --------------------------------------------------------------------------------------
+  {
+    name = "client:submit_job_execution", kind = "method",
+    summary = "Launches a job and returns its run id.",
+    args = {
+      { name = "job_name", type = "string", complete = "job" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "repository_location_name", type = "string",
+        doc = "the job's code location (inferred when unique)", complete = "location" },
+      { name = "repository_name", type = "string",
+        doc = "the job's repository (inferred when unique)" },
+      { name = "run_config", type = "table|string", default = "{}",
+        doc = "the run config, a table or a YAML string" },
+      { name = "tags", type = "table<string, string>",
+        doc = "run tags; numbers and booleans converted, tables JSON-encoded" },
+      { name = "op_selection", type = "string[]", doc = "op names to run" },
+      { name = "asset_selection", type = "(string|string[])[]",
+        doc = 'asset keys to run, each "a/b" or {"a", "b"}', complete = "asset" },
+    },
+    returns = { { type = "string", doc = "the new run's id" } },
+    errors = concat({ "JobNotFoundError", "AmbiguousJobError" }, LAUNCH_ERRORS),
+    async = true,
+    example = [[local run_id = client:submit_job_execution("my_job", {
+  run_config = {ops = {my_op = {config = {name = "lua"}}}}, tags = {team = "data"}})]],
+  },
+  {
+    name = "client:get_run_status", kind = "method",
+    summary = "Returns a run's status, a dagster.RunStatus name.",
+    args = { { name = "run_id", type = "string", complete = "run" } },
+    returns = { { type = "string", doc = 'e.g. "STARTED", "SUCCESS", "FAILURE"' } },
+    errors = { "RunNotFoundError", "PythonError" },
+    async = true,
+    example = [[if client:get_run_status(run_id) == dagster.RunStatus.FAILURE then
+  print("failed")
+end]],
+  },
+  {
+    name = "client:reload_repository_location", kind = "method",
+    summary = "Reloads a code location; a failed load is a FAILURE status.",
+    args = { { name = "name", type = "string", complete = "location" } },
+    returns = { { type = "table",
+      doc = '{status = "SUCCESS"} or {status = "FAILURE", failure_type, message}' } },
+    errors = {},
+    async = true,
+    example = [[local r = client:reload_repository_location("main")
+if r.status == "FAILURE" then print(r.failure_type, r.message) end]],
+  },
+  {
+    name = "client:shutdown_repository_location", kind = "method",
+    summary = "Shuts a grpc_server code location down.",
+    args = { { name = "name", type = "string", complete = "location" } },
+    returns = { { type = "table",
+      doc = '{status = "SUCCESS"} or {status = "FAILURE", failure_type, message}' } },
+    errors = {},
+    async = true,
+    example = [[local r = client:shutdown_repository_location("my_grpc_location")
+assert(r.status == "SUCCESS", r.message)]],
+  },
+  {
+    name = "client:terminate_run", kind = "method",
+    summary = "Terminates a run (force: marks it canceled at once).",
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "force", type = "boolean", default = "false",
+        doc = "mark the run canceled at once instead of asking it to stop" },
+    },
+    returns = {},
+    errors = { "RunNotFoundError", "TerminateRunFailure", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:terminate_run(run_id, {force = true})]],
+  },
+  {
+    name = "client:terminate_runs", kind = "method",
+    summary = "Terminates several runs; one error lists those that failed.",
+    args = {
+      { name = "run_ids", type = "string[]", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "force", type = "boolean", default = "false",
+        doc = "mark the runs canceled at once instead of asking them to stop" },
+    },
+    returns = {},
+    errors = { "TerminateRunsError", "PythonError" },
+    async = true,
+    example = [[local ok, e = pcall(client.terminate_runs, client, {a, b})
+if not ok then for _, f in ipairs(e.body) do print(f.run_id, f.name, f.message) end end]],
+  },
+  {
+    name = "client:graphql", kind = "method",
+    summary = "Sends any GraphQL query or mutation; returns its data.",
+    args = {
+      { name = "document", type = "string" },
+      { name = "variables", type = "table", optional = true },
+    },
+    returns = { { type = "table", doc = "the answer's data" } },
+    errors = { "GraphQLError" },
+    async = true,
+    example = [[local data = client:graphql(
+  "query($id: ID!) { runOrError(runId: $id) { __typename } }", {id = run_id})]],
+  },
+  {
+    name = "client:version", kind = "method",
+    summary = "Returns the server's Dagster version (a cheap health check).",
+    args = {},
+    returns = { { type = "string", doc = 'e.g. "1.13.27"' } },
+    errors = {},
+    async = true,
+    example = [[print(client:version())]],
+  },
+  {
+    name = "client:close", kind = "method",
+    summary = "Closes the client's connection (also done when collected).",
+    args = {},
+    returns = {},
+    errors = {},
+    example = [[client:close()]],
+  },
+
+  --------------------------------------------------------------------------------------
+  -- Runs (runs.lua)
+  --------------------------------------------------------------------------------------
+  {
+    name = "client:wait_for_run", kind = "method",
+    summary = "Waits until a run has finished; returns its status and the run.",
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
+      { name = "interval", type = "number", default = "0.5",
+        doc = "first delay between polls, x1.5 per poll" },
+      { name = "max_interval", type = "number", default = "5",
+        doc = "longest delay between polls" },
+      { name = "on_status", type = "fun(status: string, run: dagster.Run)",
+        doc = "called once per status change, the first included" },
+    },
+    returns = {
+      { type = "string", doc = "the final status: SUCCESS, FAILURE or CANCELED" },
+      { type = "dagster.Run", doc = "the run, as get_run gives it" },
+    },
+    errors = { "TimeoutError", "RunNotFoundError", "PythonError" },
+    async = true,
+    example = [[local status, run = client:wait_for_run(run_id, {timeout = 600,
+  on_status = function(s) print(os.date("%T"), s) end})]],
+  },
+  {
+    name = "client:wait_for_runs", kind = "method",
+    summary = "Waits for many runs, one query per poll; returns final statuses.",
+    args = {
+      { name = "run_ids", type = "string[]", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
+      { name = "interval", type = "number", default = "0.5",
+        doc = "first delay between polls, x1.5 per poll" },
+      { name = "max_interval", type = "number", default = "5",
+        doc = "longest delay between polls" },
+      { name = "on_status", type = "fun(run_id: string, status: string)",
+        doc = "called once per status change of each run" },
+    },
+    returns = { { type = "table<string, string>", doc = "run id -> final status" } },
+    errors = { "TimeoutError", "RunNotFoundError", "PythonError" },
+    async = true,
+    example = [[local finals = client:wait_for_runs({a, b, c}, {timeout = 900})]],
+  },
+  {
+    name = "client:get_run", kind = "method",
+    summary = "Reads a run: status, tags, config, times, step counts, failure.",
+    args = { { name = "run_id", type = "string", complete = "run" } },
+    returns = { { type = "dagster.Run",
+      doc = "{run_id, job_name, status, tags, run_config, ..., failure_message}" } },
+    errors = { "RunNotFoundError", "PythonError" },
+    async = true,
+    example = [[local run = client:get_run(run_id)
+print(run.status, run.failure_message)]],
+  },
+  {
+    name = "client:runs", kind = "method",
+    summary = "Lists runs matching a filter, newest first.",
+    args = { { name = "filter", type = "table", optional = true } },
+    opts_arg = 1,
+    options = run_filter({
+      { name = "limit", type = "integer", default = "100", doc = "at most this many runs" },
+      { name = "cursor", type = "string",
+        doc = "a run id: start after that run", complete = "run" },
+    }),
+    returns = { { type = "dagster.RunSummary[]",
+      doc = "{run_id, job_name, status, tags, creation_time, ...}" } },
+    errors = { "InvalidPipelineRunsFilterError", "PythonError" },
+    async = true,
+    example = [[for _, r in ipairs(client:runs{statuses = {"FAILURE"}, limit = 10}) do
+  print(r.run_id, r.job_name)
+end]],
+  },
+  {
+    name = "client:each_run", kind = "method",
+    summary = "Iterates over every matching run, a page at a time.",
+    args = { { name = "filter", type = "table", optional = true } },
+    opts_arg = 1,
+    options = run_filter({
+      { name = "page_size", type = "integer", default = "100", doc = "runs per request" },
+    }),
+    returns = { { type = "fun(): dagster.RunSummary?", doc = "an iterator, newest first" } },
+    errors = { "InvalidPipelineRunsFilterError", "CursorLostError", "PythonError" },
+    async = true,
+    example = [[for r in client:each_run{job_name = "my_job", updated_after = os.time() - 86400} do
+  print(r.run_id, r.status)
+end]],
+  },
+  {
+    name = "client:events", kind = "method",
+    summary = "Iterates over a run's events; follow = true tails them.",
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "cursor", type = "string",
+        doc = "where to resume (state.cursor); default: the start" },
+      { name = "limit", type = "integer", default = "1000", doc = "events per request" },
+      { name = "follow", type = "boolean", default = "false",
+        doc = "keep reading new events until the run has ended" },
+      { name = "interval", type = "number", default = "0.5",
+        doc = "first delay between polls (follow)" },
+      { name = "max_interval", type = "number", default = "2",
+        doc = "longest delay between polls (follow)" },
+      { name = "settle", type = "number", default = "1",
+        doc = "seconds to read on after the run's final status (follow)" },
+    },
+    returns = {
+      { type = "fun(): dagster.Event?",
+        doc = "an iterator: {type, event_type, level, message, step_key, timestamp, ...}" },
+      { type = "table", doc = "state: {cursor, run_id, done}; cursor is where to resume" },
+    },
+    errors = { "RunNotFoundError", "PythonError" },
+    async = true,
+    example = [[for ev in client:events(run_id, {follow = true}) do
+  print(ev.level, ev.step_key or "", ev.message)
+end]],
+  },
+  {
+    name = "client:reexecute", kind = "method",
+    summary = "Re-executes a run (all steps or from failure); returns the new id.",
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "strategy", type = '"ALL_STEPS"|"FROM_FAILURE"|"FROM_ASSET_FAILURE"',
+        default = '"ALL_STEPS"', doc = "which steps to run again" },
+      { name = "tags", type = "table<string, string>", doc = "tags added over the parent's" },
+      { name = "use_parent_run_tags", type = "boolean", default = "true",
+        doc = "copy the parent run's tags" },
+    },
+    returns = { { type = "string", doc = "the new run's id" } },
+    errors = concat(LAUNCH_ERRORS),
+    async = true,
+    example = [[local retry = client:reexecute(run_id, {strategy = "FROM_FAILURE"})]],
+  },
+
+  --------------------------------------------------------------------------------------
+  -- The workspace (workspace.lua)
+  --------------------------------------------------------------------------------------
+  {
+    name = "client:locations", kind = "method",
+    summary = "Lists the code locations, with their load status and errors.",
+    args = {},
+    returns = { { type = "dagster.Location[]",
+      doc = "{name, load_status, server_id, version_key, update_time, error, ...}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, loc in ipairs(client:locations()) do
+  print(loc.name, loc.load_status, loc.error or "ok")
+end]],
+  },
+  {
+    name = "client:location", kind = "method",
+    summary = "Reads one code location.",
+    args = { { name = "name", type = "string", complete = "location" } },
+    returns = { { type = "dagster.Location", doc = "as locations() gives it" } },
+    errors = { "RepositoryLocationNotFound", "PythonError" },
+    async = true,
+    example = [[local old = client:location("main").server_id]],
+  },
+  {
+    name = "client:wait_for_location", kind = "method",
+    summary = "Waits until a code location is loaded without error.",
+    args = {
+      { name = "name", type = "string", complete = "location" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "timeout", type = "number", default = "60", doc = "seconds to wait" },
+      { name = "interval", type = "number", default = "0.5",
+        doc = "first delay between polls, x1.5 per poll up to 2 s" },
+      { name = "not_server_id", type = "string",
+        doc = "wait until another server than this one serves it" },
+    },
+    returns = { { type = "dagster.Location", doc = "the location, once loaded" } },
+    errors = { "TimeoutError", "RepositoryLocationNotFound", "PythonError" },
+    async = true,
+    example = [[client:wait_for_location("main", {not_server_id = old, timeout = 120})]],
+  },
+  {
+    name = "client:repositories", kind = "method",
+    summary = "Lists the repositories of the loaded code locations.",
+    args = {},
+    returns = { { type = "dagster.Repository[]", doc = "{name, location}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, r in ipairs(client:repositories()) do print(r.location, r.name) end]],
+  },
+  {
+    name = "client:jobs", kind = "method",
+    summary = "Lists jobs, optionally of one location or repository.",
+    args = { { name = "filter", type = "table", optional = true } },
+    opts_arg = 1,
+    options = where_options("the jobs"),
+    returns = { { type = "dagster.Job[]", doc = "{name, repository, location, is_asset_job}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, j in ipairs(client:jobs{location = "main"}) do
+  print(j.name, j.is_asset_job)
+end]],
+  },
+  {
+    name = "client:materialize", kind = "method",
+    summary = "Launches a run that materializes assets; returns its run id.",
+    args = {
+      { name = "asset_keys", type = "string|(string|string[])[]", complete = "asset" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "tags", type = "table<string, string>", doc = "run tags" },
+      { name = "run_config", type = "table|string", default = "{}",
+        doc = "the run config, a table or a YAML string" },
+      { name = "partition", type = "string", doc = "the partition (the dagster/partition tag)" },
+      { name = "location", type = "string", doc = "choose among several definitions of the keys",
+        complete = "location" },
+      { name = "repository", type = "string",
+        doc = "choose among several definitions of the keys" },
+    },
+    returns = { { type = "string", doc = "the new run's id" } },
+    errors = concat({ "AssetNotFoundError", "AssetsInSeveralLocationsError" }, LAUNCH_ERRORS),
+    async = true,
+    example = [[local run_id = client:materialize({"asset_one", {"nested", "asset_three"}},
+  {tags = {why = "backfill"}})]],
+  },
+  {
+    name = "client:assets", kind = "method",
+    summary = "Lists assets with their latest materialization time.",
+    args = { { name = "opts", type = "table", optional = true } },
+    opts_arg = 1,
+    options = {
+      { name = "prefix", type = "string|string[]", doc = 'only keys under it, "a/b" or {"a", "b"}',
+        complete = "asset" },
+      { name = "limit", type = "integer", doc = "at most this many (default: all)" },
+      { name = "page_size", type = "integer", default = "100", doc = "assets per request" },
+    },
+    returns = { { type = "dagster.Asset[]", doc = "{key, path, latest_materialization}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, a in ipairs(client:assets{prefix = "nested"}) do
+  print(a.path, a.latest_materialization)
+end]],
+  },
+  {
+    name = "client:schedules", kind = "method",
+    summary = "Lists schedules with their cron schedule and status.",
+    args = { { name = "filter", type = "table", optional = true } },
+    opts_arg = 1,
+    options = where_options("the schedules"),
+    returns = { { type = "dagster.Schedule[]",
+      doc = "{name, location, repository, cron_schedule, status, id, job_name, ...}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, s in ipairs(client:schedules()) do
+  print(s.name, s.cron_schedule, s.status)
+end]],
+  },
+  {
+    name = "client:sensors", kind = "method",
+    summary = "Lists sensors with their status and target jobs.",
+    args = { { name = "filter", type = "table", optional = true } },
+    opts_arg = 1,
+    options = where_options("the sensors"),
+    returns = { { type = "dagster.Sensor[]",
+      doc = "{name, location, repository, status, id, job_name, job_names, ...}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, s in ipairs(client:sensors{location = "main"}) do
+  print(s.name, s.status, s.job_name)
+end]],
+  },
+  instigator_switch("start", "schedule", "RUNNING"),
+  instigator_switch("stop", "schedule", "STOPPED"),
+  instigator_switch("start", "sensor", "RUNNING"),
+  instigator_switch("stop", "sensor", "STOPPED"),
+}
+
+M.by_name = {}
+for _, e in ipairs(M.entries) do M.by_name[e.name] = e end
+
+return M
