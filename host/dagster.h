@@ -44,6 +44,6 @@ int  dgl_report(lua_State *L, int status);
 void dgl_message(const char *msg);
 
 /* repl.c: the interactive loop */
-void dgl_repl(lua_State *L);
+void dgl_repl(lua_State *L, int banner);
 
 #endif

@@ -673,15 +673,19 @@ static const luaL_Reg multi_methods[] = {
 };
 
 
-/* http.sleep(seconds): sleeps, resuming after signals, up to the time asked */
+/* http.sleep(seconds): sleeps, resuming after other signals, up to the time asked; Ctrl-C
+   ends it at once and is then passed on as for a transfer (the host stops the Lua code) */
 static int l_sleep (lua_State *L) {
   lua_Number sec = luaL_checknumber(L, 1);
   struct timespec ts, rem;
+  sighandler old;
   if (!(sec > 0)) return 0;
   if (sec > 1e7) sec = 1e7;
   ts.tv_sec = (time_t)sec;
   ts.tv_nsec = (long)((sec - (lua_Number)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &rem) != 0) ts = rem;
+  old = catch_sigint();
+  while (nanosleep(&ts, &rem) != 0 && !interrupted) ts = rem;
+  release_sigint(old);
   return 0;
 }
 

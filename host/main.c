@@ -90,8 +90,9 @@ static int collectargs (char **argv, int *first, const char **devdir) {
           if (argv[i][2] != '\0') return has_error;
           break;
         case 'i':
-          args |= has_i;  /* -i implies -v */
-          /* FALLTHROUGH */
+          if (argv[i][2] != '\0') return has_error;
+          args |= has_i;  /* the REPL's banner says the version */
+          break;
         case 'v':
           if (argv[i][2] != '\0') return has_error;
           args |= has_v;
@@ -243,12 +244,10 @@ static int pmain (lua_State *L) {
   if (script < argc && handle_script(L, argv + script) != LUA_OK)
     return 0;
   if (args & has_i)
-    dgl_repl(L);
+    dgl_repl(L, script == argc);
   else if (script == argc && !(args & (has_e | has_v))) {
-    if (isatty(STDIN_FILENO)) {
-      print_version();
-      dgl_repl(L);
-    }
+    if (isatty(STDIN_FILENO))
+      dgl_repl(L, 1);
     else dochunk(L, luaL_loadfile(L, NULL));
   }
   lua_pushboolean(L, 1);

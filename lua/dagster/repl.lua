@@ -1,0 +1,567 @@
+-- dagster.repl: what the REPL knows (host/repl.c owns the terminal and calls these).
+--
+--   repl.setup(env)            -> prompt, banner: binds the globals `dagster` and, when
+--                                 DAGSTER_URL is set, `client`; env = {tty =, rows =, cols =}
+--   repl.run(fn, line)         runs one compiled line: prints its results (`_` keeps the first)
+--                              or its error (a dagster.Error in one line, kept in `_err`)
+--   repl.complete(before, word) -> list of completions of `word`, the text before the cursor
+--                                 being `before`; never runs user code (see below)
+--   help([name or function])   the global help, from dagster.api
+--
+-- Completion walks tables with rawget and follows only __index fields that are tables: it
+-- never calls a function, a metamethod or anything a user wrote. Names from the server (job,
+-- location, schedule, sensor and asset names, recent run ids) come from one request per kind,
+-- bounded to 0.3 s and kept for 30 s.
+
+local dagster = require "dagster"
+local E = require "dagster.error"
+local inspect = require "dagster.inspect"
+
+local fmt, concat, rep = string.format, table.concat, string.rep
+
+local M = {}
+
+local env = { tty = false, rows = 24, cols = 80 }
+
+------------------------------------------------------------------------------------------
+-- Colour (only on a terminal, and never with NO_COLOR set and not empty)
+------------------------------------------------------------------------------------------
+
+local function colour_on()
+  local no = os.getenv("NO_COLOR")
+  return env.tty and (no == nil or no == "")
+end
+
+local COLOURS = { red = "31", green = "32", yellow = "33", blue = "34", magenta = "35",
+  cyan = "36", grey = "90", bold = "1" }
+
+local function paint(c, s)
+  if not colour_on() then return s end
+  return "\27[" .. COLOURS[c] .. "m" .. s .. "\27[0m"
+end
+M.paint = paint
+
+local STATUS_COLOUR = { SUCCESS = "green", FAILURE = "red", CANCELED = "magenta",
+  CANCELING = "magenta", STARTED = "cyan", STARTING = "cyan", QUEUED = "yellow",
+  NOT_STARTED = "grey", LOADED = "green", LOADING = "yellow" }
+
+local function status_text(s)
+  s = tostring(s)
+  return STATUS_COLOUR[s] and paint(STATUS_COLOUR[s], s) or s
+end
+
+------------------------------------------------------------------------------------------
+-- Set-up
+------------------------------------------------------------------------------------------
+
+-- the API description, when it is there (help and option-key completion read it)
+local function api()
+  local ok, a = pcall(require, "dagster.api")
+  return ok and type(a) == "table" and a or nil
+end
+
+function M.setup(e)
+  for k, v in pairs(e or {}) do env[k] = v end
+  rawset(_G, "dagster", rawget(_G, "dagster") or dagster)
+  rawset(_G, "help", M.help)
+  rawset(_G, "trace", M.trace)
+  local url = os.getenv("DAGSTER_URL")
+  local prompt, where = "> ", nil
+  if url and url ~= "" then
+    local headers
+    local token = os.getenv("DAGSTER_CLOUD_API_TOKEN")
+    if token and token ~= "" then headers = { ["Dagster-Cloud-Api-Token"] = token } end
+    local ok, c = pcall(dagster.client, url, { headers = headers })
+    if ok then
+      if rawget(_G, "client") == nil then rawset(_G, "client", c) end
+      where = url:match("^%a+://([^/]+)") or url
+      prompt = "dagster " .. where .. "> "
+    else
+      io.stderr:write(fmt("dagster-lua: DAGSTER_URL: %s\n", tostring(c):gsub("^.-%(", "(")))
+    end
+  end
+  local banner = fmt("dagster-lua %s%s; help() lists what there is, help \"name\" tells more.",
+    dagster.VERSION, where and (", `client` is " .. where) or "")
+  return prompt, banner
+end
+
+------------------------------------------------------------------------------------------
+-- Showing results
+------------------------------------------------------------------------------------------
+
+local function is_list(t)
+  return type(t) == "table" and getmetatable(t) == nil and #t > 0 and next(t, #t) == nil
+end
+
+local function short_time(ts)
+  return ts and os.date("%m-%d %H:%M:%S", math.floor(ts)) or "-"
+end
+
+local function duration(a, b)
+  if not a then return "-" end
+  local d = (b or os.time()) - a
+  if d < 60 then return fmt("%.1fs", d) end
+  if d < 3600 then return fmt("%dm%02ds", d // 60, math.floor(d % 60)) end
+  return fmt("%dh%02dm", d // 3600, math.floor(d % 3600) // 60)
+end
+
+-- an aligned table of rows (lists of strings) under a header; colour codes do not count
+local function grid(header, rows)
+  local width = {}
+  local function vis(s) return #(s:gsub("\27%[[%d;]*m", "")) end
+  for _, r in ipairs({ header, table.unpack(rows) }) do
+    for i, c in ipairs(r) do width[i] = math.max(width[i] or 0, vis(c)) end
+  end
+  local out = {}
+  for n, r in ipairs({ header, table.unpack(rows) }) do
+    local cells = {}
+    for i, c in ipairs(r) do
+      cells[i] = i < #r and c .. rep(" ", width[i] - vis(c)) or c
+    end
+    local line = concat(cells, "  ")
+    out[#out + 1] = n == 1 and paint("bold", line) or line
+  end
+  return concat(out, "\n")
+end
+
+-- lists of runs and of locations as tables; nil for anything else
+local function as_table(v)
+  if not is_list(v) or type(v[1]) ~= "table" then return nil end
+  if v[1].run_id and v[1].status then
+    local rows = {}
+    for i, r in ipairs(v) do
+      if type(r) ~= "table" or not r.run_id then return nil end
+      rows[i] = { tostring(r.run_id):sub(1, 8), tostring(r.job_name or "-"), status_text(r.status),
+        short_time(r.start_time), duration(r.start_time, r.end_time) }
+    end
+    return grid({ "RUN", "JOB", "STATUS", "STARTED", "DURATION" }, rows)
+  end
+  if v[1].name and v[1].load_status then
+    local rows = {}
+    for i, l in ipairs(v) do
+      if type(l) ~= "table" or not l.load_status then return nil end
+      local err = l.error and tostring(l.error):match("[^\n]*") or ""
+      rows[i] = { tostring(l.name), status_text(l.error and "FAILURE" or l.load_status),
+        l.error and paint("red", err) or "" }
+    end
+    return grid({ "LOCATION", "STATUS", "ERROR" }, rows)
+  end
+end
+
+function M.render(v)
+  return as_table(v) or inspect(v)
+end
+
+-- cuts text taller than the terminal, with a note saying how to see all of it
+local function fit(text)
+  local rows = math.max((env.rows or 24) - 2, 5)
+  if not env.tty then return text end
+  local lines = {}
+  for l in (text .. "\n"):gmatch("(.-)\n") do lines[#lines + 1] = l end
+  if #lines <= rows then return text end
+  return concat(lines, "\n", 1, rows - 1) ..
+    paint("grey", fmt("\n... %d more lines (print(dagster.inspect(_)) shows them all)",
+      #lines - rows + 1))
+end
+
+local function show(n, ...)
+  local parts = {}
+  for i = 1, n do parts[i] = M.render((select(i, ...))) end
+  io.stdout:write(fit(concat(parts, "\t")), "\n")
+end
+
+------------------------------------------------------------------------------------------
+-- Running one line
+------------------------------------------------------------------------------------------
+
+local last_trace
+
+-- trace() prints the traceback of the last error (`_err`)
+function M.trace()
+  io.stdout:write(last_trace or "no error yet", "\n")
+end
+
+local function interrupted(e)
+  return (E.is(e) and e.name == "Interrupted")
+    or (type(e) == "string" and e:find("interrupted!$") ~= nil)
+end
+
+-- the client method or module function a line calls, when it calls exactly one the API
+-- describes (the client's tail calls leave no frame to read it from)
+local function api_call(line)
+  local a, found = api(), nil
+  if not a or not line then return nil end
+  for sep, name in line:gmatch("([.:])([%a_][%w_]*)%s*[%(\"'{]") do
+    local en = a.by_name[(sep == ":" and "client:" or "dagster.") .. name]
+    if en then
+      if found and found ~= name then return nil end
+      found = name
+    end
+  end
+  return found
+end
+
+-- runs fn (one compiled line); prints its results or its error
+function M.run(fn, line)
+  local t0 = dagster.now()
+  local res = table.pack(xpcall(fn, function(e)
+    -- the traceback of the user's code only: the REPL's own frames are cut off
+    last_trace = debug.traceback(E.is(e) and tostring(e) or e, 2)
+      :gsub("\n%s*%[C%]: in function 'xpcall'.*$", "")
+    return e
+  end))
+  local took = dagster.now() - t0
+  if line and (line:find("reload_repository_location", 1, true)
+      or line:find("shutdown_repository_location", 1, true)) then
+    M.forget()
+  end
+  if res[1] then
+    if res.n > 1 then
+      rawset(_G, "_", res[2])
+      show(res.n - 1, table.unpack(res, 2, res.n))
+    end
+  else
+    local e = res[2]
+    rawset(_G, "_err", e)
+    if interrupted(e) then
+      io.stdout:write(paint("yellow", "Interrupted"), "\n")
+    elseif E.is(e) then
+      local op = api_call(line) or (type(e.operation) == "string" and e.operation) or nil
+      io.stdout:write(paint("red", tostring(e)), op and paint("grey", " (" .. op .. ")") or "",
+        paint("grey", "  [_err, trace()]"), "\n")
+    else
+      io.stdout:write(paint("red", last_trace or tostring(e)), "\n")
+    end
+  end
+  if took >= 0.5 then io.stdout:write(paint("grey", fmt("(%.2f s)", took)), "\n") end
+  io.stdout:flush()
+end
+
+------------------------------------------------------------------------------------------
+-- help
+------------------------------------------------------------------------------------------
+
+local function signature(en)
+  local args = {}
+  for i, a in ipairs(en.args or {}) do
+    args[i] = a.optional and "[" .. a.name .. "]" or a.name
+  end
+  return fmt("%s(%s)", en.name, concat(args, ", "))
+end
+
+-- the entry a function value or a name stands for
+local function find_entry(a, what)
+  if type(what) == "string" then
+    local name = what:gsub("^client[:.]", ""):gsub("^dagster%.", "")
+    return a.by_name[what] or a.by_name["client:" .. name] or a.by_name["dagster." .. name]
+  end
+  if type(what) == "function" then
+    local Client = require "dagster.client"
+    for _, en in ipairs(a.entries) do
+      local short = en.name:match("^client:(.+)$")
+      if short and rawget(Client, short) == what then return en end
+      local mod = en.name:match("^dagster%.([%w_]+)$")
+      if mod and rawget(dagster, mod) == what then return en end
+    end
+  end
+end
+
+function M.help(what)
+  local a = api()
+  if not a then print("help: the API description (dagster.api) is not available") return end
+  local out = {}
+  if what == nil then
+    out[1] = paint("bold", "The module") .. " (dagster.*):"
+    local kind
+    for _, en in ipairs(a.entries) do
+      if en.kind ~= kind then
+        if kind then out[#out + 1] = "\n" .. paint("bold", "The client") .. " (client:*):" end
+        kind = en.kind
+      end
+      out[#out + 1] = fmt("  %-34s %s", en.name, en.summary or "")
+    end
+    out[#out + 1] = "\nhelp \"name\" (or help(client.wait_for_run)) shows one in full. " ..
+      "After an error, _err holds it and trace() prints its traceback; _ holds the last result."
+  else
+    local en = find_entry(a, what)
+    if not en then print(fmt("help: no entry for %s", tostring(what))) return end
+    out[1] = paint("bold", signature(en))
+    out[2] = "  " .. (en.summary or "")
+    if en.options and #en.options > 0 then
+      out[#out + 1] = "Options:"
+      for _, o in ipairs(en.options) do
+        out[#out + 1] = fmt("  %-22s %-14s %s%s", o.name, o.type or "",
+          o.doc or "", o.default ~= nil and fmt(" (default %s)", tostring(o.default)) or "")
+      end
+    end
+    if en.returns and #en.returns > 0 then
+      local r = {}
+      for i, x in ipairs(en.returns) do
+        r[i] = x.type .. (x.doc and (": " .. x.doc) or "")
+      end
+      out[#out + 1] = "Returns: " .. concat(r, "; ")
+    end
+    if en.errors and #en.errors > 0 then
+      out[#out + 1] = "Raises: " .. concat(en.errors, ", ") ..
+        (en.async and ", and the transport errors (TimeoutError, ConnectionError, ...)" or "")
+    end
+    if en.example then out[#out + 1] = "Example:\n  " .. en.example:gsub("\n", "\n  ") end
+  end
+  io.stdout:write(concat(out, "\n"), "\n")
+end
+
+------------------------------------------------------------------------------------------
+-- Completion
+------------------------------------------------------------------------------------------
+
+local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
+  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
+  "while" }
+
+-- t[k] without running code: rawget, then __index while it is a table
+local function peek(t, k)
+  for _ = 1, 16 do
+    if type(t) ~= "table" then return nil end
+    local v = rawget(t, k)
+    if v ~= nil then return v end
+    local mt = getmetatable(t)
+    local idx = type(mt) == "table" and rawget(mt, "__index") or nil
+    if type(idx) ~= "table" then return nil end
+    t = idx
+  end
+end
+
+-- every string key reachable from t (own keys, then __index tables), with its value
+local function keys_of(t)
+  local out, seen = {}, {}
+  for _ = 1, 16 do
+    if type(t) ~= "table" or seen[t] then break end
+    seen[t] = true
+    for k, v in next, t do
+      if type(k) == "string" and k:match("^[%a_][%w_]*$") and out[k] == nil then out[k] = v end
+    end
+    local mt = getmetatable(t)
+    local idx = type(mt) == "table" and rawget(mt, "__index") or nil
+    t = idx
+  end
+  return out
+end
+
+local function is_client(v)
+  return type(v) == "table" and getmetatable(v) == require("dagster.client")
+end
+
+-- the value a dotted name ("a.b.c") stands for, read without running code
+local function resolve(path)
+  local v = _G
+  for part in path:gmatch("[^.]+") do
+    v = peek(v, part)
+    if v == nil then return nil end
+  end
+  return v
+end
+
+local function sorted_matches(names, prefix, suffix)
+  local out, seen = {}, {}
+  for _, n in ipairs(names) do
+    if n:sub(1, #prefix) == prefix and not seen[n] then
+      seen[n] = true
+      out[#out + 1] = n
+    end
+  end
+  table.sort(out)
+  if suffix then for i, n in ipairs(out) do out[i] = n .. suffix end end
+  return out
+end
+
+-- the client methods the API describes (the lazily loaded workflows among them)
+local function api_methods()
+  local a, out = api(), {}
+  for _, en in ipairs(a and a.entries or {}) do
+    local m = en.name:match("^client:(.+)$")
+    if m then out[#out + 1] = m end
+  end
+  return out
+end
+
+-- completions of an expression word: "na", "a.b.na", "obj:me"
+local function complete_expr(word)
+  local base, sep, prefix = word:match("^(.-)([.:])([%w_]*)$")
+  local names = {}
+  if not base then
+    prefix = word
+    for k in pairs(keys_of(_G)) do names[#names + 1] = k end
+    for _, k in ipairs(KEYWORDS) do names[#names + 1] = k end
+    return sorted_matches(names, prefix)
+  end
+  if not base:match("^[%a_][%w_.]*$") or base:find("..", 1, true) or base:find("%.$") then
+    return {}
+  end
+  local v = resolve(base)
+  if type(v) ~= "table" then return {} end
+  for k, x in pairs(keys_of(v)) do
+    if sep == "." or type(x) == "function" then names[#names + 1] = k end
+  end
+  if is_client(v) then
+    for _, m in ipairs(api_methods()) do names[#names + 1] = m end
+  end
+  local head = base .. sep
+  local out = sorted_matches(names, prefix)
+  for i, n in ipairs(out) do out[i] = head .. n end
+  return out
+end
+
+-- The call the cursor is inside: scans `before` (strings, brackets, commas) and returns
+-- {callee =, argn =, in_string = quote or nil, string_start =, in_table = true when in a
+-- table constructor directly in that argument, at_key = true when at a key position}
+local function context(before)
+  local stack = {}          -- open brackets: {ch =, callee =, argn =, key = at key position}
+  local i, n = 1, #before
+  local quote, qstart
+  while i <= n do
+    local c = before:sub(i, i)
+    if quote then
+      if c == "\\" then i = i + 1
+      elseif c == quote then quote = nil end
+    elseif c == '"' or c == "'" then
+      quote, qstart = c, i
+    elseif c == "-" and before:sub(i, i + 1) == "--" then
+      return nil
+    elseif c == "(" then
+      local callee = before:sub(1, i - 1):match("([%a_][%w_.:]*)%s*$")
+      stack[#stack + 1] = { ch = "(", callee = callee, argn = 1 }
+    elseif c == "{" then
+      stack[#stack + 1] = { ch = "{", key = true }
+    elseif c == ")" or c == "}" then
+      stack[#stack] = nil
+    elseif c == "," then
+      local top = stack[#stack]
+      if top and top.ch == "(" then top.argn = top.argn + 1
+      elseif top and top.ch == "{" then top.key = true end
+    elseif c == "=" then
+      local top = stack[#stack]
+      if top and top.ch == "{" then top.key = false end
+    end
+    i = i + 1
+  end
+  local top, below = stack[#stack], stack[#stack - 1]
+  if quote and top and top.ch == "(" then
+    return { callee = top.callee, argn = top.argn, in_string = quote, prefix = before:sub(qstart + 1) }
+  end
+  if top and top.ch == "{" and top.key and below and below.ch == "(" then
+    return { callee = below.callee, argn = below.argn, in_table = true }
+  end
+end
+
+-- the API entry of a callee text ("client:submit_job_execution", "c:jobs", "dagster.client")
+local function entry_of(callee)
+  local a = api()
+  if not a or not callee then return nil end
+  local obj, method = callee:match("^(.-):([%w_]+)$")
+  if obj then
+    if not is_client(resolve(obj)) then return nil end
+    return a.by_name["client:" .. method], resolve(obj)
+  end
+  return a.by_name[callee]
+end
+
+------------------------------------------------------------------------------------------
+-- Names from the server, cached
+------------------------------------------------------------------------------------------
+
+local CACHE_TTL, TAB_BUDGET = 30, 0.3
+local cache = setmetatable({}, { __mode = "k" })   -- client -> kind -> {at =, names =}
+
+function M.forget() cache = setmetatable({}, { __mode = "k" }) end
+
+local D = require "dagster.documents"
+
+-- one request of at most TAB_BUDGET seconds; the names it gives, or {} on any failure
+local FETCH = {
+  job = { D.job_names, "DagsterLuaJobNames", function(d)
+    local out = {}
+    for _, repo in ipairs(d.repositoriesOrError.nodes) do
+      for _, j in ipairs(repo.jobs) do out[#out + 1] = j.name end
+    end
+    return out
+  end },
+  location = { D.location_statuses, "DagsterLuaLocationStatuses", function(d)
+    local out = {}
+    for _, e in ipairs(d.locationStatusesOrError.entries) do out[#out + 1] = e.name end
+    return out
+  end },
+  schedule = { D.schedules, "DagsterLuaSchedules", function(d)
+    local out = {}
+    for _, repo in ipairs(d.repositoriesOrError.nodes) do
+      for _, s in ipairs(repo.schedules) do out[#out + 1] = s.name end
+    end
+    return out
+  end },
+  sensor = { D.sensors, "DagsterLuaSensors", function(d)
+    local out = {}
+    for _, repo in ipairs(d.repositoriesOrError.nodes) do
+      for _, s in ipairs(repo.sensors) do out[#out + 1] = s.name end
+    end
+    return out
+  end },
+  asset = { D.assets, "DagsterLuaAssets", function(d)
+    local out = {}
+    for _, node in ipairs(d.assetsOrError.nodes) do out[#out + 1] = concat(node.key.path, "/") end
+    return out
+  end, { limit = 500 } },
+  run = { D.runs, "DagsterLuaRuns", function(d)
+    local out = {}
+    for _, r in ipairs(d.runsOrError.results) do out[#out + 1] = r.runId end
+    return out
+  end, { limit = 20 } },
+}
+
+local function server_names(c, kind)
+  local f = FETCH[kind]
+  if not f then return {} end
+  cache[c] = cache[c] or {}
+  local hit = cache[c][kind]
+  local now = dagster.now()
+  if hit and now - hit.at < CACHE_TTL then return hit.names end
+  local ok, names = pcall(function()
+    local data = c:_execute(f[1], f[4], f[2], true, c:_now() + TAB_BUDGET)
+    return f[3](data)
+  end)
+  names = ok and type(names) == "table" and names or {}
+  cache[c][kind] = { at = now, names = names }
+  return names
+end
+M._server_names = server_names
+
+-- repl.complete(before, word) -> list of completions of word
+function M.complete(before, word)
+  local ok, res = pcall(function()
+    local ctx = context(before)
+    if ctx and ctx.in_string then
+      local en, c = entry_of(ctx.callee)
+      local arg = en and en.args and en.args[ctx.argn]
+      if not (arg and arg.complete and c) then return {} end
+      local names = server_names(c, arg.complete)
+      local prefix = word:gsub("^[\"']", "")
+      local out = sorted_matches(names, prefix, ctx.in_string)
+      if word:sub(1, 1) == ctx.in_string then
+        for i, s in ipairs(out) do out[i] = ctx.in_string .. s end
+      end
+      return out
+    end
+    if ctx and ctx.in_table and word:match("^[%a_]*[%w_]*$") then
+      local en = entry_of(ctx.callee)
+      if en and en.opts_arg == ctx.argn and en.options then
+        local names = {}
+        for i, o in ipairs(en.options) do names[i] = o.name end
+        return sorted_matches(names, word)
+      end
+    end
+    return complete_expr(word)
+  end)
+  return ok and res or {}
+end
+
+M._context = context
+
+return M
