@@ -249,6 +249,22 @@ local function signature(en)
   return fmt("%s(%s)", en.name, concat(args, ", "))
 end
 
+-- text folded at the terminal's width, continuation lines indented by `indent`
+local function wrap(text, indent)
+  local width = math.max((env.cols or 80) - 1, 40)
+  if #text <= width then return text end
+  local lines, line = {}, ""
+  for word in text:gmatch("%S+%s*") do
+    if #line + #word > width and line ~= "" then
+      lines[#lines + 1] = line:gsub("%s+$", "")
+      line = rep(" ", indent)
+    end
+    line = line .. word
+  end
+  lines[#lines + 1] = line
+  return concat(lines, "\n")
+end
+
 -- the entry a function value or a name stands for
 local function find_entry(a, what)
   if type(what) == "string" then
@@ -278,7 +294,11 @@ function M.help(what)
         if kind then out[#out + 1] = "\n" .. paint("bold", "The client") .. " (client:*):" end
         kind = en.kind
       end
-      out[#out + 1] = fmt("  %-34s %s", en.name, en.summary or "")
+      local short = en.name:gsub("^client:", ""):gsub("^dagster%.", "")
+      local line = fmt("  %-28s %s", short, en.summary or "")
+      local width = math.max((env.cols or 80) - 1, 40)
+      if #line > width then line = line:sub(1, width - 3) .. "..." end
+      out[#out + 1] = line
     end
     out[#out + 1] = "\nhelp \"name\" (or help(client.wait_for_run)) shows one in full. " ..
       "After an error, _err holds it and trace() prints its traceback; _ holds the last result."
@@ -289,9 +309,12 @@ function M.help(what)
     out[2] = "  " .. (en.summary or "")
     if en.options and #en.options > 0 then
       out[#out + 1] = "Options:"
+      local w = 0
+      for _, o in ipairs(en.options) do w = math.max(w, #o.name) end
       for _, o in ipairs(en.options) do
-        out[#out + 1] = fmt("  %-22s %-14s %s%s", o.name, o.type or "",
-          o.doc or "", o.default ~= nil and fmt(" (default %s)", tostring(o.default)) or "")
+        local doc = (o.doc or "") .. (o.default ~= nil and fmt(" (default %s)", tostring(o.default)) or "")
+        out[#out + 1] = wrap(fmt("  %-" .. w .. "s  %s", o.name, doc), w + 4)
+        out[#out + 1] = paint("grey", fmt("  %-" .. w .. "s  %s", "", o.type or ""))
       end
     end
     if en.returns and #en.returns > 0 then
@@ -299,11 +322,11 @@ function M.help(what)
       for i, x in ipairs(en.returns) do
         r[i] = x.type .. (x.doc and (": " .. x.doc) or "")
       end
-      out[#out + 1] = "Returns: " .. concat(r, "; ")
+      out[#out + 1] = wrap("Returns: " .. concat(r, "; "), 2)
     end
     if en.errors and #en.errors > 0 then
-      out[#out + 1] = "Raises: " .. concat(en.errors, ", ") ..
-        (en.async and ", and the transport errors (TimeoutError, ConnectionError, ...)" or "")
+      out[#out + 1] = wrap("Raises: " .. concat(en.errors, ", ") ..
+        (en.async and ", and the transport errors (TimeoutError, ConnectionError, ...)" or ""), 2)
     end
     if en.example then out[#out + 1] = "Example:\n  " .. en.example:gsub("\n", "\n  ") end
   end

@@ -1,0 +1,211 @@
+-- The REPL as a person uses it: on a terminal (tmux, on a socket of its own), against the real
+-- local Dagster. Keys are typed with send-keys and the screen is read with capture-pane.
+local dagster = require "dagster"
+local H = require "helper"
+
+local SOCKET = "dagster-lua-spec-" .. (H.slurp("/proc/self/stat") or ""):match("^(%d+)")
+
+local function tmux(args)
+  local out, err, code = H.run("tmux -L " .. SOCKET .. " " .. args)
+  assert(code == 0, "tmux " .. args .. " failed: " .. err)
+  return out
+end
+
+-- A REPL on a fresh terminal of 120 x 40; env is a string of NAME=value words.
+local Term = {}
+Term.__index = Term
+
+local function start(env, width)
+  local hist = os.tmpname()
+  os.remove(hist)
+  local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; sleep 600"):format(env or "", H.quote(hist),
+    H.quote(H.bin))
+  local name = "t" .. math.random(1, 1e9)
+  tmux(("new-session -d -s %s -x %d -y 40 %s"):format(name, width or 120, H.quote(cmd)))
+  local t = setmetatable({ name = name, hist = hist }, Term)
+  t:wait_for(">$")
+  return t
+end
+
+function Term:keys(...)
+  local parts = {}
+  for i, k in ipairs({ ... }) do parts[i] = H.quote(k) end
+  tmux(("send-keys -t %s %s"):format(self.name, table.concat(parts, " ")))
+end
+
+-- the literal text, typed as it is
+function Term:type(text) tmux(("send-keys -t %s -l %s"):format(self.name, H.quote(text))) end
+
+function Term:screen(escapes)
+  return tmux(("capture-pane -t %s -p %s -S -200"):format(self.name, escapes and "-e" or ""))
+end
+
+-- the screen's lines, trailing blank ones dropped
+function Term:lines()
+  local out = {}
+  for l in (self:screen() .. "\n"):gmatch("(.-)\n") do out[#out + 1] = l end
+  while out[#out] == "" do out[#out] = nil end
+  return out
+end
+
+function Term:last_line() local l = self:lines(); return l[#l] or "" end
+
+-- waits until the screen's last line matches pattern (or fn(screen) is true); returns it
+function Term:wait_for(pattern, timeout)
+  return H.wait_until("the terminal to show " .. pattern, function()
+    local last = self:last_line()
+    return last:find(pattern) and last
+  end, timeout or 20, 0.05)
+end
+
+function Term:close()
+  pcall(tmux, "kill-session -t " .. self.name)
+  os.remove(self.hist)
+end
+
+describe("the REPL on a terminal", function()
+  local url = H.url()
+  local env = "DAGSTER_URL=" .. url
+  local host = url:match("^http://(.*)$")
+  local t
+  after_each(function() if t then t:close(); t = nil end end)
+  teardown(function() os.execute("tmux -L " .. SOCKET .. " kill-server 2>/dev/null") end)
+
+  it("starts connected: the prompt names the deployment, a banner says how to get help", function()
+    t = start(env)
+    local lines = t:lines()
+    assert.matches("help%(%)", lines[1])
+    assert.equal(("dagster %s> "):format(host), lines[2] .. " ")
+    t:type("client.url"); t:keys("Enter")
+    t:wait_for(">$")
+    assert.truthy(t:screen():find('"' .. url .. '/graphql"', 1, true), t:screen())
+  end)
+
+  it("completes client:wa<Tab> to client:wait_for_ (the lazily loaded methods included)", function()
+    t = start(env)
+    t:type("client:wa"); t:keys("Tab")
+    t:wait_for("client:wait_for_$")
+  end)
+
+  it("completes a location name inside the string argument of reload_repository_location", function()
+    t = start(env)
+    t:type('client:reload_repository_location("ma'); t:keys("Tab")
+    t:wait_for('client:reload_repository_location%("main"$')
+  end)
+
+  it("completes the option keys of a known method: {ru<Tab> gives run_config", function()
+    t = start(env)
+    t:type('client:submit_job_execution("succeed_job", {ru'); t:keys("Tab")
+    t:wait_for('{run_config$')
+  end)
+
+  it("answers a Tab within half a second when the server is stopped", function()
+    -- a port that refuses: the client is built, but nothing answers there
+    t = start("DAGSTER_URL=http://127.0.0.1:9")
+    t:type('client:reload_repository_location("')
+    local t0 = H.now()
+    t:keys("Tab")
+    t:type("x")   -- typed after the Tab: shows once the Tab has been handled
+    t:wait_for('location%("x$', 5)
+    assert.is_true(H.now() - t0 < 0.5, ("the Tab took %.2f s"):format(H.now() - t0))
+  end)
+
+  it("shows a function's options with help \"submit_job_execution\"", function()
+    t = start(env)
+    t:type('help "submit_job_execution"'); t:keys("Enter")
+    t:wait_for(">$")
+    local s = t:screen()
+    for _, o in ipairs { "run_config", "tags", "op_selection", "asset_selection",
+        "repository_location_name", "Returns:", "Example:" } do
+      assert.truthy(s:find(o, 1, true), o .. " is missing from:\n" .. s)
+    end
+  end)
+
+  it("prints an API error in one line and keeps it in _err", function()
+    t = start(env)
+    t:type('client:get_run_status("no-such-run")'); t:keys("Enter")
+    t:wait_for(">$")
+    local lines = t:lines()
+    assert.matches("^RunNotFoundError: .*no%-such%-run.* %(get_run_status%)", lines[#lines - 1])
+    assert.matches("> client:get_run_status", lines[#lines - 2])
+    t:type("_err.name"); t:keys("Enter")
+    t:wait_for(">$")
+    lines = t:lines()
+    assert.equal('"RunNotFoundError"', lines[#lines - 1])
+  end)
+
+  it("keeps the traceback of an error in the user's own code", function()
+    t = start(env)
+    t:type('local function f() error("boom") end f()'); t:keys("Enter")
+    t:wait_for(">$")
+    local s = t:screen()
+    assert.truthy(s:find("stdin:1: boom", 1, true), s)
+    assert.truthy(s:find("stack traceback:", 1, true), s)
+  end)
+
+  it("clears the line at Ctrl-C and does not exit; Ctrl-D exits", function()
+    t = start(env)
+    t:type("x = 1 +")
+    t:keys("C-c")
+    t:wait_for(("^dagster %s>$"):format(host:gsub("%p", "%%%0")))
+    t:type("40 + 2"); t:keys("Enter")
+    t:wait_for(">$")
+    local lines = t:lines()
+    assert.equal("42", lines[#lines - 1])
+    t:keys("C-d")
+    H.wait_until("the REPL to exit", function()
+      return not t:screen():find(">$")
+    end, 10, 0.1)
+  end)
+
+  it("interrupts a wait at Ctrl-C within a second, and the run goes on", function()
+    local c = H.client()
+    local id = c:submit_job_execution("slow_job")
+    finally(function() pcall(c.terminate_run, c, id, { force = true }) end)
+    H.wait_until("the run to start", function()
+      return c:get_run_status(id) == "STARTED"
+    end, 120, 0.5)
+    t = start(env)
+    t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
+    H.sleep(2)
+    local t0 = H.now()
+    t:keys("C-c")
+    H.wait_until("Interrupted", function() return t:screen():find("Interrupted") end, 5, 0.05)
+    assert.is_true(H.now() - t0 < 1, ("Ctrl-C took %.2f s"):format(H.now() - t0))
+    t:wait_for(">$")
+    assert.equal("STARTED", c:get_run_status(id))
+  end)
+
+  it("uses no escape sequences with NO_COLOR=1, and colours statuses without it", function()
+    local c = H.client()
+    local id = c:submit_job_execution("succeed_job")
+    c:wait_for_run(id, { timeout = 120 })
+    t = start(env .. " NO_COLOR=1")
+    t:type(("client:runs{run_ids = {%q}}"):format(id)); t:keys("Enter")
+    t:wait_for(">$")
+    local plain = t:screen(true)
+    assert.truthy(plain:find("SUCCESS", 1, true), plain)
+    assert.is_nil(plain:find("\27[", 1, true), "an escape sequence with NO_COLOR=1")
+    t:close()
+    t = start(env)
+    t:type(("client:runs{run_ids = {%q}}"):format(id)); t:keys("Enter")
+    t:wait_for(">$")
+    assert.truthy(t:screen(true):find("\27%[32mSUCCESS"), "SUCCESS is not green")
+  end)
+
+  it("never writes a line holding a token to the history file, but keeps it for the Up arrow", function()
+    t = start(env)
+    t:type('x = 1'); t:keys("Enter")
+    t:type('tok = "sekrit-TOKEN-value"'); t:keys("Enter")
+    t:type('y = 2'); t:keys("Enter")
+    t:wait_for(">$")
+    t:keys("Up", "Up")
+    t:wait_for('tok = "sekrit%-TOKEN%-value"$')
+    t:keys("C-u", "C-d")
+    local hist = H.wait_until("the history file", function() return H.slurp(t.hist) end, 10, 0.1)
+    assert.truthy(hist:find("x\\040=\\0401", 1, true) or hist:find("x = 1", 1, true), hist)
+    assert.is_nil(hist:find("sekrit", 1, true), "the token reached the history file")
+    local mode = H.trim(H.run("stat -c %a " .. H.quote(t.hist)))
+    assert.equal("600", mode)
+  end)
+end)
