@@ -12,7 +12,7 @@
 **
 ** `timeout` (seconds) bounds this one transfer instead of the session's timeout, and the
 ** connect phase with it: the client gives each attempt what is left of the call's deadline.
-**   http.sleep(seconds), http.now() -> monotonic seconds
+**   http.sleep(seconds), http.now() -> monotonic seconds, http.isatty(fd) -> boolean
 **
 ** One easy handle per session, kept for the session's life, so calls reuse one keep-alive
 ** connection. Custom headers live only in a curl_slist inside the userdata: they are never
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -699,6 +700,13 @@ static int l_now (lua_State *L) {
 }
 
 
+/* http.isatty(fd) -> whether the file descriptor (1: stdout, 2: stderr) is a terminal */
+static int l_isatty (lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+
 static int l_version (lua_State *L) {
   lua_pushstring(L, curl_version());
   return 1;
@@ -725,6 +733,7 @@ static const luaL_Reg funcs[] = {
   {"version", l_version},
   {"sleep",   l_sleep},
   {"now",     l_now},
+  {"isatty",  l_isatty},
   {NULL, NULL}
 };
 

@@ -193,6 +193,44 @@ describe("the REPL on a terminal", function()
     assert.truthy(t:screen(true):find("\27%[32mSUCCESS"), "SUCCESS is not green")
   end)
 
+  it("shows a wait's live status line, updated in place and erased when the wait ends", function()
+    local c = H.client()
+    local id = c:submit_job_execution("nap_job")
+    t = start(env)
+    t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
+    local line = H.wait_until("the status line", function()
+      local last = t:last_line()
+      return last:find("^run " .. id:sub(1, 8) .. "  %u+  %d+s") and last
+    end, 60, 0.1)
+    assert.matches("steps: %d+ done, %d+ failed", line)
+    t:wait_for(">$", 120)
+    local s = t:screen()
+    assert.truthy(s:find('"SUCCESS"', 1, true), s)
+    assert.is_nil(s:find("steps: %d+ done"), "the status line was not erased:\n" .. s)
+  end)
+
+  it("draws a run's timeline at the prompt, every step with its status, within the terminal", function()
+    local c = H.client()
+    local id = c:submit_job_execution("timeline_job")
+    c:wait_for_run(id, { timeout = 120 })
+    t = start(env .. " NO_COLOR=1", 90)
+    t:type(("client:timeline(%q)"):format(id)); t:keys("Enter")
+    t:wait_for(">$")
+    local lines = t:lines()
+    local rows = {}
+    for _, l in ipairs(lines) do
+      local name, bar, status = l:match("^(%S+)%s*|([^|]*)|.-(%u+)$")
+      if name then rows[name] = { bar = bar, status = status } end
+      if name or l:find("^run ") then
+        assert.is_true(#l < 90, "a line fills the terminal (wrapped?): " .. l)
+      end
+    end
+    assert.equal("SUCCESS", rows.prepare and rows.prepare.status, table.concat(lines, "\n"))
+    assert.equal("FAILURE", rows.transform.status)
+    assert.equal("SUCCESS", rows.side_task.status)
+    assert.matches("F", rows.transform.bar)
+  end)
+
   it("never writes a line holding a token to the history file, but keeps it for the Up arrow", function()
     t = start(env)
     t:type('x = 1'); t:keys("Enter")

@@ -770,7 +770,7 @@ function Client:_now() return http.now() end
 -- The workflows beyond the Python client's six methods: each file adds its methods. They
 -- load on the first use of a method the class does not have yet, so that a script that only
 -- calls the six never compiles them.
-local extensions = { "dagster.runs", "dagster.workspace" }
+local extensions = { "dagster.runs", "dagster.workspace", "dagster.timeline" }
 setmetatable(Client, { __index = function(_, key)
   if extensions then
     local list = extensions

@@ -122,6 +122,36 @@ local RUN_SUMMARY = [[
       runId jobName status tags { key value } creationTime startTime endTime updateTime
       parentRunId rootRunId canTerminate]]
 
+-- the status poll of a wait that shows its progress: the step counts come in the same answer
+D.run_progress = [[
+query DagsterLuaRunProgress($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {
+      status
+      stats {
+        __typename
+        ... on RunStatsSnapshot { stepsSucceeded stepsFailed }
+        ... on PythonError { message }
+      }
+    }
+    ... on Error { message }
+  }
+}]]
+
+-- every step of a run with its times, for client:timeline
+D.run_timeline = [[
+query DagsterLuaRunTimeline($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run {
+      runId jobName status startTime endTime
+      stepStats { stepKey status startTime endTime }
+    }
+    ... on Error { message }
+  }
+}]]
+
 D.run = [[
 query DagsterLuaRun($runId: ID!) {
   runOrError(runId: $runId) {

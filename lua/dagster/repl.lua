@@ -65,6 +65,8 @@ function M.setup(e)
   rawset(_G, "dagster", rawget(_G, "dagster") or dagster)
   rawset(_G, "help", M.help)
   rawset(_G, "trace", M.trace)
+  -- waits show a live status line at the prompt (wait_for_run's progress option)
+  if env.tty then require("dagster.client").progress = true end
   local url = os.getenv("DAGSTER_URL")
   local prompt, where = "> ", nil
   if url and url ~= "" then
@@ -80,8 +82,8 @@ function M.setup(e)
       io.stderr:write(fmt("dagster-lua: DAGSTER_URL: %s\n", tostring(c):gsub("^.-%(", "(")))
     end
   end
-  local banner = fmt("dagster-lua %s%s; help() lists what there is, help \"name\" tells more.",
-    dagster.VERSION, where and (", `client` is " .. where) or "")
+  local banner = fmt("dagster-lua %s%s; type help() for help", dagster.VERSION,
+    where and (", client = " .. where) or "")
   return prompt, banner
 end
 
@@ -149,6 +151,10 @@ local function as_table(v)
 end
 
 function M.render(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and rawget(mt, "__name") == "dagster.Timeline" then
+    return v:render { width = env.cols, colour = colour_on() }
+  end
   return as_table(v) or inspect(v)
 end
 

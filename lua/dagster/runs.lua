@@ -2,6 +2,7 @@
 -- the client). Every wait sleeps and reads the clock through client:_sleep and client:_now,
 -- so that inside a dagster.spawn task it yields to the other tasks.
 
+local http = require "dagster.http"
 local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
@@ -33,8 +34,23 @@ return function(Client)
   end
 
   -- the polling options shared by wait_for_run and wait_for_runs
+  -- One status line on stderr, rewritten in place and erased at the end; only when stderr
+  -- is a terminal.
+  local function progress_line()
+    local t0, shown = http.now(), false
+    return {
+      show = function(text)
+        io.stderr:write("\r\27[K", text)
+        io.stderr:flush()
+        shown = true
+      end,
+      clear = function() if shown then io.stderr:write("\r\27[K"); io.stderr:flush() end end,
+      elapsed = function() return http.now() - t0 end,
+    }
+  end
+
   local WAIT_OPTS = options({ "wait_for_run", "wait_for_runs" },
-    { "timeout", "interval", "max_interval", "on_status" })
+    { "timeout", "interval", "max_interval", "on_status", "progress" })
   local function wait_opts(opts, n, fname)
     local o = checkopts(opts, n, fname, WAIT_OPTS)
     local w = {
@@ -44,7 +60,19 @@ return function(Client)
       on_status = check_callable(o.on_status, n, fname, "on_status"),
     }
     if w.max_interval < w.interval then w.max_interval = w.interval end
+    local progress = o.progress
+    if progress ~= nil then checktype(progress, "boolean", n, fname, "progress") end
+    if progress == nil then progress = Client.progress end  -- the REPL's default
+    if progress and http.isatty(2) then w.progress = progress_line() end
     return w
+  end
+
+  -- runs poll(...), then erases the progress line, whether it ended well or not
+  local function with_progress(w, f, ...)
+    if not w.progress then return f(...) end
+    local ok, err = pcall(f, ...)
+    w.progress.clear()
+    if not ok then error(err, 0) end
   end
 
   ----------------------------------------------------------------------------------------
@@ -118,6 +146,19 @@ return function(Client)
 
   -- one page of a run's event log: {events = list of event tables, cursor = the server's
   -- cursor after them (a string, or nil), more = the server has more}
+  -- a run's status and step counts (the poll of a wait that shows its progress)
+  local function run_progress(self, run_id, deadline)
+    return self:_query(D.run_progress, { runId = run_id }, "DagsterLuaRunProgress", function(d)
+      local r = d.runOrError
+      if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRunProgress") end
+      local st = r.stats
+      if st.__typename == "RunStatsSnapshot" then
+        return { status = status_of(r), done = st.stepsSucceeded, failed = st.stepsFailed }
+      end
+      return { status = status_of(r) }
+    end, true, deadline)
+  end
+
   local function logs_page(self, run_id, cursor, limit, once, deadline)
     return self:_query(D.logs_for_run, { runId = run_id, afterCursor = cursor, limit = limit },
       "DagsterLuaLogsForRun", function(d)
@@ -236,8 +277,16 @@ return function(Client)
     checktype(run_id, "string", 1, F)
     local w = wait_opts(opts, 2, F)
     local last, run
-    poll(self, w, function()
-      local status = run_status(self, run_id, true, w.deadline)
+    with_progress(w, poll, self, w, function()
+      local status
+      if w.progress then
+        local p = run_progress(self, run_id, w.deadline)
+        status = p.status
+        w.progress.show(fmt("run %s  %s  %.0fs%s", run_id:sub(1, 8), status, w.progress.elapsed(),
+          p.done and fmt("  steps: %d done, %d failed", p.done, p.failed) or ""))
+      else
+        status = run_status(self, run_id, true, w.deadline)
+      end
       if status ~= last and (w.on_status or FINAL[status]) then
         local r = fetch_run(self, run_id, true, w.deadline)
         return { status = r.status, run = r }
@@ -277,7 +326,20 @@ return function(Client)
       for _, id in ipairs(ids) do if not final[id] then p[#p + 1] = id end end
       return p
     end
-    poll(self, w, function()
+    -- the progress line: how many runs are final, and how many are in each status
+    local function show()
+      local counts, names = {}, {}
+      for _, id in ipairs(ids) do
+        local s = last[id] or "unknown"
+        if not counts[s] then names[#names + 1] = s end
+        counts[s] = (counts[s] or 0) + 1
+      end
+      table.sort(names)
+      for i, s in ipairs(names) do names[i] = fmt("%d %s", counts[s], s) end
+      w.progress.show(fmt("%d of %d runs finished  %.0fs  %s", #ids - #pending(), #ids,
+        w.progress.elapsed(), table.concat(names, ", ")))
+    end
+    with_progress(w, poll, self, w, function()
       local p = pending()
       return { asked = p, statuses = self:_query(D.run_statuses, { runIds = p, limit = #p },
         "DagsterLuaRunStatuses", function(d)
@@ -301,6 +363,7 @@ return function(Client)
           if w.on_status then w.on_status(id, s) end
         end
       end
+      if w.progress then show() end
       if #missing > 0 then
         error(E.new("RunNotFoundError", fmt("Run(s) could not be found: %s",
           table.concat(missing, ", ")), { run_ids = missing, url = self.url }), 0)
