@@ -8,6 +8,7 @@
 **     -W         turn warnings on   --dev[=DIR] load lua/ modules from DIR (default ./lua)
 **     --         stop options       -          run stdin
 */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,5 +271,6 @@ int main (int argc, char **argv) {
   result = lua_toboolean(L, -1);
   dgl_report(L, status);
   lua_close(L);
-  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (result && status == LUA_OK) return EXIT_SUCCESS;
+  return dgl_interrupted() ? 128 + SIGINT : EXIT_FAILURE;  /* 130 after Ctrl-C, as shells do */
 }

@@ -20,6 +20,13 @@
 /* the state a SIGINT should stop (lua.c's globalL); only the host sets it */
 static lua_State *globalL = NULL;
 
+/* whether a SIGINT stopped the last protected call (for the exit status 130) */
+static volatile sig_atomic_t got_sigint = 0;
+
+int dgl_interrupted (void) {
+  return got_sigint;
+}
+
 
 void dgl_message (const char *msg) {
   fprintf(stderr, "%s: %s\n", DGL_PROGNAME, msg);
@@ -40,6 +47,7 @@ static void lstop (lua_State *L, lua_Debug *ar) {
 static void laction (int i) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   signal(i, SIG_DFL);  /* a second Ctrl-C kills the process */
+  got_sigint = 1;
   lua_sethook(globalL, lstop, flag, 1);
 }
 
@@ -71,6 +79,7 @@ int dgl_docall (lua_State *L, int narg, int nres) {
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   globalL = L;
+  got_sigint = 0;
   signal(SIGINT, laction);
   status = lua_pcall(L, narg, nres, base);
   signal(SIGINT, SIG_DFL);

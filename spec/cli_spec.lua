@@ -131,7 +131,7 @@ io.write(tostring(mapped("cjson")), "\n")
 end)
 
 describe("Ctrl-C", function()
-  it("aborts a request that hangs and stops the script with 'interrupted!'", function()
+  it("aborts a request that hangs and stops the script with 'interrupted!' and status 130", function()
     local script = [=[
 import socket, subprocess, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5); s.settimeout(30)
@@ -149,7 +149,7 @@ print(err)
     local out, err, code = H.run("python3 - " .. H.quote(H.bin), script)
     assert.equal(0, code, err)
     local rc, secs = out:match("^(%-?%d+) ([%d.]+)")
-    assert.equal("1", rc, out)
+    assert.equal("130", rc, out)
     assert.is_true(tonumber(secs) < 10, out)
     assert.matches("dagster%-lua: .*interrupted", out)
   end)
