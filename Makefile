@@ -11,8 +11,8 @@ WARN    := -std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKGLIBS   = $(shell pkg-config --libs $(PKGS))
-LUA_SRC := $(shell find lua -name '*.lua' | LC_ALL=C sort)
-C_SRC   := host/main.c host/run.c host/repl.c host/lerror.c host/lhttp.c host/ljson.c
+LUA_SRC := $(shell find lua scripts/playbooks -name '*.lua' 2>/dev/null | LC_ALL=C sort)
+C_SRC   := host/main.c host/run.c host/repl.c host/lerror.c host/lfile.c host/lhttp.c host/ljson.c
 OBJ     := $(C_SRC:host/%.c=build/%.o) build/embedded.o
 BIN     := build/dagster-lua
 

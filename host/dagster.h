@@ -24,6 +24,9 @@ void dgl_seterrorfield(lua_State *L, const char *key, const char *value); /* err
 int  luaopen_dagster_http(lua_State *L);
 const char *dgl_curl_version(void);
 
+/* lfile.c: module dagster.file (durable appends for the playbook journal) */
+int  luaopen_dagster_file(lua_State *L);
+
 /* ljson.c: module dagster.json (lua-cjson decode with integers and null, own encoder) */
 int  luaopen_dagster_json(lua_State *L);
 

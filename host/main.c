@@ -7,6 +7,7 @@
 **     -v         show versions      -E         ignore DAGSTER_LUA_INIT and DAGSTER_LUA_DEV
 **     -W         turn warnings on   --dev[=DIR] load lua/ modules from DIR (default ./lua)
 **     --         stop options       -          run stdin
+**   dagster-lua play NAME|FILE [args]   run a playbook (lua/dagster/playbook.lua)
 */
 #include <signal.h>
 #include <stdio.h>
@@ -216,6 +217,37 @@ static int handle_init (lua_State *L) {
 
 
 /*
+** dagster-lua play ...: playbook.play(args) with the arguments after "play"; leaves the exit
+** status it returns (an integer) on the stack.
+*/
+static int doplay (lua_State *L, char **argv, int argc) {
+  int i, status;
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "dagster.playbook");
+  status = dgl_docall(L, 1, 1);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "play");
+    lua_remove(L, -2);
+    lua_createtable(L, argc - 2, 0);
+    for (i = 2; i < argc; i++) {
+      lua_pushstring(L, argv[i]);
+      lua_rawseti(L, -2, i - 1);
+    }
+    status = dgl_docall(L, 1, 1);
+  }
+  if (status != LUA_OK) {
+    dgl_report(L, status);
+    lua_pushinteger(L, dgl_interrupted() ? 128 + SIGINT : 1);
+  }
+  else if (!lua_isinteger(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushinteger(L, 1);
+  }
+  return 1;
+}
+
+
+/*
 ** Everything runs in here, in protected mode, so that memory errors are caught.
 */
 static int pmain (lua_State *L) {
@@ -223,8 +255,18 @@ static int pmain (lua_State *L) {
   char **argv = (char **)lua_touserdata(L, 2);
   int script = 0;
   const char *devdir = NULL;
-  int args = collectargs(argv, &script, &devdir);
+  int args;
   luaL_checkversion(L);
+  if (argc > 1 && strcmp(argv[1], "play") == 0) {
+    const char *env = getenv(DEV_VAR);
+    if (env != NULL && env[0] != '\0') devdir = strcmp(env, "1") == 0 ? "lua" : env;
+    dgl_openlibs(L, devdir);
+    createargtable(L, argv, argc, 1);
+    lua_gc(L, LUA_GCRESTART);
+    lua_gc(L, LUA_GCGEN, 0, 0);
+    return doplay(L, argv, argc);
+  }
+  args = collectargs(argv, &script, &devdir);
   if (args == has_error) {
     print_usage(argv[script]);
     return 0;
@@ -268,6 +310,11 @@ int main (int argc, char **argv) {
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
   status = lua_pcall(L, 2, 1, 0);
+  if (status == LUA_OK && lua_isinteger(L, -1)) {  /* play: its exit status */
+    int code = (int)lua_tointeger(L, -1);
+    lua_close(L);
+    return code;
+  }
   result = lua_toboolean(L, -1);
   dgl_report(L, status);
   lua_close(L);

@@ -153,6 +153,7 @@ static int load_cjson (lua_State *L) {
 static const luaL_Reg cmodules[] = {
   {"cjson",         load_cjson},
   {"dagster.error", luaopen_dagster_error},
+  {"dagster.file",  luaopen_dagster_file},
   {"dagster.http",  luaopen_dagster_http},
   {"dagster.json",  luaopen_dagster_json},
   {NULL, NULL}

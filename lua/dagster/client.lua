@@ -527,6 +527,7 @@ local function submission_id()
 end
 
 Client.SUBMISSION_TAG = "dagster-lua/submission_id"
+Client._submission_id = submission_id
 
 -- The run that carries a submission id, or nil (a read-only query, retried as such, and
 -- ended by `deadline`).
@@ -547,8 +548,14 @@ end
 -- with an answer it could not read, the error carries `submission_id` (the tag's value)
 -- for the caller to settle.
 function Client:_launch_once(document, variables, opname, field, tags, read)
-  local sid = submission_id()
-  tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid }
+  local sid   -- the caller's own (a playbook settles a resumed launch by it), or a new one
+  for _, t in ipairs(tags) do
+    if t.key == Client.SUBMISSION_TAG then sid = t.value end
+  end
+  if sid == nil then
+    sid = submission_id()
+    tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid }
+  end
   local deadline = self:_deadline()
   local n = 0
   while true do
@@ -580,6 +587,24 @@ function Client:_launch_once(document, variables, opname, field, tags, read)
   end
 end
 
+-- Raises RunConfigValidationInvalid with the server's messages; each error of `body` gets
+-- config_path, the list of keys and indexes that lead to the wrong value.
+local function config_invalid(self, r, opname)
+  local msgs = {}
+  for i, e in ipairs(r.errors) do
+    local path = {}
+    if type(e.stack) == "table" then
+      for _, entry in ipairs(e.stack.entries or {}) do
+        local p = entry.fieldName or entry.listIndex or entry.mapKey
+        if not isnull(p) then path[#path + 1] = tostring(p) end
+      end
+    end
+    e.config_path = path
+    msgs[i] = e.message
+  end
+  self:_typed_error(r, opname, concat(msgs, "; "), r.errors)
+end
+
 -- The launch itself, shared by submit_job_execution and the workflows. params is a
 -- complete ExecutionParams; returns the run id.
 function Client:_launch(params)
@@ -591,19 +616,7 @@ function Client:_launch(params)
       local t = r.__typename
       if t == "LaunchRunSuccess" then return Client._run_id(r.run.runId) end
       if t == "RunConfigValidationInvalid" then
-        local msgs = {}
-        for i, e in ipairs(r.errors) do
-          local path = {}
-          if type(e.stack) == "table" then
-            for _, entry in ipairs(e.stack.entries or {}) do
-              local p = entry.fieldName or entry.listIndex or entry.mapKey
-              if not isnull(p) then path[#path + 1] = tostring(p) end
-            end
-          end
-          e.config_path = path
-          msgs[i] = e.message
-        end
-        self:_typed_error(r, "DagsterLuaLaunchRun", concat(msgs, "; "), r.errors)
+        config_invalid(self, r, "DagsterLuaLaunchRun")
       elseif t == "InvalidStepError" then
         self:_typed_error(r, "DagsterLuaLaunchRun", r.invalidStepKey)
       elseif t == "InvalidOutputError" then
@@ -619,6 +632,42 @@ end
 function Client._run_id(id)
   if type(id) ~= "string" or id == "" then error("a run id is not a non-empty string", 0) end
   return id
+end
+
+local VALIDATE_OPTS = options("validate_run_config",
+  { "repository_location_name", "repository_name", "run_config", "op_selection" })
+
+-- client:validate_run_config(job_name [, opts]) -> true, or raises RunConfigValidationInvalid
+-- (each error with config_path) as a launch would, without launching anything
+function Client:validate_run_config(job_name, opts)
+  local F = "validate_run_config"
+  checktype(job_name, "string", 1, F)
+  local o = checkopts(opts, 2, F, VALIDATE_OPTS)
+  local location, repository = o.repository_location_name, o.repository_name
+  if location ~= nil then checktype(location, "string", 2, F, "repository_location_name") end
+  if repository ~= nil then checktype(repository, "string", 2, F, "repository_name") end
+  local run_config = o.run_config
+  if run_config == nil then run_config = {}
+  elseif type(run_config) ~= "table" and type(run_config) ~= "string" then
+    argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
+  end
+  local selector = { pipelineName = job_name }
+  if o.op_selection ~= nil then
+    selector.solidSelection = string_list(o.op_selection, 2, F, "op_selection")
+  end
+  if location == nil or repository == nil then
+    location, repository = self:_infer(job_name, location, repository)
+  end
+  selector.repositoryLocationName, selector.repositoryName = location, repository
+  return self:_query(D.validate_config, { selector = selector, runConfigData = run_config },
+    "DagsterLuaValidateConfig", function(d)
+      local r = d.isPipelineConfigValid
+      if r.__typename == "PipelineConfigValidationValid" then return true end
+      if r.__typename == "RunConfigValidationInvalid" then
+        config_invalid(self, r, "DagsterLuaValidateConfig")
+      end
+      self:_typed_error(r, "DagsterLuaValidateConfig")
+    end)
 end
 
 local SUBMIT_OPTS = options("submit_job_execution", { "repository_location_name",

@@ -43,6 +43,17 @@ mutation DagsterLuaLaunchRun($executionParams: ExecutionParams!) {
   }
 }]]
 
+D.validate_config = [[
+query DagsterLuaValidateConfig($selector: PipelineSelector!, $runConfigData: RunConfigData) {
+  isPipelineConfigValid(pipeline: $selector, mode: "default", runConfigData: $runConfigData) {
+    __typename
+    ... on PipelineConfigValidationValid { pipelineName }
+    ... on RunConfigValidationInvalid { pipelineName]] .. CONFIG_ERRORS .. [[ }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {
