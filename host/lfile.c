@@ -4,6 +4,8 @@
 **   file.append(path, data)   appends data to path and fsyncs it before returning; the file
 **                             is created with mode 0600 (its directory fsynced too, so the
 **                             new name survives a crash); raises "path: reason" on failure
+**   file.truncate(path, size) cuts path to size bytes and fsyncs it (a journal drops the
+**                             partial record a crash left at its end before going on)
 **   file.mkdirs(path)         creates path and its missing parents with mode 0700
 **   file.pid()                the process id (a spec stops a playbook at a chosen point)
 **
@@ -66,6 +68,23 @@ static int f_append (lua_State *L) {
 }
 
 
+static int f_truncate (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer size = luaL_checkinteger(L, 2);
+  int fd;
+  luaL_argcheck(L, size >= 0, 2, "negative size");
+  if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+    return luaL_error(L, "%s: %s", path, strerror(errno));
+  if (ftruncate(fd, (off_t)size) != 0 || fsync(fd) != 0) {
+    int e = errno;
+    close(fd);
+    return luaL_error(L, "%s: %s", path, strerror(e));
+  }
+  close(fd);
+  return 0;
+}
+
+
 static int f_mkdirs (lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   char buf[4096];
@@ -93,6 +112,7 @@ static int f_pid (lua_State *L) {
 
 static const luaL_Reg funcs[] = {
   {"append", f_append},
+  {"truncate", f_truncate},
   {"mkdirs", f_mkdirs},
   {"pid",    f_pid},
   {NULL, NULL}

@@ -341,9 +341,9 @@ function P.journal_path(name, argv)
     hash(json.encode(keep)))
 end
 
--- Reads a journal: returns its records, or nil when the file does not exist. A last line
--- that is cut short is left out (the record being written when the process died); any
--- other damage raises a usage error naming the file and the line.
+-- Reads a journal: returns its records and the length of its whole lines, or nil when the
+-- file does not exist. A last line that is cut short is left out (the record being written
+-- when the process died); any other damage raises a usage error naming the file and line.
 local function read_journal(path, name)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -356,7 +356,7 @@ local function read_journal(path, name)
     local line = text:sub(pos, (nl or #text + 1) - 1)
     n = n + 1
     local ok, rec = pcall(json.decode, line)
-    if not ok or type(rec) ~= "table" then
+    if not ok or type(rec) ~= "table" or nl == nil then
       if nl == nil then break end                -- the cut last line: the record in doubt
       usage_error(name, fmt("journal %s: line %d is damaged (%s)", path, n,
         ok and "not an object" or tostring(rec)))
@@ -365,6 +365,7 @@ local function read_journal(path, name)
     records[#records + 1] = rec
     pos = (nl or #text) + 1
   end
+  local whole = pos - 1                            -- the bytes of the whole lines
   local head = records[1]
   if head and (head.kind ~= JOURNAL_KIND) then
     usage_error(name, fmt("journal %s: line 1 is not a dagster-lua playbook journal", path))
@@ -373,7 +374,7 @@ local function read_journal(path, name)
     usage_error(name, fmt("journal %s: line 1: written by playbook %s, not %s", path,
       tostring(head.playbook), name))
   end
-  return records
+  return records, whole, #text
 end
 
 ------------------------------------------------------------------------------------------
@@ -464,7 +465,10 @@ function P.new(decl)
   end
   local dir = self.journal:match("^(.*)/[^/]*$")
   if dir and dir ~= "" then file.mkdirs(dir) end
-  local records = read_journal(self.journal, decl.name)
+  local records, whole, size = read_journal(self.journal, decl.name)
+  if records and whole < size and flags.resume then
+    file.truncate(self.journal, whole)           -- drop the cut record before appending
+  end
   if records and #records > 0 then
     local finished = records[#records].event == "end"
     if flags.resume then
