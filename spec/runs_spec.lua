@@ -358,7 +358,7 @@ server.serve_forever()
       local types, at = {}, {}
       for i, ev in ipairs(events) do
         types[ev.type] = true
-        at[ev.event_type] = at[ev.event_type] or i
+        if ev.event_type then at[ev.event_type] = at[ev.event_type] or i end
         assert.equal(ok, ev.run_id)
         assert.is_number(ev.timestamp)
         assert.is_string(ev.level)
@@ -366,10 +366,10 @@ server.serve_forever()
       end
       assert.is_true(types.RunStartEvent and types.RunSuccessEvent and types.ExecutionStepSuccessEvent)
       -- the queued coordinator (dagster-up's, Dagster's default): the run waits in the queue
-      -- until the daemon dequeues it and hands it to the run launcher
+      -- until the daemon hands it to the run launcher (Dagster 1.13 logs no RUN_DEQUEUED event)
       assert.equal("RunEnqueuedEvent", events[1].type)
       assert.equal("RUN_ENQUEUED", events[1].event_type)
-      local lifecycle = { "RUN_ENQUEUED", "RUN_DEQUEUED", "RUN_STARTING", "RUN_START", "RUN_SUCCESS" }
+      local lifecycle = { "RUN_ENQUEUED", "RUN_STARTING", "RUN_START", "RUN_SUCCESS" }
       for i = 2, #lifecycle do
         local a, b = lifecycle[i - 1], lifecycle[i]
         assert.is_true(at[a] ~= nil and at[b] ~= nil and at[a] < at[b],
