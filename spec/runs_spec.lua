@@ -353,19 +353,28 @@ server.serve_forever()
   end)
 
   describe("events", function()
-    it("reads a finished run's events in order, from RUN_STARTING to the run's success", function()
+    it("reads a finished run's events in order, from RUN_ENQUEUED to the run's success", function()
       local events, st = read_all(client, ok)
-      local types = {}
+      local types, at = {}, {}
       for i, ev in ipairs(events) do
         types[ev.type] = true
+        if ev.event_type then at[ev.event_type] = at[ev.event_type] or i end
         assert.equal(ok, ev.run_id)
         assert.is_number(ev.timestamp)
         assert.is_string(ev.level)
         if i > 1 then assert.is_true(ev.timestamp >= events[i - 1].timestamp) end
       end
       assert.is_true(types.RunStartEvent and types.RunSuccessEvent and types.ExecutionStepSuccessEvent)
-      assert.equal("RunStartingEvent", events[1].type)
-      assert.equal("RUN_STARTING", events[1].event_type)
+      -- the queued coordinator (dagster-up's, Dagster's default): the run waits in the queue
+      -- until the daemon hands it to the run launcher (Dagster 1.13 logs no RUN_DEQUEUED event)
+      assert.equal("RunEnqueuedEvent", events[1].type)
+      assert.equal("RUN_ENQUEUED", events[1].event_type)
+      local lifecycle = { "RUN_ENQUEUED", "RUN_STARTING", "RUN_START", "RUN_SUCCESS" }
+      for i = 2, #lifecycle do
+        local a, b = lifecycle[i - 1], lifecycle[i]
+        assert.is_true(at[a] ~= nil and at[b] ~= nil and at[a] < at[b],
+          ("%s (event %s) before %s (event %s)"):format(a, tostring(at[a]), b, tostring(at[b])))
+      end
       local run = client:get_run(ok)
       assert.is_true(events[1].timestamp >= run.creation_time - 1)
       assert.is_true(math.abs(events[#events].timestamp - run.end_time) < 10)
