@@ -15,9 +15,9 @@ end
 local Term = {}
 Term.__index = Term
 
-local function start(env, width)
-  local hist = os.tmpname()
-  os.remove(hist)
+local function start(env, width, history)
+  local hist = history or os.tmpname()
+  if not history then os.remove(hist) end
   local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; sleep 600"):format(env or "", H.quote(hist),
     H.quote(H.bin))
   local name = "t" .. math.random(1, 1e9)
@@ -229,6 +229,32 @@ describe("the REPL on a terminal", function()
     assert.equal("FAILURE", rows.transform.status)
     assert.equal("SUCCESS", rows.side_task.status)
     assert.matches("F", rows.transform.bar)
+  end)
+
+  it("keeps a long history file working: its header, the oldest lines cut at 1000", function()
+    local hist = os.tmpname()
+    local f = assert(io.open(hist, "w"))
+    f:write("_HiStOrY_V2_\n")
+    for i = 1, 1200 do f:write(("x\\040=\\040%d\n"):format(i)) end
+    f:close()
+    t = start(env, nil, hist)
+    t:keys("Up")
+    t:wait_for("x = 1200$")              -- the newest line of the file is the first Up
+    t:keys("C-u")
+    t:type("y = 7"); t:keys("Enter")
+    t:wait_for(">$")
+    t:keys("C-d")
+    H.wait_until("the history file to be written", function()
+      local h = H.slurp(hist) or ""
+      return h:find("y\\040=\\0407") ~= nil
+    end, 10, 0.1)
+    local lines = {}
+    for l in H.slurp(hist):gmatch("[^\n]+") do lines[#lines + 1] = l end
+    os.remove(hist)
+    assert.equal("_HiStOrY_V2_", lines[1])
+    assert.is_true(#lines - 1 <= 1000, (#lines - 1) .. " lines kept")
+    assert.equal("y\\040=\\0407", lines[#lines])
+    assert.equal("x\\040=\\0401200", lines[#lines - 1])
   end)
 
   it("never writes a line holding a token to the history file, but keeps it for the Up arrow", function()
