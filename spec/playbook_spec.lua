@@ -122,6 +122,40 @@ pb:say("hello %s from %s", pb.args.who, v)
       assert.matches("did not finish within 3 s", err)
     end)
 
+    it("130 at Ctrl-C, with the journal consistent: --resume goes on and launches nothing", function()
+      local tag = unique()
+      local journal = dir .. "/ctrlc.jsonl"
+      local pidfile, codefile = dir .. "/ctrlc.pid", dir .. "/ctrlc.code"
+      -- the playbook's own pid, and its exit status once it ends, from a shell around it
+      H.run(("env XDG_STATE_HOME=%s DAGSTER_URL=%s sh -c %s %s >%s 2>&1 &"):format(H.quote(dir),
+        H.quote(H.url()), H.quote(('"$0" play run nap_job --wait --journal %s --tag spec=%s & ' ..
+          'echo $! > %s; wait $!; echo $? > %s'):format(journal, tag, pidfile, codefile)),
+        H.quote(H.bin), H.quote(dir .. "/ctrlc.out")))
+      H.wait_until("the launch to be journaled", function()
+        return (H.slurp(journal) or ""):find('"launched"')
+      end, 120, 0.2)
+      H.sleep(1)
+      H.run("kill -INT " .. H.trim(H.slurp(pidfile)))
+      local code = H.wait_until("the playbook to end", function()
+        return tonumber(H.slurp(codefile) or "")
+      end, 30, 0.1)
+      assert.equal(130, code, H.slurp(dir .. "/ctrlc.out"))
+      assert.matches("interrupted; %-%-resume goes on", H.slurp(dir .. "/ctrlc.out"))
+      local recs = records(journal)
+      assert.are_not.equal("end", recs[#recs].event)
+      local _, err
+      _, err, code = play(("run nap_job --wait --journal %s --tag spec=%s --resume"):format(journal, tag))
+      assert.equal(0, code, err)
+      assert.equal(1, #runs_tagged("spec", tag))
+    end)
+
+    it("--logs streams the run's events and ends with the run's outcome", function()
+      local out, err, code = play("run fail_job --logs")
+      assert.equal(1, code, err)
+      assert.matches("fail_op", out)
+      assert.matches("RUN_FAILURE", out)
+    end)
+
     it("5 when the server cannot be reached", function()
       local _, err, code = play("run succeed_job --url http://127.0.0.1:9")
       assert.equal(5, code, err)

@@ -80,8 +80,9 @@ local status = pb:step("wait for " .. run_id, function()
   if f.logs then
     local deadline = f.timeout and (require("dagster").now() + f.timeout)
     for ev in pb.client:events(run_id, { follow = true }) do
-      pb:say("%s %-8s %s%s", os.date("%H:%M:%S", math.floor(ev.timestamp or os.time())),
-        ev.level or ev.event_type or "", ev.step_key and (ev.step_key .. ": ") or "",
+      pb:say("%s %-7s %s%s%s", os.date("%H:%M:%S", math.floor(ev.timestamp or os.time())),
+        ev.level or "", ev.event_type and (ev.event_type .. " ") or "",
+        ev.step_key and (ev.step_key .. ": ") or "",
         (ev.error_message or ev.message or ""):gsub("\n.*", ""))
       if deadline and require("dagster").now() > deadline then
         pb:exit(playbook.EXIT.TIMEOUT, ("run %s did not finish within %g s"):format(run_id, f.timeout))
