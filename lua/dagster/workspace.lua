@@ -10,6 +10,7 @@
 local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
+local caps = require "dagster.capabilities"
 
 local fmt, concat = string.format, table.concat
 
@@ -188,11 +189,12 @@ end
 function Client:jobs(opts)
   local location, repository = filter(opts, 1, "jobs")
   local out = {}
-  for _, repo in ipairs(self:_repository_nodes(D.repositories, "DagsterLuaRepositories")) do
+  for _, repo in ipairs(self:_repository_nodes(D.jobs, "DagsterLuaJobs")) do
     if matches(repo, location, repository) then
+      local asset_jobs = caps.asset_jobs(repo)  -- not Job.isAssetJob: it raises on 1.11
       for _, job in ipairs(repo.jobs) do
         out[#out + 1] = { name = job.name, repository = repo.name, location = repo.location.name,
-                          is_asset_job = job.isAssetJob == true }
+                          is_asset_job = asset_jobs[job.name] == true }
       end
     end
   end
@@ -366,11 +368,12 @@ function Client:assets(opts)
   local out, cursor = {}, nil
   while true do
     local want = limit and math.min(page, limit - #out) or page
-    local r = self:_execute(D.assets, { prefix = prefix, cursor = cursor, limit = want },
+    local r = self:_execute(caps.assets_document(self),
+      { prefix = prefix, cursor = cursor, limit = want },
       "DagsterLuaAssets").assetsOrError
     if r.__typename ~= "AssetConnection" then self:_typed_error(r, "DagsterLuaAssets") end
     for _, node in ipairs(r.nodes) do
-      local ts = node.latestMaterializationTimestamp
+      local ts = caps.latest_materialization(node)
       out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
                         latest_materialization = not isnull(ts) and ts / 1000 or nil }
     end
