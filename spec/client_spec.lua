@@ -1,4 +1,4 @@
--- The official client's six methods against a real local Dagster 1.13.27 (started once for
+-- The official client's six methods against the real local Dagster under test (started once for
 -- the suite by scripts/dagster-up): launching, inference, config errors, tags and selections,
 -- reload and shutdown, terminate, and the failure paths, each as the server really answers.
 local dagster = require "dagster"
