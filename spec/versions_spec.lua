@@ -98,6 +98,26 @@ describe("on the Dagster version under test", function()
       assert.equal(4, count(seen, "DagsterLuaAssets", before))
     end)
 
+    it("that says nothing (introspection refused) leaves the choices to what every version takes", function()
+      local caps = require "dagster.capabilities"
+      local c = through()
+      c._capabilities = caps.from_answer({})  -- what a refused probe leaves
+      assert.is_false(c._capabilities.asset_latest_materialization)
+      assert.is_nil(c._capabilities.run_statuses)
+      local before = #ops()
+      local by_path = {}
+      for _, a in ipairs(c:assets()) do by_path[a.path] = a end
+      assert.is_table(by_path.asset_one)
+      if server_run_statuses(client).SUSPENDED then
+        assert.is_table(c:runs { statuses = { "SUSPENDED" }, limit = 1 })
+      else  -- the server answers for itself
+        assert.equal("GraphQLError", catch(c.runs, c, { statuses = { "SUSPENDED" } }).name)
+      end
+      local seen = ops()
+      assert.equal(0, count(seen, PROBE, before))
+      assert.equal(1, count(seen, "DagsterLuaRuns", before))
+    end)
+
     it("reads the server's version, asset fields and run statuses", function()
       local caps = require("dagster.capabilities").get(H.client())
       assert.equal(H.version(), caps.version)

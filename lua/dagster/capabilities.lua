@@ -40,15 +40,18 @@ end
 -- The answer of D.capabilities as a capabilities table:
 --   version                        the server's Dagster version (for messages only)
 --   asset_fields                   set of Asset's field names
---   run_statuses                   set of RunStatus's values
---   asset_latest_materialization   Asset has latestMaterializationTimestamp
+--   run_statuses                   set of RunStatus's values, or nil when the server did not
+--                                  say (then a filter goes to the server as it is)
+--   asset_latest_materialization   Asset has latestMaterializationTimestamp (when the server
+--                                  did not say: false, and assets() uses the document every
+--                                  supported version takes)
 function M.from_answer(data)
   local asset = type(data.asset) == "table" and data.asset or {}
-  local status = type(data.runStatus) == "table" and data.runStatus or {}
+  local status = type(data.runStatus) == "table" and data.runStatus or nil
   local c = {
     version = type(data.version) == "string" and data.version or "unknown",
     asset_fields = names(asset.fields, "name"),
-    run_statuses = names(status.enumValues, "name"),
+    run_statuses = status and names(status.enumValues, "name"),
   }
   c.asset_latest_materialization = c.asset_fields.latestMaterializationTimestamp == true
   return c
@@ -71,7 +74,12 @@ function M.get(client)
   client._capabilities_probing = mark
   local ok, data = pcall(client._execute, client, D.capabilities, nil, "DagsterLuaCapabilities")
   if rawget(client, "_capabilities_probing") == mark then client._capabilities_probing = nil end
-  if not ok then error(data, 0) end
+  if not ok then
+    -- a server that refuses introspection (a GraphQL error, not a transport failure) is
+    -- taken as saying nothing: the choices that work on every supported version are made
+    if not E.is(data, "GraphQLError") then error(data, 0) end
+    data = {}
+  end
   c = M.from_answer(data)
   client._capabilities = c
   return c
@@ -93,6 +101,7 @@ function M.check_statuses(client, statuses, fname)
   for _, s in ipairs(statuses) do if NEWER_STATUS[s] then newer = true end end
   if not newer then return end
   local c = M.get(client)
+  if c.run_statuses == nil then return end  -- the server did not say: it will answer itself
   for _, s in ipairs(statuses) do
     if not c.run_statuses[s] then
       local have = {}
