@@ -10,7 +10,8 @@
 -- The probe (D.capabilities: one introspection request) is made once per client, by the
 -- first call of a method that needs it, and cached on the client; a failed probe is not
 -- cached. Calls that need no capability (get_run_status, submit_job_execution, ...) never
--- make it.
+-- make it. A server that refuses introspection is taken as saying nothing: then assets() uses
+-- the document every supported version takes and a status filter goes to the server as it is.
 
 local E = require "dagster.error"
 local D = require "dagster.documents"
@@ -90,7 +91,7 @@ end
 ------------------------------------------------------------------------------------------
 
 -- the run statuses that not every supported server has (the others need no probe)
-local NEWER_STATUS = { SUSPENDED = "1.13" }
+local NEWER_STATUS = enums.RUN_STATUS_SINCE
 
 -- Raises UnsupportedError when a runs filter names a status the server does not have (the
 -- server itself would answer with a GraphQL coercion error). Probes only when the list
