@@ -1,4 +1,4 @@
--- The official client's six methods against a real local Dagster 1.13.27 (started once for
+-- The official client's six methods against the real local Dagster under test (started once for
 -- the suite by scripts/dagster-up): launching, inference, config errors, tags and selections,
 -- reload and shutdown, terminate, and the failure paths, each as the server really answers.
 local dagster = require "dagster"
@@ -334,8 +334,8 @@ describe("errors from the transport and the server", function()
     local ok, err = pcall(function()
       local client = dagster.client("127.0.0.1", { port_number = port,
         headers = { ["Dagster-Cloud-Api-Token"] = "user:token-abc" } })
-      assert.matches("^1%.13", client:version())
-      assert.matches("^1%.13", client:version())
+      assert.equal(H.version(), client:version())
+      assert.equal(H.version(), client:version())
     end)
     local f = assert(io.open(portfile .. ".log")); local log = f:read("a"); f:close()
     os.execute("kill $(cat " .. H.quote(portfile .. ".pid") .. ") 2>/dev/null")

@@ -1,4 +1,4 @@
--- Runs against a real local Dagster 1.13.27: waiting (one run and many), reading a run,
+-- Runs against the real local Dagster under test: waiting (one run and many), reading a run,
 -- listing and paging, the event log (paged, resumed, followed), and re-execution. The runs
 -- are launched once in `setup` and shared; each carries a tag unique to this spec run, so
 -- that the runs of other specs on the same deployment never get in the way.

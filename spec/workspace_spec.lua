@@ -1,4 +1,4 @@
--- The workspace methods against a real local Dagster 1.13.27 (scripts/dagster-up): locations
+-- The workspace methods against the real local Dagster under test (scripts/dagster-up): locations
 -- and their load errors, waiting for a location to come back, repositories and jobs,
 -- materializing and listing assets, and starting and stopping schedules and sensors.
 local dagster = require "dagster"

@@ -21,6 +21,16 @@ local CONFIG_ERRORS = [[
 D.version = [[
 query DagsterLuaVersion { version }]]
 
+-- What the server can do, asked once per client by the methods that depend on it
+-- (lua/dagster/capabilities.lua): Asset's fields and RunStatus's values differ between
+-- Dagster 1.10 and 1.13. One introspection request; deprecated members count too.
+D.capabilities = [[
+query DagsterLuaCapabilities {
+  version
+  asset: __type(name: "Asset") { fields(includeDeprecated: true) { name } }
+  runStatus: __type(name: "RunStatus") { enumValues(includeDeprecated: true) { name } }
+}]]
+
 D.job_names = [[
 query DagsterLuaJobNames {
   repositoriesOrError {
@@ -278,11 +288,26 @@ query DagsterLuaLocationStatuses {
   }
 }]]
 
+-- Neither selects Job.isAssetJob: its resolver raises on Dagster 1.11 ("'GrapheneJob' object
+-- has no attribute '_batch_loader'"). jobs() derives it as the server does: a job is an asset
+-- job when an asset node of its repository names it in jobNames.
 D.repositories = [[
 query DagsterLuaRepositories {
   repositoriesOrError {
     __typename
-    ... on RepositoryConnection { nodes { name location { name } jobs { name isAssetJob } } }
+    ... on RepositoryConnection { nodes { name location { name } } }
+    ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.jobs = [[
+query DagsterLuaJobs {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name } jobs { name }
+      assetNodes { jobNames } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }
@@ -304,6 +329,19 @@ query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
   assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
     __typename
     ... on AssetConnection { nodes { key { path } latestMaterializationTimestamp } cursor }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+-- the same for servers whose Asset has no latestMaterializationTimestamp (before Dagster
+-- 1.11): the timestamp of the newest materialization event (a string, in milliseconds)
+D.assets_from_events = [[
+query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
+  assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on AssetConnection { nodes { key { path } assetMaterializations(limit: 1) { timestamp } }
+      cursor }
     ... on Error { message }
     ... on PythonError { className stack }
   }

@@ -19,6 +19,9 @@ end
 -- GraphQL RunStatus of the 1.13 server (SUSPENDED is new in 1.13)
 M.RunStatus = enum("RunStatus", { "QUEUED", "NOT_STARTED", "MANAGED", "STARTING", "STARTED",
   "SUSPENDED", "SUCCESS", "FAILURE", "CANCELING", "CANCELED" })
+-- the RunStatus values that not every supported server has (Dagster 1.10 to 1.13), with the
+-- version that brought them: a runs filter naming one asks the server first (capabilities.lua)
+M.RUN_STATUS_SINCE = { SUSPENDED = "1.13" }
 M.ReloadRepositoryLocationStatus = enum("ReloadRepositoryLocationStatus",
   { "SUCCESS", "FAILURE" })
 M.ShutdownRepositoryLocationStatus = enum("ShutdownRepositoryLocationStatus",

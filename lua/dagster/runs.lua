@@ -7,6 +7,7 @@ local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
 local enums = require "dagster.enums"
+local caps = require "dagster.capabilities"
 
 local fmt = string.format
 
@@ -452,6 +453,7 @@ return function(Client)
     local F = "runs"
     local o = checkopts(filter, 1, F, RUNS_OPTS)
     local f, empty = runs_filter(o, 1, F)
+    caps.check_statuses(self, f.statuses, F)  -- UnsupportedError for what the server lacks
     local limit = checkcount(o.limit, 1, F, "limit", 100)
     if o.cursor ~= nil then checktype(o.cursor, "string", 1, F, "cursor") end
     if empty then return {} end
@@ -480,6 +482,7 @@ return function(Client)
     local F = "each_run"
     local o = checkopts(filter, 1, F, EACH_RUN_OPTS)
     local f, empty = runs_filter(o, 1, F)
+    caps.check_statuses(self, f.statuses, F)  -- UnsupportedError for what the server lacks
     local size = checkcount(o.page_size, 1, F, "page_size", 100)
     local page, i, done = nil, 0, empty
     local function fetch(cursor, prev)
@@ -576,6 +579,9 @@ return function(Client)
     local events, pos, page_end, more   -- the current page
     local finished_at                   -- when a final run status was seen (follow)
     local delay = interval
+    local fill = caps.run_failure_filler(o.cursor == nil, function()  -- servers before 1.13
+      return caps.first_step_failure(function(c) return logs_page(self, run_id, c, 1000) end)
+    end)
 
     local function fetch()
       local page = logs_page(self, run_id, base, limit)
@@ -592,7 +598,7 @@ return function(Client)
         if pos < #events then
           pos = pos + 1
           state.cursor = pos == #events and skip == 0 and page_end or make_cursor(base, pos)
-          return events[pos]
+          return fill(events[pos])
         end
         if state.done then return nil end
         if page_end ~= nil then base = page_end end

@@ -10,6 +10,7 @@
 local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
+local caps = require "dagster.capabilities"
 
 local fmt, concat = string.format, table.concat
 
@@ -208,11 +209,12 @@ end
 -- client:jobs([{location =, repository =}]) -> list of {name, repository, location, is_asset_job}
 function Client:jobs(opts)
   local location, repository = filter(opts, 1, "jobs")
-  return self:_repository_nodes(D.repositories, "DagsterLuaRepositories", location, repository,
+  return self:_repository_nodes(D.jobs, "DagsterLuaJobs", location, repository,
     function(repo, out)
+      local asset_jobs = caps.asset_jobs(repo)  -- not Job.isAssetJob: it raises on 1.11
       for _, job in ipairs(repo.jobs) do
         out[#out + 1] = { name = name_of(job.name), repository = repo.name,
-                          location = repo.location.name, is_asset_job = job.isAssetJob == true }
+                          location = repo.location.name, is_asset_job = asset_jobs[job.name] == true }
       end
     end)
 end
@@ -393,13 +395,15 @@ function Client:assets(opts)
   local out, cursor = {}, nil
   while true do
     local want = limit and math.min(page, limit - #out) or page
-    -- reads one page into out; returns how many came and the cursor after them
-    local got = self:_query(D.assets, { prefix = prefix, cursor = cursor, limit = want },
+    -- reads one page into out; returns how many came and the cursor after them (the
+    -- document is the one the server takes: capabilities.lua)
+    local document = caps.assets_document(self)
+    local got = self:_query(document, { prefix = prefix, cursor = cursor, limit = want },
       "DagsterLuaAssets", function(d)
         local r = d.assetsOrError
         if r.__typename ~= "AssetConnection" then self:_typed_error(r, "DagsterLuaAssets") end
         for _, node in ipairs(r.nodes) do
-          local ts = node.latestMaterializationTimestamp
+          local ts = caps.latest_materialization(node)
           out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
                             latest_materialization = not isnull(ts) and ts / 1000 or nil }
         end

@@ -17,6 +17,30 @@ function H.url()
   return url
 end
 
+-- the Dagster version under test (scripts/test exports DAGSTER_VERSION, read from the
+-- virtualenv it set up)
+function H.version()
+  local v = os.getenv("DAGSTER_VERSION")
+  if v == nil or v == "" then
+    error("DAGSTER_VERSION is not set: run the specs with `make test`", 2)
+  end
+  return v
+end
+
+-- whether the version under test is at least `want` ("1.11", "1.13.2"), compared
+-- number by number
+function H.version_at_least(want)
+  local have = {}
+  for n in H.version():gmatch("%d+") do have[#have + 1] = tonumber(n) end
+  local i = 0
+  for n in want:gmatch("%d+") do
+    i = i + 1
+    local h, w = have[i] or 0, tonumber(n)
+    if h ~= w then return h > w end
+  end
+  return true
+end
+
 function H.state_dir()
   local d = os.getenv("DAGSTER_LUA_STATE")
   if d == nil or d == "" then error("DAGSTER_LUA_STATE is not set: run `make test`", 2) end
