@@ -509,7 +509,7 @@ return function(Client)
       return results, #results < size
     end
     return function()
-      if done then return nil end
+      if done and (page == nil or i >= #page) then return nil end
       if page == nil or i >= #page then
         local results, last_page = fetch(page and page[#page].run_id, page)
         page, i = results, 0   -- the previous page is dropped here
