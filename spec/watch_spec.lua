@@ -33,18 +33,36 @@ describe("the watch playbook", function()
 
   it("piped, prints one line per status change of each run, and ends with --until-idle", function()
     local tag = unique()
+    -- behind a proxy that counts the requests (bench/count_proxy.py: a JSON line per POST)
+    local proxyf = dir .. "/proxy.out"
+    local proxy_pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
+      H.quote(H.root .. "/bench/count_proxy.py"), H.quote(H.url()), H.quote(proxyf))))
+    local proxy = H.wait_until("the proxy", function()
+      return (H.slurp(proxyf) or ""):match("PROXY_URL=(%S+)")
+    end, 30, 0.1)
     -- a run in flight before the watch starts, another started while it watches; both end
     -- (the first canceled), then nothing is in flight and the watch ends
     local slow = client:submit_job_execution("slow_job", { tags = { spec = tag } })
     local outf, rcf = dir .. "/piped.out", dir .. "/piped.rc"
     os.execute(("({ timeout 900 %s; echo $? >%s.tmp; } | cat >%s; mv %s.tmp %s) </dev/null 2>/dev/null &"):format(
-      cmd("--until-idle --tag spec=" .. tag), H.quote(rcf), H.quote(outf), H.quote(rcf), H.quote(rcf)))
+      cmd("--until-idle --url " .. proxy .. " --tag spec=" .. tag), H.quote(rcf), H.quote(outf), H.quote(rcf), H.quote(rcf)))
     local fail = client:submit_job_execution("fail_job", { tags = { spec = tag } })
     H.wait_run(client, fail, 600)
     client:terminate_run(slow)
     local code = tonumber(H.wait_until("the watch to end", function() return H.slurp(rcf) end, 600, 0.5))
     local out = H.slurp(outf)
+    os.execute("kill " .. proxy_pid)
     assert.equal(0, code, out)
+    -- one request per refresh, the same query, at most one a second
+    local posts = {}
+    for line in H.slurp(proxyf):gmatch("[^\n]+") do
+      if line:sub(1, 1) == "{" then posts[#posts + 1] = dagster.json.decode(line) end
+    end
+    assert.is_true(#posts >= 2, #posts .. " requests")
+    for i, p in ipairs(posts) do
+      assert.equal("DagsterLuaRunsInFlight", p.op)
+      if i > 1 then assert.is_true(p.t - posts[i - 1].t >= 0.9, "requests " .. (p.t - posts[i - 1].t) .. " s apart") end
+    end
     local lines = {}
     for line in out:gmatch("[^\n]+") do
       assert.is_nil(line:find("\27", 1, true), "an escape in a plain line: " .. line)
