@@ -74,8 +74,22 @@ describe("the recover playbook", function()
 
     it("--dry-run lists exactly the runs it would re-execute, and launches nothing", function()
       local before = count(tag)
-      local out, err, code = play("--dry-run --tag spec=" .. tag)
+      -- behind a proxy that counts the requests (bench/count_proxy.py: a JSON line per POST)
+      local proxyf = dir .. "/proxy.out"
+      local proxy_pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
+        H.quote(H.root .. "/bench/count_proxy.py"), H.quote(H.url()), H.quote(proxyf))))
+      local proxy = H.wait_until("the proxy", function()
+        return (H.slurp(proxyf) or ""):match("PROXY_URL=(%S+)")
+      end, 30, 0.1)
+      local out, err, code = play("--dry-run --url " .. proxy .. " --tag spec=" .. tag)
+      os.execute("kill " .. proxy_pid)
       assert.equal(0, code, err)
+      -- the window and the lineages from one listing page (7 runs), not a request per run
+      local ops = {}
+      for line in H.slurp(proxyf):gmatch("[^\n]+") do
+        if line:sub(1, 1) == "{" then ops[#ops + 1] = json.decode(line).op end
+      end
+      assert.same({ "DagsterLuaRuns" }, ops)
       local would = {}
       for id in out:gmatch("would re%-execute run (%S+) %(FROM_FAILURE%)") do would[#would + 1] = id end
       -- not the succeeded run, not the one Dagster retries, not the parent of a re-execution:
