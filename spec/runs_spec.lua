@@ -329,6 +329,15 @@ server.serve_forever()
       assert.matches("interval: positive number expected", e3, 1, true)
     end)
 
+    it("gives every run of a last page that is not full, not only its first", function()
+      local order = {}
+      for run in client:each_run(mine()) do order[#order + 1] = run.run_id end   -- one page
+      assert.same(ids(client:runs(mine { limit = 1000 })), order)
+      order = {}
+      for run in client:each_run(mine { page_size = 4 }) do order[#order + 1] = run.run_id end
+      assert.same(ids(client:runs(mine { limit = 1000 })), order)
+    end)
+
     it("pages through every matching run with each_run: no duplicates, the same runs as one query", function()
       local paging = H.client()
       local calls = record(paging)

@@ -528,6 +528,26 @@ end]],
 end]],
   },
   {
+    name = "client:runs_in_flight", kind = "method",
+    summary = "Runs queued or running, with step counts; one request.",
+    args = { { name = "filter", type = "table", optional = true } },
+    opts_arg = 1,
+    options = {
+      { name = "job_name", type = "string", doc = "only the runs of this job", complete = "job" },
+      { name = "tags", type = "table<string, string>", doc = "tags every run must carry" },
+      { name = "also", type = "string[]",
+        doc = "these runs too, whatever their status (to see how they ended)", complete = "run" },
+      { name = "limit", type = "integer", default = "1000", doc = "at most this many in flight" },
+    },
+    returns = { { type = "dagster.RunSummary[]",
+      doc = "summaries with steps_succeeded and steps_failed; in flight first" } },
+    errors = { "InvalidPipelineRunsFilterError", "PythonError" },
+    async = true,
+    example = [[for _, r in ipairs(client:runs_in_flight{job_name = "my_job"}) do
+  print(r.run_id, r.status, r.steps_succeeded, r.steps_failed)
+end]],
+  },
+  {
     name = "client:events", kind = "method",
     summary = "Iterates over a run's events; follow = true tails them.",
     args = {

@@ -199,6 +199,25 @@ query DagsterLuaRuns($filter: RunsFilter, $cursor: String, $limit: Int) {
   }
 }]]
 
+-- the runs in flight with their step counts, and (when $hasOthers) some runs whatever their
+-- status, in one request: client:runs_in_flight, the refresh of the watch playbook
+D.runs_in_flight = [[
+query DagsterLuaRunsInFlight($filter: RunsFilter, $others: [String!]!, $hasOthers: Boolean!,
+    $limit: Int, $othersLimit: Int) {
+  inFlight: runsOrError(filter: $filter, limit: $limit) {
+    __typename
+    ... on Runs { results {]] .. RUN_SUMMARY .. [[
+      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } } } }
+    ... on Error { message }
+  }
+  others: runsOrError(filter: {runIds: $others}, limit: $othersLimit) @include(if: $hasOthers) {
+    __typename
+    ... on Runs { results {]] .. RUN_SUMMARY .. [[
+      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } } } }
+    ... on Error { message }
+  }
+}]]
+
 -- statuses of many runs at once (wait_for_runs), and which of some runs still exist
 D.run_statuses = [[
 query DagsterLuaRunStatuses($runIds: [String!]!, $limit: Int!) {

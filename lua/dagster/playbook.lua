@@ -417,10 +417,18 @@ function PB:_record(rec)
 end
 
 -- a test hook: DAGSTER_LUA_PLAYBOOK_KILL_AT=point makes the process SIGKILL itself there,
--- so that the specs can stop a playbook at an exact instant
+-- so that the specs can stop a playbook at an exact instant; point:N kills at the Nth time
+-- the point is reached (after-request:3: at the third launch)
 local KILL_AT = os.getenv("DAGSTER_LUA_PLAYBOOK_KILL_AT")
+local KILL_NTH = 1
+if KILL_AT then
+  local point, nth = KILL_AT:match("^(.-):(%d+)$")
+  if point then KILL_AT, KILL_NTH = point, tonumber(nth) end
+end
+local kill_hits = 0
 local function crash_point(point)
-  if KILL_AT == point then
+  if KILL_AT == point then kill_hits = kill_hits + 1 end
+  if KILL_AT == point and kill_hits == KILL_NTH then
     io.stdout:flush(); io.stderr:flush()
     os.execute("kill -9 " .. file.pid())
   end
@@ -459,8 +467,10 @@ function P.new(decl)
   -- the journal
   self.journal = flags.journal or P.journal_path(decl.name, argv)
   self.done, self.failed_before, self.intents, self.launched = {}, {}, {}, {}
-  if self.dry_run then
-    self.journal_off = true                    -- a dry run changes nothing, the journal included
+  if self.dry_run or decl.journal == false then
+    -- a dry run changes nothing, the journal included; a playbook that only reads (watch)
+    -- declares journal = false and keeps none
+    self.journal_off = true
     return self
   end
   local dir = self.journal:match("^(.*)/[^/]*$")
@@ -537,11 +547,15 @@ end
 -- A launch inside a step, made once: intent (with its submission id) before, the run id
 -- after; a resumed playbook settles an intent without a result through that id. `go(tags)`
 -- makes the launch with the given tags; `what` says what it is, for the dry run and the log.
-function PB:_launch(what, go, check)
+-- `key`, when given, names the launch within its step instead of its rank (launches made
+-- by concurrent tasks start in no fixed order: pb:reexecute keys them by the parent run).
+function PB:_launch(what, go, check, key)
   local step = self.current
   if step == nil then error("pb: a launch must be made inside a step", 3) end
-  self.launch_counts[step.key] = (self.launch_counts[step.key] or 0) + 1
-  local lkey = fmt("%s/launch#%d", step.key, self.launch_counts[step.key])
+  local ckey = key and (step.key .. "/" .. key) or step.key
+  self.launch_counts[ckey] = (self.launch_counts[ckey] or 0) + 1
+  local lkey = key and fmt("%s#%d", ckey, self.launch_counts[ckey])
+    or fmt("%s/launch#%d", step.key, self.launch_counts[step.key])
   if self.dry_run then
     if check then check() end
     self:say("  would %s", what)
@@ -613,13 +627,15 @@ function PB:submit(job, opts)
   end)
 end
 
--- pb:reexecute(run_id, opts) -> new run id: client:reexecute, made once
+-- pb:reexecute(run_id, opts) -> new run id: client:reexecute, made once. Keyed by run_id
+-- within its step, so that tasks of dagster.spawn may re-execute several runs at once in
+-- any order and a resumed playbook still matches each launch to its parent.
 function PB:reexecute(run_id, opts)
   opts = opts or {}
   local what = fmt("re-execute run %s (%s)", run_id, opts.strategy or "ALL_STEPS")
   return self:_launch(what, function(tags)
     return self.client:reexecute(run_id, with_tags(opts, tags))
-  end)
+  end, nil, "reexecute " .. run_id)
 end
 
 -- pb:terminate(run_id, opts), pb:reload(location), pb:shutdown(location): the mutations that

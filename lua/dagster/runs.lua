@@ -512,7 +512,7 @@ return function(Client)
       return results, #results < size
     end
     return function()
-      if done then return nil end
+      if done and (page == nil or i >= #page) then return nil end
       if page == nil or i >= #page then
         local results, last_page = fetch(page and page[#page].run_id, page)
         page, i = results, 0   -- the previous page is dropped here
@@ -524,6 +524,48 @@ return function(Client)
       if done and i == #page then page = nil end
       return r
     end
+  end
+
+  -- the statuses of a run in flight: launched and not yet final (NOT_STARTED and MANAGED
+  -- runs are left out: nothing moves them on)
+  local IN_FLIGHT = { "QUEUED", "STARTING", "STARTED", "CANCELING" }
+  local IN_FLIGHT_OPTS = options("runs_in_flight", { "job_name", "tags", "also", "limit" })
+
+  -- client:runs_in_flight([filter]) -> list of run summaries with steps_succeeded and
+  -- steps_failed: the runs QUEUED, STARTING, STARTED or CANCELING (newest first), then the
+  -- runs of filter.also (run ids) not among them, whatever their status (a watch asks for
+  -- the runs it saw in flight, to learn how they ended). One request.
+  -- filter: job_name, tags ({k = v}), also (list of run ids), limit (default 1000)
+  function Client:runs_in_flight(filter)
+    local F = "runs_in_flight"
+    local o = checkopts(filter, 1, F, IN_FLIGHT_OPTS)
+    local f = runs_filter({ job_name = o.job_name, tags = o.tags }, 1, F)
+    f.statuses = json.array({ table.unpack(IN_FLIGHT) })
+    local also = json.array(o.also ~= nil and string_list(o.also, 1, F, "also") or {})
+    local limit = checkcount(o.limit, 1, F, "limit", 1000)
+    local vars = { filter = f, others = also, hasOthers = #also > 0, limit = limit,
+      othersLimit = math.max(#also, 1) }
+    return self:_query(D.runs_in_flight, vars, "DagsterLuaRunsInFlight", function(d)
+      local out, seen = {}, {}
+      for _, field in ipairs { "inFlight", "others" } do
+        local r = d[field]
+        if r ~= nil and not isnull(r) then
+          if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunsInFlight") end
+          for _, run in ipairs(r.results) do
+            local s = summary(run)
+            if not seen[s.run_id] then
+              seen[s.run_id] = true
+              local st = run.stats
+              if type(st) == "table" and st.__typename == "RunStatsSnapshot" then
+                s.steps_succeeded, s.steps_failed = st.stepsSucceeded, st.stepsFailed
+              end
+              out[#out + 1] = s
+            end
+          end
+        end
+      end
+      return out
+    end)
   end
 
   ----------------------------------------------------------------------------------------
