@@ -57,6 +57,20 @@ describe("dagster-lua command line", function()
     assert.matches("usage: dagster%-lua", err)
   end)
 
+  it("--help prints the short usage on stdout, names the manual, and exits 0", function()
+    local out, err, code = H.host("--help")
+    assert.equal(0, code, err)
+    assert.equal("", err)
+    assert.matches("^usage: dagster%-lua %[options%] %[script %[args%]%]\n", out)
+    for _, opt in ipairs { "-e stat", "-i", "-l g=mod", "-v", "-E", "-W", "--dev", "--help" } do
+      assert.truthy(out:find("\n  " .. opt, 1, true), opt)
+    end
+    assert.matches("man dagster%-lua", out)
+    local _, err2, code2 = H.host("--helpme")
+    assert.equal(1, code2)
+    assert.matches("unrecognized option '%-%-helpme'", err2)
+  end)
+
   it("reports an uncaught error as 'dagster-lua: message' with a traceback, exit 1", function()
     local _, err, code = H.host("-e 'error(\"boom\")'")
     assert.equal(1, code)
