@@ -85,8 +85,10 @@ describe("dagster-lua command line", function()
       assert.truthy(scd:find("\n*" .. opt .. "*", 1, true), "option " .. opt .. " missing from the man page")
     end
     -- and scdoc turns it into a page man can read
-    local man, err, code = H.run("scdoc < " .. H.quote(H.root .. "/doc/dagster-lua.1.scd") ..
-      " | MANWIDTH=80 man -l - 2>&1")
+    local page = os.tmpname()
+    local man, err, code = H.run("scdoc < " .. H.quote(H.root .. "/doc/dagster-lua.1.scd") .. " > " ..
+      page .. " && MANWIDTH=80 man -l " .. page)
+    os.remove(page)
     assert.equal(0, code, err)
     assert.matches("EXIT STATUS", man)
     assert.matches("dagster%-lua play %-%-list", man)
