@@ -8,10 +8,13 @@
 #                   what it wrote goes to $(PREFIX)/share/dagster-lua/installed-files
 #   make uninstall  removes exactly the files that list names, the list, and the folders
 #                   install made that are left empty
-#   make deb        build/deb/dagster-lua_*.deb and lua-dagster_*.deb (dpkg-deb)
-#   make rock-check luarocks-5.4 lint and an offline `luarocks-5.4 make` into a temporary tree
+#   make deb        build/deb/dagster-lua_*.deb and lua-dagster_*.deb (scripts/make-deb)
+#   make deb-check  builds them, installs them with apt-get, smoke-tests them against a real
+#                   Dagster and removes them (scripts/deb-smoke; root or sudo)
+#   make test-stock the specs in a stock lua5.4 with the rock installed into a temporary tree
+#                   (scripts/test-stock: luarocks-5.4 lint and make, a real Dagster)
 
-.PHONY: lib man annotations install uninstall deb rock-check
+.PHONY: lib man annotations install uninstall deb deb-check rock-check test-stock
 
 LUA_V      := 5.4
 LIB_DIR    := build/lib
@@ -83,5 +86,8 @@ uninstall:
 deb: $(BIN) $(LIB_SO) $(MAN)
 	@bash scripts/make-deb
 
-rock-check:
-	@bash scripts/rock-check
+deb-check:
+	@bash scripts/deb-smoke
+
+test-stock:
+	@bash scripts/test-stock
