@@ -32,6 +32,7 @@ LUA_LIBDIR  = $(PREFIX)/lib/lua/$(LUA_V)
 LUA_SHAREDIR = $(PREFIX)/share/lua/$(LUA_V)
 DATADIR     = $(PREFIX)/share/dagster-lua
 MANIFEST    = $(DATADIR)/installed-files
+PLAYBOOKS  ?= $(wildcard scripts/playbooks/*.lua)
 
 lib: $(LIB_SO)
 
@@ -70,8 +71,7 @@ install: $(BIN) $(LIB_SO) $(MAN)
 	for f in $(LIB_SO); do inst 644 $$f $(LUA_LIBDIR)/dagster/$$(basename $$f); done; \
 	for f in $(LUA_SRC); do inst 644 $$f $(LUA_SHAREDIR)/$${f#lua/}; done; \
 	inst 644 types/dagster.lua $(DATADIR)/types/dagster.lua; \
-	for f in scripts/playbooks/*.lua; do [ -f "$$f" ] || continue; \
-	  inst 644 $$f $(DATADIR)/playbooks/$$(basename $$f); done; \
+	for f in $(PLAYBOOKS); do inst 644 $$f $(DATADIR)/playbooks/$$(basename $$f); done; \
 	install -D -m 644 "$$list" "$$d$(MANIFEST)"; rm -f "$$list"; \
 	echo "install: $$(wc -l < "$$d$(MANIFEST)") files, listed in $$d$(MANIFEST)"
 
