@@ -14,7 +14,7 @@
 #   make test-stock the specs in a stock lua5.4 with the rock installed into a temporary tree
 #                   (scripts/test-stock: luarocks-5.4 lint and make, a real Dagster)
 
-.PHONY: lib man annotations install uninstall deb deb-check rock-check test-stock
+.PHONY: lib man annotations install uninstall deb deb-check test-stock
 
 LUA_V      := 5.4
 LIB_DIR    := build/lib
