@@ -2,7 +2,7 @@
 #   make            build build/dagster-lua
 #   make test       set up everything (Debian packages, venv, a local Dagster), run every spec
 #   make demo       start a local Dagster, run scripts/demo.lua against it, stop it
-#   make install    install into $(PREFIX)/bin
+#   make install    install the binary, man page and stock-Lua module (mk/package.mk)
 PREFIX  ?= /usr/local
 CC      ?= cc
 PKGS    := lua5.4 libcurl
@@ -43,13 +43,11 @@ test:
 demo:
 	@bash scripts/demo
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/dagster-lua
-
 clean:
 	rm -rf build build-asan build-fuzz
 
-# sanitizers, valgrind and fuzzing (mk/check.mk); benchmarks (bench/bench.mk)
+# sanitizers, valgrind and fuzzing (mk/check.mk); benchmarks (bench/bench.mk); the library,
+# install, uninstall, man page, annotations and Debian packages (mk/package.mk)
 -include mk/check.mk
+-include mk/package.mk
 -include bench/bench.mk

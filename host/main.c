@@ -7,6 +7,7 @@
 **     -v         show versions      -E         ignore DAGSTER_LUA_INIT and DAGSTER_LUA_DEV
 **     -W         turn warnings on   --dev[=DIR] load lua/ modules from DIR (default ./lua)
 **     --         stop options       -          run stdin
+**     --help     the short usage, on stdout
 **   dagster-lua play NAME|FILE [args]   run a playbook (lua/dagster/playbook.lua)
 */
 #include <signal.h>
@@ -30,15 +31,12 @@
 #define has_v     4
 #define has_e     8
 #define has_E     16
+#define has_help  32  /* --help: alone, it ends the scan */
 
 
-static void print_usage (const char *badoption) {
-  fprintf(stderr, "%s: ", DGL_PROGNAME);
-  if (badoption[1] == 'e' || badoption[1] == 'l')
-    fprintf(stderr, "'%s' needs argument\n", badoption);
-  else
-    fprintf(stderr, "unrecognized option '%s'\n", badoption);
-  fprintf(stderr,
+/* the short usage: on stdout for --help, on stderr after a bad option */
+static void print_options (FILE *f) {
+  fprintf(f,
     "usage: %s [options] [script [args]]\n"
     "Available options are:\n"
     "  -e stat     execute string 'stat'\n"
@@ -49,10 +47,21 @@ static void print_usage (const char *badoption) {
     "  -E          ignore environment variables " INIT_VAR " and " DEV_VAR "\n"
     "  -W          turn warnings on\n"
     "  --dev[=DIR] load the dagster Lua modules from DIR (default ./lua), not the binary\n"
+    "  --help      show this help and exit (the manual: man dagster-lua)\n"
     "  --          stop handling options\n"
     "  -           stop handling options and execute stdin\n",
     DGL_PROGNAME);
-  fflush(stderr);
+  fflush(f);
+}
+
+
+static void print_usage (const char *badoption) {
+  fprintf(stderr, "%s: ", DGL_PROGNAME);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  print_options(stderr);
 }
 
 
@@ -73,6 +82,8 @@ static int collectargs (char **argv, int *first, const char **devdir) {
       *first = i;
       if (argv[i][0] != '-')
         return args;
+      if (strcmp(argv[i], "--help") == 0)
+        return has_help;
       if (strncmp(argv[i], "--dev", 5) == 0 && (argv[i][5] == '\0' || argv[i][5] == '=')) {
         *devdir = argv[i][5] == '=' ? argv[i] + 6 : "lua";
         continue;
@@ -270,6 +281,11 @@ static int pmain (lua_State *L) {
   if (args == has_error) {
     print_usage(argv[script]);
     return 0;
+  }
+  if (args == has_help) {
+    print_options(stdout);
+    lua_pushboolean(L, 1);
+    return 1;
   }
   if (args & has_v) print_version();
   if (devdir == NULL && !(args & has_E)) {

@@ -57,6 +57,43 @@ describe("dagster-lua command line", function()
     assert.matches("usage: dagster%-lua", err)
   end)
 
+  it("--help prints the short usage on stdout, names the manual, and exits 0", function()
+    local out, err, code = H.host("--help")
+    assert.equal(0, code, err)
+    assert.equal("", err)
+    assert.matches("^usage: dagster%-lua %[options%] %[script %[args%]%]\n", out)
+    for _, opt in ipairs { "-e stat", "-i", "-l g=mod", "-v", "-E", "-W", "--dev", "--help" } do
+      assert.truthy(out:find("\n  " .. opt, 1, true), opt)
+    end
+    assert.matches("man dagster%-lua", out)
+    local _, err2, code2 = H.host("--helpme")
+    assert.equal(1, code2)
+    assert.matches("unrecognized option '%-%-helpme'", err2)
+  end)
+
+  it("the man page (doc/dagster-lua.1.scd) has every section and every option of --help", function()
+    local scd = assert(H.slurp(H.root .. "/doc/dagster-lua.1.scd"))
+    for _, section in ipairs { "NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "THE REPL", "PLAYBOOKS",
+        "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO" } do
+      assert.truthy(scd:find("\n# " .. section .. "\n", 1, true), section)
+    end
+    for _, code in ipairs { "0", "1", "2", "3", "4", "5", "6", "130" } do
+      assert.truthy(scd:find("\n*" .. code .. "*\n", 1, true), "exit status " .. code)
+    end
+    local out = H.host("--help")
+    for opt in out:gmatch("\n  (%-%-?[%a-]*)") do
+      assert.truthy(scd:find("\n*" .. opt .. "*", 1, true), "option " .. opt .. " missing from the man page")
+    end
+    -- and scdoc turns it into a page man can read
+    local page = os.tmpname()
+    local man, err, code = H.run("scdoc < " .. H.quote(H.root .. "/doc/dagster-lua.1.scd") .. " > " ..
+      page .. " && MANWIDTH=80 man -l " .. page)
+    os.remove(page)
+    assert.equal(0, code, err)
+    assert.matches("EXIT STATUS", man)
+    assert.matches("dagster%-lua play %-%-list", man)
+  end)
+
   it("reports an uncaught error as 'dagster-lua: message' with a traceback, exit 1", function()
     local _, err, code = H.host("-e 'error(\"boom\")'")
     assert.equal(1, code)

@@ -2,7 +2,8 @@
 -- strict, deterministic encoder (host/ljson.c).
 --
 -- Loads the module from the shared object named by DAGSTER_JSON_SO when set
--- (throwaway build of host/ljson.c), else with require (preloaded by the host).
+-- (throwaway build of host/ljson.c), else with require (preloaded by the host, or
+-- dagster/json.so on a stock lua5.4's cpath).
 
 local function load_json()
   local so = os.getenv("DAGSTER_JSON_SO")
@@ -10,7 +11,15 @@ local function load_json()
     local open = assert(package.loadlib(so, "luaopen_dagster_json"))
     return open(), open
   end
-  return require("dagster.json"), package.preload["dagster.json"]
+  local json = require("dagster.json")
+  -- the opener: the host's preload entry, or in a stock lua5.4 luaopen_dagster_json of the
+  -- dagster/json.so that require found on package.cpath
+  local open = package.preload["dagster.json"]
+  if open == nil then
+    local path = package.searchpath("dagster.json", package.cpath)
+    open = path and assert(package.loadlib(path, "luaopen_dagster_json"))
+  end
+  return json, open
 end
 
 local json, open = load_json()

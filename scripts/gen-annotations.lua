@@ -1,0 +1,261 @@
+-- Generates types/dagster.lua, the LuaLS definition file (---@meta) of the public API, from
+-- the one description of it, lua/dagster/api.lua (and the enumerations of
+-- lua/dagster/enums.lua), so that the annotations cannot drift from what help() says.
+--   lua5.4 scripts/gen-annotations.lua > types/dagster.lua        (make annotations)
+-- spec/annotations_spec.lua regenerates it and compares it with the committed copy.
+--
+-- What api.lua does not say is here, kept small: the fields of the result classes its
+-- `returns` name (dagster.Run, dagster.Location, ...: as the README documents them), and a
+-- few places where a plain "string" of api.lua is one of an enumeration's names.
+
+local root = (arg and arg[0] or ""):match("^(.*)/scripts/[^/]*$") or "."
+
+local function load_table(path)
+  local chunk = assert(loadfile(root .. "/" .. path, "t", {
+    ipairs = ipairs, pairs = pairs, setmetatable = setmetatable, error = error,
+    string = string, tostring = tostring, table = table,
+  }))
+  return chunk()
+end
+
+local api = load_table("lua/dagster/api.lua")
+local enums = load_table("lua/dagster/enums.lua")
+
+local out = {}
+local function w(fmt, ...) out[#out + 1] = select("#", ...) > 0 and fmt:format(...) or fmt end
+
+-- the names of an enumeration, in order (rawget: reading past the end raises)
+local function names(enum)
+  local list = {}
+  for i = 1, rawlen(enum) do list[i] = ('"%s"'):format(rawget(enum, i)) end
+  return table.concat(list, "|")
+end
+
+-- Aliases: the enumerations of enums.lua, and the other sets of names the API uses.
+local ALIASES = {
+  { "dagster.RunStatusName", names(enums.RunStatus), "a run's status (dagster.RunStatus)" },
+  { "dagster.FinalRunStatus", '"SUCCESS"|"FAILURE"|"CANCELED"', "the status a finished run ends with" },
+  { "dagster.ReloadRepositoryLocationStatusName", names(enums.ReloadRepositoryLocationStatus),
+    "dagster.ReloadRepositoryLocationStatus" },
+  { "dagster.ShutdownRepositoryLocationStatusName", names(enums.ShutdownRepositoryLocationStatus),
+    "dagster.ShutdownRepositoryLocationStatus" },
+  { "dagster.LocationLoadStatus", '"LOADED"|"LOADING"', "a code location's load status" },
+  { "dagster.InstigatorStatus", '"RUNNING"|"STOPPED"', "a schedule's or a sensor's status" },
+  { "dagster.ReexecutionStrategy", '"ALL_STEPS"|"FROM_FAILURE"|"FROM_ASSET_FAILURE"',
+    "which steps client:reexecute runs again" },
+}
+
+-- Where api.lua's type is a plain string but the value is one of an alias's names:
+-- [entry name] = {returns = {[i] = type}, options = {[name] = type}}
+local REFINE = {
+  ["client:get_run_status"] = { returns = { "dagster.RunStatusName" } },
+  ["client:wait_for_run"] = { returns = { "dagster.FinalRunStatus" },
+    options = { on_status = "fun(status: dagster.RunStatusName, run: dagster.Run)" } },
+  ["client:wait_for_runs"] = { returns = { "table<string, dagster.FinalRunStatus>" },
+    options = { on_status = "fun(run_id: string, status: dagster.RunStatusName)" } },
+  ["client:runs"] = { options = { statuses = "dagster.RunStatusName[]" } },
+  ["client:each_run"] = { options = { statuses = "dagster.RunStatusName[]" } },
+  ["client:reexecute"] = { options = { strategy = "dagster.ReexecutionStrategy" } },
+  ["client:reload_repository_location"] = { returns = { "dagster.LocationResult" } },
+  ["client:shutdown_repository_location"] = { returns = { "dagster.LocationResult" } },
+  ["client:start_schedule"] = { returns = { "dagster.InstigatorStatus" } },
+  ["client:stop_schedule"] = { returns = { "dagster.InstigatorStatus" } },
+  ["client:start_sensor"] = { returns = { "dagster.InstigatorStatus" } },
+  ["client:stop_sensor"] = { returns = { "dagster.InstigatorStatus" } },
+  ["client:events"] = { returns = { [2] = "dagster.EventState" } },
+}
+
+-- The classes api.lua's types name, with their fields (the README's descriptions).
+local CLASSES = {
+  { "dagster.Client", "A client of one Dagster webserver (dagster.client).", {
+    { "url", "string", "the GraphQL endpoint, e.g. http://localhost:3000/graphql" } } },
+  { "dagster.Task", "A task made by dagster.spawn, run by dagster.gather or dagster.run.", {} },
+  { "dagster.Error", "The error every API failure raises; tostring(e) is \"Name: message\".", {
+    { "name", "string", "the error's name, e.g. RunNotFoundError" },
+    { "message", "string", "what went wrong" },
+    { "body", "any", "details: the server's validation errors, failed runs, candidates, ..." },
+    { "status", "integer?", "the HTTP status, when there was an answer" },
+    { "url", "string?", "the URL of the request" },
+    { "curl_code", "integer?", "libcurl's code, for transport failures" },
+    { "transport_error", "string?", "libcurl's message, for transport failures" },
+    { "transient", "boolean?", "whether a retry may succeed" },
+    { "operation", "string?", "ProtocolError: the GraphQL operation" },
+    { "path", "string?", "ProtocolError: where the answer differs from the document" },
+    { "submission_id", "string?", "a launch whose outcome is unknown: its submission id tag" },
+    { "run_id", "string?", "TimeoutError of wait_for_run: the run" },
+    { "last_status", "string?", "TimeoutError of a wait: the last status seen" } } },
+  { "dagster.Run", "A run, as client:get_run gives it (times in epoch seconds).", {
+    { "run_id", "string" }, { "job_name", "string" }, { "status", "dagster.RunStatusName" },
+    { "tags", "table<string, string>" }, { "run_config", "table" },
+    { "creation_time", "number?" }, { "start_time", "number?" }, { "end_time", "number?" },
+    { "update_time", "number?" }, { "steps_succeeded", "integer?" },
+    { "steps_failed", "integer?" }, { "steps_skipped", "integer?" },
+    { "failure_message", "string?", "the user's own exception text" },
+    { "parent_run_id", "string?" }, { "root_run_id", "string?" },
+    { "can_terminate", "boolean" } } },
+  { "dagster.RunSummary", "A run as client:runs and client:each_run list it.", {
+    { "run_id", "string" }, { "job_name", "string" }, { "status", "dagster.RunStatusName" },
+    { "tags", "table<string, string>" }, { "creation_time", "number?" },
+    { "start_time", "number?" }, { "end_time", "number?" }, { "update_time", "number?" } } },
+  { "dagster.Event", "An event of a run (client:events).", {
+    { "type", "string", "the GraphQL type name" }, { "event_type", "string?" },
+    { "level", "string" }, { "message", "string" }, { "step_key", "string?" },
+    { "run_id", "string" }, { "timestamp", "number", "epoch seconds" },
+    { "error_message", "string?" } } },
+  { "dagster.EventState", "Where client:events is: resume from cursor.", {
+    { "cursor", "string?" }, { "run_id", "string" }, { "done", "boolean" } } },
+  { "dagster.TimelineStep", "One step of a timeline.", {
+    { "key", "string" }, { "status", "string" }, { "start_time", "number?" },
+    { "end_time", "number?" } } },
+  { "dagster.Timeline", "A run's steps on one time axis; tostring or t:render draws it.", {
+    { "steps", "dagster.TimelineStep[]" },
+    { "render", "fun(self: dagster.Timeline, opts?: {width?: integer, colour?: boolean}): string" } } },
+  { "dagster.Location", "A code location (client:locations).", {
+    { "name", "string" }, { "load_status", "dagster.LocationLoadStatus" },
+    { "server_id", "string?" }, { "version_key", "string?" }, { "update_time", "number?" },
+    { "error", "string?", "the user's own exception text, when the code failed to load" },
+    { "error_message", "string?", "the server's whole error message" },
+    { "error_class", "string?" } } },
+  { "dagster.LocationResult", "What reload and shutdown of a location return.", {
+    { "status", '"SUCCESS"|"FAILURE"' }, { "failure_type", "string?" },
+    { "message", "string?" } } },
+  { "dagster.Repository", "A repository (client:repositories).", {
+    { "name", "string" }, { "location", "string" } } },
+  { "dagster.Job", "A job (client:jobs).", {
+    { "name", "string" }, { "repository", "string" }, { "location", "string" },
+    { "is_asset_job", "boolean" } } },
+  { "dagster.Asset", "An asset (client:assets).", {
+    { "key", "string[]" }, { "path", "string", '"a/b"' },
+    { "latest_materialization", "number?", "epoch seconds" } } },
+  { "dagster.Schedule", "A schedule (client:schedules).", {
+    { "name", "string" }, { "location", "string" }, { "repository", "string" },
+    { "cron_schedule", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },
+    { "selector_id", "string" }, { "job_name", "string" } } },
+  { "dagster.Sensor", "A sensor (client:sensors).", {
+    { "name", "string" }, { "location", "string" }, { "repository", "string" },
+    { "status", "dagster.InstigatorStatus" }, { "id", "string" }, { "selector_id", "string" },
+    { "job_name", "string?" }, { "job_names", "string[]" } } },
+}
+
+-- the table an entry's function hangs off, and the function's own name
+local function owner(name)
+  local m = name:match("^client:([%w_]+)$")
+  if m then return "Client", ":", m end
+  local t, f = name:match("^(dagster[%w_.]*)%.([%w_]+)$")
+  return t, ".", f
+end
+
+local function comment(text, prefix)
+  for line in (text .. "\n"):gmatch("(.-)\n") do w("%s%s", prefix or "--- ", line) end
+end
+
+-- the options class of an entry: dagster.opts.<function>
+local function opts_class(e)
+  return "dagster.opts." .. e.name:gsub("^client:", ""):gsub("^dagster%.", ""):gsub("%.", "_")
+end
+
+w("---@meta dagster")
+w("-- Generated by scripts/gen-annotations.lua from lua/dagster/api.lua and")
+w("-- lua/dagster/enums.lua: do not edit (make annotations). LuaLS / LuaCATS annotations of")
+w("-- the dagster module; see the README for the .luarc.json an editor needs.")
+w("")
+for _, a in ipairs(ALIASES) do
+  w("---%s", a[3])
+  w("---@alias %s %s", a[1], a[2])
+  w("")
+end
+local defined = {}
+for _, c in ipairs(CLASSES) do
+  w("---%s", c[2])
+  w("---@class %s", c[1])
+  for _, f in ipairs(c[3]) do
+    w("---@field %s %s%s", f[1], f[2], f[3] and (" " .. f[3]) or "")
+  end
+  defined[c[1]] = true
+  if c[1] == "dagster.Client" then w("local Client = {}") end
+  w("")
+end
+
+-- the module
+w("---The module: require \"dagster\".")
+w("---@class dagster")
+w("---@field VERSION string the module's version")
+w("---@field null lightuserdata JSON null, in answers and in what you send")
+w("---@field RunStatus table<dagster.RunStatusName, dagster.RunStatusName>")
+w("---@field ReloadRepositoryLocationStatus table<dagster.ReloadRepositoryLocationStatusName, dagster.ReloadRepositoryLocationStatusName>")
+w("---@field ShutdownRepositoryLocationStatus table<dagster.ShutdownRepositoryLocationStatusName, dagster.ShutdownRepositoryLocationStatusName>")
+w("local dagster = {}")
+w("")
+w("---The JSON layer the client uses (integers kept, null as dagster.null).")
+w("---@class dagster.json")
+w("---@field null lightuserdata")
+w("---@field version string")
+w("dagster.json = {}")
+w("")
+w("---@class dagster.Error")
+w("dagster.Error = {}")
+w("")
+
+-- every type name an entry uses must be an alias, a class, or a built-in type
+local known = { ["dagster.Client"] = true }
+for _, a in ipairs(ALIASES) do known[a[1]] = true end
+local function check_types(t, where)
+  for name in t:gmatch("dagster%.[%w_.]+") do
+    if not (defined[name] or known[name]) then
+      error(("%s: type %s has no ---@class or ---@alias in scripts/gen-annotations.lua"):format(where, name))
+    end
+  end
+  return t
+end
+
+for _, e in ipairs(api.entries) do
+  local refine = REFINE[e.name] or {}
+  local tbl, sep, fname = owner(e.name)
+  assert(tbl, "cannot place entry " .. e.name)
+  if e.opts_arg then
+    local cls = opts_class(e)
+    known[cls] = true
+    w("---Options of %s.", e.name)
+    w("---@class %s", cls)
+    for _, o in ipairs(e.options or {}) do
+      local t = check_types((refine.options or {})[o.name] or o.type, e.name)
+      local doc = o.doc or ""
+      if o.default then doc = doc .. " (default: " .. o.default .. ")" end
+      w("---@field %s? %s %s", o.name, t, doc)
+    end
+    w("")
+  end
+  comment(e.summary)
+  if e.errors and #e.errors > 0 then
+    w("---")
+    w("---Raises dagster.Error: %s.", table.concat(e.errors, ", "))
+  end
+  if e.example then
+    w("---")
+    w("---```lua")
+    comment(e.example)
+    w("---```")
+  end
+  if e.async then w("---@async") end
+  local params = {}
+  for i, a in ipairs(e.args) do
+    local t = a.type
+    if e.opts_arg == i then t = opts_class(e) end
+    check_types(t, e.name)
+    if a.name == "..." then
+      w("---@param ... %s", t)
+    else
+      w("---@param %s%s %s", a.name, a.optional and "?" or "", t)
+    end
+    params[#params + 1] = a.name
+  end
+  for i, r in ipairs(e.returns or {}) do
+    local t = check_types((refine.returns or {})[i] or r.type, e.name)
+    w("---@return %s%s", t, r.doc and (" # " .. r.doc) or "")
+  end
+  w("function %s%s%s(%s) end", tbl, sep, fname, table.concat(params, ", "))
+  w("")
+end
+
+w("return dagster")
+io.write(table.concat(out, "\n"), "\n")
