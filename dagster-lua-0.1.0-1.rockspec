@@ -36,11 +36,13 @@ build = {
   modules = {
     ["dagster"] = "lua/dagster/init.lua",
     ["dagster.api"] = "lua/dagster/api.lua",
+    ["dagster.capabilities"] = "lua/dagster/capabilities.lua",
     ["dagster.client"] = "lua/dagster/client.lua",
     ["dagster.concurrent"] = "lua/dagster/concurrent.lua",
     ["dagster.documents"] = "lua/dagster/documents.lua",
     ["dagster.enums"] = "lua/dagster/enums.lua",
     ["dagster.inspect"] = "lua/dagster/inspect.lua",
+    ["dagster.playbook"] = "lua/dagster/playbook.lua",
     ["dagster.repl"] = "lua/dagster/repl.lua",
     ["dagster.runs"] = "lua/dagster/runs.lua",
     ["dagster.shape"] = "lua/dagster/shape.lua",
@@ -57,6 +59,11 @@ build = {
       incdirs = { "host", "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
       libraries = { "curl" },
+      defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
+    },
+    ["dagster.file"] = {
+      sources = { "host/lfile.c" },
+      incdirs = { "host" },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
     },
     ["dagster.json"] = {

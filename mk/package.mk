@@ -19,7 +19,8 @@
 LUA_V      := 5.4
 LIB_DIR    := build/lib
 PIC_DIR    := build/pic
-LIB_SO     := $(LIB_DIR)/dagster/error.so $(LIB_DIR)/dagster/http.so $(LIB_DIR)/dagster/json.so
+LIB_SO     := $(LIB_DIR)/dagster/error.so $(LIB_DIR)/dagster/file.so $(LIB_DIR)/dagster/http.so \
+              $(LIB_DIR)/dagster/json.so
 LUA_CFLAGS  = $(shell pkg-config --cflags lua5.4)
 CURL_LIBS   = $(shell pkg-config --libs libcurl)
 MAN        := build/dagster-lua.1
@@ -50,6 +51,9 @@ $(LIB_DIR)/dagster/error.so: $(PIC_DIR)/lerror.o | $(LIB_DIR)/dagster
 $(LIB_DIR)/dagster/http.so: $(PIC_DIR)/lhttp.o $(PIC_DIR)/lerror.o | $(LIB_DIR)/dagster
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) -o $@ $^ $(CURL_LIBS)
 
+$(LIB_DIR)/dagster/file.so: $(PIC_DIR)/lfile.o | $(LIB_DIR)/dagster
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) -o $@ $^
+
 $(LIB_DIR)/dagster/json.so: $(PIC_DIR)/ljson.o | $(LIB_DIR)/dagster
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) -o $@ $^ -lm
 
@@ -69,7 +73,7 @@ install: $(BIN) $(LIB_SO) $(MAN)
 	inst 755 $(BIN) $(BINDIR)/dagster-lua; \
 	inst 644 $(MAN) $(MANDIR)/dagster-lua.1; \
 	for f in $(LIB_SO); do inst 644 $$f $(LUA_LIBDIR)/dagster/$$(basename $$f); done; \
-	for f in $(LUA_SRC); do inst 644 $$f $(LUA_SHAREDIR)/$${f#lua/}; done; \
+	for f in $(filter lua/%,$(LUA_SRC)); do inst 644 $$f $(LUA_SHAREDIR)/$${f#lua/}; done; \
 	inst 644 types/dagster.lua $(DATADIR)/types/dagster.lua; \
 	for f in $(PLAYBOOKS); do inst 644 $$f $(DATADIR)/playbooks/$$(basename $$f); done; \
 	install -D -m 644 "$$list" "$$d$(MANIFEST)"; rm -f "$$list"; \

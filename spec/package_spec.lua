@@ -48,6 +48,7 @@ describe("make install and make uninstall", function()
     local want = {
       "usr/local/bin/dagster-lua",
       "usr/local/lib/lua/5.4/dagster/error.so",
+      "usr/local/lib/lua/5.4/dagster/file.so",
       "usr/local/lib/lua/5.4/dagster/http.so",
       "usr/local/lib/lua/5.4/dagster/json.so",
       "usr/local/share/dagster-lua/installed-files",
@@ -116,7 +117,7 @@ describe("make install and make uninstall", function()
 end)
 
 describe("the rockspec", function()
-  it("builds every Lua module of lua/dagster/ and the three C modules", function()
+  it("builds every Lua module of lua/dagster/ and the four C modules", function()
     local path = H.trim(H.run("ls " .. H.quote(H.root) .. "/dagster-lua-*.rockspec"))
     local env = {}
     assert(loadfile(path, "t", env))()
@@ -131,9 +132,10 @@ describe("the rockspec", function()
     assert.same({ "host/lerror.c" }, mods["dagster.error"].sources)
     assert.same({ "host/lhttp.c", "host/lerror.c" }, mods["dagster.http"].sources)
     assert.same({ "host/ljson.c" }, mods["dagster.json"].sources)
+    assert.same({ "host/lfile.c" }, mods["dagster.file"].sources)
     local n = 0
     for _ in pairs(mods) do n = n + 1 end
-    assert.equal(#lua_modules() + 3, n)
+    assert.equal(#lua_modules() + 4, n)
     local out, err, code = H.run("cd " .. H.quote(H.root) .. " && luarocks-5.4 lint " .. H.quote(path))
     assert.equal(0, code, out .. err)
   end)

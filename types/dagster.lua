@@ -359,6 +359,26 @@ function dagster.json.is_array(v) end
 ---@return string # the new run's id
 function Client:submit_job_execution(job_name, opts) end
 
+---Options of client:validate_run_config.
+---@class dagster.opts.validate_run_config
+---@field run_config? table|string the run config, a table or a YAML string (default: {})
+---@field repository_location_name? string the job's code location (inferred when unique)
+---@field repository_name? string the job's repository (inferred when unique)
+---@field op_selection? string[] op names to run
+
+--- Checks a run config with the server, launching nothing.
+---
+---Raises dagster.Error: RunConfigValidationInvalid, JobNotFoundError, AmbiguousJobError, PipelineNotFoundError, InvalidSubsetError, PythonError.
+---
+---```lua
+--- client:validate_run_config("my_job", {run_config = {ops = {my_op = {config = {n = 1}}}}})
+---```
+---@async
+---@param job_name string
+---@param opts? dagster.opts.validate_run_config
+---@return boolean # true when the config is valid
+function Client:validate_run_config(job_name, opts) end
+
 --- Returns a run's status, a dagster.RunStatus name.
 ---
 ---Raises dagster.Error: RunNotFoundError, PythonError.
@@ -579,6 +599,27 @@ function Client:runs(filter) end
 ---@param filter? dagster.opts.each_run
 ---@return fun(): dagster.RunSummary? # an iterator, newest first
 function Client:each_run(filter) end
+
+---Options of client:runs_in_flight.
+---@class dagster.opts.runs_in_flight
+---@field job_name? string only the runs of this job
+---@field tags? table<string, string> tags every run must carry
+---@field also? string[] these runs too, whatever their status (to see how they ended)
+---@field limit? integer at most this many in flight (default: 1000)
+
+--- Runs queued or running, with step counts; one request.
+---
+---Raises dagster.Error: InvalidPipelineRunsFilterError, PythonError.
+---
+---```lua
+--- for _, r in ipairs(client:runs_in_flight{job_name = "my_job"}) do
+---   print(r.run_id, r.status, r.steps_succeeded, r.steps_failed)
+--- end
+---```
+---@async
+---@param filter? dagster.opts.runs_in_flight
+---@return dagster.RunSummary[] # summaries with steps_succeeded and steps_failed; in flight first
+function Client:runs_in_flight(filter) end
 
 ---Options of client:events.
 ---@class dagster.opts.events
