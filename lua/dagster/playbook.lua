@@ -640,6 +640,9 @@ function PB:shutdown(location)
   return self.client:shutdown_repository_location(location)
 end
 
+-- pb:usage(message): ends the playbook with a usage error (status 4), on stderr like a bad flag
+function PB:usage(message) usage_error(self.name, message) end
+
 -- pb:exit(code [, message]): ends the playbook (the summary and the journal's end record
 -- are written by the runner)
 function PB:exit(code, message) stop(code or 0, message) end

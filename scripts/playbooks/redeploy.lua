@@ -25,7 +25,7 @@ local pb = playbook.new {
 }
 local name = pb.args.location
 local timeout, why = playbook.duration(pb.flags.timeout)
-if not timeout then pb:exit(playbook.EXIT.USAGE, "--timeout: " .. why) end
+if not timeout then pb:usage("--timeout: " .. why) end
 
 -- what the location defines: its jobs, schedules and sensors, each a sorted list of names
 local function definitions()

@@ -25,7 +25,7 @@ local pb = playbook.new {
 }
 local function duration(flag)
   local d, why = playbook.duration(pb.flags[flag])
-  if not d then pb:exit(playbook.EXIT.USAGE, "--" .. flag .. ": " .. why) end
+  if not d then pb:usage("--" .. flag .. ": " .. why) end
   return d
 end
 local older, grace = duration("older-than"), duration("grace")
