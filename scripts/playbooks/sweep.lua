@@ -116,7 +116,7 @@ local rows, bad = {}, 0
 for _, r in ipairs(stuck) do
   local f = final[r.run_id] or {}
   local result = f.now or "?"
-  if f.after_force == "CANCELED" and f.now ~= "CANCELED" then
+  if (f.after_force == "CANCELED" or forced[r.run_id] == "forced") and f.now ~= "CANCELED" then
     result = "FLIPPED to " .. tostring(f.now)
     bad = bad + 1
   elseif not FINAL[f.now] then
