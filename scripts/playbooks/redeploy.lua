@@ -16,6 +16,10 @@ local dagster = require "dagster"
 local pb = playbook.new {
   name = "redeploy",
   summary = "Restart a gRPC code location and check what it defines afterwards",
+  description = "Shuts the location's code server down, waits for a new one, reloads it and\n" ..
+    "compares its jobs, schedules and sensors with those before. A python_file location is\n" ..
+    "reloaded instead. Status 1: a job disappeared (see --allow-removed) or the reload\n" ..
+    "failed; 3: not back within --timeout.",
   args = { { name = "location", doc = "the code location" } },
   flags = {
     { name = "timeout", type = "string", metavar = "DURATION", default = "120s",

@@ -15,6 +15,9 @@ local dagster = require "dagster"
 local pb = playbook.new {
   name = "sweep",
   summary = "Terminate runs stuck in STARTING or CANCELING, forcing those that do not stop",
+  description = "A run is stuck when its status has not changed for longer than --older-than.\n" ..
+    "Each is terminated, force-terminated if not finished after --grace, and checked again\n" ..
+    "after another --grace. Status 6: some run did not end, or did not stay, CANCELED.",
   flags = {
     { name = "older-than", type = "string", metavar = "DURATION", default = "15m",
       doc = "stuck for longer than this (30s, 15m, 2h)" },
