@@ -656,9 +656,56 @@ function PB:shutdown(location)
   return self.client:shutdown_repository_location(location)
 end
 
+-- pb:usage(message): ends the playbook with a usage error (status 4), on stderr like a bad flag
+function PB:usage(message) usage_error(self.name, message) end
+
 -- pb:exit(code [, message]): ends the playbook (the summary and the journal's end record
 -- are written by the runner)
 function PB:exit(code, message) stop(code or 0, message) end
+
+-- playbook.duration(s) -> seconds, or nil and a message: "90", "30s", "15m", "2h", "1d",
+-- "1h30m" (a bare number is seconds)
+local UNIT = { s = 1, m = 60, h = 3600, d = 86400 }
+function P.duration(s)
+  if type(s) == "number" then return s end
+  if type(s) ~= "string" or s == "" then return nil, "a duration expected (e.g. 30s, 15m, 2h)" end
+  if tonumber(s) then return tonumber(s) end
+  local total, rest = 0, s
+  while rest ~= "" do
+    local n, u, tail = rest:match("^(%d+%.?%d*)([smhd])(.*)$")
+    if not n then return nil, fmt("%q is not a duration (e.g. 30s, 15m, 2h, 1h30m)", s) end
+    total, rest = total + tonumber(n) * UNIT[u], tail
+  end
+  return total
+end
+
+-- playbook.seconds(d) -> "4.2s" or "3m05s": a duration as the summary prints it
+P.seconds = seconds
+
+-- pb:table(headers, rows): a plain aligned table of strings (each row a list, one per
+-- header) as human text; with --json, each row is also an event {event = "row", ...}
+function PB:table(headers, rows)
+  local w = {}
+  for i, h in ipairs(headers) do w[i] = #h end
+  for _, r in ipairs(rows) do
+    for i = 1, #headers do w[i] = math.max(w[i], #tostring(r[i] == nil and "" or r[i])) end
+  end
+  local function line(r)
+    local cells = {}
+    for i = 1, #headers do
+      local v = tostring(r[i] == nil and "" or r[i])
+      cells[i] = i == #headers and v or v .. string.rep(" ", w[i] - #v)
+    end
+    return concat(cells, "  ")
+  end
+  self:say("%s", self:paint("1", line(headers)))
+  for _, r in ipairs(rows) do
+    self:say("%s", line(r))
+    local ev = { event = "row" }
+    for i, h in ipairs(headers) do ev[h:lower()] = r[i] end
+    self:event(ev)
+  end
+end
 
 -- the exit code of a run's final status
 function P.code_of_status(status)
