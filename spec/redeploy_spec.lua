@@ -54,6 +54,8 @@ describe("play redeploy", function()
   it("restarts victim: a new server id, the same jobs, status 0", function()
     settle()
     local old = assert(client:location("victim").server_id)
+    local njobs = #client:jobs { location = "victim" }
+    assert.is_true(njobs >= 1)
     local starts_before = starts("victim")
     local out, err, code = play("redeploy victim --timeout 180s")
     assert.equal(0, code, out .. err)
@@ -61,7 +63,9 @@ describe("play redeploy", function()
     assert.not_equal(old, new)
     assert.truthy(starts("victim") > starts_before, "the code server was not restarted")
     assert.matches("server " .. esc(old) .. " %-> " .. esc(new) .. "; victim was away for [%d.]+s", out)
-    assert.matches("\njobs%s+1%s*\n", out)          -- victim_job, nothing appeared or disappeared
+    -- as many jobs as before, nothing appeared or disappeared
+    assert.matches("\njobs%s+" .. njobs .. "%s*\n", out)
+    assert.equal(njobs, #client:jobs { location = "victim" })
     assert.falsy(out:find("disappeared from", 1, true), out)
   end)
 
