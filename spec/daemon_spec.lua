@@ -22,7 +22,7 @@ end
 -- names the daemon's too)
 local function daemon_pids(g)
   local pids = {}
-  for pid in H.run("pgrep -g " .. g .. " -f " .. H.quote("dagster-daemon run")):gmatch("%d+") do
+  for pid in H.run("pgrep -g " .. g .. " -f " .. H.quote("dagster-daemon(\\.py)? run")):gmatch("%d+") do
     local cmd = H.slurp("/proc/" .. pid .. "/cmdline") or ""
     if not cmd:find("supervise", 1, true) and cmd:find("dagster-daemon", 1, true) then
       pids[#pids + 1] = pid

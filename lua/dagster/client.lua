@@ -547,7 +547,14 @@ end
 -- of it ends within self.timeout; when it ends with the outcome of a launch unknown, or
 -- with an answer it could not read, the error carries `submission_id` (the tag's value)
 -- for the caller to settle.
-function Client:_launch_once(document, variables, opname, field, tags, read)
+-- `find(self, sid, deadline)`, when given, looks the launch up instead of the run lookup
+-- (backfills carry the tag too) and returns what to read, or nil when nothing was made.
+local function find_run(self, sid, deadline)
+  local found = self:_find_submission(sid, deadline)
+  if found then return { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true } end
+end
+
+function Client:_launch_once(document, variables, opname, field, tags, read, find)
   local sid   -- the caller's own (a playbook settles a resumed launch by it), or a new one
   for _, t in ipairs(tags) do
     if t.key == Client.SUBMISSION_TAG then sid = t.value end
@@ -576,14 +583,12 @@ function Client:_launch_once(document, variables, opname, field, tags, read)
     if deadline and self:_now() + delay >= deadline then error(res, 0) end
     self:_sleep(delay)
     local found
-    ok, found = pcall(self._find_submission, self, sid, deadline)
+    ok, found = pcall(find or find_run, self, sid, deadline)
     if not ok then
       if E.is(found) then found.submission_id = sid end
       error(found, 0)
     end
-    if found then
-      return read { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true }
-    end
+    if found then return read(found) end
   end
 end
 
@@ -671,7 +676,33 @@ function Client:validate_run_config(job_name, opts)
 end
 
 local SUBMIT_OPTS = options("submit_job_execution", { "repository_location_name",
-  "repository_name", "run_config", "tags", "op_selection", "asset_selection" })
+  "repository_name", "run_config", "tags", "op_selection", "asset_selection", "partition" })
+
+-- {yaml =, tags =}: the run config and tags of one partition of a job, as Dagster's UI
+-- launches it;
+-- PartitionKeysNotFoundError when the job has no such partition.
+function Client:_job_partition(selector, key)
+  local sel = { repositoryLocationName = selector.repositoryLocationName,
+                repositoryName = selector.repositoryName, pipelineName = selector.jobName }
+  return self:_query(D.job_partition, { selector = sel, partition = key }, "DagsterLuaJobPartition",
+    function(d)
+      local r = d.pipelineOrError
+      if r.__typename ~= "Pipeline" then self:_typed_error(r, "DagsterLuaJobPartition") end
+      local p, known = opt(r.partition), false
+      for _, k in ipairs(r.partitionKeysOrError.partitionKeys) do known = known or k == key end
+      if p == nil or not known then
+        error(E.new("PartitionKeysNotFoundError", fmt("partition keys not found in job %s: %s",
+          selector.jobName, key), { url = self.url, partition_keys = { key } }), 0)
+      end
+      if p.runConfigOrError.__typename ~= "PartitionRunConfig" then
+        self:_typed_error(p.runConfigOrError, "DagsterLuaJobPartition")
+      end
+      if p.tagsOrError.__typename ~= "PartitionTags" then
+        self:_typed_error(p.tagsOrError, "DagsterLuaJobPartition")
+      end
+      return { yaml = p.runConfigOrError.yaml, tags = p.tagsOrError.results }
+    end)
+end
 
 -- client:submit_job_execution(job_name, opts) -> run id
 function Client:submit_job_execution(job_name, opts)
@@ -701,6 +732,17 @@ function Client:submit_job_execution(job_name, opts)
     location, repository = self:_infer(job_name, location, repository)
   end
   selector.repositoryLocationName, selector.repositoryName = location, repository
+  if o.partition ~= nil then
+    -- the partition's own config (when none is given) and tags, under the caller's tags
+    local key = self._partition_key(o.partition, 2, F, "partition")
+    local p = self:_job_partition(selector, key)
+    if o.run_config == nil then run_config = p.yaml end
+    local mine = {}
+    for _, t in ipairs(tags) do mine[t.key] = true end
+    for _, t in ipairs(p.tags) do
+      if not mine[t.key] then tags[#tags + 1] = { key = t.key, value = t.value } end
+    end
+  end
   return self:_launch {
     selector = selector,
     runConfigData = run_config,
@@ -819,7 +861,7 @@ function Client:_now() return http.now() end
 -- The workflows beyond the Python client's six methods: each file adds its methods. They
 -- load on the first use of a method the class does not have yet, so that a script that only
 -- calls the six never compiles them.
-local extensions = { "dagster.runs", "dagster.workspace", "dagster.timeline" }
+local extensions = { "dagster.runs", "dagster.backfills", "dagster.workspace", "dagster.timeline" }
 setmetatable(Client, { __index = function(_, key)
   if extensions then
     local list = extensions

@@ -436,4 +436,136 @@ mutation DagsterLuaStopSensor($id: String!) {
 
 -- @@workspace-documents@@
 
+------------------------------------------------------------------------------------------
+-- partitions and backfills (lua/dagster/backfills.lua)
+------------------------------------------------------------------------------------------
+D.job_partitions = [[
+query DagsterLuaJobPartitions($selector: PipelineSelector!) {
+  pipelineOrError(params: $selector) {
+    __typename
+    ... on Pipeline { name partitionKeysOrError { partitionKeys } }
+    ... on Error { message }
+  }
+}]]
+
+-- one partition of a job: its run config (YAML) and tags, as Dagster's UI launches it, and
+-- the job's keys (the server builds a partition's config for any name at all)
+D.job_partition = [[
+query DagsterLuaJobPartition($selector: PipelineSelector!, $partition: String!) {
+  pipelineOrError(params: $selector) {
+    __typename
+    ... on Pipeline {
+      partitionKeysOrError { partitionKeys }
+      partition(partitionName: $partition) {
+        name
+        runConfigOrError { __typename ... on PartitionRunConfig { yaml } ... on PythonError { message } }
+        tagsOrError { __typename ... on PartitionTags { results { key value } } ... on PythonError { message } }
+      }
+    }
+    ... on Error { message }
+  }
+}]]
+
+D.asset_partitions = [[
+query DagsterLuaAssetPartitions($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    __typename
+    ... on AssetNode {
+      isPartitioned partitionKeys
+      partitionDefinition { type dimensionTypes { name } }
+    }
+    ... on AssetNotFoundError { message }
+  }
+}]]
+
+local LAUNCH_BACKFILL_RESULT = [[
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { stepKey invalidOutputName }
+    ... on RunConfigValidationInvalid { pipelineName]] .. CONFIG_ERRORS .. [[ }
+    ... on PartitionKeysNotFoundError { partitionKeys }
+    ... on Error { message }
+    ... on PythonError { className stack }]]
+
+D.launch_backfill = [[
+mutation DagsterLuaLaunchBackfill($backfillParams: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $backfillParams) {]] .. LAUNCH_BACKFILL_RESULT .. [[
+  }
+}]]
+
+D.reexecute_backfill = [[
+mutation DagsterLuaReexecuteBackfill($reexecutionParams: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $reexecutionParams) {]] .. LAUNCH_BACKFILL_RESULT .. [[
+  }
+}]]
+
+-- what a backfill is at a glance (listings); BACKFILL_STATE adds what changes as it runs
+local BACKFILL_HEAD = [[
+      id status numPartitions timestamp endTimestamp isAssetBackfill fromFailure jobName
+      assetSelection { path } tags { key value } error { message }]]
+local BACKFILL_STATE = BACKFILL_HEAD .. [[
+
+      partitionStatusCounts { runStatus count }
+      assetBackfillData { assetBackfillStatuses {
+        __typename
+        ... on AssetPartitionsStatusCounts { assetKey { path } numPartitionsTargeted
+          numPartitionsInProgress numPartitionsMaterialized numPartitionsFailed }
+        ... on UnpartitionedAssetStatus { assetKey { path } inProgress materialized failed }
+      } }]]
+
+-- the one request of each poll round of wait_for_backfill
+D.backfill_state = [[
+query DagsterLuaBackfillState($backfillId: String!) {
+  partitionBackfillOrError(backfillId: $backfillId) {
+    __typename
+    ... on PartitionBackfill {]] .. BACKFILL_STATE .. [[ }
+    ... on Error { message }
+  }
+}]]
+
+D.backfill = [[
+query DagsterLuaBackfill($backfillId: String!) {
+  partitionBackfillOrError(backfillId: $backfillId) {
+    __typename
+    ... on PartitionBackfill {]] .. BACKFILL_STATE .. [[
+
+      partitionNames
+      partitionStatuses { results { partitionName runId runStatus } }
+      runs { runId status tags { key value } }
+    }
+    ... on Error { message }
+  }
+}]]
+
+D.backfills = [[
+query DagsterLuaBackfills($status: BulkActionStatus, $cursor: String, $limit: Int) {
+  partitionBackfillsOrError(status: $status, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on PartitionBackfills { results {]] .. BACKFILL_HEAD .. [[ } }
+    ... on PythonError { message }
+  }
+}]]
+
+D.cancel_backfill = [[
+mutation DagsterLuaCancelBackfill($backfillId: String!) {
+  cancelPartitionBackfill(backfillId: $backfillId) {
+    __typename
+    ... on CancelBackfillSuccess { backfillId }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.resume_backfill = [[
+mutation DagsterLuaResumeBackfill($backfillId: String!) {
+  resumePartitionBackfill(backfillId: $backfillId) {
+    __typename
+    ... on ResumeBackfillSuccess { backfillId }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+
 return D

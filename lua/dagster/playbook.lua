@@ -549,7 +549,8 @@ end
 -- makes the launch with the given tags; `what` says what it is, for the dry run and the log.
 -- `key`, when given, names the launch within its step instead of its rank (launches made
 -- by concurrent tasks start in no fixed order: pb:reexecute keys them by the parent run).
-function PB:_launch(what, go, check, key)
+-- `find(sid)`, when given, settles an intent instead of the run lookup (a backfill's).
+function PB:_launch(what, go, check, key, find)
   local step = self.current
   if step == nil then error("pb: a launch must be made inside a step", 3) end
   local ckey = key and (step.key .. "/" .. key) or step.key
@@ -566,9 +567,9 @@ function PB:_launch(what, go, check, key)
   if run_id then return run_id end
   local sid = self.intents[lkey]
   if sid then                                   -- an intent without a result: settle it
-    run_id = self.client:_find_submission(sid)
+    if find then run_id = find(sid) else run_id = self.client:_find_submission(sid) end
     if run_id then
-      self:say("  %s", self:paint("90", "found the run launched before the interruption: " .. run_id))
+      self:say("  %s", self:paint("90", "found what was launched before the interruption: " .. run_id))
     end
   else
     sid = self.client._submission_id()
@@ -582,7 +583,7 @@ function PB:_launch(what, go, check, key)
   self:_record { event = "launched", launch = lkey, run_id = run_id }
   crash_point("after-result")
   self.launched[lkey] = run_id
-  self:say("  %s: run %s", what, run_id)
+  self:say("  %s: %s %s", what, find and "backfill" or "run", run_id)
   self:event { event = "launched", step = step.name, run_id = run_id, action = what }
   return run_id
 end
@@ -636,6 +637,20 @@ function PB:reexecute(run_id, opts)
   return self:_launch(what, function(tags)
     return self.client:reexecute(run_id, with_tags(opts, tags))
   end, nil, "reexecute " .. run_id)
+end
+
+-- pb:backfill(spec) -> backfill id: client:backfill, made once (see _launch); the dry run
+-- checks the partitions with the server and prints the launch
+function PB:backfill(spec)
+  local what = fmt("backfill %s over %s", spec.job and ("job " .. spec.job)
+    or ("assets " .. concat(spec.assets, ", ")), spec.all_partitions and "all partitions"
+    or fmt("%d partitions", #spec.partitions))
+  return self:_launch(what, function(tags)
+    return self.client:backfill(with_tags(spec, tags))
+  end, nil, nil, function(sid)
+    local found = self.client:_find_backfill(self.client.SUBMISSION_TAG, sid)
+    return found and found.backfillId
+  end)
 end
 
 -- pb:terminate(run_id, opts), pb:reload(location), pb:shutdown(location): the mutations that
@@ -723,14 +738,15 @@ local UNREACHABLE = { ConnectionError = true, DNSError = true, TLSError = true, 
 local CONFIG = { RunConfigValidationInvalid = true, JobNotFoundError = true,
   AmbiguousJobError = true, PipelineNotFoundError = true, InvalidSubsetError = true,
   RepositoryLocationNotFound = true, AssetNotFoundError = true, InvalidStepError = true,
-  InvalidOutputError = true }
+  InvalidOutputError = true, PartitionKeysNotFoundError = true, PartitionRangeError = true,
+  PartitionSetNotFoundError = true }
 
 -- the exit code an error stands for
 function P.code_of_error(e)
   if is_stop(e) then return e.code end
   if E.is(e) then
     if e.name == "TimeoutError" then
-      if e.run_id or e.pending or e.location then return P.EXIT.TIMEOUT end
+      if e.run_id or e.pending or e.location or e.backfill_id then return P.EXIT.TIMEOUT end
       return P.EXIT.UNREACHABLE
     end
     if UNREACHABLE[e.name] then return P.EXIT.UNREACHABLE end

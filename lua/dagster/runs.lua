@@ -263,6 +263,9 @@ return function(Client)
     if last_error then msg = fmt("%s; last error: %s", msg, tostring(last_error)) end
     return msg
   end
+  -- for the other waits (lua/dagster/backfills.lua)
+  Client._poll, Client._with_progress, Client._with_error, Client._progress_line,
+    Client._check_callable = poll, with_progress, with_error, progress_line, check_callable
 
   -- client:wait_for_run(run_id [, opts]) -> final status, run (the table get_run returns)
   --   opts.timeout       seconds (default: none); then TimeoutError {run_id, last_status}

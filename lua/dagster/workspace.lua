@@ -295,8 +295,9 @@ end
 
 -- client:materialize(asset_keys [, opts]) -> run id. asset_keys is one key as a string
 -- "a/b", or a list of keys, each "a/b" or {"a", "b"}. Options: tags, run_config,
--- partition (the dagster/partition tag), location and repository (to choose among several
--- definitions of the same keys). Raises AssetNotFoundError (before launching) for unknown
+-- partition (a key, checked first, for the dagster/partition tag; or a range {from =, to =}
+-- materialized in one run, for assets that take a range), location and repository (to
+-- choose among several definitions of the same keys). Raises AssetNotFoundError (before launching) for unknown
 -- keys and AssetsInSeveralLocationsError when the keys cannot run in one repository.
 function Client:materialize(asset_keys, opts)
   local F = "materialize"
@@ -333,12 +334,13 @@ function Client:materialize(asset_keys, opts)
     argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
   end
   local tags = Client._tag_list(o.tags, 2, F)
-  if o.partition ~= nil then
-    checktype(o.partition, "string", 2, F, "partition")
-    for i = #tags, 1, -1 do
-      if tags[i].key == "dagster/partition" then table.remove(tags, i) end
+  local partition = o.partition
+  if partition ~= nil then
+    if type(partition) == "table" and (partition.from ~= nil or partition.to ~= nil) then
+      partition = { from = partition.from, to = partition.to }
+    else
+      partition = { Client._partition_key(partition, 2, F, "partition") }
     end
-    tags[#tags + 1] = { key = "dagster/partition", value = o.partition }
   end
 
   -- each node as {repository = {name =, location = {name =}}, jobNames = {...}}, by key
@@ -373,6 +375,24 @@ function Client:materialize(asset_keys, opts)
   end
 
   local loc, repo, job = place(self, keys, by_key, location, repository)
+  if partition ~= nil then
+    -- checked against the first key's partitions; a range is one run over all of it (the
+    -- range tags of Dagster's single-run backfills), a key the dagster/partition tag
+    local t = { asset = keys[1], describe = "asset " .. key_string(keys[1].path) }
+    local names, range = Client._checked_partitions(self, t, partition, 2, F)
+    local set = range and { ["dagster/asset_partition_range_start"] = names[1],
+                            ["dagster/asset_partition_range_end"] = names[#names] }
+                      or { ["dagster/partition"] = names[1] }
+    for i = #tags, 1, -1 do
+      if tags[i].key:find("^dagster/partition$") or tags[i].key:find("^dagster/asset_partition_range_") then
+        table.remove(tags, i)
+      end
+    end
+    for _, k in ipairs { "dagster/asset_partition_range_end", "dagster/asset_partition_range_start",
+                         "dagster/partition" } do
+      if set[k] then tags[#tags + 1] = { key = k, value = set[k] } end
+    end
+  end
   return self:_launch {
     selector = { repositoryLocationName = loc, repositoryName = repo, jobName = job,
                  assetSelection = keys },

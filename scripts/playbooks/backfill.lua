@@ -1,0 +1,123 @@
+-- backfill: launch a backfill, follow it to the end, and say how it went.
+--
+--   dagster-lua play backfill (--job J | --asset K...) (--partitions A,B | --from A --to B | --all)
+--       [--from-failure] [--tag k=v]... [--location L] [--repository R] [--timeout 1h]
+--       [--no-wait]
+--
+-- The partitions are checked against the job's or the first asset's partitions before
+-- anything is launched (a key or range end that does not exist is a usage error, status 4).
+-- --dry-run lists the partitions it would launch. The launch is journaled and made once:
+-- resumed after a crash, the playbook finds the backfill it launched and follows it.
+-- While it runs, a terminal shows one live line; otherwise one line per change of status or
+-- counts. At the end, a table: partition, run, status.
+--
+-- Exit status: 0 when every partition succeeded; 6 when some failed and some succeeded;
+-- 1 when none succeeded (or the backfill failed); 2 when it was canceled; 3 at --timeout
+-- (the backfill goes on); else the usual table.
+local playbook = require "dagster.playbook"
+local http = require "dagster.http"
+
+local pb = playbook.new {
+  name = "backfill",
+  summary = "Launch a backfill over partitions and follow it to the end",
+  flags = {
+    { name = "job", type = "string", metavar = "J", doc = "backfill this partitioned job" },
+    { name = "asset", type = "list", metavar = "K", doc = "backfill this asset (a/b); repeat for more" },
+    { name = "partitions", type = "string", metavar = "A,B", doc = "these partition keys" },
+    { name = "from", type = "string", metavar = "A", doc = "the first partition of a range" },
+    { name = "to", type = "string", metavar = "B", doc = "the last partition of a range" },
+    { name = "all", type = "boolean", doc = "every partition" },
+    { name = "from-failure", type = "boolean", doc = "a job backfill: re-execute each partition's failed run from failure" },
+    { name = "tag", type = "list", metavar = "K=V", doc = "a backfill tag" },
+    { name = "location", type = "string", metavar = "L", doc = "the job's code location" },
+    { name = "repository", type = "string", metavar = "R", doc = "the job's repository" },
+    { name = "timeout", type = "string", metavar = "AGE", default = "1h",
+      doc = "stop following after this long (30m, 2h); the backfill goes on" },
+    { name = "no-wait", type = "boolean", doc = "launch it and leave" },
+  },
+}
+local f = pb.flags
+local EXIT = playbook.EXIT
+
+if (f.job == nil) == (#f.asset == 0) then pb:usage("give either --job or --asset") end
+local ways = (f.partitions and 1 or 0) + ((f.from or f.to) and 1 or 0) + (f.all and 1 or 0)
+if ways ~= 1 then pb:usage("give one of --partitions, --from/--to or --all") end
+if (f.from == nil) ~= (f.to == nil) then pb:usage("--from and --to go together") end
+local timeout, why = playbook.duration(f.timeout)
+if not timeout then pb:usage("--timeout: " .. why) end
+local tags = {}
+for _, kv in ipairs(f.tag) do
+  local k, v = kv:match("^([^=]+)=(.*)$")
+  if not k then pb:usage("--tag " .. kv .. ": K=V expected") end
+  tags[k] = v
+end
+
+-- Which partitions: checked with the server, before anything is launched.
+local target = f.job or f.asset[1]
+local names = pb:step("check the partitions", { target = target, partitions = f.partitions,
+    from = f.from, to = f.to, all = f.all }, function()
+  local c = pb.client
+  local all = c:partitions(target, { location = f.location, repository = f.repository })
+  local list = {}
+  if f.all then
+    for i, k in ipairs(all) do list[i] = tostring(k) end
+    if #list == 0 then pb:exit(EXIT.USAGE, target .. " is not partitioned") end
+  else
+    local spec = { from = f.from, to = f.to }
+    if f.partitions then
+      spec = {}
+      for k in f.partitions:gmatch("[^,]+") do spec[#spec + 1] = k end
+    end
+    local t = c:_partition_target(target, { location = f.location, repository = f.repository }, 1,
+      "backfill")
+    list = c:_checked_partitions(t, spec, 1, "backfill")
+  end
+  local shown = #list > 8 and (table.concat(list, ", ", 1, 4) .. ", ... " .. list[#list])
+    or table.concat(list, ", ")
+  pb:say("  %d partitions of %s: %s", #list, target, shown)
+  return list
+end)
+
+-- Launch it, once.
+local id = pb:step("launch the backfill", { partitions = names, tags = tags }, function()
+  return pb:backfill { job = f.job, assets = f.job == nil and f.asset or nil,
+    partitions = names, tags = tags, from_failure = f["from-failure"] or nil,
+    location = f.location, repository = f.repository }
+end)
+if pb.dry_run or f["no-wait"] then pb:exit(EXIT.OK) end
+
+-- Follow it: a live line on a terminal, else one line per change.
+local live = http.isatty(2) and not pb.json
+local final = pb:step("follow backfill " .. id, function()
+  local status, b = pb.client:wait_for_backfill(id, {
+    timeout = timeout, progress = live, max_interval = 2,
+    on_progress = not live and function(p)
+      local c = p.counts
+      pb:say("  %s  %s: %d succeeded, %d failed, %d running, %d pending of %d", os.date("%H:%M:%S"),
+        p.status, c.succeeded, c.failed, c.in_progress, c.pending, c.requested)
+      pb:event { event = "backfill", id = id, status = p.status, counts = c }
+    end or nil,
+  })
+  return { status = status, counts = b.counts, runs = b.runs }
+end)
+
+-- The table: the newest run of each partition.
+local newest = {}
+for _, r in ipairs(final.runs) do
+  local p = r.partition or "?"
+  if newest[p] == nil then newest[p] = r end  -- runs come newest first
+end
+local rows = {}
+for _, p in ipairs(names) do
+  local r = newest[p]
+  rows[#rows + 1] = { p, r and r.run_id or "-", r and r.status or "no run" }
+end
+pb:table({ "PARTITION", "RUN", "STATUS" }, rows)
+
+local c = final.counts
+pb:say("backfill %s %s: %d succeeded, %d failed, %d canceled of %d", id, final.status,
+  c.succeeded, c.failed, c.canceled, c.requested)
+if final.status == "CANCELED" then pb:exit(EXIT.CANCELED) end
+if c.failed == 0 and final.status ~= "FAILED" and c.succeeded == c.requested then pb:exit(EXIT.OK) end
+if c.succeeded > 0 then pb:exit(EXIT.PARTIAL) end
+pb:exit(EXIT.FAILURE)
