@@ -207,6 +207,7 @@ return function(Client)
 
   -- a PartitionBackfill (BACKFILL_HEAD, and BACKFILL_STATE's counts when asked for)
   local function backfill_of(b)
+    if type(b.status) ~= "string" then error("a backfill status is not a string", 0) end
     local tags = tag_table(b.tags)
     local keys = {}
     for i, k in ipairs(opt(b.assetSelection) or {}) do keys[i] = concat(k.path, "/") end
@@ -304,14 +305,15 @@ return function(Client)
     if o.status ~= nil then checktype(o.status, "string", 1, F, "status") end
     if o.cursor ~= nil then checktype(o.cursor, "string", 1, F, "cursor") end
     local limit = checkcount(o.limit, 1, F, "limit", 100)
-    return self:_query(D.backfills, { status = o.status, cursor = o.cursor, limit = limit },
+    local out = self:_query(D.backfills, { status = o.status, cursor = o.cursor, limit = limit },
       "DagsterLuaBackfills", function(d)
         local r = d.partitionBackfillsOrError
         if r.__typename ~= "PartitionBackfills" then self:_typed_error(r, "DagsterLuaBackfills") end
         local out = {}
         for i, b in ipairs(r.results) do out[i] = backfill_of(b) end
-        return out, (#out == limit and #out > 0) and out[#out].id or nil
+        return out
       end)
+    return out, (#out == limit and #out > 0) and out[#out].id or nil
   end
 
   ----------------------------------------------------------------------------------------

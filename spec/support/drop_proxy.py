@@ -9,7 +9,8 @@ writes the port to PORTFILE once it accepts connections (temporary name, then re
 exits after 300 s or on SIGTERM. Each connection is served keep-alive, one request at a time,
 as a client sees a real server.
 
-The first path segment picks what happens to a request whose body contains "launchRun"; the
+The first path segment picks what happens to a request whose body contains "launchRun" (or
+"launchPartitionBackfill"); the
 segment is then removed and the rest forwarded (POST /first/graphql -> UPSTREAM/graphql):
 
     first...    forward it, read the upstream's answer, then drop the client's connection
@@ -51,7 +52,9 @@ conn_serial = [0]
 def submission_id(body):
     try:
         doc = json.loads(body)
-        tags = doc["variables"]["executionParams"]["executionMetadata"]["tags"]
+        v = doc["variables"]
+        tags = (v["backfillParams"]["tags"] if "backfillParams" in v
+                else v["executionParams"]["executionMetadata"]["tags"])
         for t in tags:
             if t.get("key") == TAG:
                 return t.get("value")
@@ -134,7 +137,7 @@ def serve(sock, conn_id, upstream, logpath):
             if segment.startswith(m):
                 mode = m
                 path = "/" + path.lstrip("/")[len(segment):].lstrip("/")
-        launch = b"launchRun" in body
+        launch = b"launchRun" in body or b"launchPartitionBackfill" in body
         entry = {"conn": conn_id, "nth": nth, "t": arrived, "op": operation(body),
                  "segment": segment, "path": path, "launch": launch,
                  "submission_id": submission_id(body) if launch else None,
