@@ -36,6 +36,7 @@ build = {
   modules = {
     ["dagster"] = "lua/dagster/init.lua",
     ["dagster.api"] = "lua/dagster/api.lua",
+    ["dagster.backfills"] = "lua/dagster/backfills.lua",
     ["dagster.capabilities"] = "lua/dagster/capabilities.lua",
     ["dagster.client"] = "lua/dagster/client.lua",
     ["dagster.concurrent"] = "lua/dagster/concurrent.lua",

@@ -41,6 +41,10 @@ local ALIASES = {
     "dagster.ShutdownRepositoryLocationStatus" },
   { "dagster.LocationLoadStatus", '"LOADED"|"LOADING"', "a code location's load status" },
   { "dagster.InstigatorStatus", '"RUNNING"|"STOPPED"', "a schedule's or a sensor's status" },
+  { "dagster.PartitionKey", "string|table<string, string>",
+    "a partition key: a string, or {dimension = key} for a multi-dimensional one" },
+  { "dagster.PartitionRange", "{from: dagster.PartitionKey, to: dagster.PartitionKey}",
+    "a range of partitions, both ends included" },
   { "dagster.ReexecutionStrategy", '"ALL_STEPS"|"FROM_FAILURE"|"FROM_ASSET_FAILURE"',
     "which steps client:reexecute runs again" },
 }
@@ -83,7 +87,9 @@ local CLASSES = {
     { "path", "string?", "ProtocolError: where the answer differs from the document" },
     { "submission_id", "string?", "a launch whose outcome is unknown: its submission id tag" },
     { "run_id", "string?", "TimeoutError of wait_for_run: the run" },
-    { "last_status", "string?", "TimeoutError of a wait: the last status seen" } } },
+    { "last_status", "string?", "TimeoutError of a wait: the last status seen" },
+    { "backfill_id", "string?", "TimeoutError of wait_for_backfill: the backfill" },
+    { "partition_keys", "string[]?", "PartitionKeysNotFoundError: the keys not found" } } },
   { "dagster.Run", "A run, as client:get_run gives it (times in epoch seconds).", {
     { "run_id", "string" }, { "job_name", "string" }, { "status", "dagster.RunStatusName" },
     { "tags", "table<string, string>" }, { "run_config", "table" },
@@ -127,6 +133,23 @@ local CLASSES = {
   { "dagster.Asset", "An asset (client:assets).", {
     { "key", "string[]" }, { "path", "string", '"a/b"' },
     { "latest_materialization", "number?", "epoch seconds" } } },
+  { "dagster.BackfillCounts", "A backfill's partitions by status (asset backfills: asset partitions).", {
+    { "requested", "integer" }, { "succeeded", "integer" }, { "failed", "integer" },
+    { "in_progress", "integer" }, { "canceled", "integer" }, { "pending", "integer" } } },
+  { "dagster.BackfillRun", "A run of a backfill.", {
+    { "run_id", "string" }, { "status", "dagster.RunStatusName" }, { "partition", "string?" },
+    { "tags", "table<string, string>" } } },
+  { "dagster.Backfill", "A backfill (client:get_backfill; listings lack counts, runs and partitions).", {
+    { "id", "string" }, { "status", "string", "REQUESTED, COMPLETED_SUCCESS, COMPLETED_FAILED, CANCELED, ..." },
+    { "kind", '"job"|"assets"' }, { "job_name", "string?" }, { "asset_keys", "string[]" },
+    { "num_partitions", "integer?" }, { "partitions", "string[]?" },
+    { "counts", "dagster.BackfillCounts?" },
+    { "assets", "table<string, dagster.BackfillCounts>?", "asset backfills: counts by asset key" },
+    { "runs", "dagster.BackfillRun[]?", "newest first" },
+    { "partition_statuses", "table<string, {run_id: string?, status: string?}>?", "job backfills" },
+    { "tags", "table<string, string>" }, { "created", "number", "epoch seconds" },
+    { "ended", "number?" }, { "error", "string?" }, { "from_failure", "boolean" },
+    { "parent_id", "string?", "the backfill this one re-executes" } } },
   { "dagster.Schedule", "A schedule (client:schedules).", {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "cron_schedule", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },

@@ -68,6 +68,27 @@ local function calls(ids)
     { "stop_schedule", function(c) return c:stop_schedule("other_schedule") end },
     { "start_sensor", function(c) return c:start_sensor("other_sensor") end },
     { "stop_sensor", function(c) return c:stop_sensor("other_sensor") end },
+    { "partitions (job)", function(c) return c:partitions("daily_job") end },
+    { "partitions (multi-dimensional asset)", function(c) return c:partitions("grid_asset") end },
+    { "submit_job_execution (partition)", function(c)
+      return c:submit_job_execution("region_job", { partition = "eu" })
+    end },
+    { "materialize (range)", function(c)
+      return c:materialize("daily_rollup", { partition = { from = "2026-11-01", to = "2026-11-02" } })
+    end },
+    { "backfill", function(c)
+      return c:backfill { assets = { "region_totals" }, partitions = { "eu" } }
+    end },
+    { "get_backfill", function(c) return c:get_backfill(ids.backfill) end },
+    { "backfills", function(c) return c:backfills { limit = 3 } end },
+    { "wait_for_backfill", function(c) return c:wait_for_backfill(ids.backfill, quick) end },
+    { "wait_for_backfill (on_progress)", function(c)
+      return c:wait_for_backfill(ids.backfill, { timeout = 0.3, interval = 0.05,
+        on_progress = function() end })
+    end },
+    { "cancel_backfill", function(c) return c:cancel_backfill("no-such-backfill") end },
+    { "resume_backfill", function(c) return c:resume_backfill("no-such-backfill") end },
+    { "reexecute_backfill", function(c) return c:reexecute_backfill(ids.backfill) end },
   }
 end
 
@@ -85,6 +106,9 @@ describe("answers of an unexpected shape", function()
       failed = live:submit_job_execution("fail_job"),
     }
     live:wait_for_runs({ ids.ok, ids.failed }, { timeout = 120 })
+    -- a finished backfill with one partition failed (region_totals' apac)
+    ids.backfill = live:backfill { assets = { "region_totals" }, partitions = { "us", "apac" } }
+    live:wait_for_backfill(ids.backfill, { timeout = 180 })
     list = calls(ids)
   end)
   teardown(function() H.stop_server(srv) end)

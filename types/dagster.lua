@@ -21,6 +21,12 @@
 ---a schedule's or a sensor's status
 ---@alias dagster.InstigatorStatus "RUNNING"|"STOPPED"
 
+---a partition key: a string, or {dimension = key} for a multi-dimensional one
+---@alias dagster.PartitionKey string|table<string, string>
+
+---a range of partitions, both ends included
+---@alias dagster.PartitionRange {from: dagster.PartitionKey, to: dagster.PartitionKey}
+
 ---which steps client:reexecute runs again
 ---@alias dagster.ReexecutionStrategy "ALL_STEPS"|"FROM_FAILURE"|"FROM_ASSET_FAILURE"
 
@@ -47,6 +53,8 @@ local Client = {}
 ---@field submission_id string? a launch whose outcome is unknown: its submission id tag
 ---@field run_id string? TimeoutError of wait_for_run: the run
 ---@field last_status string? TimeoutError of a wait: the last status seen
+---@field backfill_id string? TimeoutError of wait_for_backfill: the backfill
+---@field partition_keys string[]? PartitionKeysNotFoundError: the keys not found
 
 ---A run, as client:get_run gives it (times in epoch seconds).
 ---@class dagster.Run
@@ -141,6 +149,42 @@ local Client = {}
 ---@field key string[]
 ---@field path string "a/b"
 ---@field latest_materialization number? epoch seconds
+
+---A backfill's partitions by status (asset backfills: asset partitions).
+---@class dagster.BackfillCounts
+---@field requested integer
+---@field succeeded integer
+---@field failed integer
+---@field in_progress integer
+---@field canceled integer
+---@field pending integer
+
+---A run of a backfill.
+---@class dagster.BackfillRun
+---@field run_id string
+---@field status dagster.RunStatusName
+---@field partition string?
+---@field tags table<string, string>
+
+---A backfill (client:get_backfill; listings lack counts, runs and partitions).
+---@class dagster.Backfill
+---@field id string
+---@field status string REQUESTED, COMPLETED_SUCCESS, COMPLETED_FAILED, CANCELED, ...
+---@field kind "job"|"assets"
+---@field job_name string?
+---@field asset_keys string[]
+---@field num_partitions integer?
+---@field partitions string[]?
+---@field counts dagster.BackfillCounts?
+---@field assets table<string, dagster.BackfillCounts>? asset backfills: counts by asset key
+---@field runs dagster.BackfillRun[]? newest first
+---@field partition_statuses table<string, {run_id: string?, status: string?}>? job backfills
+---@field tags table<string, string>
+---@field created number epoch seconds
+---@field ended number?
+---@field error string?
+---@field from_failure boolean
+---@field parent_id string? the backfill this one re-executes
 
 ---A schedule (client:schedules).
 ---@class dagster.Schedule
@@ -344,10 +388,11 @@ function dagster.json.is_array(v) end
 ---@field tags? table<string, string> run tags; numbers and booleans converted, tables JSON-encoded
 ---@field op_selection? string[] op names to run
 ---@field asset_selection? (string|string[])[] asset keys to run, each "a/b" or {"a", "b"}
+---@field partition? dagster.PartitionKey run this partition: its config (unless run_config is given) and tags
 
 --- Launches a job and returns its run id.
 ---
----Raises dagster.Error: JobNotFoundError, AmbiguousJobError, RunConfigValidationInvalid, PipelineNotFoundError, InvalidSubsetError, InvalidStepError, InvalidOutputError, UnauthorizedError, PythonError.
+---Raises dagster.Error: JobNotFoundError, AmbiguousJobError, PartitionKeysNotFoundError, RunConfigValidationInvalid, PipelineNotFoundError, InvalidSubsetError, InvalidStepError, InvalidOutputError, UnauthorizedError, PythonError.
 ---
 ---```lua
 --- local run_id = client:submit_job_execution("my_job", {
@@ -743,13 +788,13 @@ function Client:jobs(opts) end
 ---@class dagster.opts.materialize
 ---@field tags? table<string, string> run tags
 ---@field run_config? table|string the run config, a table or a YAML string (default: {})
----@field partition? string the partition (the dagster/partition tag)
+---@field partition? dagster.PartitionKey|dagster.PartitionRange a partition (checked first), or a range {from =, to =} run as one
 ---@field location? string choose among several definitions of the keys
 ---@field repository? string choose among several definitions of the keys
 
 --- Launches a run that materializes assets; returns its run id.
 ---
----Raises dagster.Error: AssetNotFoundError, AssetsInSeveralLocationsError, RunConfigValidationInvalid, PipelineNotFoundError, InvalidSubsetError, InvalidStepError, InvalidOutputError, UnauthorizedError, PythonError.
+---Raises dagster.Error: AssetNotFoundError, AssetsInSeveralLocationsError, PartitionKeysNotFoundError, PartitionRangeError, RunConfigValidationInvalid, PipelineNotFoundError, InvalidSubsetError, InvalidStepError, InvalidOutputError, UnauthorizedError, PythonError.
 ---
 ---```lua
 --- local run_id = client:materialize({"asset_one", {"nested", "asset_three"}},
@@ -760,6 +805,149 @@ function Client:jobs(opts) end
 ---@param opts? dagster.opts.materialize
 ---@return string # the new run's id
 function Client:materialize(asset_keys, opts) end
+
+---Options of client:partitions.
+---@class dagster.opts.partitions
+---@field location? string the job's code location (inferred when unique)
+---@field repository? string the job's repository (inferred when unique)
+
+--- Lists the partition keys of a job or an asset.
+---
+---Raises dagster.Error: AssetNotFoundError, JobNotFoundError, AmbiguousJobError, PythonError.
+---
+---```lua
+--- for _, k in ipairs(client:partitions("daily_job")) do print(k) end
+---```
+---@async
+---@param job_or_asset string|string[]
+---@param opts? dagster.opts.partitions
+---@return dagster.PartitionKey[] # in order; multi-dimensional keys as {dimension = key} tables
+function Client:partitions(job_or_asset, opts) end
+
+---Options of client:backfill.
+---@class dagster.opts.backfill
+---@field job? string a partitioned job (or give assets)
+---@field assets? (string|string[])[] asset keys (or give job)
+---@field partitions? dagster.PartitionKey[]|dagster.PartitionRange keys, or a range {from =, to =}; checked before the launch
+---@field all_partitions? boolean every partition (instead of partitions)
+---@field tags? table<string, string> backfill tags, given to its runs
+---@field from_failure? boolean a job backfill: re-execute each partition's failed run from failure
+---@field location? string the job's code location
+---@field repository? string the job's repository
+---@field title? string a title shown in Dagster's UI
+---@field description? string a description shown in Dagster's UI
+
+--- Launches a backfill over partitions; returns its id.
+---
+---Raises dagster.Error: PartitionKeysNotFoundError, PartitionRangeError, PartitionSetNotFoundError, JobNotFoundError, AmbiguousJobError, AssetNotFoundError, UnauthorizedError, PythonError.
+---
+---```lua
+--- local id = client:backfill{job = "daily_job",
+---   partitions = {from = "2026-11-01", to = "2026-11-07"}, tags = {why = "late data"}}
+---```
+---@async
+---@param spec dagster.opts.backfill
+---@return string # the backfill's id
+function Client:backfill(spec) end
+
+--- Reads a backfill: status, counts, runs, partitions.
+---
+---Raises dagster.Error: BackfillNotFoundError, PythonError.
+---
+---```lua
+--- local b = client:get_backfill(id)
+--- print(b.status, b.counts.succeeded, b.counts.failed)
+---```
+---@async
+---@param id string
+---@return dagster.Backfill # {id, status, counts, runs, partitions, ...}
+function Client:get_backfill(id) end
+
+---Options of client:backfills.
+---@class dagster.opts.backfills
+---@field status? string only this status (REQUESTED, COMPLETED_SUCCESS, CANCELED, ...)
+---@field limit? integer at most this many (default: 100)
+---@field cursor? string after this backfill id (the last page's cursor)
+
+--- Lists backfills, newest first; returns them and a cursor.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- for _, b in ipairs(client:backfills{status = "REQUESTED"}) do
+---   print(b.id, b.job_name or table.concat(b.asset_keys, ","), b.status)
+--- end
+---```
+---@async
+---@param opts? dagster.opts.backfills
+---@return dagster.Backfill[] # without counts, runs or partitions
+---@return string? # the cursor of the next page; nil at the end
+function Client:backfills(opts) end
+
+---Options of client:wait_for_backfill.
+---@class dagster.opts.wait_for_backfill
+---@field timeout? number seconds to wait (default: no limit)
+---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
+---@field max_interval? number longest delay between polls (default: 5)
+---@field on_progress? fun(backfill: dagster.Backfill) called when the status or the counts change
+---@field progress? boolean a live status line on stderr, when a terminal (default true at the REPL) (default: false)
+
+--- Waits until a backfill has finished; one request per poll.
+---
+---Raises dagster.Error: TimeoutError, BackfillNotFoundError, PythonError.
+---
+---```lua
+--- local status, b = client:wait_for_backfill(id, {timeout = 3600,
+---   on_progress = function(p) print(p.status, p.counts.succeeded, p.counts.failed) end})
+---```
+---@async
+---@param id string
+---@param opts? dagster.opts.wait_for_backfill
+---@return string # the final status: COMPLETED_SUCCESS, COMPLETED_FAILED, CANCELED, ...
+---@return dagster.Backfill # the backfill, as get_backfill gives it
+function Client:wait_for_backfill(id, opts) end
+
+--- Cancels a backfill: no more launches, runs in flight canceled.
+---
+---Raises dagster.Error: BackfillNotFoundError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:cancel_backfill(id)
+---```
+---@async
+---@param id string
+---@return boolean # true
+function Client:cancel_backfill(id) end
+
+--- Requests a failed or canceled backfill again.
+---
+---Raises dagster.Error: BackfillNotFoundError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:resume_backfill(id)
+---```
+---@async
+---@param id string
+---@return boolean # true
+function Client:resume_backfill(id) end
+
+---Options of client:reexecute_backfill.
+---@class dagster.opts.reexecute_backfill
+---@field strategy? string FROM_FAILURE (Dagster's, from the failed steps) or ALL_STEPS (default: "FROM_FAILURE")
+---@field tags? table<string, string> ALL_STEPS: tags added to the parent's
+
+--- Re-runs a finished backfill's failed partitions; returns the new id.
+---
+---Raises dagster.Error: BackfillInProgressError, NothingToReexecuteError, BackfillNotFoundError, UnauthorizedError, PythonError.
+---
+---```lua
+--- local again = client:reexecute_backfill(id, {strategy = "FROM_FAILURE"})
+---```
+---@async
+---@param id string
+---@param opts? dagster.opts.reexecute_backfill
+---@return string # the new backfill's id
+function Client:reexecute_backfill(id, opts) end
 
 ---Options of client:assets.
 ---@class dagster.opts.assets

@@ -117,8 +117,8 @@ return function(Client)
   -- client:partitions(job_or_asset [, opts]) -> list of partition keys, in the order of the
   -- partitions definition ({} when it is not partitioned). Multi-dimensional keys of an
   -- asset are tables {dimension = key}; tostring gives Dagster's string.
-  function Client:partitions(target, opts)
-    local F = "partitions"
+  function Client:partitions(job_or_asset, opts)
+    local F, target = "partitions", job_or_asset
     if type(target) ~= "string" and type(target) ~= "table" then
       argerror(1, F, "job name or asset key expected, got " .. (target == nil and "no value" or type(target)))
     end

@@ -700,7 +700,14 @@ function Client:_job_partition(selector, key)
       if p.tagsOrError.__typename ~= "PartitionTags" then
         self:_typed_error(p.tagsOrError, "DagsterLuaJobPartition")
       end
-      return { yaml = p.runConfigOrError.yaml, tags = p.tagsOrError.results }
+      local tags = {}
+      for i, t in ipairs(p.tagsOrError.results) do
+        if type(t.key) ~= "string" or type(t.value) ~= "string" then
+          error("a partition tag is not a pair of strings", 0)
+        end
+        tags[i] = { key = t.key, value = t.value }
+      end
+      return { yaml = p.runConfigOrError.yaml, tags = tags }
     end)
 end
 
