@@ -1,7 +1,6 @@
 -- The watch playbook: piped, one plain line per status change; on a terminal (tmux, on a
 -- socket of its own, as in repl_spec.lua), a view redrawn in place that Ctrl-C leaves
 -- without touching any run. Against the real local Dagster, with runs of its own tag.
-local dagster = require "dagster"
 local H = require "helper"
 
 local SOCKET = "dagster-lua-watch-" .. (H.slurp("/proc/self/stat") or ""):match("^(%d+)")
@@ -26,20 +25,13 @@ describe("the watch playbook", function()
     os.execute("tmux -L " .. SOCKET .. " kill-server 2>/dev/null")
   end)
 
-  local function cmd(args)
-    return ("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s play watch %s"):format(H.quote(dir),
-      H.quote(H.url()), H.quote(H.bin), args)
-  end
+  local function cmd(args) return H.play_cmd(dir, "watch " .. args) end
 
   it("piped, prints one line per status change of each run, and ends with --until-idle", function()
     local tag = unique()
     -- behind a proxy that counts the requests (bench/count_proxy.py: a JSON line per POST)
     local proxyf = dir .. "/proxy.out"
-    local proxy_pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
-      H.quote(H.root .. "/bench/count_proxy.py"), H.quote(H.url()), H.quote(proxyf))))
-    local proxy = H.wait_until("the proxy", function()
-      return (H.slurp(proxyf) or ""):match("PROXY_URL=(%S+)")
-    end, 30, 0.1)
+    local proxy, proxy_pid = H.count_proxy(proxyf)
     -- a run in flight before the watch starts, another started while it watches; both end
     -- (the first canceled), then nothing is in flight and the watch ends
     local slow = client:submit_job_execution("slow_job", { tags = { spec = tag } })
@@ -54,10 +46,7 @@ describe("the watch playbook", function()
     os.execute("kill " .. proxy_pid)
     assert.equal(0, code, out)
     -- one request per refresh, the same query, at most one a second
-    local posts = {}
-    for line in H.slurp(proxyf):gmatch("[^\n]+") do
-      if line:sub(1, 1) == "{" then posts[#posts + 1] = dagster.json.decode(line) end
-    end
+    local posts = H.proxy_posts(proxyf)
     assert.is_true(#posts >= 2, #posts .. " requests")
     for i, p in ipairs(posts) do
       assert.equal("DagsterLuaRunsInFlight", p.op)
