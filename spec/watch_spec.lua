@@ -1,14 +1,9 @@
 -- The watch playbook: piped, one plain line per status change; on a terminal (tmux, on a
--- socket of its own, as in repl_spec.lua), a view redrawn in place that Ctrl-C leaves
+-- socket of its own: spec/support/tmux.lua), a view redrawn in place that Ctrl-C leaves
 -- without touching any run. Against the real local Dagster, with runs of its own tag.
 local H = require "helper"
 
-local SOCKET = "dagster-lua-watch-" .. (H.slurp("/proc/self/stat") or ""):match("^(%d+)")
-local function tmux(args)
-  local out, err, code = H.run("tmux -L " .. SOCKET .. " " .. args)
-  assert(code == 0, "tmux " .. args .. " failed: " .. err)
-  return out
-end
+local server = require("tmux").server("watch")
 
 local function unique() return ("%d-%d"):format(os.time(), math.random(1, 1e9)) end
 local FINAL = { SUCCESS = true, FAILURE = true, CANCELED = true }
@@ -22,7 +17,7 @@ describe("the watch playbook", function()
   end)
   teardown(function()
     os.execute("rm -rf " .. H.quote(dir))
-    os.execute("tmux -L " .. SOCKET .. " kill-server 2>/dev/null")
+    server:kill()
   end)
 
   local function cmd(args) return H.play_cmd(dir, "watch " .. args) end
@@ -78,20 +73,17 @@ describe("the watch playbook", function()
   it("on a terminal redraws in place, and Ctrl-C leaves with status 130, the run untouched", function()
     local tag = unique()
     local run = client:submit_job_execution("slow_job", { tags = { spec = tag } })
-    local name = "w" .. math.random(1, 1e9)
-    tmux(("new-session -d -s %s -x 140 -y 30 %s"):format(name, H.quote(
-      cmd("--tag spec=" .. tag) .. "; echo EXIT=$?; sleep 600")))
-    local function screen() return tmux(("capture-pane -t %s -p"):format(name)) end
+    local t = server:session(cmd("--tag spec=" .. tag) .. "; echo EXIT=$?; sleep 600", 140, 30)
     local ok, e = pcall(function()
       local first = H.wait_until("the run on the view", function()
-        local s = screen()
+        local s = t:view()
         return s:find(run, 1, true) and s:find("STARTED", 1, true) and s
       end, 300, 0.2)
       local clock = first:match("dagster%-lua watch  %S+  (%d%d:%d%d:%d%d)  1 in flight")
       assert(clock, first)
       -- redrawn in place: later the clock moved, and the view is still there once
       local later = H.wait_until("a redraw", function()
-        local s = screen()
+        local s = t:view()
         local c = s:match("dagster%-lua watch  %S+  (%d%d:%d%d:%d%d)")
         return c and c ~= clock and s
       end, 30, 0.2)
@@ -99,15 +91,15 @@ describe("the watch playbook", function()
       local _, rows = later:gsub(run:gsub("%p", "%%%0"), "")
       assert.same({ 1, 1 }, { headers, rows }, later)
       assert.matches("slow_job%s+STARTED%s+%d+:%d%d%s+0 done, 0 failed", later)
-      tmux(("send-keys -t %s C-c"):format(name))
+      t:keys("C-c")
       local s = H.wait_until("the exit status", function()
-        local s = screen()
+        local s = t:view()
         return s:find("EXIT=%d+") and s
       end, 60, 0.2)
       assert.matches("EXIT=130", s)
       assert.equal("STARTED", client:get_run_status(run))
     end)
-    pcall(tmux, "kill-session -t " .. name)
+    t:close()
     pcall(client.terminate_run, client, run, { force = true })
     assert(ok, e)
   end)
