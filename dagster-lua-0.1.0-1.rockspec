@@ -47,6 +47,7 @@ build = {
     ["dagster.repl"] = "lua/dagster/repl.lua",
     ["dagster.runs"] = "lua/dagster/runs.lua",
     ["dagster.shape"] = "lua/dagster/shape.lua",
+    ["dagster.term"] = "lua/dagster/term.lua",
     ["dagster.timeline"] = "lua/dagster/timeline.lua",
     ["dagster.workspace"] = "lua/dagster/workspace.lua",
     ["dagster.error"] = {

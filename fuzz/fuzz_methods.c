@@ -12,7 +12,8 @@
 ** The client is the real one, with its transport left out: its _attempt hands the next
 ** answer to Client._answer, as the transport would, and its clock moves on 0.01 s at each
 ** look and 1 s at each sleep, so waits end quickly. Seeds (fuzz/corpus/methods) are real
-** answers of a local Dagster, recorded by fuzz/seed_methods.lua.
+** answers of a local Dagster, recorded by fuzz/seed_methods.lua. The Lua lines it runs count
+** as coverage too (luacov.h).
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,15 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static lua_State *L;
 
 #define NLUACOV 8192
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t luacov[NLUACOV];
-
-static void linehook (lua_State *l, lua_Debug *ar) {
-  uintptr_t h;
-  if (!lua_getinfo(l, "S", ar)) return;
-  h = ((uintptr_t)ar->source >> 4) * 31u + (uintptr_t)ar->currentline * 2654435761u;
-  luacov[h % NLUACOV]++;
-}
+#include "luacov.h"
 
 /* the harness: returns run(selector, answers) -> true | false, message */
 static const char HARNESS[] =

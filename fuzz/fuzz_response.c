@@ -8,10 +8,8 @@
 ** string message. Anything else (a string error from a bug in the Lua code, a non-table
 ** result, a memory error) aborts, and so does any sanitizer report in the C code.
 ** One Lua state serves every input; it is made once, as the host makes its own.
-**
-** libFuzzer sees the coverage of the C code only (Lua itself is Debian's, uninstrumented),
-** so a line hook feeds it the Lua lines too, through libFuzzer's extra counters: one counter
-** per (chunk, line), hashed. Inputs that take new paths through client.lua are kept.
+** The Lua lines it runs count as coverage too (luacov.h): inputs that take new paths through
+** client.lua are kept.
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,17 +35,7 @@ static const int STATUSES[] = { 200, 204, 301, 400, 405, 500, 502, 503 };
 static lua_State *L;
 
 #define NLUACOV 4096
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t luacov[NLUACOV];
-
-
-/* line hook: count the line in its chunk (chunk names are interned: the pointer is stable) */
-static void linehook (lua_State *l, lua_Debug *ar) {
-  uintptr_t h;
-  if (!lua_getinfo(l, "S", ar)) return;
-  h = ((uintptr_t)ar->source >> 4) * 31u + (uintptr_t)ar->currentline * 2654435761u;
-  luacov[h % NLUACOV]++;
-}
+#include "luacov.h"
 
 
 static void fail (const char *what, const uint8_t *data, size_t size) {

@@ -137,7 +137,7 @@ $(FUZZ_DIR)/embedded.o: $(FUZZ_DIR)/embedded.c host/dagster.h
 
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
-$(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ) host/dagster.h
+$(FUZZ_BINS): $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ) host/dagster.h fuzz/luacov.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $(filter-out -Werror,$(WARN)) $(DEFS) \
 	  -Ihost $(PKGCFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKGLIBS) -ldl -lm
 

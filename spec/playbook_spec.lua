@@ -25,10 +25,7 @@ describe("dagster-lua play", function()
 
   -- runs `dagster-lua play ARGS` with the local Dagster and the state under dir; returns
   -- stdout, stderr, exit status
-  local function play(args, env)
-    return H.run(("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s %s play %s"):format(H.quote(dir),
-      H.quote(H.url()), env or "", H.quote(H.bin), args))
-  end
+  local function play(args, env) return H.play(dir, args, env) end
 
   local function runs_tagged(k, v)
     return client:runs { tags = { [k] = v } }
@@ -96,9 +93,8 @@ pb:say("hello %s from %s", pb.args.who, v)
     it("2 when the run is canceled", function()
       local tag = unique()
       local out = dir .. "/cancel.out"
-      local pid = H.trim(H.run(("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s play run slow_job --wait " ..
-        "--tag spec=%s >%s 2>&1 & echo $!"):format(H.quote(dir), H.quote(H.url()), H.quote(H.bin),
-        tag, H.quote(out))))
+      local pid = H.trim(H.run(("%s >%s 2>&1 & echo $!"):format(
+        H.play_cmd(dir, "run slow_job --wait --tag spec=" .. tag), H.quote(out))))
       local run = H.wait_until("the run to start", function()
         local r = runs_tagged("spec", tag)[1]
         return r and r.status == "STARTED" and r

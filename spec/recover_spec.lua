@@ -11,10 +11,7 @@ local function unique() return ("%d-%d"):format(os.time(), math.random(1, 1e9)) 
 describe("the recover playbook", function()
   local client, dir
 
-  local function play(args, env)
-    return H.run(("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s %s play recover %s"):format(
-      H.quote(dir), H.quote(H.url()), env or "", H.quote(H.bin), args))
-  end
+  local function play(args, env) return H.play(dir, "recover " .. args, env) end
 
   -- launches the given {job, tags} one after the other (side by side, a busy machine's code
   -- server times out) and waits until they have all finished
@@ -76,19 +73,13 @@ describe("the recover playbook", function()
       local before = count(tag)
       -- behind a proxy that counts the requests (bench/count_proxy.py: a JSON line per POST)
       local proxyf = dir .. "/proxy.out"
-      local proxy_pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
-        H.quote(H.root .. "/bench/count_proxy.py"), H.quote(H.url()), H.quote(proxyf))))
-      local proxy = H.wait_until("the proxy", function()
-        return (H.slurp(proxyf) or ""):match("PROXY_URL=(%S+)")
-      end, 30, 0.1)
+      local proxy, proxy_pid = H.count_proxy(proxyf)
       local out, err, code = play("--dry-run --url " .. proxy .. " --tag spec=" .. tag)
       os.execute("kill " .. proxy_pid)
       assert.equal(0, code, err)
       -- the window and the lineages from one listing page (7 runs), not a request per run
       local ops = {}
-      for line in H.slurp(proxyf):gmatch("[^\n]+") do
-        if line:sub(1, 1) == "{" then ops[#ops + 1] = json.decode(line).op end
-      end
+      for i, p in ipairs(H.proxy_posts(proxyf)) do ops[i] = p.op end
       assert.same({ "DagsterLuaRuns" }, ops)
       local would = {}
       for id in out:gmatch("would re%-execute run (%S+) %(FROM_FAILURE%)") do would[#would + 1] = id end

@@ -36,11 +36,8 @@ describe("play redeploy", function()
     os.execute("rm -rf " .. H.quote(dir))
   end)
 
-  local function cmd(args)
-    return ("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s play %s"):format(H.quote(dir),
-      H.quote(H.url()), H.quote(H.bin), args)
-  end
-  local function play(args) return H.run(cmd(args)) end
+  local function cmd(args) return H.play_cmd(dir, args) end
+  local function play(args) return H.play(dir, args) end
 
   -- the code server starts the supervisor has logged for a location
   local function starts(loc)

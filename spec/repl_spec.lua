@@ -3,68 +3,24 @@
 local dagster = require "dagster"
 local H = require "helper"
 
-local SOCKET = "dagster-lua-spec-" .. (H.slurp("/proc/self/stat") or ""):match("^(%d+)")
+local server = require("tmux").server("repl")
 
-local function tmux(args)
-  local out, err, code = H.run("tmux -L " .. SOCKET .. " " .. args)
-  assert(code == 0, "tmux " .. args .. " failed: " .. err)
-  return out
+-- t:close() of a REPL: ends its session and removes its history file
+local function close(t)
+  getmetatable(t).close(t)
+  os.remove(t.hist)
 end
 
--- A REPL on a fresh terminal of 120 x 40; env is a string of NAME=value words.
-local Term = {}
-Term.__index = Term
-
+-- A REPL on a fresh terminal of 120 x 40 (a tmux session); env is a string of NAME=value words.
 local function start(env, width, history)
   local hist = history or os.tmpname()
   if not history then os.remove(hist) end
   local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; sleep 600"):format(env or "", H.quote(hist),
     H.quote(H.bin))
-  local name = "t" .. math.random(1, 1e9)
-  local new = ("new-session -d -s %s -x %d -y 40 %s"):format(name, width or 120, H.quote(cmd))
-  if not pcall(tmux, new) then  -- a server on its way out (see the keeper below): once more
-    H.sleep(0.5)
-    tmux(new)
-  end
-  local t = setmetatable({ name = name, hist = hist }, Term)
+  local t = server:session(cmd, width or 120, 40)
+  t.hist, t.close = hist, close
   t:wait_for(">$")
   return t
-end
-
-function Term:keys(...)
-  local parts = {}
-  for i, k in ipairs({ ... }) do parts[i] = H.quote(k) end
-  tmux(("send-keys -t %s %s"):format(self.name, table.concat(parts, " ")))
-end
-
--- the literal text, typed as it is
-function Term:type(text) tmux(("send-keys -t %s -l %s"):format(self.name, H.quote(text))) end
-
-function Term:screen(escapes)
-  return tmux(("capture-pane -t %s -p %s -S -200"):format(self.name, escapes and "-e" or ""))
-end
-
--- the screen's lines, trailing blank ones dropped
-function Term:lines()
-  local out = {}
-  for l in (self:screen() .. "\n"):gmatch("(.-)\n") do out[#out + 1] = l end
-  while out[#out] == "" do out[#out] = nil end
-  return out
-end
-
-function Term:last_line() local l = self:lines(); return l[#l] or "" end
-
--- waits until the screen's last line matches pattern (or fn(screen) is true); returns it
-function Term:wait_for(pattern, timeout)
-  return H.wait_until("the terminal to show " .. pattern, function()
-    local last = self:last_line()
-    return last:find(pattern) and last
-  end, timeout or 20, 0.05)
-end
-
-function Term:close()
-  pcall(tmux, "kill-session -t " .. self.name)
-  os.remove(self.hist)
 end
 
 describe("the REPL on a terminal", function()
@@ -74,9 +30,9 @@ describe("the REPL on a terminal", function()
   local t
   -- a session that lives as long as this block: the tmux server exits with its last session,
   -- and a new session started while it exits fails ("server exited unexpectedly")
-  setup(function() tmux("new-session -d -s keeper 'sleep 3600'") end)
+  setup(function() server:keep() end)
   after_each(function() if t then t:close(); t = nil end end)
-  teardown(function() os.execute("tmux -L " .. SOCKET .. " kill-server 2>/dev/null") end)
+  teardown(function() server:kill() end)
 
   it("starts connected: the prompt names the deployment, a banner says how to get help", function()
     t = start(env)

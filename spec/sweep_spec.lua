@@ -39,11 +39,8 @@ describe("play sweep", function()
     os.execute("rm -rf " .. H.quote(dir))
   end)
 
-  local function cmd(args)
-    return ("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s play %s"):format(H.quote(dir),
-      H.quote(H.url()), H.quote(H.bin), args)
-  end
-  local function play(args) return H.run(cmd(args)) end
+  local function cmd(args) return H.play_cmd(dir, args) end
+  local function play(args) return H.play(dir, args) end
 
   it("leaves a run alone that has been stuck for less than --older-than", function()
     local out, err, code = play("sweep --older-than 1h --grace 1s")

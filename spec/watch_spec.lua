@@ -1,15 +1,9 @@
 -- The watch playbook: piped, one plain line per status change; on a terminal (tmux, on a
--- socket of its own, as in repl_spec.lua), a view redrawn in place that Ctrl-C leaves
+-- socket of its own: spec/support/tmux.lua), a view redrawn in place that Ctrl-C leaves
 -- without touching any run. Against the real local Dagster, with runs of its own tag.
-local dagster = require "dagster"
 local H = require "helper"
 
-local SOCKET = "dagster-lua-watch-" .. (H.slurp("/proc/self/stat") or ""):match("^(%d+)")
-local function tmux(args)
-  local out, err, code = H.run("tmux -L " .. SOCKET .. " " .. args)
-  assert(code == 0, "tmux " .. args .. " failed: " .. err)
-  return out
-end
+local server = require("tmux").server("watch")
 
 local function unique() return ("%d-%d"):format(os.time(), math.random(1, 1e9)) end
 local FINAL = { SUCCESS = true, FAILURE = true, CANCELED = true }
@@ -23,23 +17,16 @@ describe("the watch playbook", function()
   end)
   teardown(function()
     os.execute("rm -rf " .. H.quote(dir))
-    os.execute("tmux -L " .. SOCKET .. " kill-server 2>/dev/null")
+    server:kill()
   end)
 
-  local function cmd(args)
-    return ("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s play watch %s"):format(H.quote(dir),
-      H.quote(H.url()), H.quote(H.bin), args)
-  end
+  local function cmd(args) return H.play_cmd(dir, "watch " .. args) end
 
   it("piped, prints one line per status change of each run, and ends with --until-idle", function()
     local tag = unique()
     -- behind a proxy that counts the requests (bench/count_proxy.py: a JSON line per POST)
     local proxyf = dir .. "/proxy.out"
-    local proxy_pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
-      H.quote(H.root .. "/bench/count_proxy.py"), H.quote(H.url()), H.quote(proxyf))))
-    local proxy = H.wait_until("the proxy", function()
-      return (H.slurp(proxyf) or ""):match("PROXY_URL=(%S+)")
-    end, 30, 0.1)
+    local proxy, proxy_pid = H.count_proxy(proxyf)
     -- a run in flight before the watch starts, another started while it watches; both end
     -- (the first canceled), then nothing is in flight and the watch ends
     local slow = client:submit_job_execution("slow_job", { tags = { spec = tag } })
@@ -54,10 +41,7 @@ describe("the watch playbook", function()
     os.execute("kill " .. proxy_pid)
     assert.equal(0, code, out)
     -- one request per refresh, the same query, at most one a second
-    local posts = {}
-    for line in H.slurp(proxyf):gmatch("[^\n]+") do
-      if line:sub(1, 1) == "{" then posts[#posts + 1] = dagster.json.decode(line) end
-    end
+    local posts = H.proxy_posts(proxyf)
     assert.is_true(#posts >= 2, #posts .. " requests")
     for i, p in ipairs(posts) do
       assert.equal("DagsterLuaRunsInFlight", p.op)
@@ -89,20 +73,17 @@ describe("the watch playbook", function()
   it("on a terminal redraws in place, and Ctrl-C leaves with status 130, the run untouched", function()
     local tag = unique()
     local run = client:submit_job_execution("slow_job", { tags = { spec = tag } })
-    local name = "w" .. math.random(1, 1e9)
-    tmux(("new-session -d -s %s -x 140 -y 30 %s"):format(name, H.quote(
-      cmd("--tag spec=" .. tag) .. "; echo EXIT=$?; sleep 600")))
-    local function screen() return tmux(("capture-pane -t %s -p"):format(name)) end
+    local t = server:session(cmd("--tag spec=" .. tag) .. "; echo EXIT=$?; sleep 600", 140, 30)
     local ok, e = pcall(function()
       local first = H.wait_until("the run on the view", function()
-        local s = screen()
+        local s = t:view()
         return s:find(run, 1, true) and s:find("STARTED", 1, true) and s
       end, 300, 0.2)
       local clock = first:match("dagster%-lua watch  %S+  (%d%d:%d%d:%d%d)  1 in flight")
       assert(clock, first)
       -- redrawn in place: later the clock moved, and the view is still there once
       local later = H.wait_until("a redraw", function()
-        local s = screen()
+        local s = t:view()
         local c = s:match("dagster%-lua watch  %S+  (%d%d:%d%d:%d%d)")
         return c and c ~= clock and s
       end, 30, 0.2)
@@ -110,15 +91,15 @@ describe("the watch playbook", function()
       local _, rows = later:gsub(run:gsub("%p", "%%%0"), "")
       assert.same({ 1, 1 }, { headers, rows }, later)
       assert.matches("slow_job%s+STARTED%s+%d+:%d%d%s+0 done, 0 failed", later)
-      tmux(("send-keys -t %s C-c"):format(name))
+      t:keys("C-c")
       local s = H.wait_until("the exit status", function()
-        local s = screen()
+        local s = t:view()
         return s:find("EXIT=%d+") and s
       end, 60, 0.2)
       assert.matches("EXIT=130", s)
       assert.equal("STARTED", client:get_run_status(run))
     end)
-    pcall(tmux, "kill-session -t " .. name)
+    t:close()
     pcall(client.terminate_run, client, run, { force = true })
     assert(ok, e)
   end)

@@ -832,10 +832,10 @@ function Client:partitions(job_or_asset, opts) end
 ---@field all_partitions? boolean every partition (instead of partitions)
 ---@field tags? table<string, string> backfill tags, given to its runs
 ---@field from_failure? boolean a job backfill: re-execute each partition's failed run from failure
----@field location? string the job's code location
----@field repository? string the job's repository
 ---@field title? string a title shown in Dagster's UI
 ---@field description? string a description shown in Dagster's UI
+---@field location? string the job's code location (inferred when unique)
+---@field repository? string the job's repository (inferred when unique)
 
 --- Launches a backfill over partitions; returns its id.
 ---

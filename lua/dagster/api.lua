@@ -56,13 +56,26 @@ local function run_filter(...)
   }, ...)
 end
 
+-- the two options that pick a code location (completed from the server's) and a repository:
+-- named location and repository unless loc_name and repo_name say otherwise
+local function location_options(loc_doc, repo_doc, loc_name, repo_name)
+  return {
+    { name = loc_name or "location", type = "string", doc = loc_doc, complete = "location" },
+    { name = repo_name or "repository", type = "string", doc = repo_doc },
+  }
+end
+
 -- {location =, repository =} of jobs(), schedules() and sensors()
 local function where_options(what)
-  return {
-    { name = "location", type = "string", doc = "only " .. what .. " of this code location",
-      complete = "location" },
-    { name = "repository", type = "string", doc = "only " .. what .. " of this repository" },
-  }
+  return location_options("only " .. what .. " of this code location",
+    "only " .. what .. " of this repository")
+end
+
+-- where the job, schedule or sensor a method names is: {location =, repository =}, or the
+-- Python client's {repository_location_name =, repository_name =} for a job
+local function owner_options(kind, loc_name, repo_name)
+  return location_options("the " .. kind .. "'s code location (inferred when unique)",
+    "the " .. kind .. "'s repository (inferred when unique)", loc_name, repo_name)
 end
 
 local function instigator_switch(verb, kind, status)
@@ -76,12 +89,7 @@ local function instigator_switch(verb, kind, status)
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "location", type = "string",
-        doc = "the " .. kind .. "'s code location (inferred when unique)", complete = "location" },
-      { name = "repository", type = "string",
-        doc = "the " .. kind .. "'s repository (inferred when unique)" },
-    },
+    options = owner_options(kind),
     returns = { { type = "string", doc = '"' .. status .. '" (idempotent)' } },
     errors = { Kind .. "NotFoundError", "Ambiguous" .. Kind .. "Error", "UnauthorizedError",
       "PythonError" },
@@ -277,11 +285,7 @@ if not ok and dagster.Error.is(e, "RunNotFoundError") then print("gone") end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "repository_location_name", type = "string",
-        doc = "the job's code location (inferred when unique)", complete = "location" },
-      { name = "repository_name", type = "string",
-        doc = "the job's repository (inferred when unique)" },
+    options = concat(owner_options("job", "repository_location_name", "repository_name"), {
       { name = "run_config", type = "table|string", default = "{}",
         doc = "the run config, a table or a YAML string" },
       { name = "tags", type = "table<string, string>",
@@ -291,7 +295,7 @@ if not ok and dagster.Error.is(e, "RunNotFoundError") then print("gone") end]],
         doc = 'asset keys to run, each "a/b" or {"a", "b"}', complete = "asset" },
       { name = "partition", type = "dagster.PartitionKey",
         doc = "run this partition: its config (unless run_config is given) and tags" },
-    },
+    }),
     returns = { { type = "string", doc = "the new run's id" } },
     errors = concat({ "JobNotFoundError", "AmbiguousJobError", "PartitionKeysNotFoundError" },
       LAUNCH_ERRORS),
@@ -307,15 +311,12 @@ if not ok and dagster.Error.is(e, "RunNotFoundError") then print("gone") end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
+    options = concat({
       { name = "run_config", type = "table|string", default = "{}",
         doc = "the run config, a table or a YAML string" },
-      { name = "repository_location_name", type = "string", complete = "location",
-        doc = "the job's code location (inferred when unique)" },
-      { name = "repository_name", type = "string",
-        doc = "the job's repository (inferred when unique)" },
+    }, owner_options("job", "repository_location_name", "repository_name"), {
       { name = "op_selection", type = "string[]", doc = "op names to run" },
-    },
+    }),
     returns = { { type = "boolean", doc = "true when the config is valid" } },
     errors = { "RunConfigValidationInvalid", "JobNotFoundError", "AmbiguousJobError",
       "PipelineNotFoundError", "InvalidSubsetError", "PythonError" },
@@ -677,17 +678,14 @@ end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
+    options = concat({
       { name = "tags", type = "table<string, string>", doc = "run tags" },
       { name = "run_config", type = "table|string", default = "{}",
         doc = "the run config, a table or a YAML string" },
       { name = "partition", type = "dagster.PartitionKey|dagster.PartitionRange",
         doc = "a partition (checked first), or a range {from =, to =} run as one" },
-      { name = "location", type = "string", doc = "choose among several definitions of the keys",
-        complete = "location" },
-      { name = "repository", type = "string",
-        doc = "choose among several definitions of the keys" },
-    },
+    }, location_options("choose among several definitions of the keys",
+      "choose among several definitions of the keys")),
     returns = { { type = "string", doc = "the new run's id" } },
     errors = concat({ "AssetNotFoundError", "AssetsInSeveralLocationsError",
       "PartitionKeysNotFoundError", "PartitionRangeError" }, LAUNCH_ERRORS),
@@ -706,11 +704,7 @@ end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "location", type = "string", doc = "the job's code location (inferred when unique)",
-        complete = "location" },
-      { name = "repository", type = "string", doc = "the job's repository (inferred when unique)" },
-    },
+    options = owner_options("job"),
     returns = { { type = "dagster.PartitionKey[]",
       doc = "in order; multi-dimensional keys as {dimension = key} tables" } },
     errors = { "AssetNotFoundError", "JobNotFoundError", "AmbiguousJobError", "PythonError" },
@@ -722,7 +716,7 @@ end]],
     summary = "Launches a backfill over partitions; returns its id.",
     args = { { name = "spec", type = "table" } },
     opts_arg = 1,
-    options = {
+    options = concat({
       { name = "job", type = "string", doc = "a partitioned job (or give assets)", complete = "job" },
       { name = "assets", type = "(string|string[])[]", doc = "asset keys (or give job)",
         complete = "asset" },
@@ -732,11 +726,9 @@ end]],
       { name = "tags", type = "table<string, string>", doc = "backfill tags, given to its runs" },
       { name = "from_failure", type = "boolean",
         doc = "a job backfill: re-execute each partition's failed run from failure" },
-      { name = "location", type = "string", doc = "the job's code location", complete = "location" },
-      { name = "repository", type = "string", doc = "the job's repository" },
       { name = "title", type = "string", doc = "a title shown in Dagster's UI" },
       { name = "description", type = "string", doc = "a description shown in Dagster's UI" },
-    },
+    }, owner_options("job")),
     returns = { { type = "string", doc = "the backfill's id" } },
     errors = { "PartitionKeysNotFoundError", "PartitionRangeError", "PartitionSetNotFoundError",
       "JobNotFoundError", "AmbiguousJobError", "AssetNotFoundError", "UnauthorizedError",

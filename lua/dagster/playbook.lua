@@ -25,8 +25,8 @@
 local dagster = require "dagster"
 local json = require "dagster.json"
 local file = require "dagster.file"
-local http = require "dagster.http"
 local E = require "dagster.error"
+local term = require "dagster.term"
 
 local fmt, concat = string.format, table.concat
 
@@ -76,17 +76,10 @@ local function hash(s)
 end
 P._hash = hash
 
-local function tty(fd)
-  local no = os.getenv("NO_COLOR")
-  return http.isatty(fd) and (no == nil or no == "")
-end
-
 local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function seconds(d)
-  if d < 60 then return fmt("%.1fs", d) end
-  return fmt("%dm%02ds", d // 60, math.floor(d % 60))
-end
+-- a duration as the summary prints it: minutes even past an hour ("90m00s")
+local function seconds(d) return term.seconds(d, true) end
 
 -- a value as the journal can keep it (JSON), or its string form
 local function storable(v)
@@ -448,7 +441,7 @@ function P.new(decl)
   local self = setmetatable({ name = decl.name, decl = decl, args = args, flags = flags,
     dry_run = flags["dry-run"], json = flags.json, steps = {}, counts = {}, t0 = dagster.now(),
     launch_counts = {} }, PB)
-  self.colour = tty(self.json and 2 or 1)
+  self.colour = term.colour(self.json and 2 or 1)
 
   -- the connection
   local url = flags.url or os.getenv("DAGSTER_URL")

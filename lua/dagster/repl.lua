@@ -16,6 +16,7 @@
 local dagster = require "dagster"
 local E = require "dagster.error"
 local inspect = require "dagster.inspect"
+local term = require "dagster.term"
 
 local fmt, concat, rep = string.format, table.concat, string.rep
 
@@ -27,10 +28,7 @@ local env = { tty = false, rows = 24, cols = 80 }
 -- Colour (only on a terminal, and never with NO_COLOR set and not empty)
 ------------------------------------------------------------------------------------------
 
-local function colour_on()
-  local no = os.getenv("NO_COLOR")
-  return env.tty and (no == nil or no == "")
-end
+local function colour_on() return term.colour(env.tty) end
 
 local COLOURS = { red = "31", green = "32", yellow = "33", blue = "34", magenta = "35",
   cyan = "36", grey = "90", bold = "1" }
@@ -101,10 +99,7 @@ end
 
 local function duration(a, b)
   if not a then return "-" end
-  local d = (b or os.time()) - a
-  if d < 60 then return fmt("%.1fs", d) end
-  if d < 3600 then return fmt("%dm%02ds", d // 60, math.floor(d % 60)) end
-  return fmt("%dh%02dm", d // 3600, math.floor(d % 3600) // 60)
+  return term.seconds((b or os.time()) - a)
 end
 
 -- an aligned table of rows (lists of strings) under a header; colour codes do not count

@@ -10,7 +10,7 @@
 -- picture reads the same in a log file. It answers "where did the time go" for a finished run
 -- and "what is still running" for a live one.
 
-local http = require "dagster.http"
+local term = require "dagster.term"
 local D = require "dagster.documents"
 
 local fmt, rep, concat = string.format, string.rep, table.concat
@@ -22,23 +22,14 @@ Timeline.__name = "dagster.Timeline"
 local LETTER = { SUCCESS = "S", FAILURE = "F", IN_PROGRESS = "R", SKIPPED = "K" }
 local COLOUR = { SUCCESS = "32", FAILURE = "31", IN_PROGRESS = "36", SKIPPED = "90" }
 
-local function seconds(d)
-  if d < 60 then return fmt("%.1fs", d) end
-  if d < 3600 then return fmt("%dm%02ds", d // 60, math.floor(d % 60)) end
-  return fmt("%dh%02dm", d // 3600, math.floor(d % 3600) // 60)
-end
-
-local function colour_default()
-  local no = os.getenv("NO_COLOR")
-  return http.isatty(1) and (no == nil or no == "")
-end
+local seconds = term.seconds
 
 -- t:render([{width =, colour =}]) -> the picture, one line per step under a header line
 function Timeline:render(o)
   o = o or {}
   local width = math.max(o.width or tonumber(os.getenv("COLUMNS")) or 80, 40)
   local colour = o.colour
-  if colour == nil then colour = colour_default() end
+  if colour == nil then colour = term.colour(1) end
   local now = self.fetched_at
   local t0, t1 = self.start_time, self.end_time
   for _, s in ipairs(self.steps) do

@@ -174,6 +174,36 @@ function H.host(args, stdin)
   return H.run(shell_quote(H.bin) .. " " .. args, stdin)
 end
 
+-- the shell command that runs `dagster-lua play ARGS` against the local Dagster, with its
+-- state (the journals) under dir; env is more NAME=value words for it
+function H.play_cmd(dir, args, env)
+  return ("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s %s play %s"):format(shell_quote(dir),
+    shell_quote(H.url()), env or "", shell_quote(H.bin), args)
+end
+
+-- runs that command; returns its stdout, stderr and exit status
+function H.play(dir, args, env) return H.run(H.play_cmd(dir, args, env)) end
+
+-- Starts bench/count_proxy.py in front of the local Dagster: it forwards every request and
+-- writes a JSON line per POST ({op =, t =, ...}) to logfile. Returns its URL and its pid.
+function H.count_proxy(logfile)
+  local pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
+    shell_quote(H.root .. "/bench/count_proxy.py"), shell_quote(H.url()), shell_quote(logfile))))
+  local url = H.wait_until("the proxy", function()
+    return (H.slurp(logfile) or ""):match("PROXY_URL=(%S+)")
+  end, 30, 0.1)
+  return url, pid
+end
+
+-- the POSTs a count proxy logged to logfile, decoded, in order
+function H.proxy_posts(logfile)
+  local json, posts = require "dagster.json", {}
+  for line in (H.slurp(logfile) or ""):gmatch("[^\n]+") do
+    if line:sub(1, 1) == "{" then posts[#posts + 1] = json.decode(line) end
+  end
+  return posts
+end
+
 -- the test virtualenv's python (with dagster, graphql-core and the official client)
 function H.python()
   local venv = os.getenv("DAGSTER_LUA_VENV")
