@@ -11,10 +11,7 @@ local function unique() return ("%d-%d"):format(os.time(), math.random(1, 1e9)) 
 describe("the backfill playbook", function()
   local client, dir
 
-  local function play(args, env)
-    return H.run(("env XDG_STATE_HOME=%s DAGSTER_URL=%s %s %s play backfill %s"):format(
-      H.quote(dir), H.quote(H.url()), env or "", H.quote(H.bin), args))
-  end
+  local function play(args, env) return H.play(dir, "backfill " .. args, env) end
 
   -- the backfills that carry tag spec=value
   local function tagged(value)

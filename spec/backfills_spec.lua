@@ -289,11 +289,7 @@ describe("wait_for_backfill's requests", function()
     local direct = H.client({ timeout = 60 })
     local dir = H.trim(H.run("mktemp -d"))
     local proxyf = dir .. "/proxy.out"
-    local pid = H.trim(H.run(("python3 %s %s >%s 2>&1 & echo $!"):format(
-      H.quote(H.root .. "/bench/count_proxy.py"), H.quote(H.url()), H.quote(proxyf))))
-    local url = H.wait_until("the proxy", function()
-      return (H.slurp(proxyf) or ""):match("PROXY_URL=(%S+)")
-    end, 30, 0.1)
+    local url, pid = H.count_proxy(proxyf)
     local id = direct:backfill { job = "daily_job", partitions = { "2026-11-05", "2026-11-06" } }
     local c = dagster.client(url, { timeout = 60 })
     local rounds, sleep = 0, c._sleep
@@ -302,10 +298,7 @@ describe("wait_for_backfill's requests", function()
     os.execute("kill " .. pid)
     assert.equal("COMPLETED_SUCCESS", status)
     local ops = {}
-    for line in H.slurp(proxyf):gmatch("[^\n]+") do
-      local ok, r = pcall(dagster.json.decode, line)
-      if ok and type(r) == "table" and r.op then ops[r.op] = (ops[r.op] or 0) + 1 end
-    end
+    for _, r in ipairs(H.proxy_posts(proxyf)) do ops[r.op] = (ops[r.op] or 0) + 1 end
     os.execute("rm -rf " .. H.quote(dir))
     assert.equal(rounds + 1, ops.DagsterLuaBackfillState, "state queries per round")
     assert.equal(1, ops.DagsterLuaBackfill)
