@@ -223,6 +223,10 @@ describe("backfills", function()
     for _, r in ipairs(b.runs) do assert.equal("CANCELED", r.status) end
     assert.equal(0, b.counts.succeeded)
     -- resume sets it going again; cancel it once more so that nothing is left running
+    if not H.version_at_least("1.11") then
+      assert.equal("UnsupportedError", H.catch(client.resume_backfill, client, id).name)
+      return
+    end
     assert.is_true(client:resume_backfill(id))
     assert.equal("REQUESTED", client:get_backfill(id).status)
     client:cancel_backfill(id)

@@ -921,7 +921,7 @@ function Client:cancel_backfill(id) end
 
 --- Requests a failed or canceled backfill again.
 ---
----Raises dagster.Error: BackfillNotFoundError, UnauthorizedError, PythonError.
+---Raises dagster.Error: BackfillNotFoundError, UnsupportedError, UnauthorizedError, PythonError.
 ---
 ---```lua
 --- client:resume_backfill(id)

@@ -508,6 +508,14 @@ return function(Client)
     return self:_query(D.resume_backfill, { backfillId = id }, "DagsterLuaResumeBackfill", function(d)
       local r = d.resumePartitionBackfill
       if r.__typename == "ResumeBackfillSuccess" then return true end
+      -- Dagster 1.10 resumes job backfills only: an asset backfill has no partition set
+      -- there, and the server fails a check on it
+      if r.__typename == "PythonError" and type(r.message) == "string"
+         and r.message:find("Expected non-None value", 1, true) then
+        error(E.new("UnsupportedError", fmt("backfill %s: this server cannot resume an asset " ..
+          "backfill (Dagster 1.10 resumes job backfills only; 1.11 and later resume both)", id),
+          { url = self.url, backfill_id = id, operation = "DagsterLuaResumeBackfill", body = r }), 0)
+      end
       not_found(self, r, id, "DagsterLuaResumeBackfill")
     end, true)
   end
