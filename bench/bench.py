@@ -8,7 +8,7 @@ ru_stime, peak RSS = ru_maxrss.
 Verdicts are medians of pair-by-pair ratios (each round's processes run back to back, A B C D),
 never a lone absolute time.
 
-Parts (--parts, comma-separated; default all five):
+Parts (--parts, comma-separated; default all six):
   cold     A dagster-lua one get_run_status, B Python client, C curl, D floor (bench/floor.c)
   loop     300 get_run_status in one dagster-lua vs floor's keep-alive loop of 300 POSTs
   runs     a separate DAGSTER_HOME seeded with 10,000 runs (+100 running) and its own webserver
@@ -16,6 +16,9 @@ Parts (--parts, comma-separated; default all five):
   json     dagster.json.decode vs cjson.decode of a 10 MiB runs answer, same process
   profile  callgrind instruction counts of start-up and of calls, floor vs dagster-lua
            (`make bench-profile` runs only this part)
+  recover  `play recover --wait` over 200 real failed runs (a DAGSTER_HOME of its own, seeded
+           once and cached, a webserver per client behind a counting proxy) vs a loop over the
+           Python client doing the same work: requests by kind
 
 Environment: DAGSTER_URL (use that deployment instead of starting one with scripts/dagster-up),
 BENCH_RUN_ID (the finished run to query), BENCH_ROUNDS, BENCH_LOOP_ROUNDS, BENCH_JSON_ROUNDS.
@@ -49,9 +52,13 @@ WORK = os.path.join(ROOT, "build", "bench")
 PY = sys.executable
 N_LIST = 10_000
 N_WAIT = 100
+N_RECOVER = 200              # failed runs for the recover part
+RECOVER_TAG = "recover"      # their bench/set tag
+RECOVER_CONCURRENCY = 20     # recover --concurrency
+RECOVER_RUN_SECONDS = 1.0    # how long a re-execution stays QUEUED before it is finished
 JSON_BYTES = 10 * 1024 * 1024
 JSON_FILE = os.path.join(WORK, "runs-10mib.json")
-DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile")
+DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile", "recover")
 
 
 def say(*a):
@@ -213,35 +220,13 @@ class SeededWebserver:
         ws = os.path.join(self.tmp, "workspace.yaml")
         with open(ws, "w") as f:
             f.write("load_from: []\n")
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
         self.log = open(os.path.join(self.tmp, "webserver.log"), "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(os.path.dirname(PY), "dagster-webserver"), "-h", "127.0.0.1", "-p",
-             str(port), "-w", ws], env=self._env(self.home), stdin=subprocess.DEVNULL,
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 180
-        while True:
-            if self.proc.poll() is not None:
-                raise Failed(f"the benchmark webserver exited (log {self.log.name})")
-            try:
-                with urllib.request.urlopen(self.url + "/server_info", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise Failed("the benchmark webserver did not answer within 180 s")
-            time.sleep(0.3)
+        self.proc, self.url = start_webserver(self.home, ws, self.log)
         say(f"benchmark webserver up at {self.url} (DAGSTER_HOME {self.home})")
 
     @staticmethod
     def _env(home):
-        e = dict(os.environ)
-        e.update(DAGSTER_HOME=home, DAGSTER_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1")
-        for k in ("DAGSTER_LUA_STATE", "DAGSTER_LUA_OWNER"):
-            e.pop(k, None)
-        return e
+        return home_env(home)
 
     def flipper(self, delay, batch, every):
         return subprocess.Popen([PY, os.path.join(HERE, "seed_runs.py"), "flip", self.wait_ids,
@@ -249,17 +234,58 @@ class SeededWebserver:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def close(self):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        stop_webserver(self.proc)
         self.proc = None
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def home_env(home):
+    """The environment of a Dagster process of a benchmark's own DAGSTER_HOME."""
+    e = dict(os.environ)
+    e.update(DAGSTER_HOME=home, DAGSTER_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1")
+    for k in ("DAGSTER_LUA_STATE", "DAGSTER_LUA_OWNER"):
+        e.pop(k, None)
+    return e
+
+
+def start_webserver(home, workspace, log):
+    """dagster-webserver over DAGSTER_HOME home and the workspace file, in its own process
+    group, output to the open file log; returns (process, url) once /server_info answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [os.path.join(os.path.dirname(PY), "dagster-webserver"), "-h", "127.0.0.1", "-p",
+         str(port), "-w", workspace], env=home_env(home), stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 180
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise Failed(f"the benchmark webserver exited (log {log.name})")
+            try:
+                with urllib.request.urlopen(url + "/server_info", timeout=5) as r:
+                    if r.status == 200:
+                        return proc, url
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise Failed("the benchmark webserver did not answer within 180 s")
+            time.sleep(0.3)
+    except BaseException:
+        stop_webserver(proc)
+        raise
+
+
+def stop_webserver(proc):
+    if proc and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,6 +434,165 @@ def list_part(proxy, res, list_rounds, page_size):
             say(f"runs: each_run {limit} runs (page_size {page_size}): peak RSS {m['rss']} KiB, "
                 f"{m['requests']} requests, {m['wall']:.1f}s, Lua heap at end {d.get('lua_kib')} KiB")
     res["runs"]["list"] = rows
+
+# --------------------------------------------------------------------------------------------
+# recover: the recover playbook over N_RECOVER failed runs, and the Python client's loop
+# --------------------------------------------------------------------------------------------
+
+def recover_workspace(path):
+    """A workspace with spec/fixtures/defs_main.py as location `main` (fail_job's)."""
+    fixtures = os.path.join(ROOT, "spec", "fixtures")
+    with open(path, "w") as f:
+        f.write("load_from:\n  - python_file:\n"
+                f"      relative_path: {os.path.join(fixtures, 'defs_main.py')}\n"
+                f"      working_directory: {fixtures}\n"
+                "      location_name: main\n")
+    return path
+
+
+def wait_location(url, name="main", timeout=180):
+    q = json.dumps({"query": "query { workspaceOrError { __typename ... on Workspace { "
+                    "locationEntries { name loadStatus locationOrLoadError { __typename } } } } }"})
+    deadline = time.time() + timeout
+    while True:
+        req = urllib.request.Request(url + "/graphql", data=q.encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            ws = json.load(r)["data"]["workspaceOrError"]
+        for e in ws.get("locationEntries", []):
+            if e["name"] == name and e["loadStatus"] == "LOADED":
+                if (e["locationOrLoadError"] or {}).get("__typename") != "RepositoryLocation":
+                    raise Failed(f"code location {name} did not load: {e}")
+                return
+        if time.time() > deadline:
+            raise Failed(f"code location {name} did not load within {timeout} s")
+        time.sleep(0.5)
+
+
+def recover_base():
+    """build/bench/recover-home-N: a DAGSTER_HOME with N_RECOVER real failed runs of fail_job,
+    seeded once (about 2 minutes) through a webserver of its own; cached. The runs' code origin
+    names this checkout's spec/fixtures/defs_main.py, so the stamp records the checkout."""
+    base = os.path.join(WORK, f"recover-home-{N_RECOVER}")
+    stamp = os.path.join(base, "seeded-v1")
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read().strip() == ROOT:
+                return base, os.path.getmtime(stamp)
+    shutil.rmtree(base, ignore_errors=True)
+    home = os.path.join(base, "home")
+    os.makedirs(home)
+    with open(os.path.join(home, "dagster.yaml"), "w") as f:
+        f.write("telemetry:\n  enabled: false\n")
+    say(f"recover: seeding {N_RECOVER} failed runs of fail_job into {home} (once; cached)...")
+    with open(os.path.join(base, "webserver.log"), "w") as log:
+        proc, url = start_webserver(home, recover_workspace(os.path.join(base, "workspace.yaml")), log)
+        try:
+            wait_location(url)
+            with open(os.path.join(base, "failed.ids"), "w") as f, \
+                    open(os.path.join(base, "seed.log"), "w") as err:  # 200 failures' tracebacks
+                p = subprocess.run([PY, os.path.join(HERE, "seed_runs.py"), "failed", url,
+                                    str(N_RECOVER), RECOVER_TAG], env=home_env(home), stdout=f, stderr=err)
+            with open(os.path.join(base, "seed.log")) as err:
+                last = (err.read().strip().splitlines() or [""])[-1]
+            if p.returncode != 0:
+                raise Failed(f"seeding the failed runs failed: {last} (log {base}/seed.log)")
+            say(f"recover: {last}")
+        finally:
+            stop_webserver(proc)
+    with open(stamp, "w") as f:
+        f.write(ROOT + "\n")
+    return base, os.path.getmtime(stamp)
+
+
+def recover_kinds(recs):
+    """POST records -> {kind: count}. A runsOrError listing and a status query by run ids are
+    the same operation in dagster-lua (DagsterLuaRuns): told apart by their filter."""
+    kinds = {}
+    for r in recs:
+        op = r["op"]
+        if op in ("DagsterLuaRuns", "BenchPyRuns") and "runIds" not in (r.get("filter") or []):
+            k = "listing page"
+        elif op == "DagsterLuaRuns":
+            k = "status query, many runs"
+        elif op == "DagsterLuaRunStatuses":  # each_run, after an empty page: is the cursor run gone?
+            k = "listing: end check (do the last page's runs exist)"
+        elif op == "GraphQLClientGetRunStatus":
+            k = "status query, one run"
+        elif op in ("DagsterLuaReexecute", "BenchPyReexecute"):
+            k = "launch (launchRunReexecution)"
+        else:
+            k = f"other: {op}"
+        kinds[k] = kinds.get(k, 0) + 1
+    return kinds
+
+
+def recover_one(base, since, name, argv_of, tmp):
+    """A fresh copy of the seeded home, its own webserver behind a counting proxy, and
+    seed_runs.py finish standing in for the daemon; runs argv_of(proxy_url) under launch."""
+    d = os.path.join(tmp, name)
+    home = os.path.join(d, "home")
+    shutil.copytree(os.path.join(base, "home"), home)
+    log = open(os.path.join(d, "webserver.log"), "w")
+    proc = proxy = fin = None
+    try:
+        proc, url = start_webserver(home, recover_workspace(os.path.join(d, "workspace.yaml")), log)
+        wait_location(url)
+        m = measure([BIN, "-e", f'io.write(require("dagster").client("{url}"):version())'])
+        version = m["out"].strip()
+        proxy = CountingProxy(url)
+        fin = subprocess.Popen([PY, os.path.join(HERE, "seed_runs.py"), "finish", RECOVER_TAG,
+                                str(N_RECOVER), str(RECOVER_RUN_SECONDS), "500"], env=home_env(home),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        env = dict(os.environ, XDG_STATE_HOME=os.path.join(d, "state"))
+        env.pop("DAGSTER_URL", None)
+        m = measure(argv_of(proxy.url), env=env, timeout=600)
+        fin_err = fin.communicate(timeout=60)[1]
+        if fin.returncode != 0:
+            raise Failed(f"seed_runs.py finish: {fin_err[-1000:]}")
+        fin = None
+        m["records"], m["version"] = proxy.records, version
+        return m
+    finally:
+        if fin and fin.poll() is None:
+            fin.kill()
+            fin.wait()
+        if proxy:
+            proxy.close()
+        stop_webserver(proc)
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def part_recover(res):
+    base, seeded_at = recover_base()
+    since = int(time.time() - seeded_at) + 3600   # the window: back to before the seeding
+    tmp = tempfile.mkdtemp(prefix="dagster-lua-bench-recover.")
+    out = res["recover"] = {"n": N_RECOVER, "concurrency": RECOVER_CONCURRENCY,
+                            "run_seconds": RECOVER_RUN_SECONDS}
+    try:
+        lua = recover_one(base, since, "lua", lambda url: [
+            BIN, "play", "recover", "--url", url, "--tag", f"bench/set={RECOVER_TAG}",
+            "--since", f"{since}s", "--wait", "--concurrency", str(RECOVER_CONCURRENCY)], tmp)
+        py = recover_one(base, since, "python", lambda url: [
+            PY, os.path.join(HERE, "py_recover.py"), url, f"bench/set={RECOVER_TAG}", str(since)], tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for name, m in (("lua", lua), ("python", py)):
+        recs = m.pop("records")
+        status = [r for r in recs if r["op"] == "GraphQLClientGetRunStatus"
+                  or (r["op"] == "DagsterLuaRuns" and "runIds" in (r.get("filter") or []))]
+        rounds = cluster(status, 0.5)
+        out[name] = {"kinds": recover_kinds(recs), "requests": len(recs), "wall": m["wall"],
+                     "cpu": m["cpu"], "rss": m["rss"], "poll_rounds": len(rounds),
+                     "max_per_round": max((len(x) for x in rounds), default=0),
+                     "tail": (m["err"] + m["out"]).strip().splitlines()[-3:]}
+        say(f"recover: {name}: {len(recs)} requests {out[name]['kinds']}; {len(rounds)} poll rounds "
+            f"(most status requests in one: {out[name]['max_per_round']}); wall {m['wall']:.1f}s")
+    launched = re.search(r"launched=(\d+)", py["out"])
+    out["python"]["launched"] = int(launched.group(1)) if launched else None
+    res.setdefault("dagster_version", lua["version"])
+    out["lua"]["launched"] = out["lua"]["kinds"].get("launch (launchRunReexecution)", 0)
 
 
 def make_json(url, path):
@@ -648,6 +833,31 @@ def report(res, args):
                    "not measured: client:each_run does not exist yet")
             rows.append(("each_run listing: peak RSS growth 10,000 vs 1,000 runs", "< 2048 KiB",
                          why.replace("|", "\\|"), "—", "—", "pending"))
+    rec = res.get("recover")
+    if rec:
+        n, k = rec["n"], rec["lua"]["kinds"]
+        pages = -(-n // 100)
+        lst = k.get("listing page", 0) + k.get("listing: end check (do the last page's runs exist)", 0)
+        rows.append((f"recover over {n} failed runs: listing requests", f"{pages} (one per 100 runs)", str(lst),
+                     "—", "1", verdict(lst, pages, "<=")))
+        rows.append((f"recover over {n} failed runs: lineage queries", f"≤ {pages} (one per page)",
+                     "0 (lineage read from the listing pages)", "—", "1", "met"))
+        la = k.get("launch (launchRunReexecution)", 0)
+        rows.append((f"recover over {n} failed runs: launches", f"{n} (one per run)", str(la), "—", "1",
+                     "met" if la == n else "**missed**"))
+        rows.append((f"recover --wait: most status queries in one poll round ({rec['lua']['poll_rounds']} rounds)",
+                     "1", str(rec["lua"]["max_per_round"]), "—", "1", verdict(rec["lua"]["max_per_round"], 1, "<=")))
+        other = sum(v for kk, v in k.items() if kk.startswith("other"))
+        rows.append((f"recover over {n} failed runs: other requests", "0", str(other), "—", "1",
+                     verdict(other, 0, "<=")))
+        sl = k.get("status query, many runs", 0)
+        sp = rec["python"]["kinds"].get("status query, one run", 0)
+        if sl:
+            rows.append((f"recover --wait over {n} runs: status requests, Python client loop / dagster-lua",
+                         "—", f"{sp / sl:.2f}x ({sp} / {sl})", "—", "1", "(context)"))
+        pl, pp = rec["lua"]["requests"], rec["python"]["requests"]
+        rows.append((f"recover over {n} failed runs: all requests, Python client loop / dagster-lua",
+                     "—", f"{pp / pl:.2f}x ({pp} / {pl})", "—", "1", "(context)"))
     js = res.get("json")
     if js:
         for key in ("cpu", "wall"):
@@ -695,7 +905,46 @@ def report(res, args):
                  f"{median([r['dj_wall'] for r in js]) * 1e3:.0f} | {median([r['dj_cpu'] for r in js]) * 1e3:.0f} | — |")
         L.append(f"| cjson.decode, same bytes | {median([r['cj_wall'] for r in js]) * 1e3:.0f} | "
                  f"{median([r['cj_cpu'] for r in js]) * 1e3:.0f} | — |")
+    if rec:
+        for k, label in (("lua", "dagster-lua: play recover --wait"), ("python", "Python client loop (py_recover.py)")):
+            x = rec[k]
+            L.append(f"| {label}, {rec['n']} failed runs ({x['requests']} requests) | {x['wall'] * 1e3:.0f} | "
+                     f"{x['cpu'] * 1e3:.0f} | {x['rss']} |")
     L.append("")
+    if rec:
+        L.append(f"`recover --wait --concurrency {rec['concurrency']}` over {rec['n']} real failed runs of "
+                 "fail_job, and a loop over the official Python client doing the same work "
+                 "(bench/py_recover.py), each against its own copy of the same seeded instance, "
+                 "behind bench/count_proxy.py. Requests by kind (GraphQL operation; a listing and a "
+                 "status query by run ids are both runsOrError, told apart by their filter):")
+        L.append("")
+        L.append("| requests | dagster-lua | Python client loop | goal (dagster-lua) |")
+        L.append("|---|---|---|---|")
+        kl, kp = rec["lua"]["kinds"], rec["python"]["kinds"]
+        goal = {"listing page": f"{-(-rec['n'] // 100)} (one per 100 runs)",
+                "listing: end check (do the last page's runs exist)": "0",
+                "launch (launchRunReexecution)": f"{rec['n']} (one per run)",
+                "status query, many runs": "one per poll round",
+                "status query, one run": "—"}
+        for kind in sorted(set(kl) | set(kp), key=lambda x: (x.startswith("other"), x)):
+            L.append(f"| {kind} | {kl.get(kind, 0)} | {kp.get(kind, 0)} | {goal.get(kind, '0')} |")
+        L.append(f"| lineage queries | 0 (from the listing) | 0 (from the listing) | one per page |")
+        L.append(f"| poll rounds (status requests in the most crowded) | {rec['lua']['poll_rounds']} "
+                 f"({rec['lua']['max_per_round']}) | {rec['python']['poll_rounds']} "
+                 f"({rec['python']['max_per_round']}) | (1) |")
+        L.append(f"| **all requests** | **{rec['lua']['requests']}** | **{rec['python']['requests']}** | |")
+        L.append("")
+        L.append(f"The re-executions are real launches (launchRunReexecution, FROM_FAILURE) that the "
+                 f"webserver creates and queues; no daemon runs them: seed_runs.py finish marks each "
+                 f"one SUCCESS {rec['run_seconds']:.0f} s after it appears, for both clients alike. "
+                 "The Python loop launches one run after the other and then polls each unfinished "
+                 "run with get_run_status, a round a second; the listing and the lineage it reads "
+                 "the way the playbook does (its client has neither: raw GraphQL through _execute), "
+                 "a page of 100 until a page is short, so 200 runs end on an empty third page. Its "
+                 "launches take long enough that nearly every run has finished when it first polls: "
+                 "one get_run_status per run is its floor, and every round a run stays unfinished "
+                 "costs one more; the playbook's status requests follow the rounds, not the runs.")
+        L.append("")
     if cold:
         fl = [x["wall"] for x in cold["floor"]]
         L.append(f"Noise: the floor's own cold wall time ranged {min(fl) * 1e3:.1f}–{max(fl) * 1e3:.1f} ms "
@@ -787,6 +1036,8 @@ def main():
             proxy = None
             web.close()
             web = None
+        if "recover" in parts:
+            part_recover(res)
         if parts & {"cold", "loop", "profile"}:
             dep = Deployment()
             url = dep.url

@@ -1,6 +1,6 @@
 """A small counting HTTP proxy (python stdlib only) for bench/: forwards every request to one
 upstream webserver and records each POST (time, size, operation name, how many run ids its
-variables carry).
+variables carry, the keys of its `filter` variable if it has one).
 
   python3 count_proxy.py UPSTREAM_URL [PORT]   serve; prints "PROXY_URL=http://127.0.0.1:PORT",
                                                then one JSON line per POST on stdout
@@ -25,15 +25,16 @@ HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te"
 
 
 def _describe(body):
-    """(operation name, number of ids in the variables' lists) of a GraphQL POST body."""
+    """(operation name, number of ids in the variables' lists, sorted keys of the `filter`
+    variable or None) of a GraphQL POST body."""
     try:
         doc = json.loads(body)
     except ValueError:
-        return None, 0
+        return None, 0, None
     if not isinstance(doc, dict):
-        return None, 0
+        return None, 0, None
     m = re.match(r"\s*(?:query|mutation)\s+(\w+)", doc.get("query") or "")
-    ids = 0
+    ids, keys = 0, None
     variables = doc.get("variables")
     if isinstance(variables, dict):
         for v in variables.values():
@@ -43,7 +44,9 @@ def _describe(body):
                 for w in v.values():
                     if isinstance(w, list):
                         ids += len(w)
-    return (m.group(1) if m else None), ids
+        if isinstance(variables.get("filter"), dict):
+            keys = sorted(variables["filter"])
+    return (m.group(1) if m else None), ids, keys
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -89,8 +92,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n)
         t0 = time.time()
         status, size = self._forward("POST", body)
-        op, ids = _describe(body)
-        rec = {"t": t0, "dt": time.time() - t0, "op": op, "ids": ids, "status": status,
+        op, ids, keys = _describe(body)
+        rec = {"t": t0, "dt": time.time() - t0, "op": op, "ids": ids, "filter": keys, "status": status,
                "req_bytes": len(body), "resp_bytes": size}
         with self.server.lock:
             self.server.records.append(rec)

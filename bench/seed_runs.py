@@ -7,8 +7,16 @@ virtualenv's python; DAGSTER_HOME must point at the benchmark's own instance dir
                                       after DELAY seconds, mark the runs of IDSFILE finished
                                       (SUCCESS, via the same run event a real run ends with),
                                       BATCH runs every EVERY seconds; prints what it did on stderr
+  seed_runs.py failed URL N TAG       N real failed runs of fail_job (spec/fixtures/defs_main.py,
+                                      location `main`) tagged bench/set=TAG: launched through the
+                                      webserver at URL (launchRun: QUEUED, no daemon), then run in
+                                      this process as a run worker would (execute_run); prints ids
+  seed_runs.py finish TAG N DELAY TIMEOUT
+                                      stands in for the daemon: marks each QUEUED run tagged
+                                      bench/set=TAG finished (SUCCESS) DELAY seconds after it is
+                                      first seen, until N are finished or TIMEOUT seconds passed
 
-Runs are added with DagsterInstance.add_run(DagsterRun(...)) with their status set: nothing is
+`seed` and `flip`: runs are added with DagsterInstance.add_run(DagsterRun(...)) with their status set: nothing is
 launched. A few tags per run and a small run config make the rows look like real ones. Their
 start and end times are then written into the run records in one transaction, as a real run's
 events would have: without them the webserver computes startTime/endTime of every listed run
@@ -100,11 +108,83 @@ def flip(ids_file, delay, batch, every):
               file=sys.stderr)
 
 
+LAUNCH = """mutation BenchSeedLaunch($p: ExecutionParams!) { launchRun(executionParams: $p) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on Error { message } } }"""
+
+
+def failed(url, n, tag):
+    """Real failed runs: the webserver creates each run as a launch does (origins, job and
+    execution plan snapshots; QUEUED, as no daemon serves this instance), then each is executed
+    in this process, the way `dagster api execute_run` would, and fails in fail_op."""
+    import json
+    import urllib.request
+
+    t0 = time.monotonic()
+    ids = []
+    for _ in range(n):
+        body = json.dumps({"query": LAUNCH, "variables": {"p": {
+            "selector": {"repositoryLocationName": "main", "repositoryName": "__repository__",
+                         "jobName": "fail_job"},
+            "runConfigData": {}, "executionMetadata": {"tags": [{"key": "bench/set", "value": tag}]}}}})
+        req = urllib.request.Request(url.rstrip("/") + "/graphql", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            d = json.load(r)
+        res = (d.get("data") or {}).get("launchRun") or {}
+        if res.get("__typename") != "LaunchRunSuccess":
+            sys.exit(f"seed_runs: launchRun failed: {d}")
+        ids.append(res["run"]["runId"])
+    t1 = time.monotonic()
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.execution.api import execute_run
+    from dagster._core.storage.dagster_run import DagsterRunStatus
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+
+    inst = instance()
+    for rid in ids:
+        run = inst.get_run_by_id(rid)
+        inst.handle_run_event(rid, DagsterEvent(
+            event_type_value=DagsterEventType.RUN_STARTING.value, job_name=run.job_name))
+        run = inst.get_run_by_id(rid)
+        execute_run(recon_job_from_origin(run.job_code_origin), run, inst)
+        status = inst.get_run_by_id(rid).status
+        if status != DagsterRunStatus.FAILURE:
+            sys.exit(f"seed_runs: run {rid} ended {status}, not FAILURE")
+    print("\n".join(ids))
+    print(f"seed_runs: {n} failed runs: launched in {t1 - t0:.1f}s, executed in "
+          f"{time.monotonic() - t1:.1f}s", file=sys.stderr)
+
+
+def finish(tag, n, delay, timeout):
+    from dagster._core.events import DagsterEvent, DagsterEventType
+    from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
+
+    inst = instance()
+    seen, done = {}, 0
+    end = time.time() + timeout
+    while done < n and time.time() < end:
+        now = time.time()
+        for run in inst.get_runs(RunsFilter(statuses=[DagsterRunStatus.QUEUED], tags={"bench/set": tag})):
+            t = seen.setdefault(run.run_id, now)
+            if now - t >= delay:
+                inst.handle_run_event(run.run_id, DagsterEvent(
+                    event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name))
+                done += 1
+        time.sleep(0.1)
+    print(f"seed_runs: finished {done}/{n} runs", file=sys.stderr)
+    if done < n:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) >= 3 and a[0] == "seed":
         seed(int(a[1]), a[2], a[3] if len(a) > 3 else None)
     elif len(a) == 5 and a[0] == "flip":
         flip(a[1], float(a[2]), int(a[3]), float(a[4]))
+    elif len(a) == 4 and a[0] == "failed":
+        failed(a[1], int(a[2]), a[3])
+    elif len(a) == 5 and a[0] == "finish":
+        finish(a[1], int(a[2]), float(a[3]), float(a[4]))
     else:
         sys.exit(__doc__)

@@ -479,8 +479,10 @@ return function(Client)
   --   for run in client:each_run{job_name = "x", page_size = 50} do ... end
   -- The filter of runs() without limit and cursor, plus page_size (default 100). Pages
   -- with the server's cursor (the id of the last run seen) and holds one page at a time.
-  -- The server answers an empty page when the cursor run was deleted meanwhile; then the
-  -- iterator resumes after the oldest run of the last page that still exists.
+  -- Each page is asked with one run more than page_size, to know whether another follows:
+  -- N runs take ceil(N / page_size) requests, with no empty page at the end. The server
+  -- answers an empty page when the cursor run was deleted meanwhile; then the iterator
+  -- resumes after the oldest run of the last page that still exists.
   function Client:each_run(filter)
     local F = "each_run"
     local o = checkopts(filter, 1, F, EACH_RUN_OPTS)
@@ -488,10 +490,17 @@ return function(Client)
     caps.check_statuses(self, f.statuses, F)  -- UnsupportedError for what the server lacks
     local size = checkcount(o.page_size, 1, F, "page_size", 100)
     local page, i, done = nil, 0, empty
+    -- at most size runs after cursor, and whether more follow
+    local function ahead(cursor)
+      local results = runs_page(self, f, cursor, size + 1)
+      local more = #results > size
+      if more then results[#results] = nil end
+      return results, more
+    end
     local function fetch(cursor, prev)
-      local results = runs_page(self, f, cursor, size)
+      local results, more = ahead(cursor)
       if #results == 0 and prev and #prev == size then
-        -- either the end, or the cursor run is gone: find where to go on
+        -- more were there, now none: the cursor run is gone, or all after it; find where to go on
         local ids = json.array()
         for k, r in ipairs(prev) do ids[k] = r.run_id end
         local alive = existing(self, ids)
@@ -500,19 +509,19 @@ return function(Client)
           for _, id in ipairs(ids) do seen[id] = true end
           for k = #prev - 1, 1, -1 do
             if alive[prev[k].run_id] then
-              local raw = runs_page(self, f, prev[k].run_id, size)
+              local raw, more_after = ahead(prev[k].run_id)
               local kept = {}
               for _, r in ipairs(raw) do
                 if not seen[r.run_id] then kept[#kept + 1] = r end
               end
-              return kept, #raw < size
+              return kept, not more_after
             end
           end
           error(E.new("CursorLostError", "each_run: every run of the last page was " ..
             "deleted while iterating; cannot tell where to go on", { url = self.url }), 0)
         end
       end
-      return results, #results < size
+      return results, not more
     end
     return function()
       if done and (page == nil or i >= #page) then return nil end
