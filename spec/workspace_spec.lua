@@ -202,19 +202,31 @@ describe("workspace methods against a real Dagster", function()
       assert.equal("SUCCESS", H.wait_run(client, run_id))
     end)
 
-    it("materializes several keys in one run, with tags and a partition tag", function()
+    it("materializes several keys in one run, with tags, and a partition of partitioned ones", function()
+      local function run_of(id)
+        local run = client:graphql(RUN, { id = id }).runOrError
+        local paths, tags = {}, {}
+        for i, k in ipairs(run.assetSelection) do paths[i] = table.concat(k.path, "/") end
+        table.sort(paths)
+        for _, t in ipairs(run.tags) do tags[t.key] = t.value end
+        return paths, tags
+      end
       local run_id = client:materialize({ "asset_one", { "nested", "asset_three" } },
-        { tags = { team = "ws" }, partition = "p1" })
-      local run = client:graphql(RUN, { id = run_id }).runOrError
-      local paths = {}
-      for i, k in ipairs(run.assetSelection) do paths[i] = table.concat(k.path, "/") end
-      table.sort(paths)
+        { tags = { team = "ws" } })
+      local paths, tags = run_of(run_id)
       assert.same({ "asset_one", "nested/asset_three" }, paths)
-      local tags = {}
-      for _, t in ipairs(run.tags) do tags[t.key] = t.value end
       assert.equal("ws", tags.team)
-      assert.equal("p1", tags["dagster/partition"])
-      assert.equal("SUCCESS", H.wait_run(client, run_id))
+      local day = client:materialize({ "daily_events", "daily_rollup" },
+        { tags = { team = "ws" }, partition = "2026-11-05" })
+      paths, tags = run_of(day)
+      assert.same({ "daily_events", "daily_rollup" }, paths)
+      assert.equal("ws", tags.team)
+      assert.equal("2026-11-05", tags["dagster/partition"])
+      assert.same({ SUCCESS = true }, { [H.wait_run(client, run_id)] = true, [H.wait_run(client, day)] = true })
+      -- a partition of assets that have none is refused before anything is launched
+      local e = catch(client.materialize, client, "asset_one", { partition = "p1" })
+      assert.equal("PartitionKeysNotFoundError", e.name)
+      assert.matches("asset asset_one is not partitioned", e.message, 1, true)
     end)
 
     it("raises AssetNotFoundError naming the unknown key, without launching a run", function()
