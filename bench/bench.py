@@ -8,7 +8,7 @@ ru_stime, peak RSS = ru_maxrss.
 Verdicts are medians of pair-by-pair ratios (each round's processes run back to back, A B C D),
 never a lone absolute time.
 
-Parts (--parts, comma-separated; default all six):
+Parts (--parts, comma-separated; default all seven):
   cold     A dagster-lua one get_run_status, B Python client, C curl, D floor (bench/floor.c)
   loop     300 get_run_status in one dagster-lua vs floor's keep-alive loop of 300 POSTs
   runs     a separate DAGSTER_HOME seeded with 10,000 runs (+100 running) and its own webserver
@@ -19,6 +19,9 @@ Parts (--parts, comma-separated; default all six):
   recover  `play recover --wait` over 200 real failed runs (a DAGSTER_HOME of its own, seeded
            once and cached, a webserver per client behind a counting proxy) vs a loop over the
            Python client doing the same work: requests by kind
+  backfill client:wait_for_backfill over a real backfill of daily_job (7 partitions, run by
+           the daemon of scripts/dagster-up) behind a counting proxy: requests per poll round
+           (the Python client has no backfills to compare with)
 
 Environment: DAGSTER_URL (use that deployment instead of starting one with scripts/dagster-up),
 BENCH_RUN_ID (the finished run to query), BENCH_ROUNDS, BENCH_LOOP_ROUNDS, BENCH_JSON_ROUNDS.
@@ -58,7 +61,7 @@ RECOVER_CONCURRENCY = 20     # recover --concurrency
 RECOVER_RUN_SECONDS = 1.0    # how long a re-execution stays QUEUED before it is finished
 JSON_BYTES = 10 * 1024 * 1024
 JSON_FILE = os.path.join(WORK, "runs-10mib.json")
-DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile", "recover")
+DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile", "recover", "backfill")
 
 
 def say(*a):
@@ -624,6 +627,24 @@ def make_json(url, path):
     return len(text), keep, len(results)
 
 
+def part_backfill(url, res):
+    proxy = CountingProxy(url)
+    try:
+        m = measure([BIN, os.path.join(HERE, "wait_backfill.lua"), url, proxy.url])
+        recs = proxy.records
+    finally:
+        proxy.close()
+    out = kv(m["out"])
+    ops = {}
+    for r in recs:
+        ops[str(r["op"])] = ops.get(str(r["op"]), 0) + 1
+    rounds = int(out.get("rounds", "0"))
+    res["backfill"] = {"rounds": rounds, "ops": ops, "out": m["out"].strip(),
+                       "state": ops.get("DagsterLuaBackfillState", 0),
+                       "final": ops.get("DagsterLuaBackfill", 0)}
+    say(f"backfill: wait_for_backfill: {len(recs)} requests in {rounds} poll rounds {ops}; {m['out'].strip()}")
+
+
 def part_json(path, rounds, res):
     m = measure([BIN, os.path.join(HERE, "json_cost.lua"), path, str(rounds)], timeout=1800)
     rows = []
@@ -858,6 +879,15 @@ def report(res, args):
         pl, pp = rec["lua"]["requests"], rec["python"]["requests"]
         rows.append((f"recover over {n} failed runs: all requests, Python client loop / dagster-lua",
                      "—", f"{pp / pl:.2f}x ({pp} / {pl})", "—", "1", "(context)"))
+    bf = res.get("backfill")
+    if bf:
+        per = bf["state"] / bf["rounds"] if bf["rounds"] else float("nan")
+        rows.append((f"wait_for_backfill over {kv(bf['out']).get('partitions', '?')} partitions: "
+                     f"requests per poll round ({bf['rounds']} rounds)", "1", f"{per:.2f}",
+                     "—", "1", verdict(per, 1, "<=")))
+        other = sum(v for k, v in bf["ops"].items() if k not in ("DagsterLuaBackfillState", "DagsterLuaBackfill"))
+        rows.append(("wait_for_backfill: the whole backfill read at the end / other requests", "1 / 0",
+                     f"{bf['final']} / {other}", "—", "1", verdict(bf["final"] + other, 1, "<=")))
     js = res.get("json")
     if js:
         for key in ("cpu", "wall"):
@@ -1038,7 +1068,7 @@ def main():
             web = None
         if "recover" in parts:
             part_recover(res)
-        if parts & {"cold", "loop", "profile"}:
+        if parts & {"cold", "loop", "profile", "backfill"}:
             dep = Deployment()
             url = dep.url
             ver = measure([BIN, "-e", f'io.write(require("dagster").client("{url}"):version())'])
@@ -1055,6 +1085,8 @@ def main():
                 part_loop(url, run_id, payload, args.loop_n, args.loop_rounds, res)
             if "profile" in parts:
                 part_profile(url, run_id, payload, res)
+            if "backfill" in parts:
+                part_backfill(url, res)
             dep.close()
             dep = None
     finally:
