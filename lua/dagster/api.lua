@@ -78,6 +78,21 @@ local function owner_options(kind, loc_name, repo_name)
     "the " .. kind .. "'s repository (inferred when unique)", loc_name, repo_name)
 end
 
+-- the options of the waits that poll with backoff: timeout, interval, max_interval, then
+-- the callback (each wait's own) and progress
+local function wait_options(callback, callback_type, callback_doc)
+  return {
+    { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
+    { name = "interval", type = "number", default = "0.5",
+      doc = "first delay between polls, x1.5 per poll" },
+    { name = "max_interval", type = "number", default = "5",
+      doc = "longest delay between polls" },
+    { name = callback, type = callback_type, doc = callback_doc },
+    { name = "progress", type = "boolean", default = "false",
+      doc = "a live status line on stderr, when a terminal (default true at the REPL)" },
+  }
+end
+
 local function instigator_switch(verb, kind, status)
   local Kind = kind:sub(1, 1):upper() .. kind:sub(2)
   return {
@@ -433,17 +448,8 @@ if not ok then for _, f in ipairs(e.body) do print(f.run_id, f.name, f.message) 
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
-      { name = "interval", type = "number", default = "0.5",
-        doc = "first delay between polls, x1.5 per poll" },
-      { name = "max_interval", type = "number", default = "5",
-        doc = "longest delay between polls" },
-      { name = "on_status", type = "fun(status: string, run: dagster.Run)",
-        doc = "called once per status change, the first included" },
-      { name = "progress", type = "boolean", default = "false",
-        doc = "a live status line on stderr, when a terminal (default true at the REPL)" },
-    },
+    options = wait_options("on_status", "fun(status: string, run: dagster.Run)",
+      "called once per status change, the first included"),
     returns = {
       { type = "string", doc = "the final status: SUCCESS, FAILURE or CANCELED" },
       { type = "dagster.Run", doc = "the run, as get_run gives it" },
@@ -461,17 +467,8 @@ if not ok then for _, f in ipairs(e.body) do print(f.run_id, f.name, f.message) 
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
-      { name = "interval", type = "number", default = "0.5",
-        doc = "first delay between polls, x1.5 per poll" },
-      { name = "max_interval", type = "number", default = "5",
-        doc = "longest delay between polls" },
-      { name = "on_status", type = "fun(run_id: string, status: string)",
-        doc = "called once per status change of each run" },
-      { name = "progress", type = "boolean", default = "false",
-        doc = "a live status line on stderr, when a terminal (default true at the REPL)" },
-    },
+    options = wait_options("on_status", "fun(run_id: string, status: string)",
+      "called once per status change of each run"),
     returns = { { type = "table<string, string>", doc = "run id -> final status" } },
     errors = { "TimeoutError", "RunNotFoundError", "PythonError" },
     async = true,
@@ -776,17 +773,8 @@ end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
-      { name = "interval", type = "number", default = "0.5",
-        doc = "first delay between polls, x1.5 per poll" },
-      { name = "max_interval", type = "number", default = "5",
-        doc = "longest delay between polls" },
-      { name = "on_progress", type = "fun(backfill: dagster.Backfill)",
-        doc = "called when the status or the counts change" },
-      { name = "progress", type = "boolean", default = "false",
-        doc = "a live status line on stderr, when a terminal (default true at the REPL)" },
-    },
+    options = wait_options("on_progress", "fun(backfill: dagster.Backfill)",
+      "called when the status or the counts change"),
     returns = {
       { type = "string", doc = "the final status: COMPLETED_SUCCESS, COMPLETED_FAILED, CANCELED, ..." },
       { type = "dagster.Backfill", doc = "the backfill, as get_backfill gives it" },

@@ -27,11 +27,9 @@ local PARENT_TAG, ROOT_TAG = "dagster/parent_backfill_id", "dagster/root_backfil
 return function(Client)
   local argerror, checktype, checkopts, options =
     Client._argerror, Client._checktype, Client._checkopts, Client._option_set
-  local tag_list, checknumber, checkcount, opt =
-    Client._tag_list, Client._checknumber, Client._checkcount, Client._opt
-  local poll, with_progress, with_error, progress_line, check_callable =
-    Client._poll, Client._with_progress, Client._with_error, Client._progress_line,
-    Client._check_callable
+  local tag_list, checkcount, opt = Client._tag_list, Client._checkcount, Client._opt
+  local poll, with_progress, with_error, wait_opts, tag_table =
+    Client._poll, Client._with_progress, Client._with_error, Client._wait_opts, Client._tag_table
 
   ----------------------------------------------------------------------------------------
   -- Partition keys
@@ -193,12 +191,6 @@ return function(Client)
   ----------------------------------------------------------------------------------------
   -- Answers to Lua tables
   ----------------------------------------------------------------------------------------
-
-  local function tag_table(tags)
-    local t = {}
-    for _, p in ipairs(tags or {}) do t[p.key] = p.value end
-    return t
-  end
 
   local function backfill_id(id)
     if type(id) ~= "string" or id == "" then error("a backfill id is not a non-empty string", 0) end
@@ -543,18 +535,8 @@ return function(Client)
   function Client:wait_for_backfill(id, opts)
     local F = "wait_for_backfill"
     checktype(id, "string", 1, F)
-    local o = checkopts(opts, 2, F, WAIT_OPTS)
-    local w = {
-      timeout = checknumber(o.timeout, 2, F, "timeout"),
-      interval = checknumber(o.interval, 2, F, "interval", "positive") or 0.5,
-      max_interval = checknumber(o.max_interval, 2, F, "max_interval", "positive") or 5,
-    }
-    if w.max_interval < w.interval then w.max_interval = w.interval end
-    local on_progress = check_callable(o.on_progress, 2, F, "on_progress")
-    if o.progress ~= nil then checktype(o.progress, "boolean", 2, F, "progress") end
-    local progress = o.progress
-    if progress == nil then progress = Client.progress end
-    if progress and require("dagster.http").isatty(2) then w.progress = progress_line() end
+    local w = wait_opts(opts, 2, F, WAIT_OPTS, "on_progress")
+    local on_progress = w.on_progress
     local last, last_key
     with_progress(w, poll, self, w, function()
       return self:_query(D.backfill_state, { backfillId = id }, "DagsterLuaBackfillState",

@@ -664,6 +664,18 @@ function PB:shutdown(location)
   return self.client:shutdown_repository_location(location)
 end
 
+-- pb:tags(words) -> {k = v}: the K=V words of a repeatable --tag flag; a word without "="
+-- ends the playbook with status 4
+function PB:tags(words)
+  local tags = {}
+  for _, kv in ipairs(words or {}) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if not k then self:exit(P.EXIT.USAGE, "--tag " .. kv .. ": K=V expected") end
+    tags[k] = v
+  end
+  return tags
+end
+
 -- pb:usage(message): ends the playbook with a usage error (status 4), on stderr like a bad flag
 function PB:usage(message) usage_error(self.name, message) end
 

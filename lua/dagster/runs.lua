@@ -52,13 +52,16 @@ return function(Client)
 
   local WAIT_OPTS = options({ "wait_for_run", "wait_for_runs" },
     { "timeout", "interval", "max_interval", "on_status", "progress" })
-  local function wait_opts(opts, n, fname)
-    local o = checkopts(opts, n, fname, WAIT_OPTS)
+  -- `known` and `callback` (the name of the option called at a change) let the other waits
+  -- share it: wait_for_backfill's are its own set and on_progress
+  local function wait_opts(opts, n, fname, known, callback)
+    local o = checkopts(opts, n, fname, known or WAIT_OPTS)
+    callback = callback or "on_status"
     local w = {
       timeout = checknumber(o.timeout, n, fname, "timeout"),
       interval = checknumber(o.interval, n, fname, "interval", "positive") or 0.5,
       max_interval = checknumber(o.max_interval, n, fname, "max_interval", "positive") or 5,
-      on_status = check_callable(o.on_status, n, fname, "on_status"),
+      [callback] = check_callable(o[callback], n, fname, callback),
     }
     if w.max_interval < w.interval then w.max_interval = w.interval end
     local progress = o.progress
@@ -264,8 +267,8 @@ return function(Client)
     return msg
   end
   -- for the other waits (lua/dagster/backfills.lua)
-  Client._poll, Client._with_progress, Client._with_error, Client._progress_line,
-    Client._check_callable = poll, with_progress, with_error, progress_line, check_callable
+  Client._poll, Client._with_progress, Client._with_error, Client._wait_opts, Client._tag_table =
+    poll, with_progress, with_error, wait_opts, tag_table
 
   -- client:wait_for_run(run_id [, opts]) -> final status, run (the table get_run returns)
   --   opts.timeout       seconds (default: none); then TimeoutError {run_id, last_status}

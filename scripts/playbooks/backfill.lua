@@ -45,12 +45,7 @@ if ways ~= 1 then pb:usage("give one of --partitions, --from/--to or --all") end
 if (f.from == nil) ~= (f.to == nil) then pb:usage("--from and --to go together") end
 local timeout, why = playbook.duration(f.timeout)
 if not timeout then pb:usage("--timeout: " .. why) end
-local tags = {}
-for _, kv in ipairs(f.tag) do
-  local k, v = kv:match("^([^=]+)=(.*)$")
-  if not k then pb:usage("--tag " .. kv .. ": K=V expected") end
-  tags[k] = v
-end
+local tags = pb:tags(f.tag)
 
 -- Which partitions: checked with the server, before anything is launched.
 local target = f.job or f.asset[1]

@@ -54,12 +54,7 @@ if not STRATEGIES[f.strategy] then pb:exit(EXIT.USAGE, "--strategy " .. f.strate
 if f.concurrency < 1 or math.type(f.concurrency) ~= "integer" then
   pb:exit(EXIT.USAGE, "--concurrency: a whole number of at least 1 expected")
 end
-local tags = {}
-for _, kv in ipairs(f.tag) do
-  local k, v = kv:match("^([^=]+)=(.*)$")
-  if not k then pb:exit(EXIT.USAGE, "--tag " .. kv .. ": K=V expected") end
-  tags[k] = v
-end
+local tags = pb:tags(f.tag)
 
 -- Find them: one listing of the window, the newest run of each lineage decides.
 local found = pb:step("find the failed runs", { since = f.since, job = f.job, tag = tags }, function()

@@ -57,12 +57,7 @@ if f["config-json"] then
   config = playbook.deep_merge(config, doc)
 end
 
-local tags = {}
-for _, kv in ipairs(f.tag) do
-  local k, v = kv:match("^([^=]+)=(.*)$")
-  if not k then pb:exit(playbook.EXIT.USAGE, "--tag " .. kv .. ": K=V expected") end
-  tags[k] = v
-end
+local tags = pb:tags(f.tag)
 
 -- Launch it (once: a resumed playbook finds the run it launched before).
 local run_id = pb:step("launch " .. pb.args.job, { config = config, tags = tags }, function()

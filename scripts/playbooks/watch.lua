@@ -28,12 +28,7 @@ local pb = playbook.new {
   },
 }
 local f = pb.flags
-local tags = {}
-for _, kv in ipairs(f.tag) do
-  local k, v = kv:match("^([^=]+)=(.*)$")
-  if not k then pb:exit(playbook.EXIT.USAGE, "--tag " .. kv .. ": K=V expected") end
-  tags[k] = v
-end
+local tags = pb:tags(f.tag)
 
 local FINAL = { SUCCESS = true, FAILURE = true, CANCELED = true }
 local COLOUR = { SUCCESS = "32", FAILURE = "31", CANCELED = "33", STARTED = "36" }
