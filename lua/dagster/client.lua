@@ -639,6 +639,43 @@ function Client._run_id(id)
   return id
 end
 
+-- a run config option: a table or a YAML string, {} when none is given
+local function run_config_of(v, n, fname)
+  if v == nil then return {} end
+  if type(v) ~= "table" and type(v) ~= "string" then
+    argerror(n, fname, "run_config: table or YAML string expected, got " .. type(v))
+  end
+  return v
+end
+Client._run_config_of = run_config_of
+
+-- What the launches of a job by name share (validate_run_config, submit_job_execution):
+-- the name, the options (checked against `known`), the Python client's location and
+-- repository names, the run config and the op selection. Returns the options, the run
+-- config and the selector, whose job field is `name_key` (pipelineName or jobName).
+local function job_args(job_name, opts, fname, known, name_key)
+  checktype(job_name, "string", 1, fname)
+  local o = checkopts(opts, 2, fname, known)
+  for _, k in ipairs { "repository_location_name", "repository_name" } do
+    if o[k] ~= nil then checktype(o[k], "string", 2, fname, k) end
+  end
+  local run_config = run_config_of(o.run_config, 2, fname)
+  local selector = { [name_key] = job_name }
+  if o.op_selection ~= nil then
+    selector.solidSelection = string_list(o.op_selection, 2, fname, "op_selection")
+  end
+  return o, run_config, selector
+end
+
+-- fills in the selector's location and repository: the ones given, inferred when not both
+function Client:_place(selector, job_name, o)
+  local location, repository = o.repository_location_name, o.repository_name
+  if location == nil or repository == nil then
+    location, repository = self:_infer(job_name, location, repository)
+  end
+  selector.repositoryLocationName, selector.repositoryName = location, repository
+end
+
 local VALIDATE_OPTS = options("validate_run_config",
   { "repository_location_name", "repository_name", "run_config", "op_selection" })
 
@@ -646,24 +683,8 @@ local VALIDATE_OPTS = options("validate_run_config",
 -- (each error with config_path) as a launch would, without launching anything
 function Client:validate_run_config(job_name, opts)
   local F = "validate_run_config"
-  checktype(job_name, "string", 1, F)
-  local o = checkopts(opts, 2, F, VALIDATE_OPTS)
-  local location, repository = o.repository_location_name, o.repository_name
-  if location ~= nil then checktype(location, "string", 2, F, "repository_location_name") end
-  if repository ~= nil then checktype(repository, "string", 2, F, "repository_name") end
-  local run_config = o.run_config
-  if run_config == nil then run_config = {}
-  elseif type(run_config) ~= "table" and type(run_config) ~= "string" then
-    argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
-  end
-  local selector = { pipelineName = job_name }
-  if o.op_selection ~= nil then
-    selector.solidSelection = string_list(o.op_selection, 2, F, "op_selection")
-  end
-  if location == nil or repository == nil then
-    location, repository = self:_infer(job_name, location, repository)
-  end
-  selector.repositoryLocationName, selector.repositoryName = location, repository
+  local o, run_config, selector = job_args(job_name, opts, F, VALIDATE_OPTS, "pipelineName")
+  self:_place(selector, job_name, o)
   return self:_query(D.validate_config, { selector = selector, runConfigData = run_config },
     "DagsterLuaValidateConfig", function(d)
       local r = d.isPipelineConfigValid
@@ -679,8 +700,7 @@ local SUBMIT_OPTS = options("submit_job_execution", { "repository_location_name"
   "repository_name", "run_config", "tags", "op_selection", "asset_selection", "partition" })
 
 -- {yaml =, tags =}: the run config and tags of one partition of a job, as Dagster's UI
--- launches it;
--- PartitionKeysNotFoundError when the job has no such partition.
+-- launches it; PartitionKeysNotFoundError when the job has no such partition.
 function Client:_job_partition(selector, key)
   local sel = { repositoryLocationName = selector.repositoryLocationName,
                 repositoryName = selector.repositoryName, pipelineName = selector.jobName }
@@ -714,20 +734,7 @@ end
 -- client:submit_job_execution(job_name, opts) -> run id
 function Client:submit_job_execution(job_name, opts)
   local F = "submit_job_execution"
-  checktype(job_name, "string", 1, F)
-  local o = checkopts(opts, 2, F, SUBMIT_OPTS)
-  local location, repository = o.repository_location_name, o.repository_name
-  if location ~= nil then checktype(location, "string", 2, F, "repository_location_name") end
-  if repository ~= nil then checktype(repository, "string", 2, F, "repository_name") end
-  local run_config = o.run_config
-  if run_config == nil then run_config = {}
-  elseif type(run_config) ~= "table" and type(run_config) ~= "string" then
-    argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
-  end
-  local selector = { jobName = job_name }
-  if o.op_selection ~= nil then
-    selector.solidSelection = string_list(o.op_selection, 2, F, "op_selection")
-  end
+  local o, run_config, selector = job_args(job_name, opts, F, SUBMIT_OPTS, "jobName")
   if o.asset_selection ~= nil then
     checktype(o.asset_selection, "table", 2, F, "asset_selection")
     local keys = json.array()
@@ -735,10 +742,7 @@ function Client:submit_job_execution(job_name, opts)
     selector.assetSelection = keys
   end
   local tags = tag_list(o.tags, 2, F)
-  if location == nil or repository == nil then
-    location, repository = self:_infer(job_name, location, repository)
-  end
-  selector.repositoryLocationName, selector.repositoryName = location, repository
+  self:_place(selector, job_name, o)
   if o.partition ~= nil then
     -- the partition's own config (when none is given) and tags, under the caller's tags
     local key = self._partition_key(o.partition, 2, F, "partition")

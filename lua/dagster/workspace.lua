@@ -328,11 +328,7 @@ function Client:materialize(asset_keys, opts)
   end
   local o = checkopts(opts, 2, F, MATERIALIZE_OPTS)
   local location, repository = filter({ location = o.location, repository = o.repository }, 2, F)
-  local run_config = o.run_config
-  if run_config == nil then run_config = {}
-  elseif type(run_config) ~= "table" and type(run_config) ~= "string" then
-    argerror(2, F, "run_config: table or YAML string expected, got " .. type(run_config))
-  end
+  local run_config = Client._run_config_of(o.run_config, 2, F)
   local tags = Client._tag_list(o.tags, 2, F)
   local partition = o.partition
   if partition ~= nil then
