@@ -52,10 +52,10 @@ local target = f.job or f.asset[1]
 local names = pb:step("check the partitions", { target = target, partitions = f.partitions,
     from = f.from, to = f.to, all = f.all }, function()
   local c = pb.client
-  local all = c:partitions(target, { location = f.location, repository = f.repository })
+  local where = { location = f.location, repository = f.repository }
   local list = {}
   if f.all then
-    for i, k in ipairs(all) do list[i] = tostring(k) end
+    for i, k in ipairs(c:partitions(target, where)) do list[i] = tostring(k) end
     if #list == 0 then pb:exit(EXIT.USAGE, target .. " is not partitioned") end
   else
     local spec = { from = f.from, to = f.to }
@@ -63,8 +63,7 @@ local names = pb:step("check the partitions", { target = target, partitions = f.
       spec = {}
       for k in f.partitions:gmatch("[^,]+") do spec[#spec + 1] = k end
     end
-    local t = c:_partition_target(target, { location = f.location, repository = f.repository }, 1,
-      "backfill")
+    local t = c:_partition_target(target, where, 1, "backfill")
     list = c:_checked_partitions(t, spec, 1, "backfill")
   end
   local shown = #list > 8 and (table.concat(list, ", ", 1, 4) .. ", ... " .. list[#list])
