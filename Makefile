@@ -1,5 +1,5 @@
 # dagster-lua: a Lua 5.4 host with a `dagster` module for Dagster's GraphQL API.
-#   make            build build/dagster-lua
+#   make            build build/dagster-lua and its man page, build/dagster-lua.1
 #   make test       set up everything (Debian packages, venv, a local Dagster), run every spec
 #   make demo       start a local Dagster, run scripts/demo.lua against it, stop it
 #   make install    install the binary, man page and stock-Lua module (mk/package.mk)
@@ -12,12 +12,12 @@ DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKGLIBS   = $(shell pkg-config --libs $(PKGS))
 LUA_SRC := $(shell find lua scripts/playbooks -name '*.lua' 2>/dev/null | LC_ALL=C sort)
-C_SRC   := host/main.c host/run.c host/repl.c host/lerror.c host/lfile.c host/lhttp.c host/ljson.c
+C_SRC   := host/main.c host/run.c host/repl.c host/lerror.c host/lfile.c host/lhttp.c host/ljson.c host/lsys.c
 OBJ     := $(C_SRC:host/%.c=build/%.o) build/embedded.o
 BIN     := build/dagster-lua
 
 .PHONY: all deps test demo install clean asan
-all: $(BIN)
+all: $(BIN) man
 
 deps:
 	@bash scripts/install-deps

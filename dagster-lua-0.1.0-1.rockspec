@@ -1,5 +1,6 @@
--- The dagster module for a stock Lua 5.4: the Lua files of lua/dagster/ and the three C
--- modules of host/ (dagster.error, dagster.http over libcurl, dagster.json over lua-cjson).
+-- The dagster module for a stock Lua 5.4: the Lua files of lua/dagster/ and the C modules
+-- of host/ (dagster.error, dagster.file, dagster.http over libcurl, dagster.json over
+-- lua-cjson, dagster.sys).
 -- The binary, its REPL and `play` are not part of the rock (make install, make deb).
 --   luarocks-5.4 make --tree DIR --deps-mode=none    (offline, from a checkout)
 -- Debian: the lua-cjson package provides cjson (the dependency below is for other systems;
@@ -35,21 +36,30 @@ build = {
   type = "builtin",
   modules = {
     ["dagster"] = "lua/dagster/init.lua",
+    ["dagster.answer"] = "lua/dagster/answer.lua",
     ["dagster.api"] = "lua/dagster/api.lua",
     ["dagster.backfills"] = "lua/dagster/backfills.lua",
     ["dagster.capabilities"] = "lua/dagster/capabilities.lua",
+    ["dagster.check"] = "lua/dagster/check.lua",
     ["dagster.client"] = "lua/dagster/client.lua",
     ["dagster.concurrent"] = "lua/dagster/concurrent.lua",
     ["dagster.documents"] = "lua/dagster/documents.lua",
     ["dagster.enums"] = "lua/dagster/enums.lua",
     ["dagster.inspect"] = "lua/dagster/inspect.lua",
     ["dagster.playbook"] = "lua/dagster/playbook.lua",
+    ["dagster.playbook.cli"] = "lua/dagster/playbook/cli.lua",
+    ["dagster.playbook.config"] = "lua/dagster/playbook/config.lua",
+    ["dagster.playbook.exit"] = "lua/dagster/playbook/exit.lua",
+    ["dagster.playbook.journal"] = "lua/dagster/playbook/journal.lua",
+    ["dagster.playbook.object"] = "lua/dagster/playbook/object.lua",
     ["dagster.repl"] = "lua/dagster/repl.lua",
     ["dagster.runs"] = "lua/dagster/runs.lua",
     ["dagster.shape"] = "lua/dagster/shape.lua",
     ["dagster.term"] = "lua/dagster/term.lua",
     ["dagster.timeline"] = "lua/dagster/timeline.lua",
+    ["dagster.wait"] = "lua/dagster/wait.lua",
     ["dagster.workspace"] = "lua/dagster/workspace.lua",
+    ["dagster.yaml"] = "lua/dagster/yaml.lua",
     ["dagster.error"] = {
       sources = { "host/lerror.c" },
       incdirs = { "host" },
@@ -65,6 +75,11 @@ build = {
     },
     ["dagster.file"] = {
       sources = { "host/lfile.c" },
+      incdirs = { "host" },
+      defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
+    },
+    ["dagster.sys"] = {
+      sources = { "host/lsys.c" },
       incdirs = { "host" },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
     },

@@ -10,7 +10,7 @@
 ** report in the C code.
 **
 ** The client is the real one, with its transport left out: its _attempt hands the next
-** answer to Client._answer, as the transport would, and its clock moves on 0.01 s at each
+** answer to answer.decode, as the transport would, and its clock moves on 0.01 s at each
 ** look and 1 s at each sleep, so waits end quickly. Seeds (fuzz/corpus/methods) are real
 ** answers of a local Dagster, recorded by fuzz/seed_methods.lua. The Lua lines it runs count
 ** as coverage too (luacov.h).
@@ -36,14 +36,14 @@ static lua_State *L;
 /* the harness: returns run(selector, answers) -> true | false, message */
 static const char HARNESS[] =
   "local dagster = require 'dagster'\n"
-  "local Client = require 'dagster.client'\n"
+  "local answer = require 'dagster.answer'\n"
   "local E = require 'dagster.error'\n"
   "local calls = dofile('fuzz/methods.lua')\n"
   "local c = dagster.client('http://fuzz/graphql', { retries = 0 })\n"
   "local answers, n, clock = {}, 0, 0\n"
   "function c:_attempt(payload, opname)\n"
   "  n = n + 1\n"
-  "  return (Client._answer(200, answers[math.min(n, #answers)], self.url, opname))\n"
+  "  return (answer.decode(200, answers[math.min(n, #answers)], self.url, opname))\n"
   "end\n"
   "function c:_sleep(s) clock = clock + 1 end\n"
   "function c:_now() clock = clock + 0.01; return clock end\n"

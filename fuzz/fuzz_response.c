@@ -1,5 +1,5 @@
 /*
-** fuzz_response.c: libFuzzer target for Client._answer (lua/dagster/client.lua), the pure
+** fuzz_response.c: libFuzzer target for answer.decode (lua/dagster/answer.lua), the pure
 ** function that maps one HTTP answer (status, body) to `data` or raises a dagster.Error.
 **
 ** Input: the first byte picks the status (STATUSES below), the rest is the body. The only
@@ -29,7 +29,7 @@ static const int STATUSES[] = { 200, 204, 301, 400, 405, 500, 502, 503 };
 #define NSTATUSES ((int)(sizeof(STATUSES) / sizeof(STATUSES[0])))
 
 /* stack slots kept across inputs */
-#define S_ANSWER 1  /* Client._answer */
+#define S_ANSWER 1  /* answer.decode */
 #define S_IS     2  /* dagster.error.is */
 
 static lua_State *L;
@@ -65,14 +65,14 @@ int LLVMFuzzerInitialize (int *argc, char ***argv) {
   L = luaL_newstate();
   if (L == NULL) abort();
   dgl_openlibs(L, NULL);
-  pushfield("dagster.client", "_answer");  /* S_ANSWER */
+  pushfield("dagster.answer", "decode");  /* S_ANSWER */
   pushfield("dagster.error", "is");        /* S_IS */
   lua_sethook(L, linehook, LUA_MASKLINE, 0);
   return 0;
 }
 
 
-/* Is the error at the top a dagster.Error of a name _answer raises, with a message? */
+/* Is the error at the top a dagster.Error of a name answer.decode raises, with a message? */
 static int isanswererror (void) {
   int ok, err = lua_gettop(L);
   lua_pushvalue(L, S_IS);
@@ -104,10 +104,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size) {
   lua_pushliteral(L, "Fuzz");
   status = lua_pcall(L, 4, 1, 0);
   if (status == LUA_OK) {
-    if (!lua_istable(L, -1)) fail("_answer returned a non-table", data, size);
+    if (!lua_istable(L, -1)) fail("answer.decode returned a non-table", data, size);
   }
   else if (status != LUA_ERRRUN || !isanswererror())
-    fail("_answer raised something else than a dagster.Error", data, size);
+    fail("answer.decode raised something else than a dagster.Error", data, size);
   lua_settop(L, S_IS);
   return 0;
 }

@@ -38,6 +38,9 @@ return {
       config = { name = 42 } } } } })
   end),
   call("reexecute", function(c) return c:reexecute("r1", { strategy = "FROM_FAILURE" }) end),
+  call("find_submission", function(c) return c:find_submission("no-such-submission") end),
+  call("partitions", function(c) return c:partitions("region_job") end),
+  call("check_partitions", function(c) return c:check_partitions("region_job", { "us" }) end),
   call("terminate_run", function(c) return c:terminate_run("r1") end),
   call("terminate_runs", function(c) return c:terminate_runs({ "r1", "r2" }) end),
   call("reload_repository_location", function(c)

@@ -7,7 +7,6 @@
 --
 -- Run ids in the calls ("r1", "r2") are replaced by real ones: a succeeded and a failed run.
 local dagster = require "dagster"
-local Client = require "dagster.client"
 
 local url = assert(os.getenv("DAGSTER_URL"), "DAGSTER_URL is not set")
 local live = dagster.client(url)
@@ -16,10 +15,11 @@ local failed_id = live:submit_job_execution("fail_job")
 live:wait_for_runs({ ok_id, failed_id }, { timeout = 120 })
 
 local captured
-local answer = Client._answer
-Client._answer = function(status, body, ...)
+local answer = require "dagster.answer"
+local decode = answer.decode
+answer.decode = function(status, body, ...)
   if captured then captured[#captured + 1] = body end
-  return answer(status, body, ...)
+  return decode(status, body, ...)
 end
 
 -- the client the calls use: run ids r1 and r2 stand for the real ones

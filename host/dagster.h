@@ -27,6 +27,9 @@ const char *dgl_curl_version(void);
 /* lfile.c: module dagster.file (durable appends for the playbook journal) */
 int  luaopen_dagster_file(lua_State *L);
 
+/* lsys.c: module dagster.sys (the clock, terminals, the process) */
+int  luaopen_dagster_sys(lua_State *L);
+
 /* ljson.c: module dagster.json (lua-cjson decode with integers and null, own encoder) */
 int  luaopen_dagster_json(lua_State *L);
 

@@ -7,7 +7,6 @@
 **   file.truncate(path, size) cuts path to size bytes and fsyncs it (a journal drops the
 **                             partial record a crash left at its end before going on)
 **   file.mkdirs(path)         creates path and its missing parents with mode 0700
-**   file.pid()                the process id (a spec stops a playbook at a chosen point)
 **
 ** A record is written with one write(2) on an O_APPEND descriptor: a crash leaves either the
 ** whole record, or a prefix of it as the file's last line, which the journal reader takes for
@@ -104,17 +103,10 @@ static int f_mkdirs (lua_State *L) {
 }
 
 
-static int f_pid (lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)getpid());
-  return 1;
-}
-
-
 static const luaL_Reg funcs[] = {
   {"append", f_append},
   {"truncate", f_truncate},
   {"mkdirs", f_mkdirs},
-  {"pid",    f_pid},
   {NULL, NULL}
 };
 

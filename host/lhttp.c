@@ -12,7 +12,7 @@
 **
 ** `timeout` (seconds) bounds this one transfer instead of the session's timeout, and the
 ** connect phase with it: the client gives each attempt what is left of the call's deadline.
-**   http.sleep(seconds), http.now() -> monotonic seconds, http.isatty(fd) -> boolean
+**   http.sleep(seconds)   sleeps; Ctrl-C ends it at once
 **
 ** One easy handle per session, kept for the session's life, so calls reuse one keep-alive
 ** connection. Custom headers live only in a curl_slist inside the userdata: they are never
@@ -691,22 +691,6 @@ static int l_sleep (lua_State *L) {
 }
 
 
-/* http.now() -> seconds on a monotonic clock (for deadlines and intervals) */
-static int l_now (lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
-  return 1;
-}
-
-
-/* http.isatty(fd) -> whether the file descriptor (1: stdout, 2: stderr) is a terminal */
-static int l_isatty (lua_State *L) {
-  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
-  return 1;
-}
-
-
 static int l_version (lua_State *L) {
   lua_pushstring(L, curl_version());
   return 1;
@@ -732,8 +716,6 @@ static const luaL_Reg funcs[] = {
   {"multi",   l_multi},
   {"version", l_version},
   {"sleep",   l_sleep},
-  {"now",     l_now},
-  {"isatty",  l_isatty},
   {NULL, NULL}
 };
 

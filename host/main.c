@@ -38,6 +38,8 @@
 static void print_options (FILE *f) {
   fprintf(f,
     "usage: %s [options] [script [args]]\n"
+    "       %s play NAME|FILE [args]   run a playbook (play --list names the shipped ones,\n"
+    "                                   play NAME --help shows its flags and exit codes)\n"
     "Available options are:\n"
     "  -e stat     execute string 'stat'\n"
     "  -i          enter interactive mode after executing 'script'\n"
@@ -50,7 +52,7 @@ static void print_options (FILE *f) {
     "  --help      show this help and exit (the manual: man dagster-lua)\n"
     "  --          stop handling options\n"
     "  -           stop handling options and execute stdin\n",
-    DGL_PROGNAME);
+    DGL_PROGNAME, DGL_PROGNAME);
   fflush(f);
 }
 
@@ -147,8 +149,16 @@ static void createargtable (lua_State *L, char **argv, int argc, int script) {
 }
 
 
+/* a Ctrl-C stopped some call that the script caught and went on from: it still exits 130,
+   as a shell expects of a program the user interrupted */
+static int caught_sigint = 0;
+
+
 static int dochunk (lua_State *L, int status) {
-  if (status == LUA_OK) status = dgl_docall(L, 0, 0);
+  if (status == LUA_OK) {
+    status = dgl_docall(L, 0, 0);
+    if (status == LUA_OK && dgl_interrupted()) caught_sigint = 1;
+  }
   return dgl_report(L, status);
 }
 
@@ -193,6 +203,7 @@ static int handle_script (lua_State *L, char **argv) {
   if (status == LUA_OK) {
     int n = pushargs(L);
     status = dgl_docall(L, n, LUA_MULTRET);
+    if (status == LUA_OK && dgl_interrupted()) caught_sigint = 1;
   }
   return dgl_report(L, status);
 }
@@ -302,8 +313,10 @@ static int pmain (lua_State *L) {
     return 0;
   if (script < argc && handle_script(L, argv + script) != LUA_OK)
     return 0;
-  if (args & has_i)
+  if (args & has_i) {
+    caught_sigint = 0;  /* the REPL's own Ctrl-C only clears a line */
     dgl_repl(L, script == argc);
+  }
   else if (script == argc && !(args & (has_e | has_v))) {
     if (isatty(STDIN_FILENO))
       dgl_repl(L, 1);
@@ -334,6 +347,6 @@ int main (int argc, char **argv) {
   result = lua_toboolean(L, -1);
   dgl_report(L, status);
   lua_close(L);
-  if (result && status == LUA_OK) return EXIT_SUCCESS;
+  if (result && status == LUA_OK) return caught_sigint ? 128 + SIGINT : EXIT_SUCCESS;
   return dgl_interrupted() ? 128 + SIGINT : EXIT_FAILURE;  /* 130 after Ctrl-C, as shells do */
 }

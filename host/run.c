@@ -35,12 +35,16 @@ void dgl_message (const char *msg) {
 
 
 /*
-** Hook set by the signal handler: stops the running Lua code at its next instruction.
+** Hook set by the signal handler: stops the running Lua code at its next instruction with
+** the error a Ctrl-C is everywhere else, a dagster.Error named Interrupted (a transfer or
+** a sleep that Ctrl-C ends raises the same), so that a script can tell it from its own
+** errors with dagster.Error.is(e, "Interrupted").
 */
 static void lstop (lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  luaL_error(L, "interrupted!");
+  dgl_newerror(L, "Interrupted", "interrupted (Ctrl-C)");
+  lua_error(L);
 }
 
 
@@ -49,6 +53,24 @@ static void laction (int i) {
   signal(i, SIG_DFL);  /* a second Ctrl-C kills the process */
   got_sigint = 1;
   lua_sethook(globalL, lstop, flag, 1);
+}
+
+
+/*
+** The level a traceback of msg starts at. An argument error ("bad argument #2 to 'runs'
+** (...)") raised by the module's own checks already names the caller's line; its traceback
+** starts there too, as a C function's luaL_argerror's does, instead of in the frames of
+** lua/dagster/ (and the C functions, error and pcall, between them).
+*/
+static int trace_level (lua_State *L, const char *msg) {
+  lua_Debug ar;
+  int level = 1;
+  if (strstr(msg, "bad argument #") == NULL) return 1;
+  while (lua_getstack(L, level, &ar) && lua_getinfo(L, "S", &ar)) {
+    if (strcmp(ar.what, "C") != 0 && strstr(ar.source, "lua/dagster/") == NULL) return level;
+    level++;
+  }
+  return 1;
 }
 
 
@@ -64,7 +86,7 @@ static int msghandler (lua_State *L) {
     else
       msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  luaL_traceback(L, L, msg, 1);
+  luaL_traceback(L, L, msg, trace_level(L, msg));
   return 1;
 }
 
@@ -156,6 +178,7 @@ static const luaL_Reg cmodules[] = {
   {"dagster.file",  luaopen_dagster_file},
   {"dagster.http",  luaopen_dagster_http},
   {"dagster.json",  luaopen_dagster_json},
+  {"dagster.sys",   luaopen_dagster_sys},
   {NULL, NULL}
 };
 

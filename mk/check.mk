@@ -4,7 +4,7 @@
 #   make valgrind   the specs that need no Dagster (VALGRIND_SPECS), under valgrind, in
 #                   build/dagster-lua and in the copies of it the specs start; fails on any
 #                   error or definite leak
-#   make fuzz       libFuzzer on Client._answer (fuzz/fuzz_response.c), on the answer mapping of
+#   make fuzz       libFuzzer on answer.decode (fuzz/fuzz_response.c), on the answer mapping of
 #                   every method (fuzz/fuzz_methods.c) and on json.decode /
 #                   encode (fuzz/fuzz_json.c), FUZZ_TIME seconds each (default 30), one core;
 #                   installs clang first (WITH_CLANG=1 scripts/install-deps)

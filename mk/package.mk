@@ -1,5 +1,5 @@
 # mk/package.mk: dagster-lua as a Lua library and a Unix tool (included by the Makefile).
-#   make lib        build/lib/dagster/{error,http,json}.so: the C modules for a stock lua5.4
+#   make lib        build/lib/dagster/{error,file,http,json,sys}.so: the C modules for a stock lua5.4
 #                   (luaopen_dagster_*; not linked to liblua, the interpreter provides it)
 #   make man        build/dagster-lua.1 from doc/dagster-lua.1.scd (scdoc)
 #   make annotations  types/dagster.lua (LuaLS ---@meta) from lua/dagster/api.lua
@@ -20,7 +20,7 @@ LUA_V      := 5.4
 LIB_DIR    := build/lib
 PIC_DIR    := build/pic
 LIB_SO     := $(LIB_DIR)/dagster/error.so $(LIB_DIR)/dagster/file.so $(LIB_DIR)/dagster/http.so \
-              $(LIB_DIR)/dagster/json.so
+              $(LIB_DIR)/dagster/json.so $(LIB_DIR)/dagster/sys.so
 LUA_CFLAGS  = $(shell pkg-config --cflags lua5.4)
 CURL_LIBS   = $(shell pkg-config --libs libcurl)
 MAN        := build/dagster-lua.1
@@ -56,6 +56,9 @@ $(LIB_DIR)/dagster/file.so: $(PIC_DIR)/lfile.o | $(LIB_DIR)/dagster
 
 $(LIB_DIR)/dagster/json.so: $(PIC_DIR)/ljson.o | $(LIB_DIR)/dagster
 	$(CC) $(CFLAGS) -shared $(LDFLAGS) -o $@ $^ -lm
+
+$(LIB_DIR)/dagster/sys.so: $(PIC_DIR)/lsys.o | $(LIB_DIR)/dagster
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) -o $@ $^
 
 man: $(MAN)
 

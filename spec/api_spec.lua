@@ -1,11 +1,12 @@
 -- lua/dagster/api.lua, the one description of the public API, held against the code: every
 -- public function has an entry and every entry a function; each entry's options are the
--- set its function checks (Client._options, filled by the option sets of client.lua,
+-- set its function checks (check.option_sets, filled by the option sets of client.lua,
 -- runs.lua and workspace.lua); every entry is complete and its example compiles.
 -- No server is needed.
 local dagster = require "dagster"
 local api = require "dagster.api"
 local Client = require "dagster.client"
+local check = require "dagster.check"
 local fmt = string.format
 local _ = Client.wait_for_run  -- loads the methods of runs.lua and workspace.lua
 
@@ -82,7 +83,7 @@ local function undescribed(functions)
   return missing
 end
 
--- the key an entry's option set is registered under in Client._options, or nil when its
+-- the key an entry's option set is registered under in check.option_sets, or nil when its
 -- function is not one of the client's (dagster.gather, dagster.inspect: no registry)
 local function registry_key(e)
   if e.name == "dagster.client" then return "client" end
@@ -168,13 +169,13 @@ describe("lua/dagster/api.lua", function()
     none(problems)
   end)
 
-  it("describes exactly the options each function accepts (Client._options)", function()
+  it("describes exactly the options each function accepts (check.option_sets)", function()
     local problems, described = {}, {}
     for _, e in ipairs(api.entries) do
       local key = registry_key(e)
       if key then
         described[key] = true
-        local registered = Client._options[key]
+        local registered = check.option_sets[key]
         local names = {}
         for _, o in ipairs(e.options or {}) do
           if names[o.name] then
@@ -194,7 +195,7 @@ describe("lua/dagster/api.lua", function()
         end
       end
     end
-    for key in pairs(Client._options) do
+    for key in pairs(check.option_sets) do
       if not described[key] then
         problems[#problems + 1] = fmt("options registered under '%s', which has no entry", key)
       end

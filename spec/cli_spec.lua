@@ -116,9 +116,11 @@ describe("dagster-lua command line", function()
   end)
 
   it("shows tracebacks with the real file names of the embedded sources", function()
-    local _, err = H.host([[-e 'require("dagster").client("h"):get_run_status()']])
-    assert.matches("bad argument #1 to 'get_run_status'", err)
-    assert.matches("lua/dagster/client%.lua:%d+", err)
+    -- an error inside the module (not an argument error, whose traceback starts at the
+    -- caller's line)
+    local _, err = H.host([[-e 'require("dagster.playbook").run({})']])
+    assert.matches("playbook%.run: a playbook definition expected", err)
+    assert.matches("lua/dagster/playbook%.lua:%d+: in function", err)
   end)
 
   it("runs DAGSTER_LUA_INIT first, and -E ignores it", function()

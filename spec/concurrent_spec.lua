@@ -41,12 +41,20 @@ describe("dagster.spawn and dagster.gather", function()
     assert.is_true(ok_task.done)
   end)
 
-  it("returns errors in place with errors = 'return'", function()
+  it("returns errors apart from results with errors = 'return'", function()
     local client = H.client()
-    local r = dagster.gather({ dagster.spawn(client.version, client),
-      dagster.spawn(client.get_run_status, client, "no-such-run") }, { errors = "return" })
+    local r, errs = dagster.gather({ dagster.spawn(client.version, client),
+      dagster.spawn(client.get_run_status, client, "no-such-run"),
+      dagster.spawn(function() return "a string result" end),
+      dagster.spawn(function() error("a plain Lua error") end) }, { errors = "return" })
     assert.equal(H.version(), r[1])
-    assert.is_true(dagster.Error.is(r[2], "RunNotFoundError"))
+    assert.is_nil(errs[1])
+    assert.is_nil(r[2])
+    assert.is_true(dagster.Error.is(errs[2], "RunNotFoundError"))
+    assert.equal("a string result", r[3])     -- a result, told apart from an error
+    assert.is_nil(errs[3])
+    assert.is_nil(r[4])
+    assert.matches("a plain Lua error", errs[4])
   end)
 
   it("lets tasks spawn and gather tasks of their own", function()

@@ -16,8 +16,9 @@ local function files_under(dir)
 end
 
 -- the Lua files of lua/dagster/, as "init.lua", "client.lua", ...
+-- the Lua files of lua/dagster/, subfolders included ("playbook/cli.lua"), sorted
 local function lua_modules()
-  local out = H.run("(cd " .. H.quote(H.root .. "/lua/dagster") .. " && ls *.lua | LC_ALL=C sort)")
+  local out = H.run("(cd " .. H.quote(H.root .. "/lua/dagster") .. " && find . -name '*.lua' | sed 's|^./||' | LC_ALL=C sort)")
   local list = {}
   for f in out:gmatch("[^\n]+") do list[#list + 1] = f end
   assert.is_true(#list >= 10, "lua/dagster/ looks empty: " .. out)
@@ -51,6 +52,7 @@ describe("make install and make uninstall", function()
       "usr/local/lib/lua/5.4/dagster/file.so",
       "usr/local/lib/lua/5.4/dagster/http.so",
       "usr/local/lib/lua/5.4/dagster/json.so",
+      "usr/local/lib/lua/5.4/dagster/sys.so",
       "usr/local/share/dagster-lua/installed-files",
       "usr/local/share/dagster-lua/playbooks/alpha.lua",
       "usr/local/share/dagster-lua/playbooks/beta.lua",
@@ -117,7 +119,7 @@ describe("make install and make uninstall", function()
 end)
 
 describe("the rockspec", function()
-  it("builds every Lua module of lua/dagster/ and the four C modules", function()
+  it("builds every Lua module of lua/dagster/ and the five C modules", function()
     local path = H.trim(H.run("ls " .. H.quote(H.root) .. "/dagster-lua-*.rockspec"))
     local env = {}
     assert(loadfile(path, "t", env))()
@@ -126,16 +128,17 @@ describe("the rockspec", function()
     assert.equal("curl", env.external_dependencies.CURL.library)
     local mods = env.build.modules
     for _, m in ipairs(lua_modules()) do
-      local name = m == "init.lua" and "dagster" or "dagster." .. m:gsub("%.lua$", "")
+      local name = m == "init.lua" and "dagster" or "dagster." .. m:gsub("%.lua$", ""):gsub("/", ".")
       assert.equal("lua/dagster/" .. m, mods[name], name)
     end
     assert.same({ "host/lerror.c" }, mods["dagster.error"].sources)
     assert.same({ "host/lhttp.c", "host/lerror.c" }, mods["dagster.http"].sources)
     assert.same({ "host/ljson.c" }, mods["dagster.json"].sources)
     assert.same({ "host/lfile.c" }, mods["dagster.file"].sources)
+    assert.same({ "host/lsys.c" }, mods["dagster.sys"].sources)
     local n = 0
     for _ in pairs(mods) do n = n + 1 end
-    assert.equal(#lua_modules() + 4, n)
+    assert.equal(#lua_modules() + 5, n)
     local out, err, code = H.run("cd " .. H.quote(H.root) .. " && luarocks-5.4 lint " .. H.quote(path))
     assert.equal(0, code, out .. err)
   end)

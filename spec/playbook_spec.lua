@@ -57,10 +57,11 @@ describe("dagster-lua play", function()
       local f = dir .. "/hello.lua"
       local h = assert(io.open(f, "w"))
       h:write([[
-local pb = require("dagster.playbook").new {
-  name = "hello", summary = "says hello", args = { { name = "who" } } }
-local v = pb:step("ask the server", function() return pb.client:version() end)
-pb:say("hello %s from %s", pb.args.who, v)
+return require("dagster.playbook").define({
+  name = "hello", summary = "says hello", args = { { name = "who" } } }, function(pb)
+  local v = pb:step("ask the server", function() return pb.client:version() end)
+  pb:say("hello %s from %s", pb.args.who, v)
+end)
 ]])
       h:close()
       local out, err, code = play(H.quote(f) .. " world")

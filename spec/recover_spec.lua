@@ -110,9 +110,9 @@ describe("the recover playbook", function()
         assert.equal(1, n[id], "re-executions of " .. id)
       end
       assert.is_nil(n[ok]); assert.is_nil(n[retried])
-      -- the table: original run, job, new run, status
+      -- the table: failed run, job, new run, status
       for _, r in ipairs(ev.recover.runs) do
-        assert.matches(r.original:gsub("%p", "%%%0") .. "%s+%S+%s+" .. r.new_run:gsub("%p", "%%%0")
+        assert.matches(r.run_id:gsub("%p", "%%%0") .. "%s+%S+%s+" .. r.new_run:gsub("%p", "%%%0")
           .. "%s+launched", err)
       end
       -- again, once the re-executions have ended: the flaky ones succeeded, nothing is
@@ -120,7 +120,7 @@ describe("the recover playbook", function()
       local news, again = {}, nil
       for _, r in ipairs(ev.recover.runs) do
         news[#news + 1] = r.new_run
-        if r.original == child then again = r.new_run end
+        if r.run_id == child then again = r.new_run end
       end
       client:wait_for_runs(news, { timeout = 900 })
       local before = count(tag)

@@ -265,17 +265,18 @@ function dagster.spawn(fn, ...) end
 
 ---Options of dagster.gather.
 ---@class dagster.opts.gather
----@field errors? "raise"|"return" raise the first failed task's error, or return it in its slot (default: "raise")
+---@field errors? "raise"|"return" raise the first failed task's error, or return the errors apart (default: "raise")
 
 --- Runs tasks until the given ones end; returns their first results.
 ---
 ---```lua
---- local statuses = dagster.gather({t1, t2}, {errors = "return"})
+--- local statuses, errs = dagster.gather({t1, t2}, {errors = "return"})
 ---```
 ---@async
 ---@param tasks dagster.Task[]
 ---@param opts? dagster.opts.gather
----@return any[] # each task's first result, in order
+---@return any[] # each task's first result, in order (nil for a failed task)
+---@return any[] # errors = "return": the error of each failed task, at its index
 function dagster.gather(tasks, opts) end
 
 --- Runs fn(...) as a task (its spawns overlap); returns its results.
@@ -305,6 +306,54 @@ function dagster.sleep(seconds) end
 ---```
 ---@return number # seconds since an arbitrary start
 function dagster.now() end
+
+--- Whether a file descriptor (1 stdout, 2 stderr) is a terminal.
+---
+---```lua
+--- local live = dagster.isatty(2)
+---```
+---@param fd integer
+---@return boolean
+function dagster.isatty(fd) end
+
+--- A new random submission id, for a launch made once.
+---
+---```lua
+--- local run_id = client:submit_job_execution("my_job", {submission_id = dagster.submission_id()})
+---```
+---@return string # 32 hex digits
+function dagster.submission_id() end
+
+--- YAML text to a table; a syntax error names line and column.
+---
+---Raises dagster.Error: YAMLError, UnsupportedError.
+---
+---```lua
+--- local config = dagster.yaml.decode("ops:\n  my_op:\n    config: {n: 1}\n")
+---```
+---@param text string
+---@param name? string
+---@return any # the first document; ~ and null as dagster.null
+function dagster.yaml.decode(text, name) end
+
+--- Reads a YAML file; a syntax error names file, line and column.
+---
+---Raises dagster.Error: YAMLError, UnsupportedError.
+---
+---```lua
+--- local config = dagster.yaml.read("prod.yaml")
+---```
+---@param path string
+---@return any # the first document
+function dagster.yaml.read(path) end
+
+--- Whether YAML can be read here (Debian's lua-yaml is installed).
+---
+---```lua
+--- if dagster.yaml.available() then print("YAML ok") end
+---```
+---@return boolean
+function dagster.yaml.available() end
 
 ---Options of dagster.inspect.
 ---@class dagster.opts.inspect
@@ -389,6 +438,7 @@ function dagster.json.is_array(v) end
 ---@field op_selection? string[] op names to run
 ---@field asset_selection? (string|string[])[] asset keys to run, each "a/b" or {"a", "b"}
 ---@field partition? dagster.PartitionKey run this partition: its config (unless run_config is given) and tags
+---@field submission_id? string an idempotency key: found again by client:find_submission (default: a new one)
 
 --- Launches a job and returns its run id.
 ---
@@ -529,7 +579,7 @@ function Client:close() end
 ---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
 ---@field max_interval? number longest delay between polls (default: 5)
 ---@field on_status? fun(status: dagster.RunStatusName, run: dagster.Run) called once per status change, the first included
----@field progress? boolean a live status line on stderr, when a terminal (default true at the REPL) (default: false)
+---@field progress? boolean a live status line on stderr, when a terminal (the REPL turns it on) (default: false)
 
 --- Waits until a run has finished; returns its status and the run.
 ---
@@ -552,7 +602,7 @@ function Client:wait_for_run(run_id, opts) end
 ---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
 ---@field max_interval? number longest delay between polls (default: 5)
 ---@field on_status? fun(run_id: string, status: dagster.RunStatusName) called once per status change of each run
----@field progress? boolean a live status line on stderr, when a terminal (default true at the REPL) (default: false)
+---@field progress? boolean a live status line on stderr, when a terminal (the REPL turns it on) (default: false)
 
 --- Waits for many runs, one query per poll; returns final statuses.
 ---
@@ -696,6 +746,7 @@ function Client:events(run_id, opts) end
 ---@field strategy? dagster.ReexecutionStrategy which steps to run again (default: "ALL_STEPS")
 ---@field tags? table<string, string> tags added over the parent's
 ---@field use_parent_run_tags? boolean copy the parent run's tags (default: true)
+---@field submission_id? string an idempotency key: found again by client:find_submission (default: a new one)
 
 --- Re-executes a run (all steps or from failure); returns the new id.
 ---
@@ -709,6 +760,25 @@ function Client:events(run_id, opts) end
 ---@param opts? dagster.opts.reexecute
 ---@return string # the new run's id
 function Client:reexecute(run_id, opts) end
+
+---Options of client:find_submission.
+---@class dagster.opts.find_submission
+---@field kind? "run"|"backfill" look for this kind only (one request)
+
+--- Finds the run or backfill launched with a submission id.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- local sid = dagster.submission_id()
+--- local ok, err = pcall(client.submit_job_execution, client, "my_job", {submission_id = sid})
+--- local found = not ok and client:find_submission(sid)   -- launched after all?
+---```
+---@async
+---@param submission_id string
+---@param opts? dagster.opts.find_submission
+---@return table? # {kind, id, run_id or backfill_id}, or nil when nothing was launched with it
+function Client:find_submission(submission_id, opts) end
 
 --- Lists the code locations, with their load status and errors.
 ---
@@ -789,6 +859,7 @@ function Client:jobs(opts) end
 ---@field tags? table<string, string> run tags
 ---@field run_config? table|string the run config, a table or a YAML string (default: {})
 ---@field partition? dagster.PartitionKey|dagster.PartitionRange a partition (checked first), or a range {from =, to =} run as one
+---@field submission_id? string an idempotency key: found again by client:find_submission (default: a new one)
 ---@field location? string choose among several definitions of the keys
 ---@field repository? string choose among several definitions of the keys
 
@@ -824,6 +895,26 @@ function Client:materialize(asset_keys, opts) end
 ---@return dagster.PartitionKey[] # in order; multi-dimensional keys as {dimension = key} tables
 function Client:partitions(job_or_asset, opts) end
 
+---Options of client:check_partitions.
+---@class dagster.opts.check_partitions
+---@field location? string the job's code location (inferred when unique)
+---@field repository? string the job's repository (inferred when unique)
+
+--- Checks partition keys against a job's or an asset's partitions.
+---
+---Raises dagster.Error: PartitionKeysNotFoundError, PartitionRangeError, AssetNotFoundError, JobNotFoundError, AmbiguousJobError, PythonError.
+---
+---```lua
+--- local keys, where = client:check_partitions("daily_job", {from = "2026-11-01", to = "2026-11-07"})
+---```
+---@async
+---@param job_or_asset string|string[]
+---@param partitions dagster.PartitionKey[]|dagster.PartitionRange|true
+---@param opts? dagster.opts.check_partitions
+---@return string[] # the keys, a range or all in the definition's order
+---@return table # where they were read: {job, location, repository} or {asset}
+function Client:check_partitions(job_or_asset, partitions, opts) end
+
 ---Options of client:backfill.
 ---@class dagster.opts.backfill
 ---@field job? string a partitioned job (or give assets)
@@ -834,6 +925,7 @@ function Client:partitions(job_or_asset, opts) end
 ---@field from_failure? boolean a job backfill: re-execute each partition's failed run from failure
 ---@field title? string a title shown in Dagster's UI
 ---@field description? string a description shown in Dagster's UI
+---@field submission_id? string an idempotency key: found again by client:find_submission (default: a new one)
 ---@field location? string the job's code location (inferred when unique)
 ---@field repository? string the job's repository (inferred when unique)
 
@@ -890,7 +982,7 @@ function Client:backfills(opts) end
 ---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
 ---@field max_interval? number longest delay between polls (default: 5)
 ---@field on_progress? fun(backfill: dagster.Backfill) called when the status or the counts change
----@field progress? boolean a live status line on stderr, when a terminal (default true at the REPL) (default: false)
+---@field progress? boolean a live status line on stderr, when a terminal (the REPL turns it on) (default: false)
 
 --- Waits until a backfill has finished; one request per poll.
 ---
@@ -935,6 +1027,7 @@ function Client:resume_backfill(id) end
 ---@class dagster.opts.reexecute_backfill
 ---@field strategy? string FROM_FAILURE (Dagster's, from the failed steps) or ALL_STEPS (default: "FROM_FAILURE")
 ---@field tags? table<string, string> ALL_STEPS: tags added to the parent's
+---@field submission_id? string ALL_STEPS: an idempotency key, found again by client:find_submission
 
 --- Re-runs a finished backfill's failed partitions; returns the new id.
 ---

@@ -1,5 +1,7 @@
--- The client object: URL building, the request/answer mapping shared by every method, and
--- the six methods of Dagster's Python DagsterGraphQLClient, name for name.
+-- The client object: URL building, the request/answer mapping shared by every method, the
+-- launch identity (submission ids), and the six methods of Dagster's Python
+-- DagsterGraphQLClient, name for name. The other methods live in the files of EXTENSIONS
+-- below, each a table of methods that only `require`s what it uses.
 
 local http = require "dagster.http"
 local json = require "dagster.json"
@@ -7,102 +9,22 @@ local E = require "dagster.error"
 local D = require "dagster.documents"
 local enums = require "dagster.enums"
 local concurrent = require "dagster.concurrent"
+local check = require "dagster.check"
+local answer = require "dagster.answer"
+local sys = require "dagster.sys"
 
-local null = json.null
-local concat, insert = table.concat, table.insert
+local concat = table.concat
 local fmt = string.format
+local argerror, checktype, checkopts, options =
+  check.argerror, check.type, check.opts, check.options
+local isnull = answer.isnull
 
 local Client = {}
 Client.__index = Client
 Client.__name = "dagster.Client"
 
-local function isnull(v) return v == nil or v == null end
-local function opt(v) if v ~= null then return v end end  -- JSON null as nil
-
--- argument errors read like Lua's own: bad argument #n to 'fname' (...), with the
--- position of the caller's code (the first stack level outside lua/dagster/)
--- (the module's own pcalls in between are skipped too)
-local function caller_level()
-  local level, first = 3, 3
-  while true do
-    local info = debug.getinfo(level, "S")
-    if info == nil then break end
-    if info.source:find("dagster/[%w_]+%.lua$") then first = level + 1
-    elseif info.what ~= "C" then break end
-    level = level + 1
-  end
-  return first - 1  -- as seen from the function that called caller_level
-end
-
-local function argerror(n, fname, msg)
-  error(fmt("bad argument #%d to '%s' (%s)", n, fname, msg), caller_level())
-end
-
-local function checktype(v, want, n, fname, what)
-  if type(v) ~= want then
-    argerror(n, fname, fmt("%s%s expected, got %s", what and (what .. ": ") or "", want,
-      v == nil and "no value" or type(v)))
-  end
-end
-
--- A number option: nil passes (the caller's default applies), NaN never does. kind is
--- "non-negative" (the default), "positive" (0 refused too) or "any".
-local function checknumber(v, n, fname, what, kind)
-  if v == nil then return nil end
-  kind = kind or "non-negative"
-  if type(v) ~= "number" or v ~= v
-     or (kind ~= "any" and (v < 0 or (kind == "positive" and v == 0))) then
-    argerror(n, fname, fmt("%s: %s expected, got %s", what,
-      kind == "any" and "number" or kind .. " number",
-      type(v) == "number" and tostring(v) or type(v)))
-  end
-  return v
-end
-
--- A count option (an integer >= 1), or `default` when it is nil.
-local function checkcount(v, n, fname, what, default)
-  if v == nil then return default end
-  if math.type(v) ~= "integer" or v < 1 then
-    argerror(n, fname, fmt("%s: positive integer expected, got %s", what, tostring(v)))
-  end
-  return v
-end
-
--- an options table: nil or a table whose keys are all known
-local function checkopts(opts, n, fname, known)
-  if opts == nil then return {} end
-  checktype(opts, "table", n, fname)
-  for k in pairs(opts) do
-    if type(k) ~= "string" or not known[k] then
-      argerror(n, fname, fmt("unknown option '%s'", tostring(k)))
-    end
-  end
-  return opts
-end
-
-local function set(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
-end
-
--- The option sets of the public functions, by function name ("client" for dagster.client),
--- so that spec/api_spec.lua can hold lua/dagster/api.lua against them. options(fname, list)
--- builds the set and records it under fname (a name, or a list of names sharing the set).
-Client._options = {}
-local function options(fname, list)
-  local s = set(list)
-  for _, name in ipairs(type(fname) == "table" and fname or { fname }) do
-    Client._options[name] = s
-  end
-  return s
-end
-Client._option_set = options
-
-Client._argerror, Client._checktype, Client._checkopts, Client._set =
-  argerror, checktype, checkopts, set
-Client._checknumber, Client._checkcount, Client._isnull, Client._opt =
-  checknumber, checkcount, isnull, opt
+-- the tag every launch carries: its submission id, the caller's idempotency key
+Client.SUBMISSION_TAG = require("dagster").SUBMISSION_TAG
 
 ------------------------------------------------------------------------------------------
 -- Construction
@@ -137,6 +59,10 @@ local function build_url(hostname, o)
   if o.use_https ~= nil then checktype(o.use_https, "boolean", 2, "client", "use_https") end
   local scheme, rest = hostname:match("^(https?)://(.*)$")
   if scheme then
+    local host = rest:match("^[^/?#]*")
+    if host == "" or host:match("^:") or host:match("@$") then
+      argerror(1, "client", fmt("URL has no host: %s", hostname))
+    end
     if o.use_https ~= nil or (port and port ~= 0) then
       argerror(2, "client", "use_https and port_number cannot be given with a full URL")
     end
@@ -171,10 +97,10 @@ function Client.new(hostname, opts)
   if hostname == "" then argerror(1, "client", "hostname is empty") end
   local o = checkopts(opts, 2, "client", CLIENT_OPTS)
   local url = build_url(hostname, o)
-  local timeout = checknumber(o.timeout, 2, "client", "timeout") or 300
-  local attempt_timeout = checknumber(o.attempt_timeout, 2, "client", "attempt_timeout") or timeout
-  local retry_delay = checknumber(o.retry_delay, 2, "client", "retry_delay") or 0.25
-  local retry_max_delay = checknumber(o.retry_max_delay, 2, "client", "retry_max_delay") or 5
+  local timeout = check.number(o.timeout, 2, "client", "timeout") or 300
+  local attempt_timeout = check.number(o.attempt_timeout, 2, "client", "attempt_timeout") or timeout
+  local retry_delay = check.number(o.retry_delay, 2, "client", "retry_delay") or 0.25
+  local retry_max_delay = check.number(o.retry_max_delay, 2, "client", "retry_max_delay") or 5
   local retries = o.retries == nil and 3 or o.retries
   if math.type(retries) ~= "integer" or retries < 0 then
     argerror(2, "client", "retries: non-negative integer expected")
@@ -198,72 +124,8 @@ function Client:close() self._session:close() end
 Client.__close = Client.close
 
 ------------------------------------------------------------------------------------------
--- One request: transport, JSON, and the three layers of error
+-- One request: transport, JSON, and the three layers of error (dagster.answer)
 ------------------------------------------------------------------------------------------
-
-local function snippet(body)
-  local s = body:sub(1, 300):gsub("%s+", " ")
-  if not utf8.len(s) then s = s:gsub("[\128-\255]", "?") end  -- keep messages valid UTF-8
-  if #body > 300 then s = s .. "..." end
-  return s
-end
-
--- Maps one HTTP answer to `data`, or raises a dagster.Error. Pure (no I/O), so that the
--- fuzz target can drive it with any bytes:
---   an HTTP error status without a GraphQL answer is HTTPError;
---   a 2xx that is not a GraphQL answer is ProtocolError;
---   top-level `errors` is GraphQLError with the server's own message.
--- A PythonError comes back with HTTP 500 and a valid body: that is data, decided on
--- __typename by the caller, never on the status.
-function Client._answer(status, body, url, opname)
-  local doc, jerr = json.decode(body)
-  if type(doc) == "table" and doc.errors == nil and type(doc.data) == "table" then
-    return doc.data  -- the common case, with nothing else to look at
-  end
-  local fields = { status = status, url = url, operation = opname }
-  if type(doc) ~= "table" or (doc.data == nil and doc.errors == nil) then
-    fields.body = body
-    if status >= 300 then
-      local hint = status == 405 and " (is path_prefix right?)" or ""
-      error(E.new("HTTPError", fmt("HTTP %d from %s%s: %s", status, url, hint,
-        snippet(body)), fields), 0)
-    end
-    error(E.new("ProtocolError", fmt("HTTP %d from %s is not a GraphQL answer (%s): %s",
-      status, url, jerr or "no data or errors", snippet(body)), fields), 0)
-  end
-  local errors = doc.errors
-  if errors ~= nil and errors ~= null then
-    if type(errors) ~= "table" or #errors == 0 or type(errors[1]) ~= "table" then
-      fields.body = body
-      error(E.new("ProtocolError", fmt("HTTP %d from %s has malformed errors: %s", status, url,
-        snippet(body)), fields), 0)
-    end
-    local first = errors[1]
-    local msg = type(first.message) == "string" and first.message or "GraphQL error"
-    if #errors > 1 then msg = fmt("%s (and %d more)", msg, #errors - 1) end
-    fields.body = errors
-    local info = type(first.extensions) == "table" and first.extensions.errorInfo
-    if type(info) == "table" and type(info.cls_name) == "string" then
-      fields.python_class = info.cls_name
-    end
-    error(E.new("GraphQLError", msg, fields), 0)
-  end
-  if type(doc.data) ~= "table" then
-    fields.body = body
-    error(E.new("ProtocolError", fmt("HTTP %d from %s has no data", status, url),
-      fields), 0)
-  end
-  return doc.data
-end
-
--- Whether trying again could help: transport failures marked transient (refused, reset,
--- timed out) and the gateway statuses a proxy gives while the server restarts.
-local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
-local function retryable(e)
-  return E.is(e) and (e.transient == true or (e.name == "HTTPError" and RETRY_STATUS[e.status]))
-    or false
-end
-Client._retryable = retryable
 
 -- The delay before retry number n: capped exponential backoff with jitter.
 function Client:_backoff(n)
@@ -277,6 +139,38 @@ function Client:_deadline(limit)
   local d = self.timeout > 0 and self:_now() + self.timeout or nil
   if limit and (d == nil or limit < d) then d = limit end
   return d
+end
+
+-- Runs attempt() until it succeeds, at most `retries` times more after a transient failure
+-- (answer.retryable), with backoff, and never past `deadline`: a retry whose backoff would
+-- end past it is not started and the last error is raised instead. before_retry(err), when
+-- given, runs after each backoff and may end the loop with a value (a launch looks up its
+-- submission there). Any other error is raised as it is.
+function Client:_retry(deadline, retries, attempt, before_retry)
+  local n, t0 = 0, self:_now()
+  -- the last error, saying how many attempts it ends and how long they took (libcurl's own
+  -- message speaks of the last attempt alone: "after 0 ms")
+  local function give_up(res)
+    if n > 0 and E.is(res) and type(res.message) == "string" then
+      res.attempts = n + 1
+      res.message = fmt("%s (%d attempts in %.1f s)", res.message, n + 1, self:_now() - t0)
+    end
+    error(res, 0)
+  end
+  while true do
+    local ok, res = pcall(attempt)
+    if ok then return res end
+    if not answer.retryable(res) then error(res, 0) end
+    if n >= retries then give_up(res) end
+    n = n + 1
+    local delay = self:_backoff(n)
+    if deadline and self:_now() + delay >= deadline then give_up(res) end
+    self:_sleep(delay)
+    if before_retry then
+      local found = before_retry(res)
+      if found ~= nil then return found end
+    end
+  end
 end
 
 -- One attempt: POST the payload and map the answer, within attempt_timeout and what is
@@ -298,7 +192,7 @@ function Client:_attempt(payload, opname, mutation, deadline)
     body.operation = opname
     error(body, 0)
   end
-  return (Client._answer(status, body, self.url, opname))
+  return (answer.decode(status, body, self.url, opname))
 end
 
 -- Each document's JSON-encoded head ('{"query":"..."') and kind, worked out once: the
@@ -315,70 +209,48 @@ local function prepare(document)
   return p
 end
 
+local NO_CALL = {}
+
 -- Sends one GraphQL operation; returns `data`, or raises a dagster.Error. Queries are
--- read-only and are retried on transient failures (self.retries times, with backoff);
--- a mutation is sent once (launches have their own safe retry, see _launch), and so is a
--- query with `once`. The call ends by `deadline` when given (a self:_now() time) and
--- within self.timeout in any case: each attempt gets what is left, and a retry whose
--- backoff would end past the deadline is not started (the last error is raised instead).
-function Client:_execute(document, variables, opname, once, deadline)
+-- read-only and are retried on transient failures (self.retries times, with backoff); a
+-- mutation is sent once (launches have their own safe retry, see _launch_once), and so is
+-- a query with call.once (a wait's round, whose own loop retries). The call ends by
+-- call.deadline when given (a self:_now() time) and within self.timeout in any case.
+function Client:_execute(document, variables, opname, call)
+  call = call or NO_CALL
   local p = prepare(document)
   local payload
   if variables == nil then
     payload = p.head .. "}"
   else
     local ok, vars = pcall(json.encode, variables)
-    if not ok then error(vars, caller_level()) end  -- a value JSON cannot carry: the caller's
+    if not ok then error(vars, check.caller_level()) end  -- a value JSON cannot carry: the caller's
     payload = p.head .. ',"variables":' .. vars .. "}"
   end
   local mutation = p.mutation
-  local retries = (once or mutation) and 0 or self.retries
-  deadline = self:_deadline(deadline)
-  local n = 0
-  while true do
-    local ok, res = pcall(self._attempt, self, payload, opname, mutation, deadline)
-    if ok then return res end
-    if n >= retries or not retryable(res) then error(res, 0) end
-    n = n + 1
-    local delay = self:_backoff(n)
-    if deadline and self:_now() + delay >= deadline then error(res, 0) end
-    self:_sleep(delay)
-  end
+  local deadline = self:_deadline(call.deadline)
+  return self:_retry(deadline, (call.once or mutation) and 0 or self.retries, function()
+    return self:_attempt(payload, opname, mutation, deadline)
+  end)
 end
 
--- Reads an answer: returns read(data). A Lua error inside read (a field that is missing,
--- null, or of another kind than the document selects) becomes a ProtocolError that names
--- the operation and the path of what was wrong (dagster.shape); a dagster.Error raised by
--- read (the typed error of a union member) passes as it is.
-function Client:_read(document, opname, data, read)
-  local ok, res = pcall(read, data)
-  if ok then return res end
-  if E.is(res) then error(res, 0) end
-  local lua_error = tostring(res)
-  local path, problem = require("dagster.shape").find(document, data)
-  local msg = path and fmt("%s: %s: %s", opname, path, problem)
-    or fmt("%s: unexpected answer: %s", opname, (lua_error:gsub("^[^:\n]*:%d+: ", "")))
-  error(E.new("ProtocolError", msg, { url = self.url, operation = opname, path = path,
-    body = data, lua_error = lua_error }), 0)
+-- _execute, then answer.read: one operation whose answer read() turns into the method's
+-- result. call: {once =, deadline =} as for _execute.
+function Client:_query(document, variables, opname, read, call)
+  return answer.read(document, opname, self:_execute(document, variables, opname, call), read,
+    self.url)
 end
 
--- _execute, then _read: one operation whose answer read() turns into the method's result
-function Client:_query(document, variables, opname, read, once, deadline)
-  return self:_read(document, opname,
-    self:_execute(document, variables, opname, once, deadline), read)
+-- Raises the typed error a union member stands for (see answer.typed_error), from inside a
+-- read.
+function Client:_typed_error(result, opname, message, body, fields)
+  answer.typed_error(result, self.url, opname, message, body, fields)
 end
 
--- Raises the typed error a union member stands for: (typename, message) as the Python
--- client does, the member itself as `body`. Called from inside a read (see _read): what is
--- not a union member at all is a plain error there, which _read reports with its path.
-function Client:_typed_error(result, opname, message, body)
-  if type(result) ~= "table" or type(result.__typename) ~= "string" then
-    error("not a result object", 0)
-  end
-  local name = result.__typename
-  message = message or (type(result.message) == "string" and result.message)
-    or fmt("unexpected result type %s", name)
-  error(E.new(name, message, { body = body or result, url = self.url, operation = opname }), 0)
+-- the union member r when it is of type `typename`, else the typed error it stands for
+function Client:_member(r, typename, opname)
+  if type(r) == "table" and r.__typename == typename then return r end
+  answer.typed_error(r, self.url, opname)
 end
 
 -- client:graphql(document [, variables]) -> data: any query or mutation, errors mapped as
@@ -403,10 +275,7 @@ end
 -- Returns every (location, repository, job) triple the workspace has.
 function Client:_job_triples()
   return self:_query(D.job_names, nil, "DagsterLuaJobNames", function(data)
-    local r = data.repositoriesOrError
-    if r.__typename ~= "RepositoryConnection" then
-      self:_typed_error(r, "DagsterLuaJobNames")
-    end
+    local r = self:_member(data.repositoriesOrError, "RepositoryConnection", "DagsterLuaJobNames")
     local out = {}
     for _, repo in ipairs(r.nodes) do
       for _, job in ipairs(repo.jobs) do
@@ -418,11 +287,12 @@ function Client:_job_triples()
   end)
 end
 
--- Fills in the location and repository of job_name. Unlike the Python client, names the
--- caller gave narrow the search instead of being overwritten by the match.
-function Client:_infer(job_name, location, repository)
+-- Fills in the location and repository of job_name (from `triples`, the job listing, when
+-- the caller has it already). Unlike the Python client, names the caller gave narrow the
+-- search instead of being overwritten by the match.
+function Client:_infer(job_name, location, repository, triples)
   local matches = {}
-  for _, t in ipairs(self:_job_triples()) do
+  for _, t in ipairs(triples or self:_job_triples()) do
     if t.job_name == job_name
       and (location == nil or t.repository_location_name == location)
       and (repository == nil or t.repository_name == repository) then
@@ -437,7 +307,7 @@ function Client:_infer(job_name, location, repository)
     if location then where = fmt(" in location `%s`", location) end
     if repository then where = where .. fmt(" in repository `%s`", repository) end
     error(E.new("JobNotFoundError", fmt("No jobs with the name `%s` exist%s", job_name, where),
-      { url = self.url }), 0)
+      { url = self.url, job_name = job_name }), 0)
   end
   local names = {}
   for i, m in ipairs(matches) do
@@ -446,208 +316,109 @@ function Client:_infer(job_name, location, repository)
   error(E.new("AmbiguousJobError", fmt("Must specify repository_location_name and " ..
     "repository_name since there are multiple jobs with the name %s. Choose one of " ..
     "(location/repository): %s", job_name, concat(names, ", ")),
-    { body = matches, url = self.url }), 0)
+    { body = matches, url = self.url, job_name = job_name, candidates = names }), 0)
 end
 
 ------------------------------------------------------------------------------------------
--- Launching
+-- Launching, once
 ------------------------------------------------------------------------------------------
 
--- asset keys: "a/b" or {"a","b"} -> {path = {...}}
-local function asset_key_input(key, n, fname)
-  if type(key) == "string" then
-    local path = {}
-    for part in key:gmatch("[^/]+") do path[#path + 1] = part end
-    if #path == 0 then argerror(n, fname, "empty asset key") end
-    return { path = path }
-  elseif type(key) == "table" and #key > 0 then
-    local path = {}
-    for i, part in ipairs(key) do
-      if type(part) ~= "string" then argerror(n, fname, "asset key parts must be strings") end
-      path[i] = part
-    end
-    return { path = path }
-  end
-  argerror(n, fname, "asset key must be a string \"a/b\" or a list {\"a\",\"b\"}")
-end
-Client._asset_key_input = asset_key_input
-
-local function string_list(v, n, fname, what)
-  checktype(v, "table", n, fname, what)
-  local out = json.array()
-  for i, s in ipairs(v) do
-    if type(s) ~= "string" then argerror(n, fname, fmt("%s[%d]: string expected", what, i)) end
-    out[i] = s
-  end
-  for k in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 or k > #out then
-      argerror(n, fname, fmt("%s must be a list", what))
-    end
-  end
-  return out
-end
-Client._string_list = string_list
-
--- tags {k = v} -> [{key, value}], sorted by key. Values that are not strings are encoded
--- as the Python client does (JSON for tables, tostring for numbers and booleans).
-local function tag_list(tags, n, fname)
-  local out = json.array()
-  if tags == nil then return out end
-  checktype(tags, "table", n, fname, "tags")
-  local keys = {}
-  for k, v in pairs(tags) do
-    if type(k) ~= "string" then argerror(n, fname, "tags: keys must be strings") end
-    keys[#keys + 1] = k
-  end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
-    local v, tv = tags[k], type(tags[k])
-    if tv == "number" or tv == "boolean" then v = tostring(v)
-    elseif tv == "table" then v = json.encode(v)
-    elseif tv ~= "string" then
-      argerror(n, fname, fmt('tags: value of "%s" cannot be a %s', k, tv))
-    end
-    out[#out + 1] = { key = k, value = v }
-  end
-  return out
-end
-Client._tag_list = tag_list
-
--- A random id for one submission (the dagster-lua/submission_id tag of its run).
-local function submission_id()
-  local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(16)
-  if f then f:close() end
-  if not bytes or #bytes < 16 then
-    local t = {}
-    for i = 1, 16 do t[i] = string.char(math.random(0, 255)) end
-    bytes = table.concat(t)
-  end
-  return (bytes:gsub(".", function(c) return fmt("%02x", c:byte()) end))
-end
-
-Client.SUBMISSION_TAG = "dagster-lua/submission_id"
-Client._submission_id = submission_id
-
--- The run that carries a submission id, or nil (a read-only query, retried as such, and
--- ended by `deadline`).
-function Client:_find_submission(sid, deadline)
-  return self:_query(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
-    "DagsterLuaRunByTag", function(data)
-      local r = data.runsOrError
-      if r.__typename ~= "Runs" then self:_typed_error(r, "DagsterLuaRunByTag") end
-      return r.results[1] and r.results[1].runId
-    end, false, deadline)
-end
-
--- Sends a launch mutation that is never doubled: the run is tagged with a fresh submission
--- id; when the request fails in a way that may have reached the server, the run is looked
--- up by that tag and returned if it exists, and only then is the launch sent again.
--- `field` is the mutation's result field; returns read(that result) (see _read). The whole
--- of it ends within self.timeout; when it ends with the outcome of a launch unknown, or
--- with an answer it could not read, the error carries `submission_id` (the tag's value)
--- for the caller to settle.
--- `find(self, sid, deadline)`, when given, looks the launch up instead of the run lookup
--- (backfills carry the tag too) and returns what to read, or nil when nothing was made.
-local function find_run(self, sid, deadline)
-  local found = self:_find_submission(sid, deadline)
-  if found then return { __typename = "LaunchRunSuccess", run = { runId = found }, recovered = true } end
-end
-
-function Client:_launch_once(document, variables, opname, field, tags, read, find)
-  local sid   -- the caller's own (a playbook settles a resumed launch by it), or a new one
-  for _, t in ipairs(tags) do
-    if t.key == Client.SUBMISSION_TAG then sid = t.value end
-  end
-  if sid == nil then
-    sid = submission_id()
-    tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid }
-  end
-  local deadline = self:_deadline()
-  local n = 0
-  while true do
-    local ok, res = pcall(self._execute, self, document, variables, opname, true, deadline)
-    if ok then
-      ok, res = pcall(self._read, self, document, opname, res, function(d)
-        return read(d[field])
-      end)
-      if ok then return res end
-      if E.is(res) and res.name == "ProtocolError" then res.submission_id = sid end
-      error(res, 0)
-    end
-    if not retryable(res) then error(res, 0) end
-    res.submission_id = sid
-    if n >= self.retries then error(res, 0) end
-    n = n + 1
-    local delay = self:_backoff(n)
-    if deadline and self:_now() + delay >= deadline then error(res, 0) end
-    self:_sleep(delay)
+-- the oldest of the newest 100 backfills carrying tag key=value and not in `except` (a set
+-- of ids), or nil: backfills cannot be filtered by tag on the server
+function Client:_backfill_by_tag(key, value, deadline, except)
+  return self:_query(D.backfills, { limit = 100 }, "DagsterLuaBackfills", function(d)
+    local r = self:_member(d.partitionBackfillsOrError, "PartitionBackfills", "DagsterLuaBackfills")
     local found
-    ok, found = pcall(find or find_run, self, sid, deadline)
-    if not ok then
-      if E.is(found) then found.submission_id = sid end
-      error(found, 0)
-    end
-    if found then return read(found) end
-  end
-end
-
--- Raises RunConfigValidationInvalid with the server's messages; each error of `body` gets
--- config_path, the list of keys and indexes that lead to the wrong value.
-local function config_invalid(self, r, opname)
-  local msgs = {}
-  for i, e in ipairs(r.errors) do
-    local path = {}
-    if type(e.stack) == "table" then
-      for _, entry in ipairs(e.stack.entries or {}) do
-        local p = entry.fieldName or entry.listIndex or entry.mapKey
-        if not isnull(p) then path[#path + 1] = tostring(p) end
+    for _, b in ipairs(r.results) do
+      if answer.tags(b.tags)[key] == value and not (except and except[b.id]) then
+        found = answer.backfill_id(b.id)
       end
     end
-    e.config_path = path
-    msgs[i] = e.message
-  end
-  self:_typed_error(r, opname, concat(msgs, "; "), r.errors)
+    return found
+  end, { deadline = deadline })
 end
 
--- The launch itself, shared by submit_job_execution and the workflows. params is a
--- complete ExecutionParams; returns the run id.
-function Client:_launch(params)
+local FIND_OPTS = options("find_submission", { "kind" })
+
+-- client:find_submission(submission_id [, {kind = "run" | "backfill"}]) -> {kind, id,
+-- run_id or backfill_id}, or nil when nothing was launched with that submission id. One
+-- request for a run; a backfill is looked for among the newest 100 (one more request).
+-- A read-only query, retried as such. `deadline` (internal) ends it by then.
+function Client:find_submission(sid, opts, deadline)
+  local F = "find_submission"
+  checktype(sid, "string", 1, F)
+  local o = checkopts(opts, 2, F, FIND_OPTS)
+  if o.kind ~= nil and o.kind ~= "run" and o.kind ~= "backfill" then
+    argerror(2, F, "kind: \"run\" or \"backfill\" expected, got " .. tostring(o.kind))
+  end
+  if o.kind ~= "backfill" then
+    local run = self:_query(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
+      "DagsterLuaRunByTag", function(data)
+        local r = self:_member(data.runsOrError, "Runs", "DagsterLuaRunByTag")
+        local first = r.results[1]
+        return first and { run_id = answer.run_id(first.runId),
+                           backfill_id = answer.tags(first.tags)["dagster/backfill"] }
+      end, { deadline = deadline })
+    if run and run.backfill_id == nil then
+      return { kind = "run", id = run.run_id, run_id = run.run_id }
+    end
+    -- a run of a backfill carries the backfill's tags: the submission is the backfill
+    if run and o.kind == nil then
+      return { kind = "backfill", id = run.backfill_id, backfill_id = run.backfill_id }
+    end
+    if o.kind == "run" then return nil end
+  end
+  local id = self:_backfill_by_tag(Client.SUBMISSION_TAG, sid, deadline)
+  return id and { kind = "backfill", id = id, backfill_id = id } or nil
+end
+
+-- Sends a launch mutation that is never doubled. The launch carries a submission id (the
+-- caller's `sid`, or a new one) as the tag SUBMISSION_TAG in `tags` (the mutation's tag
+-- list, which variables holds); when a request fails in a way that may have reached the
+-- server, find(sid, deadline) looks the launch up (default: the run with that tag) and its
+-- id is returned when it exists; only then is the launch sent again. The result field
+-- `field` of the answer is read by answer.launch. The whole of it ends within self.timeout;
+-- when it ends with the outcome of a launch unknown, or with an answer that could not be
+-- read, the error carries `submission_id` for the caller to settle.
+function Client:_launch_once(document, variables, opname, field, tags, sid, find)
+  if tags then
+    for _, t in ipairs(tags) do
+      if t.key == Client.SUBMISSION_TAG then sid = sid or t.value; t.value = sid end
+    end
+    sid = sid or require("dagster").submission_id()
+    local has = false
+    for _, t in ipairs(tags) do has = has or t.key == Client.SUBMISSION_TAG end
+    if not has then tags[#tags + 1] = { key = Client.SUBMISSION_TAG, value = sid } end
+  end
+  find = find or function(s, deadline)
+    local found = self:find_submission(s, { kind = "run" }, deadline)
+    return found and found.id
+  end
+  local deadline = self:_deadline()
+  local ok, res = pcall(self._retry, self, deadline, self.retries, function()
+    local data = self:_execute(document, variables, opname, { once = true, deadline = deadline })
+    return answer.read(document, opname, data, function(d)
+      return answer.launch(d[field], self.url, opname)
+    end, self.url)
+  end, function()
+    return find(sid, deadline)
+  end)
+  if ok then return res end
+  if E.is(res) and sid and (answer.retryable(res) or res.name == "ProtocolError") then
+    res.submission_id = sid
+  end
+  error(res, 0)
+end
+
+-- The launch of a run (submit_job_execution, materialize): params is a complete
+-- ExecutionParams; returns the run id.
+function Client:_launch(params, sid)
   params.executionMetadata = params.executionMetadata or {}
   local tags = params.executionMetadata.tags or json.array()
   params.executionMetadata.tags = tags
   return self:_launch_once(D.launch_run, { executionParams = params }, "DagsterLuaLaunchRun",
-    "launchRun", tags, function(r)
-      local t = r.__typename
-      if t == "LaunchRunSuccess" then return Client._run_id(r.run.runId) end
-      if t == "RunConfigValidationInvalid" then
-        config_invalid(self, r, "DagsterLuaLaunchRun")
-      elseif t == "InvalidStepError" then
-        self:_typed_error(r, "DagsterLuaLaunchRun", r.invalidStepKey)
-      elseif t == "InvalidOutputError" then
-        self:_typed_error(r, "DagsterLuaLaunchRun",
-          fmt("invalid output %s of step %s", tostring(r.invalidOutputName), tostring(r.stepKey)),
-          { step_key = r.stepKey, invalid_output_name = r.invalidOutputName })
-      end
-      self:_typed_error(r, "DagsterLuaLaunchRun")
-    end)
+    "launchRun", tags, sid)
 end
-
--- a run id read from an answer: a non-empty string, or a plain error (read by _read)
-function Client._run_id(id)
-  if type(id) ~= "string" or id == "" then error("a run id is not a non-empty string", 0) end
-  return id
-end
-
--- a run config option: a table or a YAML string, {} when none is given
-local function run_config_of(v, n, fname)
-  if v == nil then return {} end
-  if type(v) ~= "table" and type(v) ~= "string" then
-    argerror(n, fname, "run_config: table or YAML string expected, got " .. type(v))
-  end
-  return v
-end
-Client._run_config_of = run_config_of
 
 -- What the launches of a job by name share (validate_run_config, submit_job_execution):
 -- the name, the options (checked against `known`), the Python client's location and
@@ -659,10 +430,10 @@ local function job_args(job_name, opts, fname, known, name_key)
   for _, k in ipairs { "repository_location_name", "repository_name" } do
     if o[k] ~= nil then checktype(o[k], "string", 2, fname, k) end
   end
-  local run_config = run_config_of(o.run_config, 2, fname)
+  local run_config = check.run_config(o.run_config, 2, fname)
   local selector = { [name_key] = job_name }
   if o.op_selection ~= nil then
-    selector.solidSelection = string_list(o.op_selection, 2, fname, "op_selection")
+    selector.solidSelection = check.string_list(o.op_selection, 2, fname, "op_selection")
   end
   return o, run_config, selector
 end
@@ -690,14 +461,15 @@ function Client:validate_run_config(job_name, opts)
       local r = d.isPipelineConfigValid
       if r.__typename == "PipelineConfigValidationValid" then return true end
       if r.__typename == "RunConfigValidationInvalid" then
-        config_invalid(self, r, "DagsterLuaValidateConfig")
+        answer.config_invalid(r, self.url, "DagsterLuaValidateConfig")
       end
       self:_typed_error(r, "DagsterLuaValidateConfig")
     end)
 end
 
 local SUBMIT_OPTS = options("submit_job_execution", { "repository_location_name",
-  "repository_name", "run_config", "tags", "op_selection", "asset_selection", "partition" })
+  "repository_name", "run_config", "tags", "op_selection", "asset_selection", "partition",
+  "submission_id" })
 
 -- {yaml =, tags =}: the run config and tags of one partition of a job, as Dagster's UI
 -- launches it; PartitionKeysNotFoundError when the job has no such partition.
@@ -706,9 +478,8 @@ function Client:_job_partition(selector, key)
                 repositoryName = selector.repositoryName, pipelineName = selector.jobName }
   return self:_query(D.job_partition, { selector = sel, partition = key }, "DagsterLuaJobPartition",
     function(d)
-      local r = d.pipelineOrError
-      if r.__typename ~= "Pipeline" then self:_typed_error(r, "DagsterLuaJobPartition") end
-      local p, known = opt(r.partition), false
+      local r = self:_member(d.pipelineOrError, "Pipeline", "DagsterLuaJobPartition")
+      local p, known = answer.value(r.partition), false
       for _, k in ipairs(r.partitionKeysOrError.partitionKeys) do known = known or k == key end
       if p == nil or not known then
         error(E.new("PartitionKeysNotFoundError", fmt("partition keys not found in job %s: %s",
@@ -738,14 +509,15 @@ function Client:submit_job_execution(job_name, opts)
   if o.asset_selection ~= nil then
     checktype(o.asset_selection, "table", 2, F, "asset_selection")
     local keys = json.array()
-    for i, k in ipairs(o.asset_selection) do keys[i] = asset_key_input(k, 2, F) end
+    for i, k in ipairs(o.asset_selection) do keys[i] = check.asset_key(k, 2, F) end
     selector.assetSelection = keys
   end
-  local tags = tag_list(o.tags, 2, F)
+  local tags = check.tag_list(o.tags, 2, F)
+  local sid = check.submission_id(o.submission_id, 2, F)
+  local key = o.partition ~= nil and check.partition_key(o.partition, 2, F, "partition") or nil
   self:_place(selector, job_name, o)
-  if o.partition ~= nil then
+  if key ~= nil then
     -- the partition's own config (when none is given) and tags, under the caller's tags
-    local key = self._partition_key(o.partition, 2, F, "partition")
     local p = self:_job_partition(selector, key)
     if o.run_config == nil then run_config = p.yaml end
     local mine = {}
@@ -754,11 +526,11 @@ function Client:submit_job_execution(job_name, opts)
       if not mine[t.key] then tags[#tags + 1] = { key = t.key, value = t.value } end
     end
   end
-  return self:_launch {
+  return self:_launch({
     selector = selector,
     runConfigData = run_config,
     executionMetadata = { tags = tags },
-  }
+  }, sid)
 end
 
 ------------------------------------------------------------------------------------------
@@ -837,15 +609,12 @@ end
 -- client:terminate_runs(run_ids [, {force = true}]) -> nothing; raises TerminateRunsError
 -- naming each run that could not be terminated (body: {run_id, name, message} per failure)
 function Client:terminate_runs(run_ids, opts)
-  local ids = string_list(run_ids, 1, "terminate_runs", "run_ids")
+  local ids = check.string_list(run_ids, 1, "terminate_runs", "run_ids")
   local o = checkopts(opts, 2, "terminate_runs", TERMINATE_OPTS)
   if #ids == 0 then return end  -- nothing to do (and the server answers [] with an error)
   local failures = self:_query(D.terminate_runs, { runIds = ids, terminatePolicy = policy(o) },
     "DagsterLuaTerminateRuns", function(d)
-      local r = d.terminateRuns
-      if r.__typename ~= "TerminateRunsResult" then
-        self:_typed_error(r, "DagsterLuaTerminateRuns")
-      end
+      local r = self:_member(d.terminateRuns, "TerminateRunsResult", "DagsterLuaTerminateRuns")
       local failures = {}
       for i, res in ipairs(r.terminateRunResults) do
         if res.__typename ~= "TerminateRunSuccess" then
@@ -867,19 +636,47 @@ end
 -- Sleeping and the clock go through here, so that inside a dagster.spawn task a wait
 -- yields to the other tasks instead of blocking them (see dagster.concurrent).
 function Client:_sleep(seconds) return concurrent.sleep(seconds) end
-function Client:_now() return http.now() end
+function Client:_now() return sys.now() end
 
--- The workflows beyond the Python client's six methods: each file adds its methods. They
--- load on the first use of a method the class does not have yet, so that a script that only
--- calls the six never compiles them.
-local extensions = { "dagster.runs", "dagster.backfills", "dagster.workspace", "dagster.timeline" }
-setmetatable(Client, { __index = function(_, key)
-  if extensions then
-    local list = extensions
-    extensions = nil
-    for _, name in ipairs(list) do require(name)(Client) end
-    return rawget(Client, key)
+-- The methods beyond the Python client's six, a file per subject: each returns a table of
+-- methods and requires what it uses, so none depends on another's being loaded. They load
+-- on the first use of a method the class does not have yet, all at once, so that a script
+-- that only calls the six never compiles them.
+local EXTENSIONS = { "dagster.runs", "dagster.backfills", "dagster.workspace", "dagster.timeline" }
+
+-- the public methods (no leading underscore) of a table of functions, sorted
+local function public(t)
+  local names = {}
+  for k, v in pairs(t) do
+    if type(v) == "function" and type(k) == "string" and not k:find("^_") then
+      names[#names + 1] = k
+    end
   end
+  table.sort(names)
+  return names
+end
+
+local loaded = false
+setmetatable(Client, { __index = function(_, key)
+  if loaded then return nil end
+  loaded = true
+  for _, name in ipairs(EXTENSIONS) do
+    local methods = require(name)
+    for k, f in pairs(methods) do
+      assert(rawget(Client, k) == nil, name .. " redefines client:" .. k)
+      rawset(Client, k, f)
+    end
+    check.methods(Client, public(methods))  -- client.m(x) with a dot says so
+  end
+  return rawget(Client, key)
 end })
+
+-- client.get_run_status(id), with a dot for a colon, says so
+check.methods(Client, (function()
+  local static = { new = true }  -- a function, not a method
+  local names = public(Client)
+  for i = #names, 1, -1 do if static[names[i]] then table.remove(names, i) end end
+  return names
+end)())
 
 return Client

@@ -11,6 +11,7 @@
 -- Outside a task everything blocks as usual, so the same client code works both ways.
 
 local http = require "dagster.http"
+local sys = require "dagster.sys"
 
 local M = {}
 
@@ -73,7 +74,7 @@ function M.sleep(seconds)
   local task = current()
   if not task then return http.sleep(seconds) end
   task.ready = false
-  task.wake = http.now() + seconds
+  task.wake = sys.now() + seconds
   coroutine.yield()
 end
 
@@ -104,7 +105,7 @@ local function loop(targets)
   while not all_done(targets) do
     local progressed = false
     local wake
-    local now = http.now()
+    local now = sys.now()
     local ready = {}
     for _, task in pairs(tasks) do  -- collect first: stepping may spawn or end tasks
       if task.wake and task.wake <= now then task.ready = true end
@@ -117,7 +118,7 @@ local function loop(targets)
       if not inflight and not wake then
         error("dagster.gather: tasks are waiting for something that never comes", 0)
       end
-      local timeout = wake and math.max(0, wake - http.now()) or 1
+      local timeout = wake and math.max(0, wake - sys.now()) or 1
       if inflight then
         for _, r in ipairs(multi:perform(math.min(timeout, 1))) do
           local task = by_transfer[r.id]
@@ -131,9 +132,11 @@ local function loop(targets)
   end
 end
 
--- dagster.gather(tasks [, {errors = "raise" | "return"}]) -> list of the tasks' first results.
--- By default the first failed task's error is raised once all have finished; with
--- errors = "return", a failed task's slot holds its error object instead.
+-- dagster.gather(tasks [, {errors = "raise" | "return"}]) -> results, errors: the tasks'
+-- first results, in order. By default the first failed task's error is raised once all have
+-- finished; with errors = "return", results[i] is nil for a failed task and errors[i] holds
+-- its error (a dagster.Error, or the message and traceback of a plain Lua error), so a
+-- task that returned a string is never taken for one that failed.
 -- Inside a task, gather waits (yielding) while the outer loop drives everything.
 function M.gather(list, opts)
   if type(list) ~= "table" then
@@ -143,6 +146,11 @@ function M.gather(list, opts)
     if getmetatable(t) ~= Task then
       error(("bad argument #1 to 'gather' (item %d is not a task)"):format(i), 2)
     end
+  end
+  local mode = opts and opts.errors or "raise"
+  if mode ~= "raise" and mode ~= "return" then
+    error(("bad argument #2 to 'gather' (errors: \"raise\" or \"return\" expected, got %s)")
+      :format(tostring(mode)), 2)
   end
   local me = current()
   if me then
@@ -155,13 +163,13 @@ function M.gather(list, opts)
     running = false
     if not ok then error(err, 0) end
   end
-  local out, errors = {}, opts and opts.errors or "raise"
+  local out, errors = {}, {}
   for i, t in ipairs(list) do
     if t.ok then out[i] = t.results[1]
-    elseif errors == "return" then out[i] = t.err
+    elseif mode == "return" then errors[i] = t.err
     else error(t.err, 0) end
   end
-  return out
+  return out, errors
 end
 
 -- dagster.run(fn, ...) -> fn's results, running fn as a task (so everything it spawns overlaps)

@@ -68,7 +68,7 @@ D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {
     __typename
-    ... on Runs { results { runId } }
+    ... on Runs { results { runId tags { key value } } }
     ... on Error { message }
   }
 }]]

@@ -64,7 +64,7 @@ function M.setup(e)
   rawset(_G, "help", M.help)
   rawset(_G, "trace", M.trace)
   -- waits show a live status line at the prompt (wait_for_run's progress option)
-  if env.tty then require("dagster.client").progress = true end
+  if env.tty then require("dagster.wait").progress = true end
   local url = os.getenv("DAGSTER_URL")
   local prompt, where = "> ", nil
   if url and url ~= "" then
@@ -102,23 +102,9 @@ local function duration(a, b)
   return term.seconds((b or os.time()) - a)
 end
 
--- an aligned table of rows (lists of strings) under a header; colour codes do not count
+-- an aligned table of rows (lists of strings) under a bold header (dagster.term's printer)
 local function grid(header, rows)
-  local width = {}
-  local function vis(s) return #(s:gsub("\27%[[%d;]*m", "")) end
-  for _, r in ipairs({ header, table.unpack(rows) }) do
-    for i, c in ipairs(r) do width[i] = math.max(width[i] or 0, vis(c)) end
-  end
-  local out = {}
-  for n, r in ipairs({ header, table.unpack(rows) }) do
-    local cells = {}
-    for i, c in ipairs(r) do
-      cells[i] = i < #r and c .. rep(" ", width[i] - vis(c)) or c
-    end
-    local line = concat(cells, "  ")
-    out[#out + 1] = n == 1 and paint("bold", line) or line
-  end
-  return concat(out, "\n")
+  return term.table(header, rows, { paint = function(line) return paint("bold", line) end })
 end
 
 -- lists of runs and of locations as tables; nil for anything else
@@ -128,7 +114,7 @@ local function as_table(v)
     local rows = {}
     for i, r in ipairs(v) do
       if type(r) ~= "table" or not r.run_id then return nil end
-      rows[i] = { tostring(r.run_id):sub(1, 8), tostring(r.job_name or "-"), status_text(r.status),
+      rows[i] = { tostring(r.run_id), tostring(r.job_name or "-"), status_text(r.status),
         short_time(r.start_time), duration(r.start_time, r.end_time) }
     end
     return grid({ "RUN", "JOB", "STATUS", "STARTED", "DURATION" }, rows)
@@ -182,10 +168,7 @@ function M.trace()
   io.stdout:write(last_trace or "no error yet", "\n")
 end
 
-local function interrupted(e)
-  return (E.is(e) and e.name == "Interrupted")
-    or (type(e) == "string" and e:find("interrupted!$") ~= nil)
-end
+local function interrupted(e) return E.is(e, "Interrupted") end
 
 -- the client method or module function a line calls, when it calls exactly one the API
 -- describes (the client's tail calls leave no frame to read it from)
@@ -206,9 +189,19 @@ end
 function M.run(fn, line)
   local t0 = dagster.now()
   local res = table.pack(xpcall(fn, function(e)
-    -- the traceback of the user's code only: the REPL's own frames are cut off
-    last_trace = debug.traceback(E.is(e) and tostring(e) or e, 2)
-      :gsub("\n%s*%[C%]: in function 'xpcall'.*$", "")
+    -- the traceback of the user's code only: the REPL's own frames are cut off, and an
+    -- argument error starts at the caller's line, as the host's tracebacks do (run.c)
+    local level = 2
+    if type(e) == "string" and e:find("bad argument #", 1, true) then
+      level = nil                       -- the line itself was a tail call: no frame of its own
+      for l = 2, 64 do
+        local info = debug.getinfo(l, "S")
+        if info == nil or info.source:find("lua/dagster/repl.lua", 1, true) then break end
+        if info.what ~= "C" and not info.source:find("lua/dagster/", 1, true) then level = l; break end
+      end
+    end
+    last_trace = level and debug.traceback(E.is(e) and tostring(e) or e, level)
+      :gsub("\n%s*%[C%]: in function 'xpcall'.*$", "") or e
     return e
   end))
   local took = dagster.now() - t0
@@ -548,14 +541,13 @@ local function server_names(c, kind)
   local now = dagster.now()
   if hit and now - hit.at < CACHE_TTL then return hit.names end
   local ok, names = pcall(function()
-    local data = c:_execute(f[1], f[4], f[2], true, c:_now() + TAB_BUDGET)
+    local data = c:_execute(f[1], f[4], f[2], { once = true, deadline = c:_now() + TAB_BUDGET })
     return f[3](data)
   end)
   names = ok and type(names) == "table" and names or {}
   cache[c][kind] = { at = now, names = names }
   return names
 end
-M._server_names = server_names
 
 -- repl.complete(before, word) -> list of completions of word
 function M.complete(before, word)
@@ -586,6 +578,5 @@ function M.complete(before, word)
   return ok and res or {}
 end
 
-M._context = context
 
 return M

@@ -1,27 +1,80 @@
 -- dagster.term: what the REPL, timelines and playbooks print the same way.
 --
---   term.colour(tty)           -> whether to paint: `tty` (a boolean, or a file descriptor to
---                                 ask isatty about: 1 stdout, 2 stderr) and NO_COLOR unset or
---                                 empty (https://no-color.org)
---   term.seconds(d[, minutes]) -> a duration in seconds as "4.2s", "3m05s" or "1h30m"; with
---                                 `minutes`, an hour and more stays in minutes ("90m00s")
+--   term.colour(tty)        -> whether to paint: `tty` (a boolean, or a file descriptor to
+--                              ask isatty about: 1 stdout, 2 stderr) and NO_COLOR unset or
+--                              empty (https://no-color.org)
+--   term.seconds(d)         -> a duration in seconds as "4.2s", "3m05s", "1h30m" or "2d03h"
+--   term.width(s)           -> the columns s takes: colour codes count for nothing, a UTF-8
+--                              character for one
+--   term.pad(s, w [, right]) -> s padded with spaces to w columns (on the left with right)
+--   term.table(headers, rows [, {paint =, align =}]) -> the one table printer: an aligned
+--                              table of strings, two spaces between columns, the header
+--                              line given to paint (bold, say); align[i] = "right" for a
+--                              column of numbers
+--
+-- Widths come from data (a step or job name can be any length), so nothing here builds a
+-- format width like "%-100s", which string.format refuses past 99.
 
-local http = require "dagster.http"
+local sys = require "dagster.sys"
 
-local fmt = string.format
+local fmt, rep, concat = string.format, string.rep, table.concat
 
 local M = {}
 
 function M.colour(tty)
   local no = os.getenv("NO_COLOR")
-  if math.type(tty) == "integer" then tty = http.isatty(tty) end
+  if math.type(tty) == "integer" then tty = sys.isatty(tty) end
   return tty and (no == nil or no == "")
 end
 
-function M.seconds(d, minutes)
+function M.seconds(d)
   if d < 60 then return fmt("%.1fs", d) end
-  if d < 3600 or minutes then return fmt("%dm%02ds", d // 60, math.floor(d % 60)) end
-  return fmt("%dh%02dm", d // 3600, math.floor(d % 3600) // 60)
+  if d < 3600 then return fmt("%dm%02ds", d // 60, math.floor(d % 60)) end
+  if d < 86400 then return fmt("%dh%02dm", d // 3600, math.floor(d % 3600) // 60) end
+  return fmt("%dd%02dh", d // 86400, math.floor(d % 86400) // 3600)
+end
+
+function M.width(s)
+  s = s:gsub("\27%[[%d;]*m", "")
+  return utf8.len(s) or #s
+end
+local width = M.width
+
+function M.pad(s, w, right)
+  s = tostring(s)
+  local n = w - width(s)
+  if n <= 0 then return s end
+  return right and rep(" ", n) .. s or s .. rep(" ", n)
+end
+local pad = M.pad
+
+function M.table(headers, rows, o)
+  o = o or {}
+  local align = o.align or {}
+  local w = {}
+  for i, h in ipairs(headers) do w[i] = width(h) end
+  local cells = {}
+  for r, row in ipairs(rows) do
+    cells[r] = {}
+    for i = 1, #headers do
+      local v = row[i]
+      v = v == nil and "" or tostring(v)
+      cells[r][i] = v
+      if width(v) > w[i] then w[i] = width(v) end
+    end
+  end
+  local function line(row)
+    local parts = {}
+    for i = 1, #headers do
+      local v = row[i]
+      if i == #headers and align[i] ~= "right" then parts[i] = v
+      else parts[i] = pad(v, w[i], align[i] == "right") end
+    end
+    return (concat(parts, "  "):gsub("%s+$", ""))
+  end
+  local out = { (o.paint or tostring)(line(headers)) }
+  for r = 1, #cells do out[#out + 1] = line(cells[r]) end
+  return concat(out, "\n")
 end
 
 return M

@@ -12,6 +12,8 @@
 
 local term = require "dagster.term"
 local D = require "dagster.documents"
+local check = require "dagster.check"
+local answer = require "dagster.answer"
 
 local fmt, rep, concat = string.format, string.rep, table.concat
 
@@ -37,7 +39,7 @@ function Timeline:render(o)
     local e = s.end_time or (s.start_time and now)
     if e and (t1 == nil or e > t1) then t1 = e end
   end
-  local head = fmt("run %s  %s  %s", tostring(self.run_id):sub(1, 8), tostring(self.job_name),
+  local head = fmt("run %s  %s  %s", tostring(self.run_id), tostring(self.job_name),
     tostring(self.status))
   if t0 == nil then return head .. "\n(no step has started)" end
   t1 = math.max(t1 or now, t0)
@@ -65,44 +67,44 @@ function Timeline:render(o)
       cells = rep(" ", a) .. bar .. rep(" ", barw - b)
       dur = seconds(e - s.start_time)
     end
-    lines[#lines + 1] = fmt("%-" .. namew .. "s |%s| %7s  %s", name, cells, dur,
+    lines[#lines + 1] = fmt("%s |%s| %7s  %s", term.pad(name, namew), cells, dur,
       tostring(s.status))
   end
-  lines[#lines + 1] = fmt("%-" .. namew .. "s  %-" .. (barw - #seconds(span)) .. "s%s", "", "0s",
-    seconds(span))
+  lines[#lines + 1] = rep(" ", namew + 2) .. term.pad("0s", barw - #seconds(span)) .. seconds(span)
   return concat(lines, "\n")
 end
 
 function Timeline:__tostring() return self:render() end
 
-return function(Client)
-  -- client:timeline(run_id) -> a dagster.Timeline (print it, or t:render{width =, colour =})
-  function Client:timeline(run_id)
-    Client._checktype(run_id, "string", 1, "timeline")
-    local t = self:_query(D.run_timeline, { runId = run_id }, "DagsterLuaRunTimeline", function(d)
-      local r = d.runOrError
-      if r.__typename ~= "Run" then self:_typed_error(r, "DagsterLuaRunTimeline") end
-      local steps = {}
-      for i, s in ipairs(r.stepStats) do
-        local key = s.stepKey
-        if type(key) ~= "string" then error("a step key is not a string", 0) end
-        steps[i] = { key = key, status = Client._opt(s.status) or "?",
-                     start_time = Client._opt(s.startTime), end_time = Client._opt(s.endTime) }
-        for _, f in ipairs { "start_time", "end_time" } do
-          if steps[i][f] ~= nil and type(steps[i][f]) ~= "number" then
-            error("a step time is not a number", 0)
-          end
+local M = {}
+
+-- client:timeline(run_id) -> a dagster.Timeline (print it, or t:render{width =, colour =})
+function M:timeline(run_id)
+  check.type(run_id, "string", 1, "timeline")
+  local value = answer.value
+  local t = self:_query(D.run_timeline, { runId = run_id }, "DagsterLuaRunTimeline", function(d)
+    local r = self:_member(d.runOrError, "Run", "DagsterLuaRunTimeline")
+    local steps = {}
+    for i, s in ipairs(r.stepStats) do
+      local key = s.stepKey
+      if type(key) ~= "string" then error("a step key is not a string", 0) end
+      steps[i] = { key = key, status = value(s.status) or "?",
+                   start_time = value(s.startTime), end_time = value(s.endTime) }
+      for _, f in ipairs { "start_time", "end_time" } do
+        if steps[i][f] ~= nil and type(steps[i][f]) ~= "number" then
+          error("a step time is not a number", 0)
         end
       end
-      table.sort(steps, function(a, b)
-        return (a.start_time or math.huge) < (b.start_time or math.huge)
-      end)
-      return { run_id = Client._run_id(r.runId), job_name = Client._opt(r.jobName),
-               status = Client._opt(r.status), start_time = Client._opt(r.startTime),
-               end_time = Client._opt(r.endTime), steps = steps }
+    end
+    table.sort(steps, function(a, b)
+      return (a.start_time or math.huge) < (b.start_time or math.huge)
     end)
-    t.fetched_at = os.time()
-    return setmetatable(t, Timeline)
-  end
-  Client._Timeline = Timeline
+    return { run_id = answer.run_id(r.runId), job_name = value(r.jobName),
+             status = value(r.status), start_time = value(r.startTime),
+             end_time = value(r.endTime), steps = steps }
+  end)
+  t.fetched_at = os.time()
+  return setmetatable(t, Timeline)
 end
+
+return M

@@ -11,26 +11,19 @@ local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
 local caps = require "dagster.capabilities"
+local check = require "dagster.check"
+local answer = require "dagster.answer"
 
 local fmt, concat = string.format, table.concat
+local argerror, checktype, checkopts, options = check.argerror, check.type, check.opts, check.options
+local checknumber, checkcount, set = check.number, check.count, check.set
+local isnull, value, name_of = answer.isnull, answer.value, answer.name
 
-return function(Client)
-
-local argerror, checktype, checkopts, set =
-  Client._argerror, Client._checktype, Client._checkopts, Client._set
-local checknumber, checkcount, isnull, opt =
-  Client._checknumber, Client._checkcount, Client._isnull, Client._opt
-local options = Client._option_set
+local M = {}
 
 ------------------------------------------------------------------------------------------
 -- Locations
 ------------------------------------------------------------------------------------------
-
--- a name read from an answer: a string, or a plain error (read by Client:_read)
-local function name_of(v)
-  if type(v) ~= "string" then error("a name is not a string", 0) end
-  return v
-end
 
 -- A WorkspaceLocationEntry as the table the location methods return. A failed load is
 -- LOADED plus a PythonError: `error` is then the user's own exception text (the first link
@@ -38,19 +31,19 @@ end
 -- the full message of the load error.
 local function location_table(entry)
   local t = { name = name_of(entry.name), load_status = entry.loadStatus,
-              version_key = opt(entry.versionKey), update_time = opt(entry.updatedTimestamp) }
+              version_key = value(entry.versionKey), update_time = value(entry.updatedTimestamp) }
   local l = entry.locationOrLoadError
   if isnull(l) then return t end
   if l.__typename == "RepositoryLocation" then
-    t.server_id = opt(l.serverId)
+    t.server_id = value(l.serverId)
     return t
   end
   local msg = type(l.message) == "string" and l.message or ("load error " .. tostring(l.__typename))
-  local text, class = msg, opt(l.className)
+  local text, class = msg, value(l.className)
   local chain = l.errorChain
   if class == "DagsterUserCodeLoadError" and type(chain) == "table" and type(chain[1]) == "table"
     and type(chain[1].error) == "table" and type(chain[1].error.message) == "string" then
-    text, class = chain[1].error.message, opt(chain[1].error.className)
+    text, class = chain[1].error.message, value(chain[1].error.className)
   end
   t.error = (text:gsub("%s+$", ""))
   t.error_message = msg
@@ -64,27 +57,26 @@ local function location_not_found(self, name)
 end
 
 -- client:locations() -> list of location tables, in workspace order
-function Client:locations()
+function M:locations()
   return self:_query(D.locations, nil, "DagsterLuaLocations", function(d)
-    local r = d.workspaceOrError
-    if r.__typename ~= "Workspace" then self:_typed_error(r, "DagsterLuaLocations") end
+    local r = self:_member(d.workspaceOrError, "Workspace", "DagsterLuaLocations")
     local out = {}
     for i, entry in ipairs(r.locationEntries) do out[i] = location_table(entry) end
     return out
   end)
 end
 
-function Client:_location(name, once, deadline)
+function M:_location(name, call)
   return self:_query(D.location, { name = name }, "DagsterLuaLocation", function(d)
     local r = d.workspaceLocationEntryOrError
     if r == json.null then location_not_found(self, name) end
     if r.__typename ~= "WorkspaceLocationEntry" then self:_typed_error(r, "DagsterLuaLocation") end
     return location_table(r)
-  end, once, deadline)
+  end, call)
 end
 
 -- client:location(name) -> one location table; RepositoryLocationNotFound when unknown
-function Client:location(name)
+function M:location(name)
   checktype(name, "string", 1, "location")
   return self:_location(name)
 end
@@ -97,7 +89,7 @@ local WAIT_OPTS = options("wait_for_location", { "timeout", "interval", "not_ser
 -- the location in detail only when its versionKey or update time has changed. Transient
 -- transport errors are retried until the deadline; on expiry raises TimeoutError naming the
 -- last error (or status) seen, with fields location, last_error and last_status.
-function Client:wait_for_location(name, opts)
+function M:wait_for_location(name, opts)
   local F = "wait_for_location"
   checktype(name, "string", 1, F)
   local o = checkopts(opts, 2, F, WAIT_OPTS)
@@ -114,22 +106,19 @@ function Client:wait_for_location(name, opts)
   -- one poll: returns the location when the wait is over
   local function poll()
     local entry = self:_query(D.location_statuses, nil, "DagsterLuaLocationStatuses", function(d)
-      local r = d.locationStatusesOrError
-      if r.__typename ~= "WorkspaceLocationStatusEntries" then
-        self:_typed_error(r, "DagsterLuaLocationStatuses")
-      end
+      local r = self:_member(d.locationStatusesOrError, "WorkspaceLocationStatusEntries", "DagsterLuaLocationStatuses")
       for _, e in ipairs(r.entries) do
         if name_of(e.name) == name then return e end
       end
       location_not_found(self, name)
-    end, true, deadline)
+    end, { once = true, deadline = deadline })
     if entry.loadStatus ~= "LOADED" then
       last_state = "status " .. tostring(entry.loadStatus)
       return nil
     end
     local key = tostring(entry.versionKey) .. "|" .. tostring(entry.updateTimestamp)
     if key == seen then return nil end
-    local loc = self:_location(name, true, deadline)
+    local loc = self:_location(name, { once = true, deadline = deadline })
     seen = key
     if loc.error then
       last_error, last_state = loc.error, "load error: " .. loc.error
@@ -146,7 +135,7 @@ function Client:wait_for_location(name, opts)
     local ok, res = pcall(poll)
     if ok and res then return res end
     if not ok then
-      if not Client._retryable(res) then error(res, 0) end
+      if not answer.retryable(res) then error(res, 0) end
       if not res.no_time_left then  -- a round at the deadline says less than the one before
         last_error, last_state = tostring(res), tostring(res)
       end
@@ -185,10 +174,9 @@ end
 -- The repositories of every loaded location (failed locations are left out by the server)
 -- that match location and repository (nil: any), each read by read(repo, out), which
 -- appends what it finds to out; returns out.
-function Client:_repository_nodes(document, opname, location, repository, read)
+function M:_repository_nodes(document, opname, location, repository, read)
   return self:_query(document, nil, opname, function(d)
-    local r = d.repositoriesOrError
-    if r.__typename ~= "RepositoryConnection" then self:_typed_error(r, opname) end
+    local r = self:_member(d.repositoriesOrError, "RepositoryConnection", opname)
     local out = {}
     for _, repo in ipairs(r.nodes) do
       name_of(repo.name); name_of(repo.location.name)
@@ -199,7 +187,7 @@ function Client:_repository_nodes(document, opname, location, repository, read)
 end
 
 -- client:repositories() -> list of {name, location}
-function Client:repositories()
+function M:repositories()
   return self:_repository_nodes(D.repositories, "DagsterLuaRepositories", nil, nil,
     function(repo, out)
       out[#out + 1] = { name = repo.name, location = repo.location.name }
@@ -207,7 +195,7 @@ function Client:repositories()
 end
 
 -- client:jobs([{location =, repository =}]) -> list of {name, repository, location, is_asset_job}
-function Client:jobs(opts)
+function M:jobs(opts)
   local location, repository = filter(opts, 1, "jobs")
   return self:_repository_nodes(D.jobs, "DagsterLuaJobs", location, repository,
     function(repo, out)
@@ -229,7 +217,7 @@ local function key_id(path) return json.encode(path) end
 local function key_string(path) return concat(path, "/") end
 
 local MATERIALIZE_OPTS = options("materialize",
-  { "tags", "run_config", "partition", "location", "repository" })
+  { "tags", "run_config", "partition", "location", "repository", "submission_id" })
 
 -- Where a set of asset nodes can run together: returns location, repository, job name.
 -- nodes_by_key: key id -> list of AssetNode; keys: the AssetKeyInputs in order.
@@ -299,11 +287,11 @@ end
 -- materialized in one run, for assets that take a range), location and repository (to
 -- choose among several definitions of the same keys). Raises AssetNotFoundError (before launching) for unknown
 -- keys and AssetsInSeveralLocationsError when the keys cannot run in one repository.
-function Client:materialize(asset_keys, opts)
+function M:materialize(asset_keys, opts)
   local F = "materialize"
   local keys, given_strings = json.array(), false
   if type(asset_keys) == "string" then
-    keys[1] = Client._asset_key_input(asset_keys, 1, F)
+    keys[1] = check.asset_key(asset_keys, 1, F)
   elseif type(asset_keys) == "table" then
     local n = #asset_keys
     if n == 0 then argerror(1, F, "no asset keys given") end
@@ -316,7 +304,7 @@ function Client:materialize(asset_keys, opts)
     local seen = {}
     for _, k in ipairs(asset_keys) do
       if type(k) ~= "string" or k:find("/", 1, true) then given_strings = false end
-      local input = Client._asset_key_input(k, 1, F)
+      local input = check.asset_key(k, 1, F)
       if not seen[key_id(input.path)] then
         seen[key_id(input.path)] = true
         keys[#keys + 1] = input
@@ -328,14 +316,15 @@ function Client:materialize(asset_keys, opts)
   end
   local o = checkopts(opts, 2, F, MATERIALIZE_OPTS)
   local location, repository = filter({ location = o.location, repository = o.repository }, 2, F)
-  local run_config = Client._run_config_of(o.run_config, 2, F)
-  local tags = Client._tag_list(o.tags, 2, F)
-  local partition = o.partition
+  local run_config = check.run_config(o.run_config, 2, F)
+  local tags = check.tag_list(o.tags, 2, F)
+  local sid = check.submission_id(o.submission_id, 2, F)
+  local partition, range = o.partition, false
   if partition ~= nil then
     if type(partition) == "table" and (partition.from ~= nil or partition.to ~= nil) then
-      partition = { from = partition.from, to = partition.to }
+      partition, range = check.partitions({ from = partition.from, to = partition.to }, 2, F), true
     else
-      partition = { Client._partition_key(partition, 2, F, "partition") }
+      partition = { check.partition_key(partition, 2, F, "partition") }
     end
   end
 
@@ -374,8 +363,7 @@ function Client:materialize(asset_keys, opts)
   if partition ~= nil then
     -- checked against the first key's partitions; a range is one run over all of it (the
     -- range tags of Dagster's single-run backfills), a key the dagster/partition tag
-    local t = { asset = keys[1], describe = "asset " .. key_string(keys[1].path) }
-    local names, range = Client._checked_partitions(self, t, partition, 2, F)
+    local names = self:check_partitions(keys[1].path, partition)
     local set = range and { ["dagster/asset_partition_range_start"] = names[1],
                             ["dagster/asset_partition_range_end"] = names[#names] }
                       or { ["dagster/partition"] = names[1] }
@@ -389,12 +377,12 @@ function Client:materialize(asset_keys, opts)
       if set[k] then tags[#tags + 1] = { key = k, value = set[k] } end
     end
   end
-  return self:_launch {
+  return self:_launch({
     selector = { repositoryLocationName = loc, repositoryName = repo, jobName = job,
                  assetSelection = keys },
     runConfigData = run_config,
     executionMetadata = { tags = tags },
-  }
+  }, sid)
 end
 
 local ASSETS_OPTS = options("assets", { "prefix", "limit", "page_size" })
@@ -402,10 +390,10 @@ local ASSETS_OPTS = options("assets", { "prefix", "limit", "page_size" })
 -- client:assets([{prefix = "a/b" or {"a", "b"}, limit = n, page_size = 100}]) -> list of
 -- {key = {"a", "b"}, path = "a/b", latest_materialization = epoch seconds or nil}, in key
 -- order, at most `limit` of them, fetched page_size at a time.
-function Client:assets(opts)
+function M:assets(opts)
   local F = "assets"
   local o = checkopts(opts, 1, F, ASSETS_OPTS)
-  local prefix = o.prefix ~= nil and Client._asset_key_input(o.prefix, 1, F).path or nil
+  local prefix = o.prefix ~= nil and check.asset_key(o.prefix, 1, F).path or nil
   local limit = checkcount(o.limit, 1, F, "limit")
   local page = checkcount(o.page_size, 1, F, "page_size", 100)
   local out, cursor = {}, nil
@@ -416,14 +404,13 @@ function Client:assets(opts)
     local document = caps.assets_document(self)
     local got = self:_query(document, { prefix = prefix, cursor = cursor, limit = want },
       "DagsterLuaAssets", function(d)
-        local r = d.assetsOrError
-        if r.__typename ~= "AssetConnection" then self:_typed_error(r, "DagsterLuaAssets") end
+        local r = self:_member(d.assetsOrError, "AssetConnection", "DagsterLuaAssets")
         for _, node in ipairs(r.nodes) do
           local ts = caps.latest_materialization(node)
           out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
                             latest_materialization = not isnull(ts) and ts / 1000 or nil }
         end
-        local c = opt(r.cursor)
+        local c = value(r.cursor)
         if c ~= nil and type(c) ~= "string" then error("the cursor is not a string", 0) end
         return { n = #r.nodes, cursor = c }
       end)
@@ -461,7 +448,7 @@ local function instigator_table(kind, repo, s)
   return t
 end
 
-function Client:_instigators(kind, location, repository)
+function M:_instigators(kind, location, repository)
   local K = KINDS[kind]
   return self:_repository_nodes(D[K.doc], K.op, location, repository, function(repo, out)
     for _, s in ipairs(repo[K.field]) do out[#out + 1] = instigator_table(kind, repo, s) end
@@ -470,7 +457,7 @@ end
 
 -- the one schedule or sensor of that name (location and repository narrow the search), or
 -- ScheduleNotFoundError / SensorNotFoundError, AmbiguousScheduleError / AmbiguousSensorError
-function Client:_find_instigator(kind, name, location, repository)
+function M:_find_instigator(kind, name, location, repository)
   local K = KINDS[kind]
   local found = {}
   for _, s in ipairs(self:_instigators(kind, location, repository)) do
@@ -493,14 +480,14 @@ end
 
 -- client:schedules([{location =, repository =}]) -> list of {name, location, repository,
 -- cron_schedule, status, id, selector_id, job_name}
-function Client:schedules(opts)
+function M:schedules(opts)
   local location, repository = filter(opts, 1, "schedules")
   return self:_instigators("schedule", location, repository)
 end
 
 -- client:sensors([{location =, repository =}]) -> list of {name, location, repository, status,
 -- id, selector_id, job_name, job_names}
-function Client:sensors(opts)
+function M:sensors(opts)
   local location, repository = filter(opts, 1, "sensors")
   return self:_instigators("sensor", location, repository)
 end
@@ -534,7 +521,7 @@ local SWITCHES = {
 }
 
 for fname, sw in pairs(SWITCHES) do
-  Client[fname] = function(self, name, opts)
+  M[fname] = function(self, name, opts)
     checktype(name, "string", 1, fname)
     local s = self:_find_instigator(sw.kind, name, filter(opts, 2, fname))
     return self:_query(D[fname], sw.vars(s), sw.op, function(d)
@@ -545,4 +532,4 @@ for fname, sw in pairs(SWITCHES) do
   end
 end
 
-end
+return M

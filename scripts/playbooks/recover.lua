@@ -11,7 +11,8 @@
 -- or running. So a failed run that has a re-execution is never taken again, and when that
 -- re-execution failed too, the re-execution is what gets re-executed. A run that Dagster
 -- will retry by itself (tag dagster/will_retry=true) is skipped. Re-executions copy their
--- parent's tags, so they match the same --tag filter.
+-- parent's tags, so they match the same --tag filter. A --job the deployment does not have
+-- is a usage error.
 --
 -- At most --concurrency launches are in flight; with --wait, at most --concurrency
 -- re-executions are unfinished at once, and their statuses come from one query per second
@@ -23,142 +24,154 @@
 -- needed it; 6 when some re-execution failed or was not made; else the usual table.
 local playbook = require "dagster.playbook"
 local dagster = require "dagster"
-local concurrent = require "dagster.concurrent"
 
-local pb = playbook.new {
+local FINAL = dagster.FINAL_RUN_STATUSES
+local STRATEGIES = { FROM_FAILURE = true, FROM_ASSET_FAILURE = true, ALL_STEPS = true }
+
+return playbook.define({
   name = "recover",
   summary = "Re-execute the failed runs that no one has re-executed yet",
   flags = {
-    { name = "since", type = "string", metavar = "AGE", default = "24h",
+    { name = "since", type = "duration", metavar = "AGE", default = "24h",
       doc = "the window: runs updated this recently (90s, 30m, 24h, 7d)" },
     { name = "job", type = "list", metavar = "J", doc = "only the runs of this job" },
     { name = "tag", type = "list", metavar = "K=V", doc = "only the runs with this tag" },
     { name = "strategy", type = "string", metavar = "S", default = "FROM_FAILURE",
       doc = "FROM_FAILURE, FROM_ASSET_FAILURE or ALL_STEPS" },
-    { name = "concurrency", type = "number", metavar = "N", default = 4,
+    { name = "concurrency", type = "integer", metavar = "N", default = 4,
       doc = "launches in flight at once (with --wait: unfinished re-executions)" },
-    { name = "max-errors", type = "number", metavar = "N",
+    { name = "max-errors", type = "integer", metavar = "N",
       doc = "stop launching once this many re-executions have failed" },
-    { name = "wait", type = "boolean", doc = "wait for the re-executions to finish" },
+    { name = "wait", type = "boolean", watch = true, doc = "wait for the re-executions to finish" },
   },
-}
-local f = pb.flags
-local EXIT = playbook.EXIT
+}, function(pb)
+  local f = pb.flags
+  local EXIT = playbook.EXIT
 
-local UNIT = { s = 1, m = 60, h = 3600, d = 86400 }
-local n, unit = f.since:match("^(%d+%.?%d*)([smhd]?)$")
-if not n then pb:exit(EXIT.USAGE, "--since " .. f.since .. ": a number with s, m, h or d expected") end
-local since = os.time() - tonumber(n) * UNIT[unit ~= "" and unit or "s"]
-local STRATEGIES = { FROM_FAILURE = true, FROM_ASSET_FAILURE = true, ALL_STEPS = true }
-if not STRATEGIES[f.strategy] then pb:exit(EXIT.USAGE, "--strategy " .. f.strategy .. ": unknown") end
-if f.concurrency < 1 or math.type(f.concurrency) ~= "integer" then
-  pb:exit(EXIT.USAGE, "--concurrency: a whole number of at least 1 expected")
-end
-local tags = pb:tags(f.tag)
+  local since = os.time() - f.since
+  if not STRATEGIES[f.strategy] then
+    pb:usage("--strategy " .. f.strategy .. ": FROM_FAILURE, FROM_ASSET_FAILURE or ALL_STEPS expected")
+  end
+  if f.concurrency < 1 then pb:usage("--concurrency: at least 1 expected") end
+  if f["max-errors"] and f["max-errors"] < 1 then pb:usage("--max-errors: at least 1 expected") end
+  local tags = pb:tags(f.tag)
 
--- Find them: one listing of the window, the newest run of each lineage decides.
-local found = pb:step("find the failed runs", { since = f.since, job = f.job, tag = tags }, function()
-  local newest, failed = {}, {}
-  for _, job in ipairs(#f.job > 0 and f.job or { false }) do
-    for r in pb.client:each_run { job_name = job or nil, tags = tags, updated_after = since } do
-      local root = r.root_run_id or r.run_id
-      local top = newest[root]
-      if top == nil or r.creation_time > top.creation_time then newest[root] = r end
-      if r.status == "FAILURE" then failed[#failed + 1] = r end
+  -- Each --job must exist: a misspelt one would find nothing to do and say all is well.
+  if #f.job > 0 then
+    local known = {}
+    for _, j in ipairs(pb.client:jobs()) do known[j.name] = true end
+    for _, job in ipairs(f.job) do
+      if not known[job] then pb:usage("--job " .. job .. ": the deployment has no job of that name") end
     end
   end
-  local todo, again, retried = {}, 0, 0
-  for _, r in ipairs(failed) do
-    if r.tags["dagster/will_retry"] == "true" then retried = retried + 1
-    elseif newest[r.root_run_id or r.run_id] ~= r then again = again + 1
-    else todo[#todo + 1] = { run_id = r.run_id, job = r.job_name } end
-  end
-  table.sort(todo, function(a, b) return a.run_id < b.run_id end)
-  pb:say("  %d failed runs since %s: %d to re-execute, %d re-executed already, %d left to " ..
-    "Dagster's retries", #failed, os.date("%Y-%m-%d %H:%M", since), #todo, again, retried)
-  return { todo = todo, failed = #failed, again = again, retried = retried }
-end)
-local todo = found.todo
-if #todo == 0 then pb:say("nothing to re-execute"); pb:exit(EXIT.OK) end
 
--- Re-execute them: --concurrency workers take the runs in turn; with --wait one watcher
--- polls the statuses of every unfinished re-execution with one query.
-local rows = pb:step("re-execute " .. #todo .. " runs", function()
-  local rows, next_i, errors, live, broken = {}, 0, 0, f.concurrency, nil
-  for i, r in ipairs(todo) do rows[i] = { original = r.run_id, job = r.job, status = "not launched" } end
-  local unfinished = {}                           -- new run id -> its row, with --wait
-  local function interrupted(e) return playbook.code_of_error(e) == EXIT.INTERRUPTED end
-  local function worker()
-    while not (f["max-errors"] and errors >= f["max-errors"]) do
-      if broken then error(broken, 0) end
-      next_i = next_i + 1
-      local row = rows[next_i]
-      if row == nil then return end
-      local ok, new = pcall(pb.reexecute, pb, row.original, { strategy = f.strategy })
-      if not ok then
-        if interrupted(new) then error(new, 0) end
-        errors, row.status = errors + 1, "not launched: " .. tostring(new):gsub("\n.*", "")
-      elseif pb.dry_run then
-        row.status = "dry run"
-      else
-        row.new_run, row.status = new, "launched"
-        if f.wait then
-          unfinished[new] = row
-          while unfinished[new] do
-            if broken then error(broken, 0) end
-            dagster.sleep(0.2)
-          end
-          if row.status ~= "SUCCESS" then errors = errors + 1 end
-        end
+  -- Find them: one listing of the window, the newest run of each lineage decides.
+  local found = pb:step("find the failed runs", { since = f.since, job = f.job, tag = tags }, function()
+    local newest, failed = {}, {}
+    for _, job in ipairs(#f.job > 0 and f.job or { false }) do
+      for r in pb.client:each_run { job_name = job or nil, tags = tags, updated_after = since } do
+        local root = r.root_run_id or r.run_id
+        local top = newest[root]
+        if top == nil or r.creation_time > top.creation_time then newest[root] = r end
+        if r.status == "FAILURE" then failed[#failed + 1] = r end
       end
     end
-  end
-  local function watcher()
-    while live > 0 and not broken do
-      local ids = {}
-      for id in pairs(unfinished) do ids[#ids + 1] = id end
-      if #ids > 0 then
-        local ok, runs = pcall(pb.client.runs, pb.client, { run_ids = ids, limit = #ids })
-        if not ok and interrupted(runs) then error(runs, 0) end
-        for _, r in ipairs(ok and runs or {}) do
-          if r.status == "SUCCESS" or r.status == "FAILURE" or r.status == "CANCELED" then
-            unfinished[r.run_id].status, unfinished[r.run_id] = r.status, nil
+    local todo, again, retried = dagster.array(), 0, 0
+    for _, r in ipairs(failed) do
+      if r.tags["dagster/will_retry"] == "true" then retried = retried + 1
+      elseif newest[r.root_run_id or r.run_id] ~= r then again = again + 1
+      else todo[#todo + 1] = { run_id = r.run_id, root_run_id = r.root_run_id or r.run_id,
+                               job = r.job_name } end
+    end
+    table.sort(todo, function(a, b) return a.run_id < b.run_id end)
+    pb:say("  %d failed runs since %s: %d to re-execute, %d re-executed already, %d left to " ..
+      "Dagster's retries", #failed, os.date("%Y-%m-%d %H:%M", since), #todo, again, retried)
+    return { todo = todo, failed = #failed, again = again, retried = retried }
+  end)
+  local todo = found.todo
+  if #todo == 0 then pb:say("nothing to re-execute"); pb:exit(EXIT.OK) end
+
+  -- Re-execute them: --concurrency workers take the runs in turn; with --wait one watcher
+  -- polls the statuses of every unfinished re-execution with one query.
+  local done = pb:step("re-execute " .. #todo .. " runs", function()
+    local rows, next_i, errors, live, broken = dagster.array(), 0, 0, f.concurrency, nil
+    for i, r in ipairs(todo) do
+      rows[i] = { run_id = r.run_id, root_run_id = r.root_run_id, job = r.job, status = "not launched" }
+    end
+    local unfinished = {}                           -- new run id -> its row, with --wait
+    local function interrupted(e) return playbook.code_of_error(e) == EXIT.INTERRUPTED end
+    local function worker()
+      while not (f["max-errors"] and errors >= f["max-errors"]) do
+        if broken then error(broken, 0) end
+        next_i = next_i + 1
+        local row = rows[next_i]
+        if row == nil then return end
+        local ok, new = pcall(pb.reexecute, pb, row.run_id, { strategy = f.strategy })
+        if not ok then
+          if interrupted(new) then error(new, 0) end
+          errors, row.status = errors + 1, "not launched: " .. tostring(new):gsub("\n.*", "")
+        elseif pb.dry_run then
+          row.status = "dry run"
+        else
+          row.new_run, row.status = new, "launched"
+          if f.wait then
+            unfinished[new] = row
+            while unfinished[new] do
+              if broken then error(broken, 0) end
+              dagster.sleep(0.2)
+            end
+            if row.status ~= "SUCCESS" then errors = errors + 1 end
           end
         end
       end
-      dagster.sleep(1)
+    end
+    local function watcher()
+      while live > 0 and not broken do
+        local ids = {}
+        for id in pairs(unfinished) do ids[#ids + 1] = id end
+        if #ids > 0 then
+          local ok, runs = pcall(pb.client.runs, pb.client, { run_ids = ids, limit = #ids })
+          if not ok and interrupted(runs) then error(runs, 0) end
+          for _, r in ipairs(ok and runs or {}) do
+            if FINAL[r.status] then unfinished[r.run_id].status, unfinished[r.run_id] = r.status, nil end
+          end
+        end
+        dagster.sleep(1)
+      end
+    end
+    local stats = dagster.stats
+    stats.max_in_flight = 0
+    local tasks = {}
+    for i = 1, f.concurrency do
+      tasks[i] = dagster.spawn(function()
+        local ok, e = pcall(worker)
+        live = live - 1
+        if not ok then broken = broken or e; error(e, 0) end
+      end)
+    end
+    if f.wait and not pb.dry_run then
+      tasks[#tasks + 1] = dagster.spawn(function()
+        local ok, e = pcall(watcher)
+        if not ok then broken = broken or e; error(e, 0) end
+      end)
+    end
+    dagster.gather(tasks)
+    return { rows = rows, max_in_flight = stats.max_in_flight }
+  end)
+
+  -- Report: the failed run (the newest of its lineage), job, new run, final status.
+  local recovered, bad, table_rows = 0, 0, {}
+  for i, r in ipairs(done.rows) do
+    table_rows[i] = { r.run_id, r.job, r.new_run or "-", r.status }
+    if r.status == "SUCCESS" or (r.status == "launched" and not f.wait) then
+      recovered = recovered + 1
+    elseif r.status ~= "dry run" then
+      bad = bad + 1
     end
   end
-  concurrent.stats.max_in_flight = 0
-  local tasks = {}
-  for i = 1, f.concurrency do
-    tasks[i] = dagster.spawn(function()
-      local ok, e = pcall(worker)
-      live = live - 1
-      if not ok then broken = broken or e; error(e, 0) end
-    end)
-  end
-  if f.wait and not pb.dry_run then
-    tasks[#tasks + 1] = dagster.spawn(function()
-      local ok, e = pcall(watcher)
-      if not ok then broken = broken or e; error(e, 0) end
-    end)
-  end
-  dagster.gather(tasks)
-  return { rows = rows, max_in_flight = concurrent.stats.max_in_flight }
+  pb:say("")
+  pb:table({ "FAILED RUN", "JOB", "NEW RUN", "STATUS" }, table_rows)
+  pb:event { event = "recover", candidates = #todo, recovered = recovered, failed = bad,
+    dry_run = pb.dry_run or nil, max_in_flight = done.max_in_flight, runs = done.rows }
+  pb:exit(bad == 0 and EXIT.OK or EXIT.PARTIAL)
 end)
-
--- Report: original run, job, new run, final status.
-local ok_count, bad = 0, 0
-pb:say("\n%-36s  %-20s  %-36s  %s", "ORIGINAL RUN", "JOB", "NEW RUN", "STATUS")
-for _, r in ipairs(rows.rows) do
-  pb:say("%-36s  %-20s  %-36s  %s", r.original, r.job, r.new_run or "-", r.status)
-  if r.status == "SUCCESS" or (r.status == "launched" and not f.wait) or r.status == "dry run" then
-    ok_count = ok_count + 1
-  else
-    bad = bad + 1
-  end
-end
-pb:event { event = "recover", candidates = #todo, recovered = ok_count, failed = bad,
-  max_in_flight = rows.max_in_flight, runs = rows.rows }
-pb:exit(bad == 0 and EXIT.OK or EXIT.PARTIAL)

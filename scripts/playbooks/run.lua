@@ -2,15 +2,18 @@
 --
 --   dagster-lua play run JOB [-c config.yaml]... [--config-json '{...}'] [--tag k=v]...
 --       [--op-selection a,b] [--asset-selection a/b,c] [--location L] [--repository R]
---       [--wait] [--logs] [--timeout SECONDS]
+--       [--wait] [--logs] [--timeout 10m]
 --
 -- The -c files (globs allowed) are deep-merged in order, a later file winning, as
 -- `dagster job launch -c` merges them; --config-json is merged last. The exit status is the
 -- run's outcome with --wait or --logs (0 SUCCESS, 1 FAILURE, 2 CANCELED, 3 timed out).
+-- --wait, --logs and --timeout say how the run is watched, not what it is: a resumed run
+-- may change them and still finds its journal.
 local playbook = require "dagster.playbook"
-local json = require("dagster").json
+local dagster = require "dagster"
+local json = dagster.json
 
-local pb = playbook.new {
+return playbook.define({
   name = "run",
   summary = "Launch a job; with --wait or --logs, follow it to the end",
   args = { { name = "job", doc = "the job to launch" } },
@@ -23,68 +26,75 @@ local pb = playbook.new {
     { name = "asset-selection", type = "string", metavar = "A/B,C", doc = "the assets to run" },
     { name = "location", type = "string", metavar = "L", doc = "the job's code location" },
     { name = "repository", type = "string", metavar = "R", doc = "the job's repository" },
-    { name = "wait", type = "boolean", doc = "wait for the run to finish, showing its status" },
-    { name = "logs", type = "boolean", doc = "stream the run's events until it finishes" },
-    { name = "timeout", type = "number", metavar = "SECONDS", doc = "give up waiting after this long" },
+    { name = "wait", type = "boolean", watch = true, doc = "wait for the run to finish, showing its status" },
+    { name = "logs", type = "boolean", watch = true, doc = "stream the run's events until it finishes" },
+    { name = "timeout", type = "duration", metavar = "DURATION", watch = true,
+      doc = "give up waiting after this long (90, 30s, 10m, 2h)" },
   },
-}
-local f = pb.flags
+}, function(pb)
+  local f = pb.flags
 
-local function list(s)
-  local out = json.array()
-  for part in (s or ""):gmatch("[^,]+") do out[#out + 1] = part end
-  return out
-end
-
--- The run config: each -c file (globs expanded, in order), then --config-json.
-local config = {}
-for _, pattern in ipairs(f.config) do
-  for _, path in ipairs(playbook.glob(pattern, pb.name)) do
-    local doc = playbook.read_yaml(path, pb.name)
-    if doc ~= nil and doc ~= json.null then
-      if type(doc) ~= "table" or json.is_array(doc) then
-        pb:exit(playbook.EXIT.USAGE, path .. ": a run config must be a mapping")
-      end
-      config = playbook.deep_merge(config, doc)
-    end
+  local function list(s)
+    local out = json.array()
+    for part in (s or ""):gmatch("[^,]+") do out[#out + 1] = part end
+    return out
   end
-end
-if f["config-json"] then
-  local ok, doc = pcall(json.decode, f["config-json"])
-  if not ok or type(doc) ~= "table" then
-    pb:exit(playbook.EXIT.USAGE, "--config-json: a JSON object expected: " .. tostring(doc))
-  end
-  config = playbook.deep_merge(config, doc)
-end
 
-local tags = pb:tags(f.tag)
-
--- Launch it (once: a resumed playbook finds the run it launched before).
-local run_id = pb:step("launch " .. pb.args.job, { config = config, tags = tags }, function()
-  return pb:submit(pb.args.job, {
-    run_config = config, tags = tags,
-    op_selection = f["op-selection"] and list(f["op-selection"]) or nil,
-    asset_selection = f["asset-selection"] and list(f["asset-selection"]) or nil,
-    repository_location_name = f.location, repository_name = f.repository,
-  })
-end)
-if pb.dry_run or not (f.wait or f.logs) then pb:exit(0) end
-
--- Follow it: its events as they come, or one live status line.
-local status = pb:step("wait for " .. run_id, function()
-  if f.logs then
-    local deadline = f.timeout and (require("dagster").now() + f.timeout)
-    for ev in pb.client:events(run_id, { follow = true }) do
-      pb:say("%s %-7s %s%s%s", os.date("%H:%M:%S", math.floor(ev.timestamp or os.time())),
-        ev.level or "", ev.event_type and (ev.event_type .. " ") or "",
-        ev.step_key and (ev.step_key .. ": ") or "",
-        (ev.error_message or ev.message or ""):gsub("\n.*", ""))
-      if deadline and require("dagster").now() > deadline then
-        pb:exit(playbook.EXIT.TIMEOUT, ("run %s did not finish within %g s"):format(run_id, f.timeout))
+  -- The run config: each -c file (globs expanded, in order), then --config-json.
+  local config = {}
+  for _, pattern in ipairs(f.config) do
+    for _, path in ipairs(playbook.glob(pattern, pb.name)) do
+      local doc = playbook.read_yaml(path, pb.name)
+      if doc ~= nil and doc ~= json.null then
+        if type(doc) ~= "table" or json.is_array(doc) then
+          pb:usage(path .. ": a run config must be a mapping")
+        end
+        config = playbook.deep_merge(config, doc)
       end
     end
   end
-  return (pb.client:wait_for_run(run_id, { timeout = f.timeout, progress = true }))
+  if f["config-json"] then
+    local doc, why = json.decode(f["config-json"])
+    if doc == nil then pb:usage("--config-json: " .. tostring(why)) end
+    if type(doc) ~= "table" or json.is_array(doc) then
+      pb:usage("--config-json: a JSON object expected, got " .. (json.is_array(doc) and "a list" or type(doc)))
+    end
+    config = playbook.deep_merge(config, doc)
+  end
+
+  local tags = pb:tags(f.tag)
+
+  -- Launch it (once: a resumed playbook finds the run it launched before).
+  local run_id = pb:step("launch " .. pb.args.job, { config = config, tags = tags }, function()
+    return pb:submit(pb.args.job, {
+      run_config = config, tags = tags,
+      op_selection = f["op-selection"] and list(f["op-selection"]) or nil,
+      asset_selection = f["asset-selection"] and list(f["asset-selection"]) or nil,
+      repository_location_name = f.location, repository_name = f.repository,
+    })
+  end)
+  if pb.dry_run or not (f.wait or f.logs) then pb:exit(0) end
+
+  -- Follow it: its events as they come (each also a JSON event with --json), or one live
+  -- status line.
+  local status = pb:step("wait for " .. run_id, function()
+    if f.logs then
+      local deadline = f.timeout and (dagster.now() + f.timeout)
+      for ev in pb.client:events(run_id, { follow = true }) do
+        local text = (ev.error_message or ev.message or ""):gsub("\n.*", "")
+        pb:say("%s %-7s %s%s%s", os.date("%H:%M:%S", math.floor(ev.timestamp or os.time())),
+          ev.level or "", ev.event_type and (ev.event_type .. " ") or "",
+          ev.step_key and (ev.step_key .. ": ") or "", text)
+        pb:event { event = "log", run_id = run_id, timestamp = ev.timestamp, level = ev.level,
+          type = ev.type, event_type = ev.event_type, step_key = ev.step_key, message = text }
+        if deadline and dagster.now() > deadline then
+          pb:exit(playbook.EXIT.TIMEOUT, ("run %s did not finish within %s"):format(run_id,
+            playbook.seconds(f.timeout)))
+        end
+      end
+    end
+    return (pb.client:wait_for_run(run_id, { timeout = f.timeout, progress = true }))
+  end)
+  pb:say("run %s: %s", run_id, status)
+  pb:exit(playbook.code_of_status(status))
 end)
-pb:say("run %s: %s", run_id, status)
-pb:exit(playbook.code_of_status(status))

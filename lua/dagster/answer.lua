@@ -1,0 +1,192 @@
+-- dagster.answer: reading what the server answers. Pure functions (no I/O), shared by the
+-- client and its workflows:
+--
+--   answer.decode(status, body, url, opname) -> data, or raises HTTPError / ProtocolError /
+--                                               GraphQLError (the fuzz targets drive it)
+--   answer.read(document, opname, data, read, url) -> read(data); a Lua error inside read
+--                                               becomes a ProtocolError naming the path
+--   answer.value(v)        -> v, or nil for JSON null (a nullable field's value)
+--   answer.isnull(v)       -> whether v is nil or JSON null
+--   answer.tags(list)      -> {key = value} from [{key, value}]
+--   answer.run_id(v), answer.backfill_id(v), answer.name(v) -> v, checked
+--   answer.typed_error(result, url, opname [, message, body]) raises the union member's error
+--   answer.launch(result, url, opname) -> the run or backfill id of a launch mutation's
+--                                          result, or raises the member's error
+--   answer.retryable(e)    -> whether trying the request again could help
+
+local json = require "dagster.json"
+local E = require "dagster.error"
+
+local null = json.null
+local fmt, concat = string.format, table.concat
+
+local M = {}
+
+function M.isnull(v) return v == nil or v == null end
+function M.value(v) if v ~= null then return v end end
+
+-- a run id read from an answer: a non-empty string, or a plain error (see answer.read)
+function M.run_id(id)
+  if type(id) ~= "string" or id == "" then error("a run id is not a non-empty string", 0) end
+  return id
+end
+
+function M.backfill_id(id)
+  if type(id) ~= "string" or id == "" then error("a backfill id is not a non-empty string", 0) end
+  return id
+end
+
+-- a name read from an answer: a string, or a plain error
+function M.name(v)
+  if type(v) ~= "string" then error("a name is not a string", 0) end
+  return v
+end
+
+function M.tags(list)
+  local t = {}
+  for _, p in ipairs(list or {}) do t[p.key] = p.value end
+  return t
+end
+
+local function snippet(body)
+  local s = body:sub(1, 300):gsub("%s+", " ")
+  if not utf8.len(s) then s = s:gsub("[\128-\255]", "?") end  -- keep messages valid UTF-8
+  if #body > 300 then s = s .. "..." end
+  return s
+end
+
+-- Maps one HTTP answer to `data`, or raises a dagster.Error:
+--   an HTTP error status without a GraphQL answer is HTTPError;
+--   a 2xx that is not a GraphQL answer is ProtocolError;
+--   top-level `errors` is GraphQLError with the server's own message.
+-- A PythonError comes back with HTTP 500 and a valid body: that is data, decided on
+-- __typename by the caller, never on the status.
+function M.decode(status, body, url, opname)
+  local doc, jerr = json.decode(body)
+  if type(doc) == "table" and doc.errors == nil and type(doc.data) == "table" then
+    return doc.data  -- the common case, with nothing else to look at
+  end
+  local fields = { status = status, url = url, operation = opname }
+  if type(doc) ~= "table" or (doc.data == nil and doc.errors == nil) then
+    fields.body = body
+    if status >= 300 then
+      local hint = ""
+      if status == 404 or status == 405 then
+        hint = " (not a Dagster GraphQL endpoint: is the URL, or path_prefix, right?)"
+        fields.not_graphql = true
+      end
+      error(E.new("HTTPError", fmt("HTTP %d from %s%s: %s", status, url, hint,
+        snippet(body)), fields), 0)
+    end
+    fields.not_graphql = true
+    error(E.new("ProtocolError", fmt("HTTP %d from %s is not a GraphQL answer (%s): %s",
+      status, url, jerr or "no data or errors", snippet(body)), fields), 0)
+  end
+  local errors = doc.errors
+  if errors ~= nil and errors ~= null then
+    if type(errors) ~= "table" or #errors == 0 or type(errors[1]) ~= "table" then
+      fields.body = body
+      error(E.new("ProtocolError", fmt("HTTP %d from %s has malformed errors: %s", status, url,
+        snippet(body)), fields), 0)
+    end
+    local first = errors[1]
+    local msg = type(first.message) == "string" and first.message or "GraphQL error"
+    if #errors > 1 then msg = fmt("%s (and %d more)", msg, #errors - 1) end
+    fields.body = errors
+    local info = type(first.extensions) == "table" and first.extensions.errorInfo
+    if type(info) == "table" and type(info.cls_name) == "string" then
+      fields.python_class = info.cls_name
+    end
+    error(E.new("GraphQLError", msg, fields), 0)
+  end
+  if type(doc.data) ~= "table" then
+    fields.body = body
+    error(E.new("ProtocolError", fmt("HTTP %d from %s has no data", status, url),
+      fields), 0)
+  end
+  return doc.data
+end
+
+-- Reads an answer: returns read(data). A Lua error inside read (a field that is missing,
+-- null, or of another kind than the document selects) becomes a ProtocolError that names
+-- the operation and the path of what was wrong (dagster.shape); a dagster.Error raised by
+-- read (the typed error of a union member) passes as it is.
+function M.read(document, opname, data, read, url)
+  local ok, res = pcall(read, data)
+  if ok then return res end
+  if E.is(res) then error(res, 0) end
+  local lua_error = tostring(res)
+  local path, problem = require("dagster.shape").find(document, data)
+  local msg = path and fmt("%s: %s: %s", opname, path, problem)
+    or fmt("%s: unexpected answer: %s", opname, (lua_error:gsub("^[^:\n]*:%d+: ", "")))
+  error(E.new("ProtocolError", msg, { url = url, operation = opname, path = path,
+    body = data, lua_error = lua_error }), 0)
+end
+
+-- Raises the typed error a union member stands for: (typename, message) as the Python
+-- client does, the member itself as `body` unless given. Called from inside a read (see
+-- answer.read): what is not a union member at all is a plain error there, which read
+-- reports with its path. `fields` are added to the error.
+function M.typed_error(result, url, opname, message, body, fields)
+  if type(result) ~= "table" or type(result.__typename) ~= "string" then
+    error("not a result object", 0)
+  end
+  local name = result.__typename
+  message = message or (type(result.message) == "string" and result.message)
+    or fmt("unexpected result type %s", name)
+  local f = { body = body or result, url = url, operation = opname }
+  for k, v in pairs(fields or {}) do f[k] = v end
+  error(E.new(name, message, f), 0)
+end
+local typed_error = M.typed_error
+
+-- Raises RunConfigValidationInvalid with the server's messages; each error of `body` gets
+-- config_path, the list of keys and indexes that lead to the wrong value.
+function M.config_invalid(r, url, opname)
+  local msgs = {}
+  for i, e in ipairs(r.errors) do
+    local path = {}
+    if type(e.stack) == "table" then
+      for _, entry in ipairs(M.value(e.stack.entries) or {}) do
+        local p = entry.fieldName or entry.listIndex or entry.mapKey
+        if not M.isnull(p) then path[#path + 1] = tostring(p) end
+      end
+    end
+    e.config_path = path
+    msgs[i] = e.message
+  end
+  typed_error(r, url, opname, concat(msgs, "; "), r.errors)
+end
+
+-- The result of a launch mutation (launchRun, launchRunReexecution, launchPartitionBackfill,
+-- reexecutePartitionBackfill): the new run's or backfill's id, or the error its union
+-- member stands for. One reader for every launch, so each error reads the same whatever
+-- launched it.
+function M.launch(r, url, opname)
+  local t = r.__typename
+  if t == "LaunchRunSuccess" then return M.run_id(r.run.runId) end
+  if t == "LaunchBackfillSuccess" then return M.backfill_id(r.backfillId) end
+  if t == "RunConfigValidationInvalid" then
+    M.config_invalid(r, url, opname)
+  elseif t == "InvalidStepError" then
+    typed_error(r, url, opname, fmt("invalid step %s", tostring(r.invalidStepKey)), nil,
+      { step_key = r.invalidStepKey })
+  elseif t == "InvalidOutputError" then
+    typed_error(r, url, opname, fmt("invalid output %s of step %s",
+      tostring(r.invalidOutputName), tostring(r.stepKey)), nil,
+      { step_key = r.stepKey, invalid_output_name = r.invalidOutputName })
+  elseif t == "PartitionKeysNotFoundError" then
+    typed_error(r, url, opname, nil, nil, { partition_keys = r.partitionKeys })
+  end
+  typed_error(r, url, opname)
+end
+
+-- Whether trying again could help: transport failures marked transient (refused, reset,
+-- timed out) and the gateway statuses a proxy gives while the server restarts.
+local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
+function M.retryable(e)
+  return E.is(e) and (e.transient == true or (e.name == "HTTPError" and RETRY_STATUS[e.status]))
+    or false
+end
+
+return M

@@ -1,0 +1,286 @@
+-- dagster.check: the argument checks and converters every public function shares, so that a
+-- bad argument reads like Lua's own ("bad argument #2 to 'runs' (limit: positive integer
+-- expected, got 0)") and points at the caller's line, never at a line of this module.
+--
+--   local check = require "dagster.check"
+--   check.type(v, "string", 1, "get_run")           -- raises unless type(v) == "string"
+--   local o = check.opts(opts, 2, "runs", KNOWN)    -- nil -> {}; unknown keys refused
+--   local KNOWN = check.options("runs", {"limit", ...})  -- a set, recorded for the API table
+--
+-- Every function takes the argument's position `n` and the public name `fname` of the
+-- function that checks it. None of them does I/O.
+
+local json = require "dagster.json"
+local yaml = require "dagster.yaml"
+
+local fmt, concat = string.format, table.concat
+
+local M = {}
+
+-- The stack level of the first function outside lua/dagster/ (the caller's code), as seen
+-- from the function that called caller_level; the module's own pcalls in between (C
+-- frames) are skipped too. An error raised at that level carries the caller's position.
+local function caller_level()
+  local level, first = 3, 3
+  while true do
+    local info = debug.getinfo(level, "S")
+    if info == nil then break end
+    if info.source:find("dagster/[%w_/]+%.lua$") then first = level + 1
+    elseif info.what ~= "C" then break end
+    level = level + 1
+  end
+  return first - 1
+end
+M.caller_level = caller_level
+
+-- check.argerror(n, fname, msg): raises "bad argument #n to 'fname' (msg)" at the caller's
+-- position
+function M.argerror(n, fname, msg)
+  error(fmt("bad argument #%d to '%s' (%s)", n, fname, msg), caller_level())
+end
+local argerror = M.argerror
+
+local function typename(v) return v == nil and "no value" or type(v) end
+
+-- check.type(v, want, n, fname [, what]): v must be of Lua type `want`; `what` names the
+-- option ("timeout: number expected, got string")
+function M.type(v, want, n, fname, what)
+  if type(v) ~= want then
+    argerror(n, fname, fmt("%s%s expected, got %s", what and (what .. ": ") or "", want,
+      typename(v)))
+  end
+end
+local checktype = M.type
+
+-- check.number(v, n, fname, what [, kind]) -> v: nil passes (the caller's default applies),
+-- NaN never does. kind is "non-negative" (the default), "positive" (0 refused too) or "any".
+function M.number(v, n, fname, what, kind)
+  if v == nil then return nil end
+  kind = kind or "non-negative"
+  if type(v) ~= "number" or v ~= v
+     or (kind ~= "any" and (v < 0 or (kind == "positive" and v == 0))) then
+    argerror(n, fname, fmt("%s: %s expected, got %s", what,
+      kind == "any" and "number" or kind .. " number",
+      type(v) == "number" and tostring(v) or type(v)))
+  end
+  return v
+end
+
+-- check.count(v, n, fname, what [, default]) -> an integer >= 1, or default when v is nil
+function M.count(v, n, fname, what, default)
+  if v == nil then return default end
+  if math.type(v) ~= "integer" or v < 1 then
+    argerror(n, fname, fmt("%s: positive integer expected, got %s", what, tostring(v)))
+  end
+  return v
+end
+
+-- check.callable(v, n, fname, what) -> v: nil, a function, or a table with __call
+function M.callable(v, n, fname, what)
+  if v ~= nil and type(v) ~= "function" and not (getmetatable(v) or {}).__call then
+    argerror(n, fname, fmt("%s: function expected, got %s", what, type(v)))
+  end
+  return v
+end
+
+-- check.set(list) -> {[v] = true} for each v of list
+function M.set(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+-- The option sets of the public functions, by function name ("client" for dagster.client):
+-- spec/api_spec.lua holds lua/dagster/api.lua against them. check.options(fname, list)
+-- builds the set and records it under fname (a name, or a list of names sharing the set).
+M.option_sets = {}
+function M.options(fname, list)
+  local s = M.set(list)
+  for _, name in ipairs(type(fname) == "table" and fname or { fname }) do
+    M.option_sets[name] = s
+  end
+  return s
+end
+
+-- check.opts(opts, n, fname, known) -> opts, or {} for nil: a table whose keys are all known
+function M.opts(opts, n, fname, known)
+  if opts == nil then return {} end
+  checktype(opts, "table", n, fname)
+  for k in pairs(opts) do
+    if type(k) ~= "string" or not known[k] then
+      argerror(n, fname, fmt("unknown option '%s'", tostring(k)))
+    end
+  end
+  return opts
+end
+
+-- check.string_list(v, n, fname, what) -> a JSON array of the strings of list v
+function M.string_list(v, n, fname, what)
+  checktype(v, "table", n, fname, what)
+  local out = json.array()
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then argerror(n, fname, fmt("%s[%d]: string expected", what, i)) end
+    out[i] = s
+  end
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > #out then
+      argerror(n, fname, fmt("%s must be a list", what))
+    end
+  end
+  return out
+end
+
+-- check.tag_list(tags, n, fname) -> [{key, value}], sorted by key, from {k = v}. Values
+-- that are not strings are encoded as the Python client does (JSON for tables, tostring
+-- for numbers and booleans).
+function M.tag_list(tags, n, fname)
+  local out = json.array()
+  if tags == nil then return out end
+  checktype(tags, "table", n, fname, "tags")
+  local keys = {}
+  for k in pairs(tags) do
+    if type(k) ~= "string" then argerror(n, fname, "tags: keys must be strings") end
+    keys[#keys + 1] = k
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local v, tv = tags[k], type(tags[k])
+    if tv == "number" or tv == "boolean" then v = tostring(v)
+    elseif tv == "table" then v = json.encode(v)
+    elseif tv ~= "string" then
+      argerror(n, fname, fmt('tags: value of "%s" cannot be a %s', k, tv))
+    end
+    out[#out + 1] = { key = k, value = v }
+  end
+  return out
+end
+
+-- check.asset_key(key, n, fname) -> {path = {...}} (an AssetKeyInput) from "a/b" or {"a","b"}
+function M.asset_key(key, n, fname)
+  if type(key) == "string" then
+    local path = {}
+    for part in key:gmatch("[^/]+") do path[#path + 1] = part end
+    if #path == 0 then argerror(n, fname, "empty asset key") end
+    return { path = path }
+  elseif type(key) == "table" and #key > 0 then
+    local path = {}
+    for i, part in ipairs(key) do
+      if type(part) ~= "string" then argerror(n, fname, "asset key parts must be strings") end
+      path[i] = part
+    end
+    return { path = path }
+  end
+  argerror(n, fname, "asset key must be a string \"a/b\" or a list {\"a\",\"b\"}")
+end
+
+-- check.run_config(v, n, fname) -> a run config: a table or a YAML string, {} for nil. A
+-- YAML string is parsed here first (when lyaml is installed), so that a syntax error reads
+-- as everywhere else ("run_config: <yaml>:4:13: ...") instead of as the server's Python
+-- traceback; the string itself is what the server gets.
+function M.run_config(v, n, fname)
+  if v == nil then return {} end
+  if type(v) ~= "table" and type(v) ~= "string" then
+    argerror(n, fname, "run_config: table or YAML string expected, got " .. type(v))
+  end
+  if type(v) == "string" and yaml.available() then
+    local ok, e = pcall(yaml.decode, v, "run_config")
+    if not ok then argerror(n, fname, tostring(e.message or e)) end
+  end
+  return v
+end
+
+-- check.submission_id(v, n, fname) -> v: nil, or a caller's idempotency key (a non-empty
+-- string of at most 255 characters, as a tag value)
+function M.submission_id(v, n, fname)
+  if v == nil then return nil end
+  if type(v) ~= "string" or v == "" or #v > 255 or v:find("[%c]") then
+    argerror(n, fname, "submission_id: a non-empty string of printable characters expected, got " ..
+      (type(v) == "string" and fmt("%q", v:sub(1, 40)) or type(v)))
+  end
+  return v
+end
+
+------------------------------------------------------------------------------------------
+-- Partition keys
+------------------------------------------------------------------------------------------
+
+-- A multi-dimensional partition key: a table {dimension = key} whose tostring is Dagster's
+-- string for it (the keys in the order of the dimension names, joined with "|").
+local PartitionKey = { __name = "dagster.PartitionKey" }
+PartitionKey.__index = PartitionKey
+function PartitionKey.__tostring(k)
+  local dims = {}
+  for d in pairs(k) do dims[#dims + 1] = d end
+  table.sort(dims)
+  for i, d in ipairs(dims) do dims[i] = k[d] end
+  return concat(dims, "|")
+end
+M.PartitionKey = PartitionKey
+
+-- check.partition_key(k, n, fname, what) -> the key as Dagster spells it: a string, or a
+-- table {dimension = key} of strings joined as PartitionKey's tostring does
+function M.partition_key(k, n, fname, what)
+  if type(k) == "string" and k ~= "" then return k end
+  if type(k) == "table" and next(k) ~= nil then
+    for d, v in pairs(k) do
+      if type(d) ~= "string" or type(v) ~= "string" then
+        argerror(n, fname, fmt("%s: a multi-dimensional key maps dimension names to strings", what))
+      end
+    end
+    return PartitionKey.__tostring(k)
+  end
+  argerror(n, fname, fmt("%s: partition key (a string or a table of dimension keys) expected, got %s",
+    what, k == "" and "an empty string" or type(k)))
+end
+
+-- check.partitions(spec, n, fname) -> {from =, to =} (a range, both ends included) or a
+-- list of key strings, from a list of keys or a range table
+function M.partitions(spec, n, fname)
+  if type(spec) ~= "table" then
+    argerror(n, fname, "partitions: a list of keys or a range {from =, to =} expected, got " ..
+      typename(spec))
+  end
+  if spec.from ~= nil or spec.to ~= nil then
+    for k in pairs(spec) do
+      if k ~= "from" and k ~= "to" then argerror(n, fname, "partitions: a range has only from and to") end
+    end
+    return { from = M.partition_key(spec.from, n, fname, "partitions.from"),
+             to = M.partition_key(spec.to, n, fname, "partitions.to") }
+  end
+  if #spec == 0 then argerror(n, fname, "partitions: no partition keys given") end
+  for k in pairs(spec) do
+    if math.type(k) ~= "integer" or k < 1 or k > #spec then
+      argerror(n, fname, "partitions: a list of keys or a range {from =, to =} expected")
+    end
+  end
+  local out = {}
+  for i, k in ipairs(spec) do out[i] = M.partition_key(k, n, fname, fmt("partitions[%d]", i)) end
+  return out
+end
+
+------------------------------------------------------------------------------------------
+-- Methods called with a dot
+------------------------------------------------------------------------------------------
+
+-- check.methods(class, names): wraps each named function of class so that a call whose
+-- first argument is not an instance of class (client.get_run(id): a dot for a colon) raises
+--   bad argument #1 to 'get_run' (a dagster.Client expected, got string: call it with a
+--   colon, client:get_run(...))
+-- instead of a confusing error about the next argument.
+function M.methods(class, names)
+  local kind = class.__name or "object"
+  for _, name in ipairs(names) do
+    local f = rawget(class, name)
+    if type(f) == "function" then
+      rawset(class, name, function(self, ...)
+        if getmetatable(self) ~= class then
+          argerror(1, name, fmt("%s expected, got %s: call it with a colon, client:%s(...)",
+            kind, typename(self), name))
+        end
+        return f(self, ...)
+      end)
+    end
+  end
+end
+
+return M

@@ -1,0 +1,343 @@
+-- dagster.playbook.object: the `pb` a playbook's body is given: its command line, its
+-- client, its journal, and the methods a runbook is written with (steps, launches made
+-- once, the mutations a dry run prints instead of making, output).
+--
+--   object.new(decl, argv, o) -> pb  (the runner makes it; o = {env =, stdout =})
+
+local dagster = require "dagster"
+local json = require "dagster.json"
+local term = require "dagster.term"
+local exit = require "dagster.playbook.exit"
+local cli = require "dagster.playbook.cli"
+local journal = require "dagster.playbook.journal"
+
+local fmt, concat = string.format, table.concat
+local usage = exit.usage
+
+local M = {}
+
+local PB = {}
+PB.__index = PB
+PB.__name = "dagster.Playbook"
+M.PB = PB
+
+-- a value as the journal can keep it (JSON), or its string form
+local function storable(v)
+  local ok = pcall(json.encode, { v = v })
+  if ok then return v end
+  return tostring(v)
+end
+
+-- the client of a playbook: --url or DAGSTER_URL, the token from DAGSTER_CLOUD_API_TOKEN or
+-- the variable --token-env names (a token never goes on a command line)
+local function client_of(decl, flags)
+  local url = flags.url or os.getenv("DAGSTER_URL")
+  if url == nil or url == "" then usage(decl.name, "no server: set DAGSTER_URL or pass --url") end
+  local token_var = flags["token-env"] or "DAGSTER_CLOUD_API_TOKEN"
+  local token = os.getenv(token_var)
+  if flags["token-env"] and (token == nil or token == "") then
+    usage(decl.name, fmt("--token-env %s: that variable is not set", token_var))
+  end
+  local headers
+  if token and token ~= "" then headers = { ["Dagster-Cloud-Api-Token"] = token } end
+  local ok, c = pcall(dagster.client, url, { headers = headers, timeout = decl.request_timeout })
+  if not ok then
+    local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
+    usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
+  end
+  return c
+end
+
+-- the line that says --resume found no journal for this run, naming the unfinished ones
+local function say_not_found(self, path)
+  local lines = { fmt("play %s: --resume: no journal for this run (%s); starting a new run",
+    self.name, path) }
+  for _, u in ipairs(journal.unfinished(self.name)) do
+    if u.path ~= path then
+      local words = {}
+      for i, a in ipairs(u.argv or {}) do
+        words[i] = a:find("^[%w_@%%+=:,./-]+$") and a or "'" .. a:gsub("'", "'\\''") .. "'"
+      end
+      lines[#lines + 1] = fmt("  unfinished: %s (started %s): dagster-lua play %s %s --journal %s --resume",
+        u.path, u.time and os.date("%Y-%m-%d %H:%M:%S", u.time) or "?", self.name,
+        concat(words, " "), u.path)
+    end
+  end
+  io.stderr:write(concat(lines, "\n"), "\n")
+  io.stderr:flush()
+end
+
+-- object.new(decl, argv) -> pb, or nil after --help was printed
+function M.new(decl, argv)
+  local args, flags = cli.parse(decl, argv)
+  if args == nil then                          -- --help
+    io.stdout:write(cli.help(decl), "\n")
+    return nil
+  end
+  local self = setmetatable({ name = decl.name, decl = decl, args = args, flags = flags,
+    dry_run = flags["dry-run"], json = flags.json, steps = {}, counts = {}, t0 = dagster.now(),
+    launch_counts = {} }, PB)
+  self.colour = term.colour(self.json and 2 or 1)
+  self.client = client_of(decl, flags)
+
+  -- the journal: what the run is names it (the deployment, the arguments, the flags that
+  -- change what it does), not how it is watched
+  local identity = cli.identity(decl, args, flags)
+  identity.url = self.client.url
+  local path = flags.journal or journal.path(decl.name, identity)
+  if self.dry_run or decl.journal == false then
+    -- a dry run changes nothing, the journal included; a playbook that only reads (watch)
+    -- declares journal = false and keeps none
+    self.journal = journal.none(path)
+  else
+    self.journal = journal.open(path, decl.name, { resume = flags.resume, fresh = flags.fresh,
+      argv = argv, identity = identity })
+    if self.journal.not_found then say_not_found(self, path) end
+  end
+  self.resumed = self.journal.resumed
+  return self
+end
+
+------------------------------------------------------------------------------------------
+-- Output
+------------------------------------------------------------------------------------------
+
+function PB:_out() return self.json and io.stderr or io.stdout end
+
+-- pb:paint(sgr, s) -> s in that colour (an SGR code: "1" bold, "32" green), when colour is on
+function PB:paint(code, s)
+  if not self.colour then return s end
+  return "\27[" .. code .. "m" .. s .. "\27[0m"
+end
+
+-- pb:say(fmt, ...): a line of human text (stdout, or stderr with --json)
+function PB:say(...)
+  local out = self:_out()
+  out:write(fmt(...), "\n")
+  out:flush()
+end
+
+-- pb:event(t): with --json, one JSON object on stdout (t.event names it)
+function PB:event(t)
+  if not self.json then return end
+  t.playbook, t.time = self.name, os.time()
+  io.stdout:write(json.encode(t), "\n")
+  io.stdout:flush()
+end
+
+-- pb:table(headers, rows): an aligned table of strings (each row a list, one per header)
+-- as human text; with --json, each row is also an event {event = "row", ...}
+function PB:table(headers, rows)
+  local out = self:_out()
+  out:write(term.table(headers, rows, { paint = function(s) return self:paint("1", s) end }), "\n")
+  out:flush()
+  for _, r in ipairs(rows) do
+    local ev = { event = "row" }
+    for i, h in ipairs(headers) do ev[h:lower():gsub("%W+", "_")] = r[i] end
+    self:event(ev)
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- Steps and launches
+------------------------------------------------------------------------------------------
+
+-- pb:step(name, [inputs,] fn) -> fn's result, or the recorded one when a resumed playbook
+-- had done this step already. Steps are keyed by name, occurrence and a hash of inputs.
+function PB:step(name, inputs, fn)
+  if fn == nil then fn, inputs = inputs, nil end
+  if type(name) ~= "string" then error("bad argument #1 to 'step' (string expected)", 2) end
+  if type(fn) ~= "function" then error("bad argument #3 to 'step' (function expected)", 2) end
+  if self.current then error("pb:step: steps do not nest (in step " .. self.current.name .. ")", 2) end
+  self.counts[name] = (self.counts[name] or 0) + 1
+  local key = fmt("%s#%d", name, self.counts[name])
+  if inputs ~= nil then key = key .. "@" .. journal.hash(journal.canonical(inputs)) end
+  local row = { name = name, key = key }
+  self.steps[#self.steps + 1] = row
+  local rec = self.journal.done[key]
+  if rec then
+    row.status, row.result, row.duration = "skipped", rec.result, 0
+    self:say("%s %s %s", self:paint("90", "="), name, self:paint("90", "(done before)"))
+    self:event { event = "step", step = name, status = "skipped" }
+    if rec.result == json.null then return nil end
+    return rec.result
+  end
+  self:say("%s %s", self:paint("1", ">"), name)
+  self:event { event = "step", step = name, status = "started" }
+  self.journal:record { event = "start", step = key, name = name }
+  self.current = row
+  local t0 = dagster.now()
+  local ok, res = pcall(fn, self)
+  self.current = nil
+  row.duration = dagster.now() - t0
+  if not ok then
+    row.status, row.error = "failed", res
+    pcall(self.journal.record, self.journal, { event = "failed", step = key, error = tostring(res) })
+    self:event { event = "step", step = name, status = "failed", error = tostring(res),
+                 duration = row.duration }
+    error(res, 0)
+  end
+  row.status, row.result = "ok", res
+  self.journal:record { event = "done", step = key, result = storable(res == nil and json.null or res),
+                        duration = row.duration }
+  self:event { event = "step", step = name, status = "done", duration = row.duration,
+               result = storable(res) }
+  return res
+end
+
+local LAUNCH_OPTS = { key = true, kind = true, check = true }
+
+-- pb:launch(what, fn [, {key =, kind =, check =}]) -> id: a launch inside a step, made once.
+-- fn(submission_id) makes it, passing submission_id to the client's launch method, and
+-- returns the run's or backfill's id. An intent record (with that submission id) comes
+-- before it and the id after it; a resumed playbook settles an intent without a result
+-- with client:find_submission, so the launch is found, or made now with that same id.
+-- `what` says what it is, for the dry run and the log; key names the launch within its step
+-- instead of its rank (launches made by concurrent tasks start in no fixed order); kind is
+-- "run" (the default) or "backfill"; check(), in a dry run, checks what it can with the
+-- server instead of launching.
+function PB:launch(what, fn, o)
+  o = o or {}
+  for k in pairs(o) do
+    if not LAUNCH_OPTS[k] then error(("bad argument #3 to 'launch' (unknown option '%s')"):format(tostring(k)), 2) end
+  end
+  local step = self.current
+  if step == nil then error("pb:launch: a launch must be made inside a step", 2) end
+  local ckey = o.key and (step.key .. "/" .. o.key) or step.key
+  self.launch_counts[ckey] = (self.launch_counts[ckey] or 0) + 1
+  local lkey = o.key and fmt("%s#%d", ckey, self.launch_counts[ckey])
+    or fmt("%s/launch#%d", step.key, self.launch_counts[step.key])
+  local kind = o.kind or "run"
+  if self.dry_run then
+    if o.check then o.check() end
+    self:say("  would %s", what)
+    self:event { event = "dry_run", action = what }
+    return nil
+  end
+  local j = self.journal
+  local id = j.launched[lkey]
+  if id then return id end
+  local sid = j.intents[lkey]
+  if sid then                                   -- an intent without a result: settle it
+    local found = self.client:find_submission(sid, { kind = kind })
+    id = found and found.id
+    if id then
+      self:say("  %s", self:paint("90", "found what was launched before the interruption: " .. id))
+    end
+  else
+    sid = dagster.submission_id()
+    journal.crash_point("before-intent")
+    j:record { event = "intent", launch = lkey, sid = sid, what = what }
+  end
+  if id == nil then
+    id = fn(sid)
+    journal.crash_point("after-request")
+  end
+  j:record { event = "launched", launch = lkey, run_id = id }
+  journal.crash_point("after-result")
+  j.launched[lkey] = id
+  self:say("  %s: %s %s", what, kind, id)
+  self:event { event = "launched", step = step.name, run_id = id, kind = kind, action = what }
+  return id
+end
+
+local function copy_with(opts, k, v)
+  local o = {}
+  for key, x in pairs(opts or {}) do o[key] = x end
+  o[k] = v
+  return o
+end
+
+local function describe_config(cfg)
+  if cfg == nil or (type(cfg) == "table" and next(cfg) == nil) then return "no config" end
+  if type(cfg) == "string" then return "config " .. cfg end
+  return "config " .. json.encode(cfg)
+end
+
+local function describe_tags(tags)
+  local keys = {}
+  for k in pairs(tags or {}) do keys[#keys + 1] = k end
+  if #keys == 0 then return "no tags" end
+  table.sort(keys)
+  for i, k in ipairs(keys) do keys[i] = k .. "=" .. tostring(tags[k]) end
+  return "tags " .. concat(keys, ", ")
+end
+
+-- pb:submit(job, opts) -> run id: client:submit_job_execution, made once (see pb:launch); in
+-- a dry run the config is checked by the server and the launch printed, and nil returned
+function PB:submit(job, opts)
+  opts = opts or {}
+  local what = fmt("launch job %s with %s and %s", job, describe_config(opts.run_config),
+    describe_tags(opts.tags))
+  return self:launch(what, function(sid)
+    return self.client:submit_job_execution(job, copy_with(opts, "submission_id", sid))
+  end, { check = function()
+    self.client:validate_run_config(job, { run_config = opts.run_config,
+      repository_location_name = opts.repository_location_name,
+      repository_name = opts.repository_name, op_selection = opts.op_selection })
+  end })
+end
+
+-- pb:reexecute(run_id [, opts]) -> new run id: client:reexecute, made once. Keyed by run_id
+-- within its step, so that tasks of dagster.spawn may re-execute several runs at once in
+-- any order and a resumed playbook still matches each launch to its parent.
+function PB:reexecute(run_id, opts)
+  opts = opts or {}
+  local what = fmt("re-execute run %s (%s)", run_id, opts.strategy or "ALL_STEPS")
+  return self:launch(what, function(sid)
+    return self.client:reexecute(run_id, copy_with(opts, "submission_id", sid))
+  end, { key = "reexecute " .. run_id })
+end
+
+-- pb:backfill(spec) -> backfill id: client:backfill, made once (see pb:launch)
+function PB:backfill(spec)
+  local what = fmt("backfill %s over %s", spec.job and ("job " .. spec.job)
+    or ("assets " .. concat(spec.assets, ", ")), spec.all_partitions and "all partitions"
+    or fmt("%d partitions", #spec.partitions))
+  return self:launch(what, function(sid)
+    return self.client:backfill(copy_with(spec, "submission_id", sid))
+  end, { kind = "backfill" })
+end
+
+-- pb:terminate(run_id [, opts]), pb:reload(location), pb:shutdown(location): the mutations
+-- that a dry run prints instead of making
+function PB:terminate(run_id, opts)
+  local what = fmt("terminate run %s%s", run_id, opts and opts.force and " (force)" or "")
+  if self.dry_run then self:say("  would %s", what); return nil end
+  return self.client:terminate_run(run_id, opts)
+end
+
+function PB:reload(location)
+  if self.dry_run then self:say("  would reload location %s", location); return nil end
+  return self.client:reload_repository_location(location)
+end
+
+function PB:shutdown(location)
+  if self.dry_run then self:say("  would shut down location %s", location); return nil end
+  return self.client:shutdown_repository_location(location)
+end
+
+------------------------------------------------------------------------------------------
+-- Ending
+------------------------------------------------------------------------------------------
+
+-- pb:tags(words) -> {k = v}: the K=V words of a repeatable --tag flag; a word without "="
+-- is a usage error
+function PB:tags(words)
+  local tags = {}
+  for _, kv in ipairs(words or {}) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if not k then usage(self.name, "--tag " .. cli.shown(kv) .. ": K=V expected") end
+    tags[k] = v
+  end
+  return tags
+end
+
+-- pb:usage(message): ends the playbook with a usage error (status 4), on stderr like a bad flag
+function PB:usage(message) usage(self.name, message) end
+
+-- pb:exit(code [, message]): ends the playbook (the summary and the journal's end record
+-- are written by the runner); the message goes to the output (and the summary event)
+function PB:exit(code, message) exit.stop(code or 0, message) end
+
+return M
