@@ -89,7 +89,8 @@ describe("dagster.client argument errors", function()
     local c = dagster.client("127.0.0.1", { port_number = 1, retries = 0 })
     local e = err(function() local _ = c:get_run_status("run\xff") end)
     assert.equal("string", type(e))
-    assert.matches("^[^:]*client_args_spec%.lua:%d+: json%.encode: invalid UTF%-8 in string at byte 4 at %$%.runId$", e)
+    assert.matches("^[^:]*client_args_spec%.lua:%d+: bad argument #1 to 'get_run_status' " ..
+      "%(invalid UTF%-8 at byte 4%)$", e)
     e = err(function()
       local _ = c:submit_job_execution("j", { repository_location_name = "l", repository_name = "r",
                                                run_config = { ops = { x = { config = { f = print } } } } })

@@ -44,10 +44,20 @@ local function typename(v) return v == nil and "no value" or type(v) end
 
 -- check.type(v, want, n, fname [, what]): v must be of Lua type `want`; `what` names the
 -- option ("timeout: number expected, got string")
+-- A string must also be valid UTF-8: JSON cannot carry anything else to the server.
 function M.type(v, want, n, fname, what)
   if type(v) ~= want then
     argerror(n, fname, fmt("%s%s expected, got %s", what and (what .. ": ") or "", want,
       typename(v)))
+  end
+  if want == "string" then M.utf8(v, n, fname, what) end
+end
+
+-- check.utf8(s, n, fname [, what]): s must be valid UTF-8
+function M.utf8(s, n, fname, what)
+  local ok, bad = utf8.len(s)
+  if not ok then
+    argerror(n, fname, fmt("%sinvalid UTF-8 at byte %d", what and (what .. ": ") or "", bad))
   end
 end
 local checktype = M.type
@@ -120,6 +130,7 @@ function M.string_list(v, n, fname, what)
   local out = json.array()
   for i, s in ipairs(v) do
     if type(s) ~= "string" then argerror(n, fname, fmt("%s[%d]: string expected", what, i)) end
+    M.utf8(s, n, fname, fmt("%s[%d]", what, i))
     out[i] = s
   end
   for k in pairs(v) do
@@ -140,6 +151,7 @@ function M.tag_list(tags, n, fname)
   local keys = {}
   for k in pairs(tags) do
     if type(k) ~= "string" then argerror(n, fname, "tags: keys must be strings") end
+    M.utf8(k, n, fname, "tags")
     keys[#keys + 1] = k
   end
   table.sort(keys)
@@ -149,6 +161,8 @@ function M.tag_list(tags, n, fname)
     elseif tv == "table" then v = json.encode(v)
     elseif tv ~= "string" then
       argerror(n, fname, fmt('tags: value of "%s" cannot be a %s', k, tv))
+    else
+      M.utf8(v, n, fname, fmt('tags: value of "%s"', k))
     end
     out[#out + 1] = { key = k, value = v }
   end
