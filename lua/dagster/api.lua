@@ -2,7 +2,7 @@
 -- the client, with its arguments, options (and their defaults), returns, errors, a one-line
 -- summary and an example. The REPL's help() and option-key completion read it, the editor
 -- annotations are generated from it, and spec/api_spec.lua holds it against the code (the
--- functions that exist, and the option sets the methods check: Client._options).
+-- functions that exist, and the option sets the methods check: dagster.check.option_sets).
 --
 --   local api = require "dagster.api"
 --   api.entries        -- the entries, in the order help() lists them
