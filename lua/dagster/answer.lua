@@ -3,8 +3,9 @@
 --
 --   answer.decode(status, body, url, opname) -> data, or raises HTTPError / ProtocolError /
 --                                               GraphQLError (the fuzz targets drive it)
---   answer.read(document, opname, data, read, url) -> read(data); a Lua error inside read
---                                               becomes a ProtocolError naming the path
+--   answer.read(document, opname, data, read, url [, client]) -> read(data, client); a
+--                                               Lua error inside read becomes a
+--                                               ProtocolError naming the path
 --   answer.value(v)        -> v, or nil for JSON null (a nullable field's value)
 --   answer.isnull(v)       -> whether v is nil or JSON null
 --   answer.tags(list)      -> {key = value} from [{key, value}]
@@ -111,8 +112,8 @@ end
 -- null, or of another kind than the document selects) becomes a ProtocolError that names
 -- the operation and the path of what was wrong (dagster.shape); a dagster.Error raised by
 -- read (the typed error of a union member) passes as it is.
-function M.read(document, opname, data, read, url)
-  local ok, res = pcall(read, data)
+function M.read(document, opname, data, read, url, client)
+  local ok, res = pcall(read, data, client)
   if ok then return res end
   if E.is(res) then error(res, 0) end
   local lua_error = tostring(res)

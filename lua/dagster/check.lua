@@ -14,6 +14,7 @@ local json = require "dagster.json"
 local yaml = require "dagster.yaml"
 
 local fmt, concat = string.format, table.concat
+local utf8len = utf8.len
 
 local M = {}
 
@@ -50,7 +51,7 @@ function M.type(v, want, n, fname, what)
     argerror(n, fname, fmt("%s%s expected, got %s", what and (what .. ": ") or "", want,
       typename(v)))
   end
-  if want == "string" then M.utf8(v, n, fname, what) end
+  if want == "string" and not utf8len(v) then M.utf8(v, n, fname, what) end
 end
 
 -- check.utf8(s, n, fname [, what]): s must be valid UTF-8

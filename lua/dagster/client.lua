@@ -135,36 +135,41 @@ end
 
 -- The deadline of a call that starts now: self.timeout from now (none when it is 0), or
 -- `limit` (a self:_now() time) when that comes first.
+-- Also returns the time it is now, for the caller that needs it.
 function Client:_deadline(limit)
-  local d = self.timeout > 0 and self:_now() + self.timeout or nil
+  local now = self:_now()
+  local d = self.timeout > 0 and now + self.timeout or nil
   if limit and (d == nil or limit < d) then d = limit end
-  return d
+  return d, now
 end
 
--- Runs attempt() until it succeeds, at most `retries` times more after a transient failure
--- (answer.retryable), with backoff, and never past `deadline`: a retry whose backoff would
--- end past it is not started and the last error is raised instead. before_retry(err), when
--- given, runs after each backoff and may end the loop with a value (a launch looks up its
--- submission there). Any other error is raised as it is.
-function Client:_retry(deadline, retries, attempt, before_retry)
-  local n, t0 = 0, self:_now()
-  -- the last error, saying how many attempts it ends and how long they took (libcurl's own
-  -- message speaks of the last attempt alone: "after 0 ms")
-  local function give_up(res)
-    if n > 0 and E.is(res) and type(res.message) == "string" then
-      res.attempts = n + 1
-      res.message = fmt("%s (%d attempts in %.1f s)", res.message, n + 1, self:_now() - t0)
-    end
-    error(res, 0)
+-- the last error of _retry, saying how many attempts it ends and how long they took
+-- (libcurl's own message speaks of the last attempt alone: "after 0 ms")
+local function give_up(self, res, n, t0)
+  if n > 0 and E.is(res) and type(res.message) == "string" then
+    res.attempts = n + 1
+    res.message = fmt("%s (%d attempts in %.1f s)", res.message, n + 1, self:_now() - t0)
   end
+  error(res, 0)
+end
+
+-- Runs attempt(...) until it succeeds, at most `retries` times more after a transient
+-- failure (answer.retryable), with backoff, and never past `deadline` (t0: when the call
+-- started, a self:_now() time): a retry whose
+-- backoff would end past it is not started and the last error is raised instead.
+-- before_retry(err), when given, runs after each backoff and may end the loop with a value
+-- (a launch looks up its submission there). Any other error is raised as it is. (No
+-- closure is made per call: this is every request's path.)
+function Client:_retry(t0, deadline, retries, before_retry, attempt, ...)
+  local n = 0
   while true do
-    local ok, res = pcall(attempt)
+    local ok, res = pcall(attempt, ...)
     if ok then return res end
     if not answer.retryable(res) then error(res, 0) end
-    if n >= retries then give_up(res) end
+    if n >= retries then give_up(self, res, n, t0) end
     n = n + 1
     local delay = self:_backoff(n)
-    if deadline and self:_now() + delay >= deadline then give_up(res) end
+    if deadline and self:_now() + delay >= deadline then give_up(self, res, n, t0) end
     self:_sleep(delay)
     if before_retry then
       local found = before_retry(res)
@@ -228,17 +233,18 @@ function Client:_execute(document, variables, opname, call)
     payload = p.head .. ',"variables":' .. vars .. "}"
   end
   local mutation = p.mutation
-  local deadline = self:_deadline(call.deadline)
-  return self:_retry(deadline, (call.once or mutation) and 0 or self.retries, function()
-    return self:_attempt(payload, opname, mutation, deadline)
-  end)
+  local deadline, t0 = self:_deadline(call.deadline)
+  return self:_retry(t0, deadline, (call.once or mutation) and 0 or self.retries, nil,
+    self._attempt, self, payload, opname, mutation, deadline)
 end
 
 -- _execute, then answer.read: one operation whose answer read() turns into the method's
 -- result. call: {once =, deadline =} as for _execute.
+-- read(data, self) is called with the client, so that a method's reader can be a function
+-- made once rather than a closure per call.
 function Client:_query(document, variables, opname, read, call)
   return answer.read(document, opname, self:_execute(document, variables, opname, call), read,
-    self.url)
+    self.url, self)
 end
 
 -- Raises the typed error a union member stands for (see answer.typed_error), from inside a
@@ -262,10 +268,12 @@ function Client:graphql(document, variables)
 end
 
 -- client:version() -> the webserver's Dagster version (a cheap health check)
+local function read_version(d)
+  return type(d.version) == "string" and d.version or error("version is not a string")
+end
+
 function Client:version()
-  return self:_query(D.version, nil, "DagsterLuaVersion", function(d)
-    return type(d.version) == "string" and d.version or error("version is not a string")
-  end)
+  return self:_query(D.version, nil, "DagsterLuaVersion", read_version)
 end
 
 ------------------------------------------------------------------------------------------
@@ -394,14 +402,14 @@ function Client:_launch_once(document, variables, opname, field, tags, sid, find
     local found = self:find_submission(s, { kind = "run" }, deadline)
     return found and found.id
   end
-  local deadline = self:_deadline()
-  local ok, res = pcall(self._retry, self, deadline, self.retries, function()
+  local deadline, t0 = self:_deadline()
+  local ok, res = pcall(self._retry, self, t0, deadline, self.retries, function()
+    return find(sid, deadline)
+  end, function()
     local data = self:_execute(document, variables, opname, { once = true, deadline = deadline })
     return answer.read(document, opname, data, function(d)
       return answer.launch(d[field], self.url, opname)
     end, self.url)
-  end, function()
-    return find(sid, deadline)
   end)
   if ok then return res end
   if E.is(res) and sid and (answer.retryable(res) or res.name == "ProtocolError") then
@@ -538,13 +546,15 @@ end
 ------------------------------------------------------------------------------------------
 
 -- client:get_run_status(run_id) -> "SUCCESS" | "FAILURE" | ... (see dagster.RunStatus)
+local function read_run_status(d, self)
+  local r = d.runOrError
+  if r.__typename == "Run" then return enums.RunStatus[r.status] end
+  self:_typed_error(r, "DagsterLuaRunStatus")
+end
+
 function Client:get_run_status(run_id)
   checktype(run_id, "string", 1, "get_run_status")
-  return self:_query(D.run_status, { runId = run_id }, "DagsterLuaRunStatus", function(d)
-    local r = d.runOrError
-    if r.__typename == "Run" then return enums.RunStatus[r.status] end
-    self:_typed_error(r, "DagsterLuaRunStatus")
-  end)
+  return self:_query(D.run_status, { runId = run_id }, "DagsterLuaRunStatus", read_run_status)
 end
 
 -- the FAILURE result of reload and shutdown for a union member other than success

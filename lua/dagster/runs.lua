@@ -77,27 +77,31 @@ end
 -- inside (the caller's loop retries); the caller's deadline, which each request ends by.
 ----------------------------------------------------------------------------------------
 
+-- (the readers of the requests a wait repeats are made once, not a closure per call)
+local function read_status(d, self)
+  return status_of(self:_member(d.runOrError, "Run", "DagsterLuaRunStatus"))
+end
+
 local function run_status(self, run_id, call)
-  return self:_query(D.run_status, { runId = run_id }, "DagsterLuaRunStatus", function(d)
-    local r = self:_member(d.runOrError, "Run", "DagsterLuaRunStatus")
-    return status_of(r)
-  end, call)
+  return self:_query(D.run_status, { runId = run_id }, "DagsterLuaRunStatus", read_status, call)
+end
+
+local function read_progress(d, self)
+  local r = self:_member(d.runOrError, "Run", "DagsterLuaRunProgress")
+  local st = r.stats
+  if st.__typename == "RunStatsSnapshot" then
+    return { status = status_of(r), done = st.stepsSucceeded, failed = st.stepsFailed }
+  end
+  return { status = status_of(r) }
+end
+
+-- a run's status and step counts (the poll of a wait that shows its progress)
+local function run_progress(self, run_id, call)
+  return self:_query(D.run_progress, { runId = run_id }, "DagsterLuaRunProgress", read_progress, call)
 end
 
 -- one page of a run's event log: {events = list of event tables, cursor = the server's
 -- cursor after them (a string, or nil), more = the server has more}
--- a run's status and step counts (the poll of a wait that shows its progress)
-local function run_progress(self, run_id, call)
-  return self:_query(D.run_progress, { runId = run_id }, "DagsterLuaRunProgress", function(d)
-    local r = self:_member(d.runOrError, "Run", "DagsterLuaRunProgress")
-    local st = r.stats
-    if st.__typename == "RunStatsSnapshot" then
-      return { status = status_of(r), done = st.stepsSucceeded, failed = st.stepsFailed }
-    end
-    return { status = status_of(r) }
-  end, call)
-end
-
 local function logs_page(self, run_id, cursor, limit, call)
   return self:_query(D.logs_for_run, { runId = run_id, afterCursor = cursor, limit = limit },
     "DagsterLuaLogsForRun", function(d)
