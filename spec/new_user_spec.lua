@@ -118,6 +118,11 @@ describe("odd input to a playbook", function()
       "%-%-config%-json: Expected object key string but found invalid token at character 2")
     usage_error([[run succeed_job --config-json '[1]']], "%-%-config%-json: a JSON object expected, got a list")
     usage_error("recover --concurrency 1.5", '%-%-concurrency: a whole number expected, got "1%.5"')
+    -- an empty list would be no filter at all to the server, or a bad argument inside
+    usage_error("run succeed_job --op-selection ,", "%-%-op%-selection: no names in ,")
+    usage_error("backfill --job daily_job --partitions ,", "%-%-partitions: no partition keys in ,")
+    usage_error([[backfill --job daily_job --from '' --to 2026-11-02]],
+      "%-%-from and %-%-to: a partition key expected, got an empty one")
   end)
 
   it("names --location, not the module's option names, for a job in two locations", function()

@@ -206,6 +206,7 @@ function P.run(def, argv)
         ("; --resume goes on (journal " .. pb.journal.path .. ")") or "", "\n")
     else
       message = error_text(res, def.decl)
+      trace = pb and pb.trace or trace   -- where a step's error happened, when it was one
       io.stderr:write("dagster-lua play: ", trace or message, "\n")
     end
   end

@@ -43,17 +43,20 @@ return playbook.define({
   local ways = (f.partitions and 1 or 0) + ((f.from or f.to) and 1 or 0) + (f.all and 1 or 0)
   if ways ~= 1 then pb:usage("give one of --partitions, --from/--to or --all") end
   if (f.from == nil) ~= (f.to == nil) then pb:usage("--from and --to go together") end
+  if f.from == "" or f.to == "" then pb:usage("--from and --to: a partition key expected, got an empty one") end
+  local keys
+  if f.partitions then
+    keys = {}
+    for k in f.partitions:gmatch("[^,]+") do keys[#keys + 1] = k end
+    if #keys == 0 then pb:usage("--partitions: no partition keys in " .. f.partitions) end
+  end
   local tags = pb:tags(f.tag)
 
   -- Which partitions: checked with the server, before anything is launched.
   local target = f.job or f.asset[1]
   local checked = pb:step("check the partitions", { target = target, partitions = f.partitions,
       from = f.from, to = f.to, all = f.all }, function()
-    local spec = f.all or { from = f.from, to = f.to }
-    if f.partitions then
-      spec = {}
-      for k in f.partitions:gmatch("[^,]+") do spec[#spec + 1] = k end
-    end
+    local spec = f.all or keys or { from = f.from, to = f.to }
     local keys, where = pb.client:check_partitions(target, spec,
       { location = f.location, repository = f.repository })
     local shown = #keys > 8 and (table.concat(keys, ", ", 1, 4) .. ", ... " .. keys[#keys])

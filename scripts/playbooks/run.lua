@@ -34,11 +34,17 @@ return playbook.define({
 }, function(pb)
   local f = pb.flags
 
-  local function list(s)
+  -- the names of a comma-separated flag, or nil when it is not given; an empty list is a
+  -- usage error (the server would run everything)
+  local function list(flag)
+    local s = f[flag]
+    if s == nil then return nil end
     local out = json.array()
-    for part in (s or ""):gmatch("[^,]+") do out[#out + 1] = part end
+    for part in s:gmatch("[^,]+") do out[#out + 1] = part end
+    if #out == 0 then pb:usage("--" .. flag .. ": no names in " .. s) end
     return out
   end
+  local op_selection, asset_selection = list("op-selection"), list("asset-selection")
 
   -- The run config: each -c file (globs expanded, in order), then --config-json.
   local config = {}
@@ -68,8 +74,7 @@ return playbook.define({
   local run_id = pb:step("launch " .. pb.args.job, { config = config, tags = tags }, function()
     return pb:submit(pb.args.job, {
       run_config = config, tags = tags,
-      op_selection = f["op-selection"] and list(f["op-selection"]) or nil,
-      asset_selection = f["asset-selection"] and list(f["asset-selection"]) or nil,
+      op_selection = op_selection, asset_selection = asset_selection,
       repository_location_name = f.location, repository_name = f.repository,
     })
   end)

@@ -167,7 +167,11 @@ function PB:step(name, inputs, fn)
   self.journal:record { event = "start", step = key, name = name }
   self.current = row
   local t0 = dagster.now()
-  local ok, res = pcall(fn, self)
+  local ok, res = xpcall(fn, function(e)
+    -- a Lua error (a bug): keep where it happened for the runner's report
+    if type(e) == "string" then self.trace = debug.traceback(e, 2) end
+    return e
+  end, self)
   self.current = nil
   row.duration = dagster.now() - t0
   if not ok then
