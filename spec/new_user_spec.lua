@@ -173,7 +173,10 @@ else:
     conn, _ = s.accept()
 time.sleep(0.3)
 p.send_signal(2)
-out = p.communicate(timeout=20)[0].decode()
+try:
+    out = p.communicate(timeout=20)[0].decode()
+finally:
+    p.kill()              # never leave it running when it did not stop
 print(p.returncode)
 print(out)
 ]=]

@@ -257,7 +257,7 @@ end)
       end)
     end
 
-    it("skips the steps done before: a finished journal resumed launches nothing", function()
+    it("starts anew with --resume once the last run finished, keeping that run as history", function()
       local tag = unique()
       local journal = dir .. "/twice.jsonl"
       local _, err, code = play(("run succeed_job --journal %s --tag spec=%s --wait"):format(journal, tag))
@@ -265,8 +265,10 @@ end)
       local out
       out, err, code = play(("run succeed_job --journal %s --tag spec=%s --wait --resume"):format(journal, tag))
       assert.equal(0, code, err)
-      assert.matches("done before", out)
-      assert.equal(1, #runs_tagged("spec", tag))
+      assert.is_nil(out:find("done before", 1, true), out)   -- a finished run is not replayed
+      assert.equal(2, #runs_tagged("spec", tag))
+      local _, kept = H.run("ls " .. H.quote(dir .. "/history")):gsub("twice%.%d+%.jsonl", "")
+      assert.equal(1, kept)
     end)
 
     -- A crash while a record is written leaves a prefix of it as the last line, without its

@@ -31,6 +31,8 @@ local exit = require "dagster.playbook.exit"
 local cli = require "dagster.playbook.cli"
 local config = require "dagster.playbook.config"
 local object = require "dagster.playbook.object"
+local journal = require "dagster.playbook.journal"
+local report = require "dagster.playbook.report"
 
 local fmt, concat = string.format, table.concat
 local is_stop = exit.is_stop
@@ -214,8 +216,16 @@ function P.run(def, argv)
     summary(pb, code)
     pb:event { event = "summary", code = code, steps = #pb.steps, message = message }
     if code ~= P.EXIT.INTERRUPTED then
-      pcall(pb.journal.record, pb.journal, { event = "end", code = code, time = os.time() })
+      pcall(pb.journal.record, pb.journal, { event = "end", code = code, time = os.time(),
+        duration = dagster.now() - pb.t0 })
     end
+    -- for the runs nobody watches: a notification and metrics (neither changes the status)
+    local ok, s = true, nil
+    if not pb.journal.off then ok, s = pcall(journal.summary, pb.journal.path) end
+    local doc = report.document(pb, code, message, ok and s or nil)
+    local sent, err = pcall(report.notify, pb, doc)
+    if not sent then io.stderr:write(fmt("play %s: warning: notification: %s\n", pb.name, tostring(err))) end
+    if pb.flags.metrics then pcall(report.metrics, pb, doc, pb.flags.metrics) end
   end
   return code
 end
@@ -270,7 +280,9 @@ local PLAY_USAGE = [[
 usage: dagster-lua play NAME [args...]        a shipped playbook (play --list names them)
        dagster-lua play FILE.lua [args...]    a playbook from a file
        dagster-lua play --list
-       dagster-lua play NAME --help           its arguments, flags and exit codes]]
+       dagster-lua play NAME --help           its arguments, flags and exit codes
+       dagster-lua play history [PLAYBOOK]    the past runs, from the journals (--json, --limit)
+       dagster-lua play show [JOURNAL|PLAYBOOK]  one run in full, the last by default]]
 
 -- playbook.play(argv) -> exit code: what `dagster-lua play ...` runs
 function P.play(argv)
@@ -280,6 +292,9 @@ function P.play(argv)
     return target and 0 or P.EXIT.USAGE
   end
   if target == "--list" then return list() end
+  if target == "history" or target == "show" then
+    return require("dagster.playbook.history")[target](table.move(argv, 2, #argv, 1, {}))
+  end
   local def, err = load_playbook(target)
   if not def then
     io.stderr:write("dagster-lua play: ", err, "\n")

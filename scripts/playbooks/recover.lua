@@ -48,7 +48,8 @@ return playbook.define({
   local f = pb.flags
   local EXIT = playbook.EXIT
 
-  local since = os.time() - f.since
+  -- the window of the run's first attempt: a resumed run looks where it looked before
+  local since = pb.started - f.since
   if not STRATEGIES[f.strategy] then
     pb:usage("--strategy " .. f.strategy .. ": FROM_FAILURE, FROM_ASSET_FAILURE or ALL_STEPS expected")
   end

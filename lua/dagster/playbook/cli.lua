@@ -83,8 +83,30 @@ M.COMMON = {
   { name = "fresh", type = "boolean", doc = "start over, dropping an unfinished journal" },
   { name = "dry-run", type = "boolean", doc = "read, check and print; change nothing" },
   { name = "json", type = "boolean", doc = "one JSON object per event on stdout; text on stderr" },
+  { name = "wait-lock", type = "duration", metavar = "DURATION",
+    doc = "when another process runs this journal, wait this long for it (else exit 75)" },
+  { name = "notify", type = "list", metavar = "URL", doc = "POST a JSON summary here at the end" },
+  { name = "notify-env", type = "list", metavar = "NAME",
+    doc = "the same, to the URL this variable holds (a URL with a secret in it)" },
+  { name = "notify-on", type = "string", metavar = "WHEN", default = "failure",
+    doc = "always, failure (exit status not 0) or change (not the last run's status)" },
+  { name = "metrics", type = "string", metavar = "FILE",
+    doc = "write Prometheus metrics here at the end (textfile collector format)" },
   { name = "help", short = "h", type = "boolean", doc = "this help" },
 }
+
+-- argv with the URL of each --notify replaced: a webhook URL may hold a secret, and the
+-- arguments are kept in journals, history, lock files and notifications
+function M.redact(argv)
+  local out, hide = {}, false
+  for i, a in ipairs(argv) do
+    if hide then out[i], hide = "<url>", false
+    elseif a == "--notify" then out[i], hide = a, true
+    elseif a:find("^%-%-notify=") then out[i] = "--notify=<url>"
+    else out[i] = a end
+  end
+  return out
+end
 local COMMON_NAMES = {}
 for _, f in ipairs(M.COMMON) do COMMON_NAMES[f.name] = true end
 
@@ -255,6 +277,20 @@ function M.parse(decl, argv)
     usage(name, "unexpected argument " .. shown(positional[#decl_args + 1]))
   end
   if flags.resume and flags.fresh then usage(name, "--resume and --fresh exclude each other") end
+  local on = flags["notify-on"]
+  if on ~= "always" and on ~= "failure" and on ~= "change" then
+    usage(name, fmt("--notify-on: always, failure or change expected, got %q", shown(on)))
+  end
+  for _, url in ipairs(flags.notify) do
+    if not url:find("^https?://[^/]") then usage(name, "--notify: an http:// or https:// URL expected") end
+  end
+  for _, var in ipairs(flags["notify-env"]) do
+    local url = os.getenv(var)
+    if url == nil or url == "" then usage(name, fmt("--notify-env %s: that variable is not set", shown(var))) end
+    if not url:find("^https?://[^/]") then
+      usage(name, fmt("--notify-env %s: the variable does not hold an http:// or https:// URL", shown(var)))
+    end
+  end
   return args, flags
 end
 

@@ -12,7 +12,7 @@ local fmt = string.format
 local M = {}
 
 M.CODES = { OK = 0, FAILURE = 1, CANCELED = 2, TIMEOUT = 3, USAGE = 4, UNREACHABLE = 5,
-  PARTIAL = 6, INTERRUPTED = 130 }
+  PARTIAL = 6, BUSY = 75, INTERRUPTED = 130 }
 
 M.TABLE = {
   { 0, "success" },
@@ -23,6 +23,7 @@ M.TABLE = {
        "a URL that is not a Dagster GraphQL endpoint" },
   { 5, "the server cannot be reached, or refused the credentials" },
   { 6, "partial: some of the work failed" },
+  { 75, "busy: another process is running this journal; try later (or --wait-lock)" },
   { 130, "interrupted (Ctrl-C); the journal stays consistent: --resume goes on" },
 }
 
@@ -38,6 +39,13 @@ function M.stop(code, message, fields)
 end
 
 function M.is_stop(v) return getmetatable(v) == Stop end
+
+-- exit.meaning(code) -> the table's words for an exit code ("partial: ...")
+function M.meaning(code)
+  for _, e in ipairs(M.TABLE) do if e[1] == code then return e[2] end end
+  if code == 137 then return "killed (SIGKILL)" end
+  return "exit status " .. tostring(code)
+end
 
 -- exit.usage(name, message): a usage error, status 4, in the one form every usage error
 -- takes; `name` is the playbook's (nil outside a playbook: the message alone)

@@ -6,18 +6,26 @@
 --   journal.open(path, name, o)    -> j: the journal to append to, read first when it
 --                                     exists; o = {resume =, fresh =, argv =}
 --   j:record(rec)                  appends one record (one write, fsynced)
+--   journal.lock(path, name, o)    -> the lock of a journal (one process per journal), or
+--                                     exit status 75 naming the holder
 --   journal.unfinished(name)       -> the journals of playbook `name` that did not end
+--   journal.runs([name])           -> every run the journals and their history hold, newest
+--                                     first, each summarized (journal.summary)
 --   journal.crash_point(point)     a test hook (DAGSTER_LUA_PLAYBOOK_KILL_AT)
 --
--- The first record says what wrote the file (kind, version, playbook, argv, identity); each
--- step and launch then has an intent record before it and a result record after it; the
--- runner writes an "end" record last. A journal whose last record is not "end" is
--- unfinished: it is resumed with --resume or dropped with --fresh, never overwritten by
--- accident.
+-- The first record says what wrote the file (kind, version, playbook, argv, identity, time,
+-- host, pid); each step and launch then has an intent record before it and a result record
+-- after it; the runner writes an "end" record last. A journal whose last record is not
+-- "end" is unfinished: it is resumed with --resume, or kept as history and started over with
+-- --fresh; without either it is a usage error, never overwritten by accident. A finished
+-- journal goes to the history (history/<journal name>.<start time>.jsonl beside it, the
+-- newest KEEP of each journal kept) when the next run of that journal starts, so --resume
+-- from a scheduler goes on after a crash and starts anew after a finished run.
 
 local json = require "dagster.json"
 local file = require "dagster.file"
 local sys = require "dagster.sys"
+local concurrent = require "dagster.concurrent"
 local exit = require "dagster.playbook.exit"
 
 local fmt, concat = string.format, table.concat
@@ -27,6 +35,7 @@ local M = {}
 
 M.KIND = "dagster-lua playbook journal"
 M.VERSION = 2
+M.KEEP = 50           -- finished runs kept in the history of each journal
 
 function M.state_dir()
   local x = os.getenv("XDG_STATE_HOME")
@@ -105,13 +114,59 @@ end
 -- whether the records end with the runner's end record
 local function finished(records) return records[#records].event == "end" end
 
+-- the folder a journal's history lives in, and the journal's name without .jsonl
+local function history_dir(path) return (path:match("^(.*)/[^/]*$") or ".") .. "/history" end
+local function base_of(path) return (path:match("([^/]*)$"):gsub("%.jsonl$", "")) end
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- Moves a journal (finished, or dropped with --fresh) into its history and keeps the newest
+-- KEEP there. records[1].time names it.
+function M.rotate(path, records)
+  local dir, base = history_dir(path), base_of(path)
+  file.mkdirs(dir)
+  local started = math.tointeger(records and records[1] and records[1].time) or os.time()
+  local dest, n = fmt("%s/%s.%d.jsonl", dir, base, started), 1
+  while exists(dest) do
+    n = n + 1
+    dest = fmt("%s/%s.%d-%d.jsonl", dir, base, started, n)
+  end
+  local ok, err = os.rename(path, dest)
+  if not ok then error(err, 0) end
+  local mine = {}
+  local esc = base:gsub("%p", "%%%0")
+  for _, f in ipairs(file.list(dir) or {}) do
+    local t = f:match("^" .. esc .. "%.(%d+)[%d-]*%.jsonl$")
+    if t then mine[#mine + 1] = { name = f, t = tonumber(t) } end
+  end
+  table.sort(mine, function(a, b) return a.t < b.t or (a.t == b.t and a.name < b.name) end)
+  for i = 1, #mine - M.KEEP do os.remove(dir .. "/" .. mine[i].name) end
+  return dest
+end
+
+-- the journal files of the state directory (or of `name` only) and of their history
+local function journal_files(name)
+  local out = {}
+  for _, dir in ipairs { M.state_dir(), M.state_dir() .. "/history" } do
+    for _, f in ipairs(file.list(dir) or {}) do
+      if f:find("%.jsonl$") and (name == nil or f:sub(1, #name + 1) == name .. "-"
+          or f:sub(1, #name + 1) == name .. ".") then
+        out[#out + 1] = dir .. "/" .. f
+      end
+    end
+  end
+  return out
+end
+
 -- The journals of playbook `name` in the state directory that did not end, oldest first:
 -- {path, argv, time} each (a damaged one is left out).
 function M.unfinished(name)
   local out = {}
   local dir = M.state_dir()
-  local p = io.popen("ls -1A -- '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-  for f in p:lines() do
+  for _, f in ipairs(file.list(dir) or {}) do
     if f:sub(1, #name + 1) == name .. "-" and f:find("%.jsonl$") then
       local path = dir .. "/" .. f
       local ok, records = pcall(M.read, path, name)
@@ -120,9 +175,136 @@ function M.unfinished(name)
       end
     end
   end
-  p:close()
   table.sort(out, function(a, b) return (a.time or 0) < (b.time or 0) end)
   return out
+end
+
+-- journal.summary(path [, records]) -> what one run did, from its journal: {path,
+-- playbook, argv, started, ended, code (nil while unfinished), duration, host, steps =
+-- {{name, status, result, duration}}, launches = {{what, id, kind, action}}, launched,
+-- reexecuted, backfills, terminated (counts), terminated_runs, finished, resumes}
+function M.summary(path, records)
+  records = records or M.read(path)
+  local head = records[1] or {}
+  local s = { path = path, playbook = head.playbook, argv = head.argv or {}, started = head.time,
+    host = head.host, steps = {}, launches = {}, launched = 0, reexecuted = 0, backfills = 0,
+    terminated = 0, terminated_runs = {}, resumes = 0, finished = false }
+  local steps, intents = {}, {}
+  for _, r in ipairs(records) do
+    local e = r.event
+    if e == "start" then
+      local row = { name = r.name or r.step, status = "started" }
+      steps[r.step] = row
+      s.steps[#s.steps + 1] = row
+    elseif e == "done" or e == "failed" then
+      local row = steps[r.step] or { name = r.step }
+      if not steps[r.step] then s.steps[#s.steps + 1] = row; steps[r.step] = row end
+      row.status = e == "done" and "ok" or "failed"
+      row.result = e == "done" and r.result or r.error
+      row.duration = r.duration
+    elseif e == "intent" then
+      intents[r.launch] = r
+    elseif e == "launched" then
+      local i = intents[r.launch] or {}
+      local action = r.action or i.action or "launch"
+      s.launches[#s.launches + 1] = { what = i.what, id = r.run_id, kind = r.kind or "run",
+                                      action = action }
+      if action == "reexecute" then s.reexecuted = s.reexecuted + 1
+      elseif (r.kind or "run") == "backfill" then s.backfills = s.backfills + 1
+      else s.launched = s.launched + 1 end
+    elseif e == "terminated" then
+      s.terminated = s.terminated + 1
+      s.terminated_runs[#s.terminated_runs + 1] = r.run_id
+    elseif e == "resume" then
+      s.resumes = s.resumes + 1
+    elseif e == "end" then
+      s.finished, s.code, s.ended = true, r.code, r.time
+    end
+  end
+  if s.started then s.duration = (s.ended or (records[#records] or {}).time or s.started) - s.started end
+  return s
+end
+
+-- journal.runs([name]) -> the summaries of every journal and history file (of playbook
+-- `name`), newest first; a file that cannot be read is left out
+function M.runs(name)
+  local out = {}
+  for _, path in ipairs(journal_files(name)) do
+    local ok, records = pcall(M.read, path)
+    if ok and records and #records > 0 then
+      local s = M.summary(path, records)
+      if name == nil or s.playbook == name then out[#out + 1] = s end
+    end
+  end
+  table.sort(out, function(a, b)
+    if (a.started or 0) ~= (b.started or 0) then return (a.started or 0) > (b.started or 0) end
+    return a.path > b.path
+  end)
+  return out
+end
+
+-- the last finished run of the journal at path (its history's newest), or nil
+function M.last_finished(path)
+  local ok, records = pcall(M.read, path)
+  if ok and records and #records > 0 and finished(records) then return M.summary(path, records) end
+  local base, dir = base_of(path), history_dir(path)
+  local esc = base:gsub("%p", "%%%0")
+  local newest
+  for _, f in ipairs(file.list(dir) or {}) do
+    local t = f:match("^" .. esc .. "%.(%d+)[%d-]*%.jsonl$")
+    if t and (newest == nil or tonumber(t) > newest.t or (tonumber(t) == newest.t and f > newest.f)) then
+      newest = { t = tonumber(t), f = f }
+    end
+  end
+  if newest then
+    local ok, records = pcall(M.read, dir .. "/" .. newest.f)
+    if ok and records and #records > 0 and finished(records) then
+      return M.summary(dir .. "/" .. newest.f, records)
+    end
+  end
+end
+
+------------------------------------------------------------------------------------------
+-- The lock: one process per journal
+------------------------------------------------------------------------------------------
+
+-- the holder of a lock file, as its holder wrote it (nil when unreadable)
+local function holder_of(lockpath)
+  local f = io.open(lockpath, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  local ok, h = pcall(json.decode, text)
+  return ok and type(h) == "table" and h or nil
+end
+
+-- journal.lock(path, name, {wait =, holder =}) -> the lock of the journal at path (its lock
+-- file, path .. ".lock"), held until the process ends or lock:close(). When another process
+-- holds it: with wait (seconds), polls for it until then; else, or after that, ends the
+-- playbook with status 75 and a line naming the holder (pid, host, since, arguments).
+function M.lock(path, name, o)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" then file.mkdirs(dir) end
+  local lockpath = path .. ".lock"
+  local deadline = o.wait and sys.now() + o.wait
+  while true do
+    local l = file.lock(lockpath)
+    if l then
+      l:write(json.encode(o.holder) .. "\n")
+      return l
+    end
+    if not deadline or sys.now() >= deadline then
+      local h = holder_of(lockpath) or {}
+      local words = {}
+      for i, a in ipairs(type(h.argv) == "table" and h.argv or {}) do words[i] = tostring(a) end
+      exit.stop(exit.CODES.BUSY, fmt("play %s: the journal %s is in use by pid %s on %s since %s: " ..
+        "play %s %s; try later%s", name, path, tostring(h.pid or "?"), tostring(h.host or "?"),
+        h.time and os.date("%Y-%m-%d %H:%M:%S", h.time) or "?", tostring(h.playbook or name),
+        concat(words, " "), o.wait and fmt(" (waited %s)", require("dagster.term").seconds(o.wait))
+          or ", or pass --wait-lock DURATION"), { busy = true })
+    end
+    concurrent.sleep(math.min(0.2, math.max(0.01, deadline - sys.now())))
+  end
 end
 
 -- a test hook: DAGSTER_LUA_PLAYBOOK_KILL_AT=point makes the process SIGKILL itself there,
@@ -157,18 +339,20 @@ function Journal:record(rec)
   file.append(self.path, json.encode(rec) .. "\n")
 end
 
--- journal.open(path, name, {resume, fresh, argv, identity}) -> j, with j.done (step key ->
--- its done record), j.intents (launch key -> submission id), j.launched (launch key -> id)
--- filled from the records of a resumed journal, j.resumed, and j.not_found (--resume found
--- no journal: a new run starts). An unfinished journal without --resume or --fresh is a
--- usage error; a finished one is replaced.
+-- journal.open(path, name, {resume, fresh, argv, identity, host}) -> j, with j.done (step
+-- key -> its done record), j.intents (launch key -> submission id), j.launched (launch key
+-- -> id) filled from the records of a resumed journal, j.resumed, j.started (when the run
+-- first started: a resumed run keeps its inputs' times), and j.not_found (--resume found no
+-- journal and no history of it: a new run starts). An unfinished journal without --resume
+-- or --fresh is a usage error; a finished one, or an unfinished one with --fresh, goes to
+-- the history and a new run starts. The caller holds the journal's lock.
 function M.open(path, name, o)
   local j = setmetatable({ path = path, done = {}, intents = {}, launched = {} }, Journal)
   local dir = path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" then file.mkdirs(dir) end
   local records, whole, size = M.read(path, name)
   if records and #records > 0 then
-    if o.resume then
+    if o.resume and not finished(records) then
       if whole < size then file.truncate(path, whole) end  -- drop the cut record first
       for _, r in ipairs(records) do
         if r.event == "done" then j.done[r.step] = r
@@ -176,18 +360,22 @@ function M.open(path, name, o)
         elseif r.event == "launched" then j.launched[r.launch] = r.run_id end
       end
       j.resumed = true
-      j:record { event = "resume", time = os.time(), argv = o.argv }
+      j.started = records[1].time
+      j:record { event = "resume", time = os.time(), argv = o.argv, pid = sys.pid() }
       return j
     elseif not finished(records) and not o.fresh then
       usage(name, fmt("%s holds an unfinished run of this playbook: --resume goes on " ..
         "where it stopped, --fresh starts over", path))
     end
-    os.remove(path)
-  elseif o.resume then
+    M.rotate(path, records)                         -- finished, or dropped with --fresh
+  elseif records then
+    os.remove(path)                                 -- an empty file: nothing to keep
+  elseif o.resume and not M.last_finished(path) then
     j.not_found = true
   end
+  j.started = os.time()
   j:record { kind = M.KIND, version = M.VERSION, playbook = name, argv = o.argv,
-             identity = o.identity, time = os.time() }
+             identity = o.identity, time = j.started, host = o.host, pid = sys.pid() }
   return j
 end
 

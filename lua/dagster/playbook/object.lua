@@ -10,6 +10,7 @@ local term = require "dagster.term"
 local exit = require "dagster.playbook.exit"
 local cli = require "dagster.playbook.cli"
 local journal = require "dagster.playbook.journal"
+local sys = require "dagster.sys"
 
 local fmt, concat = string.format, table.concat
 local usage = exit.usage
@@ -85,14 +86,23 @@ function M.new(decl, argv)
   local identity = cli.identity(decl, args, flags)
   identity.url = self.client.url
   local path = flags.journal or journal.path(decl.name, identity)
+  self.argv = cli.redact(argv)                 -- what journals, history and notifications keep
+  self.host = sys.hostname()
   if self.dry_run or decl.journal == false then
-    -- a dry run changes nothing, the journal included; a playbook that only reads (watch)
-    -- declares journal = false and keeps none
+    -- a dry run changes nothing, the journal included, and takes no lock; a playbook that
+    -- only reads (watch) declares journal = false and keeps none
     self.journal = journal.none(path)
+    self.started = os.time()
   else
+    -- one process per journal: the lock is held until the process ends
+    self.lock = journal.lock(path, decl.name, { wait = flags["wait-lock"], holder = {
+      pid = sys.pid(), host = self.host, time = os.time(), playbook = decl.name, argv = self.argv } })
+    local last = journal.last_finished(path)     -- for --notify-on change
+    self.previous_code = last and last.code
     self.journal = journal.open(path, decl.name, { resume = flags.resume, fresh = flags.fresh,
-      argv = argv, identity = identity })
+      argv = self.argv, identity = identity, host = self.host })
     if self.journal.not_found then say_not_found(self, path) end
+    self.started = self.journal.started
   end
   self.resumed = self.journal.resumed
   return self
@@ -189,17 +199,19 @@ function PB:step(name, inputs, fn)
   return res
 end
 
-local LAUNCH_OPTS = { key = true, kind = true, check = true }
+local LAUNCH_OPTS = { key = true, kind = true, check = true, action = true }
 
--- pb:launch(what, fn [, {key =, kind =, check =}]) -> id: a launch inside a step, made once.
+-- pb:launch(what, fn [, {key =, kind =, action =, check =}]) -> id: a launch inside a step,
+-- made once.
 -- fn(submission_id) makes it, passing submission_id to the client's launch method, and
 -- returns the run's or backfill's id. An intent record (with that submission id) comes
 -- before it and the id after it; a resumed playbook settles an intent without a result
 -- with client:find_submission, so the launch is found, or made now with that same id.
 -- `what` says what it is, for the dry run and the log; key names the launch within its step
 -- instead of its rank (launches made by concurrent tasks start in no fixed order); kind is
--- "run" (the default) or "backfill"; check(), in a dry run, checks what it can with the
--- server instead of launching.
+-- "run" (the default) or "backfill"; action ("launch", the default, or "reexecute") is how
+-- the history counts it; check(), in a dry run, checks what it can with the server instead
+-- of launching.
 function PB:launch(what, fn, o)
   o = o or {}
   for k in pairs(o) do
@@ -231,13 +243,15 @@ function PB:launch(what, fn, o)
   else
     sid = dagster.submission_id()
     journal.crash_point("before-intent")
-    j:record { event = "intent", launch = lkey, sid = sid, what = what }
+    j:record { event = "intent", launch = lkey, sid = sid, what = what, kind = kind,
+               action = o.action or "launch" }
   end
   if id == nil then
     id = fn(sid)
     journal.crash_point("after-request")
   end
-  j:record { event = "launched", launch = lkey, run_id = id }
+  j:record { event = "launched", launch = lkey, run_id = id, kind = kind,
+             action = o.action or "launch" }
   journal.crash_point("after-result")
   j.launched[lkey] = id
   self:say("  %s: %s %s", what, kind, id)
@@ -290,7 +304,7 @@ function PB:reexecute(run_id, opts)
   local what = fmt("re-execute run %s (%s)", run_id, opts.strategy or "ALL_STEPS")
   return self:launch(what, function(sid)
     return self.client:reexecute(run_id, copy_with(opts, "submission_id", sid))
-  end, { key = "reexecute " .. run_id })
+  end, { key = "reexecute " .. run_id, action = "reexecute" })
 end
 
 -- pb:backfill(spec) -> backfill id: client:backfill, made once (see pb:launch)
@@ -308,7 +322,9 @@ end
 function PB:terminate(run_id, opts)
   local what = fmt("terminate run %s%s", run_id, opts and opts.force and " (force)" or "")
   if self.dry_run then self:say("  would %s", what); return nil end
-  return self.client:terminate_run(run_id, opts)
+  local res = self.client:terminate_run(run_id, opts)
+  self.journal:record { event = "terminated", run_id = run_id, force = opts and opts.force or nil }
+  return res
 end
 
 function PB:reload(location)

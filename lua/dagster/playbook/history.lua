@@ -1,0 +1,182 @@
+-- dagster.playbook.history: what the automation did, read from the journals.
+--
+--   dagster-lua play history [PLAYBOOK] [--limit N] [--json]
+--       the past runs, newest first: start, playbook, arguments, exit status and its
+--       meaning, duration, runs launched, re-executed and terminated
+--   dagster-lua play show [JOURNAL | PLAYBOOK] [--json]
+--       one run in full (the last one by default, or the last of PLAYBOOK): its steps with
+--       their results, each launch with its id, the summary
+--
+-- Both read the state directory's journals and their history (dagster.playbook.journal);
+-- they change nothing and need no server.
+
+local json = require "dagster.json"
+local term = require "dagster.term"
+local exit = require "dagster.playbook.exit"
+local journal = require "dagster.playbook.journal"
+
+local fmt, concat = string.format, table.concat
+
+local M = {}
+
+local function when(t) return t and os.date("%Y-%m-%d %H:%M:%S", math.floor(t)) or "-" end
+
+local function status_of(s)
+  if s.finished then return tostring(s.code), exit.meaning(s.code) end
+  return "-", s.resumes > 0 and "unfinished (resumed before)" or "unfinished"
+end
+
+local function args_text(argv, n)
+  local words = {}
+  for i, a in ipairs(argv or {}) do words[i] = tostring(a) end
+  local s = concat(words, " ")
+  if n and #s > n then s = s:sub(1, n - 3) .. "..." end
+  return s
+end
+
+-- the plain-data form of a summary, for --json
+local function plain(s)
+  local _, meaning = status_of(s)
+  return { journal = s.path, playbook = s.playbook, argv = s.argv, host = s.host,
+    started = s.started, ended = s.ended, duration = s.duration, finished = s.finished,
+    exit_status = s.finished and s.code or json.null, meaning = meaning,
+    runs_launched = s.launched, runs_reexecuted = s.reexecuted, runs_terminated = s.terminated,
+    backfills_launched = s.backfills, resumes = s.resumes }
+end
+
+-- the flags of argv (by name; flags[name] says "boolean" or "count") and the other words;
+-- nil and a usage message for an unknown flag or a bad value
+local function parse(argv, cmd, flags)
+  local o, pos = {}, {}
+  local i = 1
+  while i <= #argv do
+    local a = argv[i]
+    local name, inline = a:match("^%-%-([%w-]+)=(.*)$")
+    name = name or a:match("^%-%-([%w-]+)$")
+    if name then
+      local kind = flags[name]
+      if kind == nil then return nil, fmt("play %s: unknown flag %s (see play %s --help)", cmd, a, cmd) end
+      if kind == "boolean" then o[name] = true
+      else
+        local v = inline
+        if v == nil then i = i + 1; v = argv[i] end
+        if v == nil then return nil, fmt("play %s: --%s needs a value", cmd, name) end
+        if kind == "count" then
+          v = math.tointeger(tonumber(v))
+          if not v or v < 1 then return nil, fmt("play %s: --%s: a whole number of at least 1 expected", cmd, name) end
+        end
+        o[name] = v
+      end
+    else
+      pos[#pos + 1] = a
+    end
+    i = i + 1
+  end
+  return o, pos
+end
+
+local HISTORY_USAGE = [[
+usage: dagster-lua play history [PLAYBOOK] [--limit N] [--json]
+The past runs of the playbooks (of PLAYBOOK), newest first, from the journals and their
+history under $XDG_STATE_HOME/dagster-lua/: start, playbook, arguments, exit status and
+its meaning, duration, runs launched, re-executed and terminated. --limit N (default 20).]]
+
+function M.history(argv)
+  local o, pos = parse(argv, "history", { limit = "count", json = "boolean", help = "boolean" })
+  if not o then io.stderr:write(pos, "\n"); return exit.CODES.USAGE end
+  if o.help then io.stdout:write(HISTORY_USAGE, "\n"); return 0 end
+  if #pos > 1 then io.stderr:write("play history: one PLAYBOOK at most\n"); return exit.CODES.USAGE end
+  local runs = journal.runs(pos[1])
+  local limit = o.limit or 20
+  if o.json then
+    for i = 1, math.min(limit, #runs) do io.stdout:write(json.encode(plain(runs[i])), "\n") end
+    return 0
+  end
+  if #runs == 0 then
+    io.stdout:write(fmt("no runs%s in %s\n", pos[1] and (" of " .. pos[1]) or "", journal.state_dir()))
+    return 0
+  end
+  local rows = {}
+  for i = 1, math.min(limit, #runs) do
+    local s = runs[i]
+    local code, meaning = status_of(s)
+    rows[#rows + 1] = { when(s.started), tostring(s.playbook), args_text(s.argv, 40), code,
+      term.seconds(s.duration or 0), tostring(s.launched + s.backfills), tostring(s.reexecuted),
+      tostring(s.terminated), (meaning:gsub(":.*", "")) }
+  end
+  io.stdout:write(term.table({ "STARTED", "PLAYBOOK", "ARGUMENTS", "EXIT", "TIME", "LAUNCHED",
+    "RE-EXECUTED", "TERMINATED", "MEANING" }, rows, { align = { nil, nil, nil, "right", "right",
+    "right", "right", "right" } }), "\n")
+  if #runs > limit then io.stdout:write(fmt("(%d more: --limit)\n", #runs - limit)) end
+  return 0
+end
+
+local SHOW_USAGE = [[
+usage: dagster-lua play show [JOURNAL | PLAYBOOK] [--json]
+One run in full: its steps with their results, each launch with its id, and the summary.
+The last run of all by default; the last of PLAYBOOK; or the run a JOURNAL file holds.]]
+
+function M.show(argv)
+  local o, pos = parse(argv, "show", { json = "boolean", help = "boolean" })
+  if not o then io.stderr:write(pos, "\n"); return exit.CODES.USAGE end
+  if o.help then io.stdout:write(SHOW_USAGE, "\n"); return 0 end
+  local target, s = pos[1], nil
+  if target and (target:find("/") or target:find("%.jsonl$")) then
+    local ok, records = pcall(journal.read, target)
+    if not ok then io.stderr:write("play show: ", tostring(records), "\n"); return exit.CODES.USAGE end
+    if not records or #records == 0 then
+      io.stderr:write("play show: ", target, ": no such journal\n")
+      return exit.CODES.USAGE
+    end
+    s = journal.summary(target, records)
+  else
+    s = journal.runs(target)[1]
+    if not s then
+      io.stderr:write(fmt("play show: no runs%s in %s\n", target and (" of " .. target) or "",
+        journal.state_dir()))
+      return exit.CODES.USAGE
+    end
+  end
+  if o.json then
+    local p = plain(s)
+    p.steps, p.launches = s.steps, s.launches
+    p.runs_terminated_ids = s.terminated_runs
+    io.stdout:write(json.encode(p), "\n")
+    return 0
+  end
+  local code, meaning = status_of(s)
+  local out = {
+    fmt("playbook  %s %s", tostring(s.playbook), args_text(s.argv)),
+    fmt("journal   %s", s.path),
+    fmt("host      %s", tostring(s.host or "?")),
+    fmt("started   %s%s", when(s.started), s.resumes > 0 and fmt(" (resumed %d times)", s.resumes) or ""),
+    fmt("exit      %s (%s) after %s", code, meaning, term.seconds(s.duration or 0)),
+    "",
+  }
+  local rows = {}
+  for i, st in ipairs(s.steps) do
+    local r = st.result
+    if type(r) == "table" then r = json.encode(r) end
+    r = r ~= nil and tostring(r):gsub("\n.*", "") or ""
+    if #r > 70 then r = r:sub(1, 67) .. "..." end
+    rows[i] = { st.name or "?", st.status or "?", term.seconds(st.duration or 0), r }
+  end
+  out[#out + 1] = term.table({ "STEP", "RESULT", "TIME", "" }, rows, { align = { nil, nil, "right" } })
+  if #s.launches > 0 then
+    local lrows = {}
+    for i, l in ipairs(s.launches) do lrows[i] = { l.kind, tostring(l.id), tostring(l.what or "") } end
+    out[#out + 1] = ""
+    out[#out + 1] = term.table({ "LAUNCHED", "ID", "WHAT" }, lrows)
+  end
+  if #s.terminated_runs > 0 then
+    out[#out + 1] = ""
+    out[#out + 1] = "terminated: " .. concat(s.terminated_runs, ", ")
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = fmt("%d launched, %d re-executed, %d backfill(s), %d terminated", s.launched,
+    s.reexecuted, s.backfills, s.terminated)
+  io.stdout:write(concat(out, "\n"), "\n")
+  return 0
+end
+
+return M
