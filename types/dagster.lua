@@ -1179,7 +1179,7 @@ function Client:stop_sensor(name, opts) end
 
 ---The declaration (decl)
 ---@class dagster.PlaybookDeclaration
----@field name string letters, digits, _ . -: play --list and the journal's file name
+---@field name string letters, digits, _ . -: --help, messages and the journal's file name
 ---@field summary? string one line, for --help and play --list
 ---@field description? string more text for --help
 ---@field args? dagster.PlaybookArg[] the positional arguments, in order

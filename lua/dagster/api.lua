@@ -1006,7 +1006,7 @@ end]],
     sections = {
       { title = "The declaration (decl)", class = "dagster.PlaybookDeclaration", fields = {
         { name = "name", type = "string",
-          doc = "letters, digits, _ . -: play --list and the journal's file name" },
+          doc = "letters, digits, _ . -: --help, messages and the journal's file name" },
         { name = "summary", type = "string", optional = true,
           doc = "one line, for --help and play --list" },
         { name = "description", type = "string", optional = true, doc = "more text for --help" },
