@@ -6,7 +6,11 @@
 --
 -- What api.lua does not say is here, kept small: the fields of the result classes its
 -- `returns` name (dagster.Run, dagster.Location, ...: as the README documents them), and a
--- few places where a plain "string" of api.lua is one of an enumeration's names.
+-- few places where a plain "string" of api.lua is one of an enumeration's names. The
+-- playbook entries come out as the class dagster.playbook (the module, `local playbook`)
+-- and dagster.Playbook (the pb a body is given, `local Playbook`); the sections of api.lua's
+-- topics that name a class or an alias (the declaration's tables, the flag types, the pb's
+-- fields) as those classes and aliases.
 
 local root = (arg and arg[0] or ""):match("^(.*)/scripts/[^/]*$") or "."
 
@@ -67,6 +71,10 @@ local REFINE = {
   ["client:start_sensor"] = { returns = { "dagster.InstigatorStatus" } },
   ["client:stop_sensor"] = { returns = { "dagster.InstigatorStatus" } },
   ["client:events"] = { returns = { [2] = "dagster.EventState" } },
+  ["pb:reexecute"] = { options = { strategy = "dagster.ReexecutionStrategy" } },
+  ["pb:reload"] = { returns = { "dagster.LocationResult?" } },
+  ["pb:shutdown"] = { returns = { "dagster.LocationResult?" } },
+  ["playbook.code_of_status"] = { args = { status = "dagster.RunStatusName" } },
 }
 
 -- The classes api.lua's types name, with their fields (the README's descriptions).
@@ -154,6 +162,9 @@ local CLASSES = {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "cron_schedule", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },
     { "selector_id", "string" }, { "job_name", "string" } } },
+  { "dagster.PlaybookDefinition", "What a playbook file returns (playbook.define).", {
+    { "decl", "dagster.PlaybookDeclaration", "the declaration, checked" },
+    { "body", "fun(pb: dagster.Playbook): integer?", "the body, run by playbook.run" } } },
   { "dagster.Sensor", "A sensor (client:sensors).", {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "status", "dagster.InstigatorStatus" }, { "id", "string" }, { "selector_id", "string" },
@@ -164,17 +175,25 @@ local CLASSES = {
 local function owner(name)
   local m = name:match("^client:([%w_]+)$")
   if m then return "Client", ":", m end
+  m = name:match("^pb:([%w_]+)$")
+  if m then return "Playbook", ":", m end
+  m = name:match("^playbook%.([%w_]+)$")
+  if m then return "playbook", ".", m end
   local t, f = name:match("^(dagster[%w_.]*)%.([%w_]+)$")
   return t, ".", f
 end
+
+-- the local table a section's class is written into, when its methods follow
+local CLASS_TABLE = { ["dagster.Playbook"] = "Playbook" }
 
 local function comment(text, prefix)
   for line in (text .. "\n"):gmatch("(.-)\n") do w("%s%s", prefix or "--- ", line) end
 end
 
--- the options class of an entry: dagster.opts.<function>
+-- the options class of an entry: dagster.opts.<function> (dagster.opts.pb_submit for
+-- pb:submit, dagster.opts.playbook_x for playbook.x)
 local function opts_class(e)
-  return "dagster.opts." .. e.name:gsub("^client:", ""):gsub("^dagster%.", ""):gsub("%.", "_")
+  return "dagster.opts." .. e.name:gsub("^client:", ""):gsub("^dagster%.", ""):gsub("[.:]", "_")
 end
 
 w("---@meta dagster")
@@ -220,8 +239,13 @@ w("dagster.Error = {}")
 w("")
 
 -- every type name an entry uses must be an alias, a class, or a built-in type
-local known = { ["dagster.Client"] = true }
+local known = { ["dagster.Client"] = true, ["dagster.playbook"] = true }
 for _, a in ipairs(ALIASES) do known[a[1]] = true end
+for _, e in ipairs(api.entries) do
+  for _, sec in ipairs(e.sections or {}) do
+    if sec.class or sec.alias then known[sec.class or sec.alias] = true end
+  end
+end
 local function check_types(t, where)
   for name in t:gmatch("dagster%.[%w_.]+") do
     if not (defined[name] or known[name]) then
@@ -231,7 +255,38 @@ local function check_types(t, where)
   return t
 end
 
-for _, e in ipairs(api.entries) do
+-- a topic's sections that name a class or an alias; the playbook topic also brings the
+-- module class (playbook.EXIT, playbook.EXIT_CODES)
+local function topic(e)
+  for _, sec in ipairs(e.sections) do
+    if sec.alias then
+      local names = {}
+      for i, f in ipairs(sec.fields) do names[i] = ('"%s"'):format(f.name) end
+      w("---%s", sec.title)
+      w("---@alias %s %s", sec.alias, table.concat(names, "|"))
+      w("")
+    elseif sec.class then
+      w("---%s", e.name == "pb" and e.summary or sec.title)
+      w("---@class %s", sec.class)
+      for _, f in ipairs(sec.fields) do
+        w("---@field %s%s %s %s", f.name, f.optional and "?" or "", check_types(f.type, e.name), f.doc)
+      end
+      if CLASS_TABLE[sec.class] then w("local %s = {}", CLASS_TABLE[sec.class]) end
+      w("")
+    end
+  end
+  if e.name == "playbook" then
+    w("---The playbook module: require \"dagster.playbook\" (annotate it ---@type dagster.playbook).")
+    w("---@class dagster.playbook")
+    w("---@field EXIT table<string, integer> the exit codes by name: playbook.EXIT.PARTIAL == 6")
+    w("---@field EXIT_CODES {[1]: integer, [2]: string}[] the exit codes with their meaning, in order")
+    w("local playbook = {}")
+    w("")
+  end
+end
+
+-- a function's or a method's annotation
+local function entry(e)
   local refine = REFINE[e.name] or {}
   local tbl, sep, fname = owner(e.name)
   assert(tbl, "cannot place entry " .. e.name)
@@ -249,6 +304,10 @@ for _, e in ipairs(api.entries) do
     w("")
   end
   comment(e.summary)
+  if e.doc then
+    w("---")
+    comment(e.doc)
+  end
   if e.errors and #e.errors > 0 then
     w("---")
     w("---Raises dagster.Error: %s.", table.concat(e.errors, ", "))
@@ -260,9 +319,10 @@ for _, e in ipairs(api.entries) do
     w("---```")
   end
   if e.async then w("---@async") end
+  for _, o in ipairs(e.overloads or {}) do w("---@overload %s", check_types(o, e.name)) end
   local params = {}
   for i, a in ipairs(e.args) do
-    local t = a.type
+    local t = (refine.args or {})[a.name] or a.type
     if e.opts_arg == i then t = opts_class(e) end
     check_types(t, e.name)
     if a.name == "..." then
@@ -278,6 +338,10 @@ for _, e in ipairs(api.entries) do
   end
   w("function %s%s%s(%s) end", tbl, sep, fname, table.concat(params, ", "))
   w("")
+end
+
+for _, e in ipairs(api.entries) do
+  if e.kind == "topic" then topic(e) else entry(e) end
 end
 
 w("return dagster")

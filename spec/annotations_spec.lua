@@ -1,11 +1,14 @@
 -- types/dagster.lua, the LuaLS definition file (---@meta): generated from lua/dagster/api.lua
 -- by scripts/gen-annotations.lua, so it is regenerated here and must equal the committed
--- copy; Lua accepts it; and every function it annotates exists in the module and takes the
--- parameters it names (lua-language-server itself cannot be installed here).
+-- copy; Lua accepts it; and every function it annotates exists in the module (the playbook
+-- module's functions and the pb's methods included) and takes the parameters it names
+-- (lua-language-server itself cannot be installed here).
 local H = require "helper"
 local dagster = require "dagster"
 local api = require "dagster.api"
 local Client = require "dagster.client"
+local playbook = require "dagster.playbook"
+local PB = require("dagster.playbook.object").PB
 local _ = Client.wait_for_run  -- loads the methods of runs.lua, workspace.lua, timeline.lua
 
 local FILE = H.root .. "/types/dagster.lua"
@@ -33,6 +36,8 @@ end
 -- the real function an annotation stands for
 local function real(f)
   if f.owner == "Client" then return rawget(Client, f.name), "client:" .. f.name end
+  if f.owner == "Playbook" then return rawget(PB, f.name), "pb:" .. f.name end
+  if f.owner == "playbook" then return rawget(playbook, f.name), "playbook." .. f.name end
   local v = dagster
   for part in f.owner:gmatch("[^.]+") do
     if part ~= "dagster" then v = type(v) == "table" and rawget(v, part) or nil end
@@ -63,14 +68,38 @@ describe("editor annotations (types/dagster.lua)", function()
       assert.is_nil(seen[name], "annotated twice: " .. name)
       seen[name] = f
     end
+    local functions = 0
     for _, e in ipairs(api.entries) do
-      local f = seen[e.name]
-      assert.truthy(f, "no annotation for " .. e.name)
-      local async = false
-      for _, l in ipairs(f.doc) do if l == "---@async" then async = true end end
-      assert.equal(e.async == true, async, "---@async of " .. e.name)
+      if e.kind ~= "topic" then
+        functions = functions + 1
+        local f = seen[e.name]
+        assert.truthy(f, "no annotation for " .. e.name)
+        local async = false
+        for _, l in ipairs(f.doc) do if l == "---@async" then async = true end end
+        assert.equal(e.async == true, async, "---@async of " .. e.name)
+      end
     end
-    assert.equal(#api.entries, #list)
+    assert.equal(functions, #list)
+  end)
+
+  it("give the pb object and the declaration's tables a ---@class, as api.lua's topics say", function()
+    local _, text = annotated()
+    for _, e in ipairs(api.entries) do
+      for _, sec in ipairs(e.sections or {}) do
+        if sec.class then
+          local body = text:match("\n%-%-%-@class " .. sec.class:gsub("%p", "%%%0") .. "\n(.-)\n\n")
+          assert.truthy(body, "no ---@class " .. sec.class)
+          for _, f in ipairs(sec.fields) do
+            assert.truthy(body:find(("---@field %s%s %s"):format(f.name, f.optional and "?" or "",
+              f.type), 1, true), sec.class .. "." .. f.name)
+          end
+        elseif sec.alias then
+          assert.truthy(text:find("\n---@alias " .. sec.alias .. " ", 1, true), "no ---@alias " .. sec.alias)
+        end
+      end
+    end
+    -- a playbook's body gets a typed pb
+    assert.truthy(text:find("---@param body fun(pb: dagster.Playbook): integer?\n", 1, true))
   end)
 
   it("name functions that exist in the module, with the parameters they take", function()

@@ -240,3 +240,73 @@ describe("the REPL on a terminal", function()
     assert.equal("600", mode)
   end)
 end)
+
+-- help(), as the REPL binds it, run in the binary without a terminal: the playbook entries
+-- of lua/dagster/api.lua (the topics "playbook" and "pb", playbook.*, pb:*)
+describe("help at the REPL", function()
+  local api = require "dagster.api"
+
+  -- what help(...) prints; `arg` is Lua source for help's argument
+  local function help(arg)
+    local out, err, code = H.host("-e " .. H.quote("require('dagster.repl').setup{}; help(" .. arg .. ")"))
+    assert.equal(0, code, err)
+    return out
+  end
+
+  it('shows the declaration format, flag types, common flags and exit codes with help "playbook"', function()
+    local out = help('"playbook"')
+    assert.matches("^playbook\n  Playbooks: ", out)
+    for _, sec in ipairs(api.by_name.playbook.sections) do
+      assert.truthy(out:find("\n" .. sec.title .. ":\n", 1, true), sec.title .. " missing from:\n" .. out)
+      for _, f in ipairs(sec.fields) do
+        local left = f.code and tostring(f.code) or f.name
+        assert.truthy(out:find("\n  " .. left .. " ", 1, true), left .. " missing from:\n" .. out)
+      end
+    end
+    assert.matches("\n  duration +seconds, from 90, 30s", out)
+    assert.matches("\n  watch +how the run is watched", out)
+    assert.matches("\n  130 +INTERRUPTED: ", out)
+    assert.matches("\nFunctions %(help \"playbook.define\" shows one%):\n  define +Checks a declaration", out)
+    assert.matches("\nExample:\n  local playbook = require \"dagster.playbook\"\n  return playbook.define", out)
+  end)
+
+  it('shows the pb\'s fields and methods with help "pb"', function()
+    local out = help('"pb"')
+    assert.matches("^pb\n", out)
+    for _, f in ipairs(api.by_name.pb.sections[1].fields) do
+      assert.matches("\n  " .. f.name .. " +%S", out)
+    end
+    for _, e in ipairs(api.entries) do
+      local m = e.name:match("^pb:(.+)$")
+      if m then assert.matches("\n  " .. m .. " +" .. e.summary:sub(1, 20):gsub("%p", "%%%0"), out) end
+    end
+  end)
+
+  it('shows a pb method in full with help "pb:step" (and help "pb.step")', function()
+    local out = help('"pb:step"')
+    assert.matches("^pb:step%(name, %[inputs%], fn%)\n  Runs a named step once", out)
+    assert.matches("\n  A step is keyed by its name, its occurrence", out)
+    assert.matches("\nReturns: any: ", out)
+    assert.matches("\nExample:\n  local found = pb:step%(", out)
+    assert.equal(out, help('"pb.step"'))
+    out = help('"pb:launch"')
+    assert.matches("^pb:launch%(what, fn, %[o%]%)\n", out)
+    assert.matches("\nOptions:\n  key +names the launch", out)
+  end)
+
+  it("shows a playbook function by name or by value, and lists the playbook entries in help()", function()
+    local out = help('"playbook.define"')
+    assert.matches("^playbook%.define%(decl, body%)\n  Checks a declaration", out)
+    assert.equal(out, help('"dagster.playbook.define"'))
+    assert.equal(out, help('require("dagster.playbook").define'))
+    assert.equal(help('"pb:tags"'), help('require("dagster.playbook.object").PB.tags'))
+    local all = help("")
+    local section = assert(all:match("\nPlaybooks [^\n]*:\n(.-)\n\n"), all)
+    for _, e in ipairs(api.entries) do
+      if e.name:find("^pb[:]") or e.name:find("^playbook") or e.kind == "topic" then
+        assert.truthy(section:find("\n  " .. e.name .. " ", 1, true) or section:find("^  " .. e.name .. " "),
+          e.name .. " missing from help()'s playbook section:\n" .. section)
+      end
+    end
+  end)
+end)

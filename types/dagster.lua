@@ -197,6 +197,11 @@ local Client = {}
 ---@field selector_id string
 ---@field job_name string
 
+---What a playbook file returns (playbook.define).
+---@class dagster.PlaybookDefinition
+---@field decl dagster.PlaybookDeclaration the declaration, checked
+---@field body fun(pb: dagster.Playbook): integer? the body, run by playbook.run
+
 ---A sensor (client:sensors).
 ---@class dagster.Sensor
 ---@field name string
@@ -1171,5 +1176,385 @@ function Client:start_sensor(name, opts) end
 ---@param opts? dagster.opts.stop_sensor
 ---@return dagster.InstigatorStatus # "STOPPED" (idempotent)
 function Client:stop_sensor(name, opts) end
+
+---The declaration (decl)
+---@class dagster.PlaybookDeclaration
+---@field name string letters, digits, _ . -: --help, messages and the journal's file name
+---@field summary? string one line, for --help and play --list
+---@field description? string more text for --help
+---@field args? dagster.PlaybookArg[] the positional arguments, in order
+---@field flags? dagster.PlaybookFlag[] the playbook's own flags (every playbook has the common ones too)
+---@field journal? boolean false: keep no journal (a playbook that only reads, like watch)
+---@field request_timeout? number the client's timeout: seconds for one call (default 300)
+
+---An argument (decl.args[i])
+---@class dagster.PlaybookArg
+---@field name string an identifier: the key in pb.args (NAME in --help)
+---@field doc? string one line for --help
+---@field optional? boolean may be left out (pb.args[name] is then nil)
+---@field multiple? boolean the last argument only: takes all the rest, as a list
+
+---A flag (decl.flags[i])
+---@class dagster.PlaybookFlag
+---@field name string --name; the key in pb.flags, dashes kept (pb.flags["max-errors"])
+---@field short? string one letter: -c FILE, -cFILE
+---@field type dagster.PlaybookFlagType how its value is read (below)
+---@field metavar? string the value's name in --help (default: the type in capitals)
+---@field doc? string one line for --help
+---@field default? any a value, or text read as its type ("1h"); not for boolean or list flags
+---@field watch? boolean how the run is watched, not what it does (--wait, --timeout): left out of the journal's identity
+
+---Flag types (flag.type)
+---@alias dagster.PlaybookFlagType "string"|"number"|"integer"|"duration"|"list"|"boolean"
+
+---The playbook module: require "dagster.playbook" (annotate it ---@type dagster.playbook).
+---@class dagster.playbook
+---@field EXIT table<string, integer> the exit codes by name: playbook.EXIT.PARTIAL == 6
+---@field EXIT_CODES {[1]: integer, [2]: string}[] the exit codes with their meaning, in order
+local playbook = {}
+
+---The pb a playbook's body is given: its command line, client, methods.
+---@class dagster.Playbook
+---@field args table<string, string|string[]> the arguments by name: nil when optional and left out, a list when multiple
+---@field flags table<string, any> every flag by name, dashes kept, read as its type, defaults filled in; a list flag not given is {}, a boolean false
+---@field client dagster.Client a client of --url or $DAGSTER_URL, with the token of --token-env's variable
+---@field dry_run boolean --dry-run: mutations printed, not made
+---@field json boolean --json: events on stdout, text on stderr
+---@field name string the declaration's name (for read_yaml, glob)
+---@field resumed? boolean true when --resume found this run's journal
+local Playbook = {}
+
+--- Checks a declaration; returns the definition a playbook file returns.
+---
+---```lua
+--- return playbook.define({ name = "hello", summary = "Say which Dagster this is",
+---   journal = false }, function(pb)
+---   pb:say("%s runs Dagster %s", pb.client.url, pb.client:version())
+--- end)
+---```
+---@param decl dagster.PlaybookDeclaration
+---@param body fun(pb: dagster.Playbook): integer?
+---@return dagster.PlaybookDefinition # {decl, body}: what `dagster-lua play` and playbook.run run
+function playbook.define(decl, body) end
+
+--- Runs a definition with a command line; returns the exit status.
+---
+---```lua
+--- os.exit(playbook.run(dofile("nightly.lua"), { "2026-11-03", "--dry-run" }))
+---```
+---@async
+---@param def dagster.PlaybookDefinition
+---@param argv string[]
+---@return integer # the exit status (playbook.EXIT), as `play` exits
+function playbook.run(def, argv) end
+
+--- The --help text of a definition.
+---
+---```lua
+--- print(playbook.help(dofile("nightly.lua")))
+---```
+---@param def dagster.PlaybookDefinition
+---@return string # usage, arguments, flags and exit status
+function playbook.help(def) end
+
+--- Whether v is a playbook definition (what playbook.define returns).
+---
+---```lua
+--- assert(playbook.is_definition(dofile("nightly.lua")))
+---```
+---@param v any
+---@return boolean
+function playbook.is_definition(v) end
+
+--- Reads a YAML file; with name, an error ends that playbook (status 4).
+---
+---Raises dagster.Error: YAMLError, UnsupportedError.
+---
+---```lua
+--- local config = playbook.read_yaml("prod.yaml", pb.name)
+---```
+---@param path string
+---@param name? string
+---@return any # the first document; ~ and null as dagster.null
+function playbook.read_yaml(path, name) end
+
+--- The files a pattern names (wildcards in the file name), sorted.
+---
+---```lua
+--- for _, path in ipairs(playbook.glob("conf/*.yaml", pb.name)) do print(path) end
+---```
+---@param pattern string
+---@param name? string
+---@return string[] # the pattern itself when it has no wildcard; no match is a usage error
+function playbook.glob(pattern, name) end
+
+--- Dagster's deep merge: objects key by key, anything else replaced.
+---
+---```lua
+--- local config = playbook.deep_merge(playbook.read_yaml("base.yaml"),
+---   playbook.read_yaml("prod.yaml"))
+---```
+---@param onto table
+---@param from table
+---@return table # a new table; from wins; lists are replaced, not merged
+function playbook.deep_merge(onto, from) end
+
+--- A duration (90, 30s, 15m, 2h, 1d, 1h30m) in seconds; raises if not.
+---
+---```lua
+--- local since = os.time() - playbook.duration("6h")
+---```
+---@param s string|number
+---@return number # seconds; a bare number is seconds
+function playbook.duration(s) end
+
+--- Seconds as text: 4.2s, 3m05s, 1h30m, 2d03h.
+---
+---```lua
+--- pb:say("waited %s", playbook.seconds(dagster.now() - t0))
+---```
+---@param d number
+---@return string
+function playbook.seconds(d) end
+
+--- The exit status of a run's final status: 0, 1 or 2.
+---
+---```lua
+--- return playbook.code_of_status(pb.client:wait_for_run(run_id))
+---```
+---@param status dagster.RunStatusName
+---@return integer # OK for SUCCESS, CANCELED for CANCELED, else FAILURE
+function playbook.code_of_status(status) end
+
+--- The exit status an error stands for (what the runner exits with).
+---
+---```lua
+--- local ok, e = pcall(pb.reexecute, pb, run_id)
+--- if not ok and playbook.code_of_error(e) == playbook.EXIT.INTERRUPTED then error(e, 0) end
+---```
+---@param e any
+---@return integer # 3 a wait's TimeoutError, 4 a config error, 5 unreachable, 130 Interrupted, else 1
+function playbook.code_of_error(e) end
+
+--- Runs a named step once; a resumed playbook gets its recorded result.
+---
+--- A step is keyed by its name, its occurrence and a hash of inputs: with --resume, a step done before is skipped and returns the result the journal recorded (as JSON: a result JSON cannot hold is kept as its string). fn gets pb; an error in it fails the step and the playbook. Steps do not nest; launches go inside them.
+---
+---```lua
+--- local found = pb:step("find the failed runs", { since = pb.flags.since }, function()
+---   return pb.client:runs { statuses = { "FAILURE" }, updated_after = os.time() - pb.flags.since }
+--- end)
+---```
+---@overload fun(self: dagster.Playbook, name: string, fn: fun(pb: dagster.Playbook): any): any
+---@param name string
+---@param inputs? any
+---@param fn fun(pb: dagster.Playbook): any
+---@return any # fn's result, or the one recorded before
+function Playbook:step(name, inputs, fn) end
+
+---Options of pb:launch.
+---@class dagster.opts.pb_launch
+---@field key? string names the launch within its step instead of its rank (for launches from tasks)
+---@field kind? "run"|"backfill" what a resumed playbook looks for (default: "run")
+---@field check? fun() a dry run calls it instead of launching
+---@field action? "launch"|"reexecute" how play history counts it (re-executions apart) (default: "launch")
+
+--- Makes a launch once: journaled, found again by a resumed playbook.
+---
+--- Inside a step. fn(submission_id) launches, passing submission_id to the client's launch method, and returns the run's or backfill's id. An intent record with that id is written before it and the result after it; a resumed playbook settles an intent without a result with client:find_submission, so the launch is found, or made now with the same id. Under --dry-run nothing is launched: check() runs instead, and `would <what>` is printed.
+---
+---```lua
+--- local run_id = pb:step("materialize", function()
+---   return pb:launch("materialize asset_one", function(sid)
+---     return pb.client:materialize("asset_one", { submission_id = sid })
+---   end)
+--- end)
+---```
+---@async
+---@param what string
+---@param fn fun(submission_id: string): string
+---@param o? dagster.opts.pb_launch
+---@return string? # the run's or backfill's id; nil in a dry run
+function Playbook:launch(what, fn, o) end
+
+---Options of pb:submit.
+---@class dagster.opts.pb_submit
+---@field repository_location_name? string the job's code location (inferred when unique)
+---@field repository_name? string the job's repository (inferred when unique)
+---@field run_config? table|string the run config, a table or a YAML string (default: {})
+---@field tags? table<string, string> run tags; numbers and booleans converted, tables JSON-encoded
+---@field op_selection? string[] op names to run
+---@field asset_selection? (string|string[])[] asset keys to run, each "a/b" or {"a", "b"}
+---@field partition? dagster.PartitionKey run this partition: its config (unless run_config is given) and tags
+
+--- client:submit_job_execution made once; --dry-run checks the config.
+---
+---Raises dagster.Error: JobNotFoundError, AmbiguousJobError, PartitionKeysNotFoundError, RunConfigValidationInvalid, PipelineNotFoundError, InvalidSubsetError, InvalidStepError, InvalidOutputError, UnauthorizedError, PythonError.
+---
+---```lua
+--- local run_id = pb:step("launch", function()
+---   return pb:submit("my_job", { run_config = config, tags = pb:tags(pb.flags.tag) })
+--- end)
+---```
+---@async
+---@param job string
+---@param opts? dagster.opts.pb_submit
+---@return string? # the run's id; nil in a dry run
+function Playbook:submit(job, opts) end
+
+---Options of pb:reexecute.
+---@class dagster.opts.pb_reexecute
+---@field strategy? dagster.ReexecutionStrategy which steps to run again (default: "ALL_STEPS")
+---@field tags? table<string, string> tags added over the parent's
+---@field use_parent_run_tags? boolean copy the parent run's tags (default: true)
+
+--- client:reexecute made once, keyed by the run it re-executes.
+---
+--- Keyed by run_id within its step, so that tasks (dagster.spawn) may re-execute several runs at once, in any order, and a resumed playbook still matches each launch to its parent.
+---
+---Raises dagster.Error: RunConfigValidationInvalid, PipelineNotFoundError, InvalidSubsetError, InvalidStepError, InvalidOutputError, UnauthorizedError, PythonError.
+---
+---```lua
+--- pb:step("re-execute", function()
+---   local tasks = {}
+---   for i, id in ipairs(failed) do
+---     tasks[i] = dagster.spawn(pb.reexecute, pb, id, { strategy = "FROM_FAILURE" })
+---   end
+---   return dagster.gather(tasks)
+--- end)
+---```
+---@async
+---@param run_id string
+---@param opts? dagster.opts.pb_reexecute
+---@return string? # the new run's id; nil in a dry run
+function Playbook:reexecute(run_id, opts) end
+
+---Options of pb:backfill.
+---@class dagster.opts.pb_backfill
+---@field job? string a partitioned job (or give assets)
+---@field assets? (string|string[])[] asset keys (or give job)
+---@field partitions? dagster.PartitionKey[]|dagster.PartitionRange keys, or a range {from =, to =}; checked before the launch
+---@field all_partitions? boolean every partition (instead of partitions)
+---@field tags? table<string, string> backfill tags, given to its runs
+---@field from_failure? boolean a job backfill: re-execute each partition's failed run from failure
+---@field title? string a title shown in Dagster's UI
+---@field description? string a description shown in Dagster's UI
+---@field location? string the job's code location (inferred when unique)
+---@field repository? string the job's repository (inferred when unique)
+
+--- client:backfill made once; a resumed playbook finds the backfill.
+---
+---Raises dagster.Error: PartitionKeysNotFoundError, PartitionRangeError, PartitionSetNotFoundError, JobNotFoundError, AmbiguousJobError, AssetNotFoundError, UnauthorizedError, PythonError.
+---
+---```lua
+--- local id = pb:step("launch the backfill", function()
+---   return pb:backfill { job = "daily_job", partitions = { "2026-11-01", "2026-11-02" } }
+--- end)
+---```
+---@async
+---@param spec dagster.opts.pb_backfill
+---@return string? # the backfill's id; nil in a dry run
+function Playbook:backfill(spec) end
+
+---Options of pb:terminate.
+---@class dagster.opts.pb_terminate
+---@field force? boolean mark the run canceled at once instead of asking it to stop (default: false)
+
+--- client:terminate_run; under --dry-run, printed instead.
+---
+---Raises dagster.Error: RunNotFoundError, TerminateRunFailure, UnauthorizedError, PythonError.
+---
+---```lua
+--- pb:terminate(run_id, { force = true })
+---```
+---@async
+---@param run_id string
+---@param opts? dagster.opts.pb_terminate
+function Playbook:terminate(run_id, opts) end
+
+--- client:reload_repository_location; under --dry-run, printed instead.
+---
+---```lua
+--- local r = pb:reload("main")
+--- if r and r.status == "FAILURE" then pb:exit(playbook.EXIT.FAILURE, r.message) end
+---```
+---@async
+---@param location string
+---@return dagster.LocationResult? # {status = "SUCCESS"} or {status = "FAILURE", failure_type, message}; nil in a dry run
+function Playbook:reload(location) end
+
+--- client:shutdown_repository_location; under --dry-run, printed instead.
+---
+---```lua
+--- pb:shutdown("my_grpc_location")
+---```
+---@async
+---@param location string
+---@return dagster.LocationResult? # {status = "SUCCESS"} or {status = "FAILURE", failure_type, message}; nil in a dry run
+function Playbook:shutdown(location) end
+
+--- Prints a line of text (string.format); on stderr with --json.
+---
+---```lua
+--- pb:say("run %s: %s", run_id, status)
+---```
+---@param format string
+---@param ... any
+function Playbook:say(format, ...) end
+
+--- With --json, writes t as one JSON line on stdout; else nothing.
+---
+---```lua
+--- pb:event { event = "recovered", run_id = run_id, new_run = new_id }
+---```
+---@param t table
+function Playbook:event(t) end
+
+--- Prints an aligned table; with --json each row is an event too.
+---
+---```lua
+--- pb:table({ "RUN", "STATUS" }, { { run_id, status } })
+---```
+---@param headers string[]
+---@param rows string[][]
+function Playbook:table(headers, rows) end
+
+--- K=V words (a --tag list flag) as a table; a bad word: usage error.
+---
+---```lua
+--- local tags = pb:tags(pb.flags.tag)
+---```
+---@param words string[]
+---@return table<string, string>
+function Playbook:tags(words) end
+
+--- Ends the playbook with a usage error (status 4), as a bad flag does.
+---
+---```lua
+--- if pb.flags.concurrency < 1 then pb:usage("--concurrency: at least 1 expected") end
+---```
+---@param message string
+function Playbook:usage(message) end
+
+--- Ends the playbook with an exit status (and a message); never returns.
+---
+--- It raises what the runner catches, which prints the summary and writes the journal's end record: a pcall around it catches it too.
+---
+---```lua
+--- pb:exit(playbook.EXIT.PARTIAL, "2 of 5 re-executions failed")
+---```
+---@param code? integer
+---@param message? string
+function Playbook:exit(code, message) end
+
+--- s in an SGR colour ("1" bold, "32" green) when colour is on.
+---
+---```lua
+--- pb:say("%s", pb:paint("31", "FAILURE"))
+---```
+---@param code string
+---@param s string
+---@return string
+function Playbook:paint(code, s) end
 
 return dagster

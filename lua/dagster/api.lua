@@ -1,16 +1,21 @@
 -- The one description of the public API: every function of the module and every method of
 -- the client, with its arguments, options (and their defaults), returns, errors, a one-line
--- summary and an example. The REPL's help() and option-key completion read it, the editor
--- annotations are generated from it, and spec/api_spec.lua holds it against the code (the
--- functions that exist, and the option sets the methods check: dagster.check.option_sets).
+-- summary and an example, and of the playbook module and its pb object. The REPL's help()
+-- and option-key completion read it, the editor annotations are generated from it, and
+-- spec/api_spec.lua holds it against the code (the functions that exist, and the option
+-- sets the functions check: dagster.check.option_sets).
 --
 --   local api = require "dagster.api"
 --   api.entries        -- the entries, in the order help() lists them
 --   api.by_name["client:submit_job_execution"]
 --
 -- An entry:
---   name      "dagster.<function>" (kind "function") or "client:<method>" (kind "method")
+--   name      "dagster.<function>" or "playbook.<function>" (kind "function": a function
+--             of require "dagster" or of require "dagster.playbook"), "client:<method>" or
+--             "pb:<method>" (kind "method": of a client, or of the pb a playbook's body is
+--             given), or a bare word (kind "topic": an overview, "playbook" or "pb")
 --   summary   one line, at most 70 characters
+--   doc       optional: a paragraph more, where the summary cannot say enough
 --   args      the positional arguments in order (self not listed): {name, type, optional,
 --             complete}; complete is what the REPL can offer inside a string argument:
 --             "job", "location", "schedule", "sensor", "asset" or "run"
@@ -22,7 +27,14 @@
 --             every call can raise (ConnectionError, TimeoutError, HTTPError, GraphQLError,
 --             ProtocolError, ...)
 --   async     true when it does network I/O or waits, so that it yields inside dagster tasks
---   example   a short chunk that runs with `dagster` and `client` bound
+--   overloads optional: other signatures, as LuaLS fun() types (an optional argument in the
+--             middle: pb:step(name, [inputs,] fn))
+--   example   a short chunk that runs with `dagster` and `client` bound (or, for the
+--             playbook entries, inside a playbook: `playbook` and `pb` bound)
+--
+-- A topic has name, kind, summary, doc, example and sections: {title, fields = {{name,
+-- type, optional, doc, code}}, class or alias}; a section with a class is a LuaLS class
+-- (the declaration's tables, the pb object), one with an alias a union of its names.
 
 local M = {}
 
@@ -91,6 +103,58 @@ local function wait_options(callback, callback_type, callback_doc)
     { name = "progress", type = "boolean", default = "false",
       doc = "a live status line on stderr, when a terminal (the REPL turns it on)" },
   }
+end
+
+-- the idempotency key every launch method takes
+local SUBMISSION_ID = { name = "submission_id", type = "string",
+  doc = "an idempotency key: found again by client:find_submission (default: a new one)" }
+
+-- the options of the launches a playbook makes once too (pb:submit, pb:reexecute,
+-- pb:backfill take them all but submission_id, which is the journal's)
+local SUBMIT_OPTIONS = concat(owner_options("job", "repository_location_name", "repository_name"), {
+  { name = "run_config", type = "table|string", default = "{}",
+    doc = "the run config, a table or a YAML string" },
+  { name = "tags", type = "table<string, string>",
+    doc = "run tags; numbers and booleans converted, tables JSON-encoded" },
+  { name = "op_selection", type = "string[]", doc = "op names to run" },
+  { name = "asset_selection", type = "(string|string[])[]",
+    doc = 'asset keys to run, each "a/b" or {"a", "b"}', complete = "asset" },
+  { name = "partition", type = "dagster.PartitionKey",
+    doc = "run this partition: its config (unless run_config is given) and tags" },
+  SUBMISSION_ID,
+})
+
+local REEXECUTE_OPTIONS = {
+  { name = "strategy", type = '"ALL_STEPS"|"FROM_FAILURE"|"FROM_ASSET_FAILURE"',
+    default = '"ALL_STEPS"', doc = "which steps to run again" },
+  { name = "tags", type = "table<string, string>", doc = "tags added over the parent's" },
+  { name = "use_parent_run_tags", type = "boolean", default = "true",
+    doc = "copy the parent run's tags" },
+  SUBMISSION_ID,
+}
+
+local BACKFILL_OPTIONS = concat({
+  { name = "job", type = "string", doc = "a partitioned job (or give assets)", complete = "job" },
+  { name = "assets", type = "(string|string[])[]", doc = "asset keys (or give job)",
+    complete = "asset" },
+  { name = "partitions", type = "dagster.PartitionKey[]|dagster.PartitionRange",
+    doc = "keys, or a range {from =, to =}; checked before the launch" },
+  { name = "all_partitions", type = "boolean", doc = "every partition (instead of partitions)" },
+  { name = "tags", type = "table<string, string>", doc = "backfill tags, given to its runs" },
+  { name = "from_failure", type = "boolean",
+    doc = "a job backfill: re-execute each partition's failed run from failure" },
+  { name = "title", type = "string", doc = "a title shown in Dagster's UI" },
+  { name = "description", type = "string", doc = "a description shown in Dagster's UI" },
+  SUBMISSION_ID,
+}, owner_options("job"))
+
+-- a list of options without the one named `name`
+local function without(options, name)
+  local out = {}
+  for _, o in ipairs(options) do
+    if o.name ~= name then out[#out + 1] = o end
+  end
+  return out
 end
 
 local function instigator_switch(verb, kind, status)
@@ -346,19 +410,7 @@ if not ok and dagster.Error.is(e, "RunNotFoundError") then print("gone") end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = concat(owner_options("job", "repository_location_name", "repository_name"), {
-      { name = "run_config", type = "table|string", default = "{}",
-        doc = "the run config, a table or a YAML string" },
-      { name = "tags", type = "table<string, string>",
-        doc = "run tags; numbers and booleans converted, tables JSON-encoded" },
-      { name = "op_selection", type = "string[]", doc = "op names to run" },
-      { name = "asset_selection", type = "(string|string[])[]",
-        doc = 'asset keys to run, each "a/b" or {"a", "b"}', complete = "asset" },
-      { name = "partition", type = "dagster.PartitionKey",
-        doc = "run this partition: its config (unless run_config is given) and tags" },
-      { name = "submission_id", type = "string",
-        doc = "an idempotency key: found again by client:find_submission (default: a new one)" },
-    }),
+    options = SUBMIT_OPTIONS,
     returns = { { type = "string", doc = "the new run's id" } },
     errors = concat({ "JobNotFoundError", "AmbiguousJobError", "PartitionKeysNotFoundError" },
       LAUNCH_ERRORS),
@@ -636,15 +688,7 @@ end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "strategy", type = '"ALL_STEPS"|"FROM_FAILURE"|"FROM_ASSET_FAILURE"',
-        default = '"ALL_STEPS"', doc = "which steps to run again" },
-      { name = "tags", type = "table<string, string>", doc = "tags added over the parent's" },
-      { name = "use_parent_run_tags", type = "boolean", default = "true",
-        doc = "copy the parent run's tags" },
-      { name = "submission_id", type = "string",
-        doc = "an idempotency key: found again by client:find_submission (default: a new one)" },
-    },
+    options = REEXECUTE_OPTIONS,
     returns = { { type = "string", doc = "the new run's id" } },
     errors = concat(LAUNCH_ERRORS),
     async = true,
@@ -750,8 +794,7 @@ end]],
         doc = "the run config, a table or a YAML string" },
       { name = "partition", type = "dagster.PartitionKey|dagster.PartitionRange",
         doc = "a partition (checked first), or a range {from =, to =} run as one" },
-      { name = "submission_id", type = "string",
-        doc = "an idempotency key: found again by client:find_submission (default: a new one)" },
+      SUBMISSION_ID,
     }, location_options("choose among several definitions of the keys",
       "choose among several definitions of the keys")),
     returns = { { type = "string", doc = "the new run's id" } },
@@ -803,21 +846,7 @@ end]],
     summary = "Launches a backfill over partitions; returns its id.",
     args = { { name = "spec", type = "table" } },
     opts_arg = 1,
-    options = concat({
-      { name = "job", type = "string", doc = "a partitioned job (or give assets)", complete = "job" },
-      { name = "assets", type = "(string|string[])[]", doc = "asset keys (or give job)",
-        complete = "asset" },
-      { name = "partitions", type = "dagster.PartitionKey[]|dagster.PartitionRange",
-        doc = "keys, or a range {from =, to =}; checked before the launch" },
-      { name = "all_partitions", type = "boolean", doc = "every partition (instead of partitions)" },
-      { name = "tags", type = "table<string, string>", doc = "backfill tags, given to its runs" },
-      { name = "from_failure", type = "boolean",
-        doc = "a job backfill: re-execute each partition's failed run from failure" },
-      { name = "title", type = "string", doc = "a title shown in Dagster's UI" },
-      { name = "description", type = "string", doc = "a description shown in Dagster's UI" },
-      { name = "submission_id", type = "string",
-        doc = "an idempotency key: found again by client:find_submission (default: a new one)" },
-    }, owner_options("job")),
+    options = BACKFILL_OPTIONS,
     returns = { { type = "string", doc = "the backfill's id" } },
     errors = { "PartitionKeysNotFoundError", "PartitionRangeError", "PartitionSetNotFoundError",
       "JobNotFoundError", "AmbiguousJobError", "AssetNotFoundError", "UnauthorizedError",
@@ -965,6 +994,441 @@ end]],
   instigator_switch("stop", "schedule", "STOPPED"),
   instigator_switch("start", "sensor", "RUNNING"),
   instigator_switch("stop", "sensor", "STOPPED"),
+
+  --------------------------------------------------------------------------------------
+  -- Playbooks (dagster.playbook): two overviews (kind "topic"), the module's functions
+  -- ("playbook.<function>") and the methods of the pb a body is given ("pb:<method>")
+  --------------------------------------------------------------------------------------
+  {
+    name = "playbook", kind = "topic",
+    summary = "Playbooks: a file returns playbook.define(decl, function(pb) ... end).",
+    doc = [[A playbook file returns playbook.define(decl, body). The declaration is checked when the file is loaded: an unknown field, flag type or bad default is an error that names it. `dagster-lua play NAME|FILE [args]` parses the command line against it, answers --help, builds pb.client, opens the journal and calls body(pb) (help "pb"); body's integer result, or pb:exit's code, is the exit status. The journal's identity is what the run is: the client's URL, the arguments and every flag but the watch ones, so --timeout, --json or another spelling of the URL find the same journal.]],
+    sections = {
+      { title = "The declaration (decl)", class = "dagster.PlaybookDeclaration", fields = {
+        { name = "name", type = "string",
+          doc = "letters, digits, _ . -: --help, messages and the journal's file name" },
+        { name = "summary", type = "string", optional = true,
+          doc = "one line, for --help and play --list" },
+        { name = "description", type = "string", optional = true, doc = "more text for --help" },
+        { name = "args", type = "dagster.PlaybookArg[]", optional = true,
+          doc = "the positional arguments, in order" },
+        { name = "flags", type = "dagster.PlaybookFlag[]", optional = true,
+          doc = "the playbook's own flags (every playbook has the common ones too)" },
+        { name = "journal", type = "boolean", optional = true,
+          doc = "false: keep no journal (a playbook that only reads, like watch)" },
+        { name = "request_timeout", type = "number", optional = true,
+          doc = "the client's timeout: seconds for one call (default 300)" },
+      } },
+      { title = "An argument (decl.args[i])", class = "dagster.PlaybookArg", fields = {
+        { name = "name", type = "string", doc = "an identifier: the key in pb.args (NAME in --help)" },
+        { name = "doc", type = "string", optional = true, doc = "one line for --help" },
+        { name = "optional", type = "boolean", optional = true,
+          doc = "may be left out (pb.args[name] is then nil)" },
+        { name = "multiple", type = "boolean", optional = true,
+          doc = "the last argument only: takes all the rest, as a list" },
+      } },
+      { title = "A flag (decl.flags[i])", class = "dagster.PlaybookFlag", fields = {
+        { name = "name", type = "string",
+          doc = "--name; the key in pb.flags, dashes kept (pb.flags[\"max-errors\"])" },
+        { name = "short", type = "string", optional = true, doc = "one letter: -c FILE, -cFILE" },
+        { name = "type", type = "dagster.PlaybookFlagType", doc = "how its value is read (below)" },
+        { name = "metavar", type = "string", optional = true,
+          doc = "the value's name in --help (default: the type in capitals)" },
+        { name = "doc", type = "string", optional = true, doc = "one line for --help" },
+        { name = "default", type = "any", optional = true,
+          doc = "a value, or text read as its type (\"1h\"); not for boolean or list flags" },
+        { name = "watch", type = "boolean", optional = true,
+          doc = "how the run is watched, not what it does (--wait, --timeout): left out of the journal's identity" },
+      } },
+      { title = "Flag types (flag.type)", alias = "dagster.PlaybookFlagType", fields = {
+        { name = "string", doc = "the word as given" },
+        { name = "number", doc = "a number (tonumber)" },
+        { name = "integer", doc = "a whole number" },
+        { name = "duration", doc = "seconds, from 90, 30s, 15m, 2h, 1d or 1h30m" },
+        { name = "list", doc = "repeatable: the list of the values given ({} when none)" },
+        { name = "boolean", doc = "takes no value: true when given, else false" },
+      } },
+      { title = "Every playbook's flags", fields = {
+        { name = "--url URL", doc = "the Dagster webserver (default $DAGSTER_URL)" },
+        { name = "--token-env NAME", doc = "the variable holding the API token (default DAGSTER_CLOUD_API_TOKEN)" },
+        { name = "--journal FILE", doc = "the journal (default under $XDG_STATE_HOME/dagster-lua/)" },
+        { name = "--resume", doc = "go on from this run's journal: done steps are skipped, launches found" },
+        { name = "--fresh", doc = "start over, dropping an unfinished journal" },
+        { name = "--dry-run", doc = "read, check and print; change nothing, write no journal" },
+        { name = "--json", doc = "one JSON object per event on stdout; text on stderr" },
+        { name = "--wait-lock DURATION", doc = "when another process runs this journal, wait for it this long (else exit 75)" },
+        { name = "--notify URL", doc = "POST a JSON summary there at the end (repeatable)" },
+        { name = "--notify-env NAME", doc = "the same, to the URL a variable holds (a URL with a secret in it)" },
+        { name = "--notify-on WHEN", doc = "always, failure (the default: exit status not 0) or change" },
+        { name = "--metrics FILE", doc = "write Prometheus metrics there at the end (textfile collector format)" },
+        { name = "-h, --help", doc = "the generated help: arguments, flags, exit status" },
+      } },
+      { title = "Exit status (playbook.EXIT)", fields = {
+        { name = "OK", code = 0, doc = "success" },
+        { name = "FAILURE", code = 1, doc = "a run ended FAILURE (or the playbook failed otherwise)" },
+        { name = "CANCELED", code = 2, doc = "a run ended CANCELED" },
+        { name = "TIMEOUT", code = 3, doc = "a wait timed out" },
+        { name = "USAGE", code = 4, doc = "usage or configuration error: bad flags, a bad YAML file, an invalid run config, a URL that is not a Dagster GraphQL endpoint" },
+        { name = "UNREACHABLE", code = 5, doc = "the server cannot be reached, or refused the credentials" },
+        { name = "PARTIAL", code = 6, doc = "partial: some of the work failed" },
+        { name = "BUSY", code = 75, doc = "busy: another process is running this journal; try later (or --wait-lock)" },
+        { name = "INTERRUPTED", code = 130, doc = "interrupted (Ctrl-C); the journal stays consistent: --resume goes on" },
+      } },
+    },
+    example = [[local playbook = require "dagster.playbook"
+return playbook.define({
+  name = "nightly", summary = "Launch one day of daily_job and wait for it",
+  args = { { name = "date", doc = "the partition, e.g. 2026-11-03" } },
+  flags = { { name = "timeout", type = "duration", default = "1h", watch = true,
+              doc = "how long to wait" } },
+}, function(pb)
+  local id = pb:step("launch", function()
+    return pb:submit("daily_job", { partition = pb.args.date })
+  end)
+  if pb.dry_run then pb:exit(playbook.EXIT.OK) end
+  local status = pb:step("wait", function()
+    return (pb.client:wait_for_run(id, { timeout = pb.flags.timeout, progress = true }))
+  end)
+  return playbook.code_of_status(status)
+end)]],
+  },
+  {
+    name = "pb", kind = "topic",
+    summary = "The pb a playbook's body is given: its command line, client, methods.",
+    doc = [[body(pb) finds the parsed command line in pb.args and pb.flags and the client in pb.client. Its work goes in pb:step (once each, journaled); runs and backfills are launched with pb:submit, pb:reexecute, pb:backfill or pb:launch (made once: a resumed playbook finds them); pb:terminate, pb:reload and pb:shutdown are printed instead of made under --dry-run; pb:exit ends it.]],
+    sections = {
+      { title = "Fields", class = "dagster.Playbook", fields = {
+        { name = "args", type = "table<string, string|string[]>",
+          doc = "the arguments by name: nil when optional and left out, a list when multiple" },
+        { name = "flags", type = "table<string, any>",
+          doc = "every flag by name, dashes kept, read as its type, defaults filled in; a list flag not given is {}, a boolean false" },
+        { name = "client", type = "dagster.Client",
+          doc = "a client of --url or $DAGSTER_URL, with the token of --token-env's variable" },
+        { name = "dry_run", type = "boolean", doc = "--dry-run: mutations printed, not made" },
+        { name = "json", type = "boolean", doc = "--json: events on stdout, text on stderr" },
+        { name = "name", type = "string", doc = "the declaration's name (for read_yaml, glob)" },
+        { name = "resumed", type = "boolean", optional = true,
+          doc = "true when --resume found this run's journal" },
+      } },
+    },
+    example = [[pb:say("%d failed runs since %s", #runs, os.date("%F %T", os.time() - pb.flags.since))]],
+  },
+  {
+    name = "playbook.define", kind = "function",
+    summary = "Checks a declaration; returns the definition a playbook file returns.",
+    args = {
+      { name = "decl", type = "dagster.PlaybookDeclaration" },
+      { name = "body", type = "fun(pb: dagster.Playbook): integer?" },
+    },
+    returns = { { type = "dagster.PlaybookDefinition",
+      doc = "{decl, body}: what `dagster-lua play` and playbook.run run" } },
+    errors = {},
+    example = [[return playbook.define({ name = "hello", summary = "Say which Dagster this is",
+  journal = false }, function(pb)
+  pb:say("%s runs Dagster %s", pb.client.url, pb.client:version())
+end)]],
+  },
+  {
+    name = "playbook.run", kind = "function",
+    summary = "Runs a definition with a command line; returns the exit status.",
+    args = {
+      { name = "def", type = "dagster.PlaybookDefinition" },
+      { name = "argv", type = "string[]" },
+    },
+    returns = { { type = "integer", doc = "the exit status (playbook.EXIT), as `play` exits" } },
+    errors = {},
+    async = true,
+    example = [[os.exit(playbook.run(dofile("nightly.lua"), { "2026-11-03", "--dry-run" }))]],
+  },
+  {
+    name = "playbook.help", kind = "function",
+    summary = "The --help text of a definition.",
+    args = { { name = "def", type = "dagster.PlaybookDefinition" } },
+    returns = { { type = "string", doc = "usage, arguments, flags and exit status" } },
+    errors = {},
+    example = [[print(playbook.help(dofile("nightly.lua")))]],
+  },
+  {
+    name = "playbook.is_definition", kind = "function",
+    summary = "Whether v is a playbook definition (what playbook.define returns).",
+    args = { { name = "v", type = "any" } },
+    returns = { { type = "boolean" } },
+    errors = {},
+    example = [[assert(playbook.is_definition(dofile("nightly.lua")))]],
+  },
+  {
+    name = "playbook.read_yaml", kind = "function",
+    summary = "Reads a YAML file; with name, an error ends that playbook (status 4).",
+    args = {
+      { name = "path", type = "string" },
+      { name = "name", type = "string", optional = true },
+    },
+    returns = { { type = "any", doc = "the first document; ~ and null as dagster.null" } },
+    errors = { "YAMLError", "UnsupportedError" },
+    example = [[local config = playbook.read_yaml("prod.yaml", pb.name)]],
+  },
+  {
+    name = "playbook.glob", kind = "function",
+    summary = "The files a pattern names (wildcards in the file name), sorted.",
+    args = {
+      { name = "pattern", type = "string" },
+      { name = "name", type = "string", optional = true },
+    },
+    returns = { { type = "string[]",
+      doc = "the pattern itself when it has no wildcard; no match is a usage error" } },
+    errors = {},
+    example = [[for _, path in ipairs(playbook.glob("conf/*.yaml", pb.name)) do print(path) end]],
+  },
+  {
+    name = "playbook.deep_merge", kind = "function",
+    summary = "Dagster's deep merge: objects key by key, anything else replaced.",
+    args = {
+      { name = "onto", type = "table" },
+      { name = "from", type = "table" },
+    },
+    returns = { { type = "table", doc = "a new table; from wins; lists are replaced, not merged" } },
+    errors = {},
+    example = [[local config = playbook.deep_merge(playbook.read_yaml("base.yaml"),
+  playbook.read_yaml("prod.yaml"))]],
+  },
+  {
+    name = "playbook.duration", kind = "function",
+    summary = "A duration (90, 30s, 15m, 2h, 1d, 1h30m) in seconds; raises if not.",
+    args = { { name = "s", type = "string|number" } },
+    returns = { { type = "number", doc = "seconds; a bare number is seconds" } },
+    errors = {},
+    example = [[local since = os.time() - playbook.duration("6h")]],
+  },
+  {
+    name = "playbook.seconds", kind = "function",
+    summary = "Seconds as text: 4.2s, 3m05s, 1h30m, 2d03h.",
+    args = { { name = "d", type = "number" } },
+    returns = { { type = "string" } },
+    errors = {},
+    example = [[pb:say("waited %s", playbook.seconds(dagster.now() - t0))]],
+  },
+  {
+    name = "playbook.code_of_status", kind = "function",
+    summary = "The exit status of a run's final status: 0, 1 or 2.",
+    args = { { name = "status", type = "string" } },
+    returns = { { type = "integer", doc = "OK for SUCCESS, CANCELED for CANCELED, else FAILURE" } },
+    errors = {},
+    example = [[return playbook.code_of_status(pb.client:wait_for_run(run_id))]],
+  },
+  {
+    name = "playbook.code_of_error", kind = "function",
+    summary = "The exit status an error stands for (what the runner exits with).",
+    args = { { name = "e", type = "any" } },
+    returns = { { type = "integer",
+      doc = "3 a wait's TimeoutError, 4 a config error, 5 unreachable, 130 Interrupted, else 1" } },
+    errors = {},
+    example = [[local ok, e = pcall(pb.reexecute, pb, run_id)
+if not ok and playbook.code_of_error(e) == playbook.EXIT.INTERRUPTED then error(e, 0) end]],
+  },
+  {
+    name = "pb:step", kind = "method",
+    summary = "Runs a named step once; a resumed playbook gets its recorded result.",
+    doc = [[A step is keyed by its name, its occurrence and a hash of inputs: with --resume, a step done before is skipped and returns the result the journal recorded (as JSON: a result JSON cannot hold is kept as its string). fn gets pb; an error in it fails the step and the playbook. Steps do not nest; launches go inside them.]],
+    args = {
+      { name = "name", type = "string" },
+      { name = "inputs", type = "any", optional = true },
+      { name = "fn", type = "fun(pb: dagster.Playbook): any" },
+    },
+    overloads = { "fun(self: dagster.Playbook, name: string, fn: fun(pb: dagster.Playbook): any): any" },
+    returns = { { type = "any", doc = "fn's result, or the one recorded before" } },
+    errors = {},
+    example = [[local found = pb:step("find the failed runs", { since = pb.flags.since }, function()
+  return pb.client:runs { statuses = { "FAILURE" }, updated_after = os.time() - pb.flags.since }
+end)]],
+  },
+  {
+    name = "pb:launch", kind = "method",
+    summary = "Makes a launch once: journaled, found again by a resumed playbook.",
+    doc = [[Inside a step. fn(submission_id) launches, passing submission_id to the client's launch method, and returns the run's or backfill's id. An intent record with that id is written before it and the result after it; a resumed playbook settles an intent without a result with client:find_submission, so the launch is found, or made now with the same id. Under --dry-run nothing is launched: check() runs instead, and `would <what>` is printed.]],
+    args = {
+      { name = "what", type = "string" },
+      { name = "fn", type = "fun(submission_id: string): string" },
+      { name = "o", type = "table", optional = true },
+    },
+    opts_arg = 3,
+    options = {
+      { name = "key", type = "string",
+        doc = "names the launch within its step instead of its rank (for launches from tasks)" },
+      { name = "kind", type = '"run"|"backfill"', default = '"run"',
+        doc = "what a resumed playbook looks for" },
+      { name = "check", type = "fun()", doc = "a dry run calls it instead of launching" },
+      { name = "action", type = '"launch"|"reexecute"', default = '"launch"',
+        doc = "how play history counts it (re-executions apart)" },
+    },
+    returns = { { type = "string?", doc = "the run's or backfill's id; nil in a dry run" } },
+    errors = {},
+    async = true,
+    example = [[local run_id = pb:step("materialize", function()
+  return pb:launch("materialize asset_one", function(sid)
+    return pb.client:materialize("asset_one", { submission_id = sid })
+  end)
+end)]],
+  },
+  {
+    name = "pb:submit", kind = "method",
+    summary = "client:submit_job_execution made once; --dry-run checks the config.",
+    args = {
+      { name = "job", type = "string", complete = "job" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = without(SUBMIT_OPTIONS, "submission_id"),
+    returns = { { type = "string?", doc = "the run's id; nil in a dry run" } },
+    errors = concat({ "JobNotFoundError", "AmbiguousJobError", "PartitionKeysNotFoundError" },
+      LAUNCH_ERRORS),
+    async = true,
+    example = [[local run_id = pb:step("launch", function()
+  return pb:submit("my_job", { run_config = config, tags = pb:tags(pb.flags.tag) })
+end)]],
+  },
+  {
+    name = "pb:reexecute", kind = "method",
+    summary = "client:reexecute made once, keyed by the run it re-executes.",
+    doc = [[Keyed by run_id within its step, so that tasks (dagster.spawn) may re-execute several runs at once, in any order, and a resumed playbook still matches each launch to its parent.]],
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = without(REEXECUTE_OPTIONS, "submission_id"),
+    returns = { { type = "string?", doc = "the new run's id; nil in a dry run" } },
+    errors = concat(LAUNCH_ERRORS),
+    async = true,
+    example = [[pb:step("re-execute", function()
+  local tasks = {}
+  for i, id in ipairs(failed) do
+    tasks[i] = dagster.spawn(pb.reexecute, pb, id, { strategy = "FROM_FAILURE" })
+  end
+  return dagster.gather(tasks)
+end)]],
+  },
+  {
+    name = "pb:backfill", kind = "method",
+    summary = "client:backfill made once; a resumed playbook finds the backfill.",
+    args = { { name = "spec", type = "table" } },
+    opts_arg = 1,
+    options = without(BACKFILL_OPTIONS, "submission_id"),
+    returns = { { type = "string?", doc = "the backfill's id; nil in a dry run" } },
+    errors = { "PartitionKeysNotFoundError", "PartitionRangeError", "PartitionSetNotFoundError",
+      "JobNotFoundError", "AmbiguousJobError", "AssetNotFoundError", "UnauthorizedError",
+      "PythonError" },
+    async = true,
+    example = [[local id = pb:step("launch the backfill", function()
+  return pb:backfill { job = "daily_job", partitions = { "2026-11-01", "2026-11-02" } }
+end)]],
+  },
+  {
+    name = "pb:terminate", kind = "method",
+    summary = "client:terminate_run; under --dry-run, printed instead.",
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "force", type = "boolean", default = "false",
+        doc = "mark the run canceled at once instead of asking it to stop" },
+    },
+    returns = {},
+    errors = { "RunNotFoundError", "TerminateRunFailure", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[pb:terminate(run_id, { force = true })]],
+  },
+  {
+    name = "pb:reload", kind = "method",
+    summary = "client:reload_repository_location; under --dry-run, printed instead.",
+    args = { { name = "location", type = "string", complete = "location" } },
+    returns = { { type = "table?",
+      doc = '{status = "SUCCESS"} or {status = "FAILURE", failure_type, message}; nil in a dry run' } },
+    errors = {},
+    async = true,
+    example = [[local r = pb:reload("main")
+if r and r.status == "FAILURE" then pb:exit(playbook.EXIT.FAILURE, r.message) end]],
+  },
+  {
+    name = "pb:shutdown", kind = "method",
+    summary = "client:shutdown_repository_location; under --dry-run, printed instead.",
+    args = { { name = "location", type = "string", complete = "location" } },
+    returns = { { type = "table?",
+      doc = '{status = "SUCCESS"} or {status = "FAILURE", failure_type, message}; nil in a dry run' } },
+    errors = {},
+    async = true,
+    example = [[pb:shutdown("my_grpc_location")]],
+  },
+  {
+    name = "pb:say", kind = "method",
+    summary = "Prints a line of text (string.format); on stderr with --json.",
+    args = {
+      { name = "format", type = "string" },
+      { name = "...", type = "any", optional = true },
+    },
+    returns = {},
+    errors = {},
+    example = [[pb:say("run %s: %s", run_id, status)]],
+  },
+  {
+    name = "pb:event", kind = "method",
+    summary = "With --json, writes t as one JSON line on stdout; else nothing.",
+    args = { { name = "t", type = "table" } },
+    returns = {},
+    errors = {},
+    example = [[pb:event { event = "recovered", run_id = run_id, new_run = new_id }]],
+  },
+  {
+    name = "pb:table", kind = "method",
+    summary = "Prints an aligned table; with --json each row is an event too.",
+    args = {
+      { name = "headers", type = "string[]" },
+      { name = "rows", type = "string[][]" },
+    },
+    returns = {},
+    errors = {},
+    example = [[pb:table({ "RUN", "STATUS" }, { { run_id, status } })]],
+  },
+  {
+    name = "pb:tags", kind = "method",
+    summary = "K=V words (a --tag list flag) as a table; a bad word: usage error.",
+    args = { { name = "words", type = "string[]" } },
+    returns = { { type = "table<string, string>" } },
+    errors = {},
+    example = [[local tags = pb:tags(pb.flags.tag)]],
+  },
+  {
+    name = "pb:usage", kind = "method",
+    summary = "Ends the playbook with a usage error (status 4), as a bad flag does.",
+    args = { { name = "message", type = "string" } },
+    returns = {},
+    errors = {},
+    example = [[if pb.flags.concurrency < 1 then pb:usage("--concurrency: at least 1 expected") end]],
+  },
+  {
+    name = "pb:exit", kind = "method",
+    summary = "Ends the playbook with an exit status (and a message); never returns.",
+    doc = [[It raises what the runner catches, which prints the summary and writes the journal's end record: a pcall around it catches it too.]],
+    args = {
+      { name = "code", type = "integer", optional = true },
+      { name = "message", type = "string", optional = true },
+    },
+    returns = {},
+    errors = {},
+    example = [[pb:exit(playbook.EXIT.PARTIAL, "2 of 5 re-executions failed")]],
+  },
+  {
+    name = "pb:paint", kind = "method",
+    summary = "s in an SGR colour (\"1\" bold, \"32\" green) when colour is on.",
+    args = {
+      { name = "code", type = "string" },
+      { name = "s", type = "string" },
+    },
+    returns = { { type = "string" } },
+    errors = {},
+    example = [[pb:say("%s", pb:paint("31", "FAILURE"))]],
+  },
 }
 
 M.by_name = {}

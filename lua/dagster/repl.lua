@@ -6,7 +6,8 @@
 --                              or its error (a dagster.Error in one line, kept in `_err`)
 --   repl.complete(before, word) -> list of completions of `word`, the text before the cursor
 --                                 being `before`; never runs user code (see below)
---   help([name or function])   the global help, from dagster.api
+--   help([name or function])   the global help, from dagster.api: help() lists every entry,
+--                              help "wait_for_run", help "playbook", help "pb:step" one
 --
 -- Completion walks tables with rawget and follows only __index fields that are tables: it
 -- never calls a function, a metamethod or anything a user wrote. Names from the server (job,
@@ -243,11 +244,12 @@ local function signature(en)
   return fmt("%s(%s)", en.name, concat(args, ", "))
 end
 
--- text folded at the terminal's width, continuation lines indented by `indent`
+-- text folded at the terminal's width, continuation lines indented by `indent` (the first
+-- keeps its own)
 local function wrap(text, indent)
   local width = math.max((env.cols or 80) - 1, 40)
   if #text <= width then return text end
-  local lines, line = {}, ""
+  local lines, line = {}, text:match("^%s*")
   for word in text:gmatch("%S+%s*") do
     if #line + #word > width and line ~= "" then
       lines[#lines + 1] = line:gsub("%s+$", "")
@@ -259,20 +261,65 @@ local function wrap(text, indent)
   return concat(lines, "\n")
 end
 
--- the entry a function value or a name stands for
+-- the entry a function value or a name stands for: "wait_for_run", "client:wait_for_run",
+-- "dagster.client", "playbook", "playbook.define", "pb:step" (or "pb.step")
 local function find_entry(a, what)
   if type(what) == "string" then
+    local method = what:match("^pb[:.]([%w_]+)$")
+    if method then return a.by_name["pb:" .. method] end
     local name = what:gsub("^client[:.]", ""):gsub("^dagster%.", "")
     return a.by_name[what] or a.by_name["client:" .. name] or a.by_name["dagster." .. name]
+      or a.by_name[name]
   end
   if type(what) == "function" then
     local Client = require "dagster.client"
+    -- the playbook module and its pb, when something loaded them (help loads nothing)
+    local playbook = package.loaded["dagster.playbook"]
+    local object = package.loaded["dagster.playbook.object"]
+    local PB = type(object) == "table" and object.PB
     for _, en in ipairs(a.entries) do
       local short = en.name:match("^client:(.+)$")
       if short and rawget(Client, short) == what then return en end
       local mod = en.name:match("^dagster%.([%w_]+)$")
       if mod and rawget(dagster, mod) == what then return en end
+      local pbm = en.name:match("^pb:(.+)$")
+      if pbm and type(PB) == "table" and rawget(PB, pbm) == what then return en end
+      local fn = en.name:match("^playbook%.(.+)$")
+      if fn and type(playbook) == "table" and rawget(playbook, fn) == what then return en end
     end
+  end
+end
+
+-- the group help() lists an entry in, and the name it is listed by
+local GROUPS = {
+  { title = "The module", note = "(dagster.*)", short = "^dagster%.(.+)$" },
+  { title = "The client", note = "(client:*)", short = "^client:(.+)$" },
+  { title = "Playbooks", note = '(dagster.playbook and the pb a body is given; help "playbook")' },
+}
+local function group_of(en)
+  for i, g in ipairs(GROUPS) do
+    local short = g.short and en.name:match(g.short)
+    if short then return i, short end
+  end
+  return #GROUPS, en.name
+end
+
+-- the lines of a topic's section: each field's name (or code), its doc and its type
+local function section_lines(sec, out)
+  out[#out + 1] = paint("bold", sec.title) .. ":"
+  local w = 0
+  for _, f in ipairs(sec.fields) do w = math.max(w, #(f.code and tostring(f.code) or f.name)) end
+  local width = math.max((env.cols or 80) - 1, 40)
+  for _, f in ipairs(sec.fields) do
+    local left = f.code and tostring(f.code) or f.name
+    local doc = f.code and (f.name .. ": " .. f.doc) or f.doc
+    local text = wrap(fmt("  %-" .. w .. "s  %s", left, doc), w + 4)
+    if f.type and sec.class then          -- the type, in grey, after the doc or below it
+      local ty = "(" .. f.type .. (f.optional and ", optional" or "") .. ")"
+      local last = text:match("[^\n]*$")
+      text = text .. (#last + 1 + #ty <= width and " " or "\n" .. rep(" ", w + 4)) .. paint("grey", ty)
+    end
+    out[#out + 1] = text
   end
 end
 
@@ -281,26 +328,50 @@ function M.help(what)
   if not a then print("help: the API description (dagster.api) is not available") return end
   local out = {}
   if what == nil then
-    out[1] = paint("bold", "The module") .. " (dagster.*):"
-    local kind
+    local lists = {}
+    for i in ipairs(GROUPS) do lists[i] = {} end
     for _, en in ipairs(a.entries) do
-      if en.kind ~= kind then
-        if kind then out[#out + 1] = "\n" .. paint("bold", "The client") .. " (client:*):" end
-        kind = en.kind
-      end
-      local short = en.name:gsub("^client:", ""):gsub("^dagster%.", "")
+      local i, short = group_of(en)
       local line = fmt("  %-28s %s", short, en.summary or "")
       local width = math.max((env.cols or 80) - 1, 40)
       if #line > width then line = line:sub(1, width - 3) .. "..." end
-      out[#out + 1] = line
+      lists[i][#lists[i] + 1] = line
+    end
+    for i, g in ipairs(GROUPS) do
+      out[#out + 1] = (i > 1 and "\n" or "") .. paint("bold", g.title) .. " " .. g.note .. ":"
+      for _, line in ipairs(lists[i]) do out[#out + 1] = line end
     end
     out[#out + 1] = "\nhelp \"name\" (or help(client.wait_for_run)) shows one in full. " ..
       "After an error, _err holds it and trace() prints its traceback; _ holds the last result."
+  elseif find_entry(a, what) and find_entry(a, what).kind == "topic" then
+    local en = find_entry(a, what)
+    out[1] = paint("bold", en.name)
+    out[2] = "  " .. en.summary
+    if en.doc then out[#out + 1] = wrap("  " .. en.doc, 2) end
+    for _, sec in ipairs(en.sections) do section_lines(sec, out) end
+    -- the functions (playbook.*) or methods (pb:*) the topic is about
+    local related, w = {}, 0
+    for _, x in ipairs(a.entries) do
+      local short = x.name:sub(1, #en.name + 1):find("^" .. en.name .. "[.:]$") and x.name:sub(#en.name + 2)
+      if short then
+        related[#related + 1] = { short, x }
+        w = math.max(w, #short)
+      end
+    end
+    if #related > 0 then
+      out[#out + 1] = paint("bold", related[1][2].kind == "method" and "Methods" or "Functions") ..
+        " (help \"" .. related[1][2].name .. "\" shows one):"
+      for _, r in ipairs(related) do
+        out[#out + 1] = wrap(fmt("  %-" .. w .. "s  %s", r[1], r[2].summary), w + 4)
+      end
+    end
+    if en.example then out[#out + 1] = "Example:\n  " .. en.example:gsub("\n", "\n  ") end
   else
     local en = find_entry(a, what)
     if not en then print(fmt("help: no entry for %s", tostring(what))) return end
     out[1] = paint("bold", signature(en))
     out[2] = "  " .. (en.summary or "")
+    if en.doc then out[#out + 1] = wrap("  " .. en.doc, 2) end
     if en.options and #en.options > 0 then
       out[#out + 1] = "Options:"
       local w = 0
@@ -476,8 +547,15 @@ local function entry_of(callee)
   if not a or not callee then return nil end
   local obj, method = callee:match("^(.-):([%w_]+)$")
   if obj then
-    if not is_client(resolve(obj)) then return nil end
-    return a.by_name["client:" .. method], resolve(obj)
+    local v = resolve(obj)
+    if is_client(v) then return a.by_name["client:" .. method], v end
+    -- a playbook's pb (at the REPL after `dagster-lua -i`, or in a debugger): its client
+    local object = package.loaded["dagster.playbook.object"]
+    if type(v) == "table" and type(object) == "table" and getmetatable(v) == object.PB then
+      local c = rawget(v, "client")
+      return a.by_name["pb:" .. method], is_client(c) and c or nil
+    end
+    return nil
   end
   return a.by_name[callee]
 end

@@ -5,6 +5,7 @@
 --   object.new(decl, argv, o) -> pb  (the runner makes it; o = {env =, stdout =})
 
 local dagster = require "dagster"
+local check = require "dagster.check"
 local json = require "dagster.json"
 local term = require "dagster.term"
 local exit = require "dagster.playbook.exit"
@@ -199,7 +200,8 @@ function PB:step(name, inputs, fn)
   return res
 end
 
-local LAUNCH_OPTS = { key = true, kind = true, check = true, action = true }
+-- pb:launch's options, recorded for the API table (spec/api_spec.lua holds them)
+local LAUNCH_OPTS = check.options("pb:launch", { "key", "kind", "check", "action" })
 
 -- pb:launch(what, fn [, {key =, kind =, action =, check =}]) -> id: a launch inside a step,
 -- made once.
