@@ -180,7 +180,7 @@ function M:wait_for_run(run_id, opts)
     if w.progress then
       local p = run_progress(self, run_id, { once = true, deadline = w.deadline })
       status = p.status
-      w.progress.show(fmt("run %s  %s  %.0fs%s", run_id:sub(1, 8), status, w.progress.elapsed(),
+      w.progress.show(fmt("run %s  %s  %.0fs%s", run_id, status, w.progress.elapsed(),
         p.done and fmt("  steps: %d done, %d failed", p.done, p.failed) or ""))
     else
       status = run_status(self, run_id, { once = true, deadline = w.deadline })

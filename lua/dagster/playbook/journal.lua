@@ -1,6 +1,6 @@
 -- dagster.playbook.journal: the append-only JSONL journal that makes a playbook crash-safe.
 --
---   journal.path(name, identity)   -> the default journal of a run: under the state
+--   journal.path(name, identity, first) -> the default journal of a run: under the state
 --                                     directory, named after the playbook, its first
 --                                     argument and a hash of what the run is (identity)
 --   journal.open(path, name, o)    -> j: the journal to append to, read first when it
@@ -67,8 +67,8 @@ M.canonical = canonical
 -- the default journal of a run: `identity` says what the run is (the deployment, the
 -- arguments, the flags that change what it does), so that a timeout, --json or a URL given
 -- another way names the same journal
-function M.path(name, identity)
-  local first = identity.args and select(2, next(identity.args))
+-- (`first`: the value of the first declared argument, which names the file too)
+function M.path(name, identity, first)
   if type(first) == "table" then first = first[1] end
   local tag = type(first) == "string" and first:gsub("[^%w_.-]", "_"):sub(1, 40) or nil
   return fmt("%s/%s%s-%s.jsonl", M.state_dir(), name, tag and ("-" .. tag) or "",

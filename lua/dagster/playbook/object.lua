@@ -86,7 +86,8 @@ function M.new(decl, argv)
   -- change what it does), not how it is watched
   local identity = cli.identity(decl, args, flags)
   identity.url = self.client.url
-  local path = flags.journal or journal.path(decl.name, identity)
+  local first = decl.args and decl.args[1] and args[decl.args[1].name]
+  local path = flags.journal or journal.path(decl.name, identity, first)
   self.argv = cli.redact(argv)                 -- what journals, history and notifications keep
   self.host = sys.hostname()
   if self.dry_run or decl.journal == false then
@@ -228,8 +229,7 @@ function PB:launch(what, fn, o)
   local kind = o.kind or "run"
   if self.dry_run then
     if o.check then o.check() end
-    self:say("  would %s", what)
-    self:event { event = "dry_run", action = what }
+    self:_would(what)
     return nil
   end
   local j = self.journal
@@ -261,9 +261,14 @@ function PB:launch(what, fn, o)
   return id
 end
 
-local function copy_with(opts, k, v)
+-- opts with its submission_id set to the journal's (one given is refused: the journal's
+-- is what makes the launch once)
+local function copy_with(opts, k, v, fname)
   local o = {}
   for key, x in pairs(opts or {}) do o[key] = x end
+  if o[k] ~= nil then
+    error(("bad argument #2 to '%s' (%s: the journal gives each launch its own)"):format(fname, k), 3)
+  end
   o[k] = v
   return o
 end
@@ -287,10 +292,11 @@ end
 -- a dry run the config is checked by the server and the launch printed, and nil returned
 function PB:submit(job, opts)
   opts = opts or {}
-  local what = fmt("launch job %s with %s and %s", job, describe_config(opts.run_config),
-    describe_tags(opts.tags))
+  local what = fmt("launch job %s%s with %s and %s", job,
+    opts.partition ~= nil and (" partition " .. tostring(opts.partition)) or "",
+    describe_config(opts.run_config), describe_tags(opts.tags))
   return self:launch(what, function(sid)
-    return self.client:submit_job_execution(job, copy_with(opts, "submission_id", sid))
+    return self.client:submit_job_execution(job, copy_with(opts, "submission_id", sid, "submit"))
   end, { check = function()
     self.client:validate_run_config(job, { run_config = opts.run_config,
       repository_location_name = opts.repository_location_name,
@@ -305,37 +311,53 @@ function PB:reexecute(run_id, opts)
   opts = opts or {}
   local what = fmt("re-execute run %s (%s)", run_id, opts.strategy or "ALL_STEPS")
   return self:launch(what, function(sid)
-    return self.client:reexecute(run_id, copy_with(opts, "submission_id", sid))
+    return self.client:reexecute(run_id, copy_with(opts, "submission_id", sid, "reexecute"))
   end, { key = "reexecute " .. run_id, action = "reexecute" })
 end
 
 -- pb:backfill(spec) -> backfill id: client:backfill, made once (see pb:launch)
 function PB:backfill(spec)
+  local assets = {}
+  for i, k in ipairs(type(spec.assets) == "table" and spec.assets or { spec.assets }) do
+    assets[i] = type(k) == "table" and concat(k, "/") or tostring(k)
+  end
+  local p = spec.partitions
+  local over = spec.all_partitions and "all partitions"
+    or type(p) == "table" and (p.from ~= nil or p.to ~= nil)
+      and fmt("partitions %s..%s", tostring(p.from), tostring(p.to))
+    or fmt("%d partitions", type(p) == "table" and #p or 0)
   local what = fmt("backfill %s over %s", spec.job and ("job " .. spec.job)
-    or ("assets " .. concat(spec.assets, ", ")), spec.all_partitions and "all partitions"
-    or fmt("%d partitions", #spec.partitions))
+    or ("assets " .. concat(assets, ", ")), over)
   return self:launch(what, function(sid)
-    return self.client:backfill(copy_with(spec, "submission_id", sid))
+    return self.client:backfill(copy_with(spec, "submission_id", sid, "backfill"))
   end, { kind = "backfill" })
+end
+
+-- in a dry run: says what would be done (a line, and a dry_run event) and returns true
+function PB:_would(what)
+  if not self.dry_run then return false end
+  self:say("  would %s", what)
+  self:event { event = "dry_run", action = what }
+  return true
 end
 
 -- pb:terminate(run_id [, opts]), pb:reload(location), pb:shutdown(location): the mutations
 -- that a dry run prints instead of making
 function PB:terminate(run_id, opts)
   local what = fmt("terminate run %s%s", run_id, opts and opts.force and " (force)" or "")
-  if self.dry_run then self:say("  would %s", what); return nil end
+  if self:_would(what) then return nil end
   local res = self.client:terminate_run(run_id, opts)
   self.journal:record { event = "terminated", run_id = run_id, force = opts and opts.force or nil }
   return res
 end
 
 function PB:reload(location)
-  if self.dry_run then self:say("  would reload location %s", location); return nil end
+  if self:_would("reload location " .. location) then return nil end
   return self.client:reload_repository_location(location)
 end
 
 function PB:shutdown(location)
-  if self.dry_run then self:say("  would shut down location %s", location); return nil end
+  if self:_would("shut down location " .. location) then return nil end
   return self.client:shutdown_repository_location(location)
 end
 
