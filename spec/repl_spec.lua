@@ -163,7 +163,7 @@ describe("the REPL on a terminal", function()
     t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
     local line = H.wait_until("the status line", function()
       local last = t:last_line()
-      return last:find("^run " .. id:sub(1, 8) .. "  %u+  %d+s") and last
+      return last:find("^run " .. id:gsub("%p", "%%%0") .. "  %u+  %d+s") and last
     end, 60, 0.1)
     assert.matches("steps: %d+ done, %d+ failed", line)
     t:wait_for(">$", 120)
