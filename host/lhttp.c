@@ -4,7 +4,8 @@
 **   http.session{headers=, timeout=, connect_timeout=, insecure=, cainfo=,
 **                max_response_bytes=, user_agent=}          -> session
 **   session:post(url, body [, fresh [, timeout]])
-**                            -> status, body, content_type    (any HTTP answer)
+**                            -> status, body, content_type, retry_after  (any HTTP answer;
+**                               retry_after: a 4xx or 5xx's Retry-After in seconds, or nil)
 **                            -> nil, err                      (no HTTP answer: err is a
 **                                                              dagster.Error)
 **   session:close()          (also __gc and __close; harmless twice)
@@ -361,8 +362,31 @@ static const char *classify (CURLcode rc, const Sink *k, const char **what, int 
 
 
 /*
-** Pushes the outcome of a finished transfer: status, body, content_type (any HTTP answer)
-** or nil, err (a dagster.Error naming the URL, never a header). Returns how many values.
+** The Retry-After header of the answer just received, in seconds from now (0 or more): a
+** number of seconds, or an HTTP date; -1 when there is none or it cannot be read.
+*/
+static double retry_after (CURL *easy) {
+  struct curl_header *h;
+  const char *v;
+  time_t t;
+  if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK) return -1;
+  v = h->value;
+  while (*v == ' ' || *v == '\t') v++;
+  if (*v >= '0' && *v <= '9') {
+    char *end;
+    double d = strtod(v, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    return (*end == '\0' && d >= 0 && d < 1e7) ? d : -1;
+  }
+  if ((t = curl_getdate(v, NULL)) == -1) return -1;
+  return t > time(NULL) ? difftime(t, time(NULL)) : 0;
+}
+
+
+/*
+** Pushes the outcome of a finished transfer: status, body, content_type, retry_after (any
+** HTTP answer; retry_after is the Retry-After header in seconds, or nil) or nil, err (a
+** dagster.Error naming the URL, never a header). Returns how many values.
 ** The sink still owns its buffer while this pushes: a memory error here leaks nothing.
 */
 static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
@@ -404,7 +428,12 @@ static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
     lua_pushinteger(L, (lua_Integer)status);
     lua_pushlstring(L, k->buf ? k->buf : "", k->len);
     if (ctype) lua_pushstring(L, ctype); else lua_pushnil(L);
-    return 3;
+    if (status >= 400) {
+      double ra = retry_after(easy);
+      if (ra >= 0) lua_pushnumber(L, ra); else lua_pushnil(L);
+    }
+    else lua_pushnil(L);
+    return 4;
   }
 }
 
@@ -428,7 +457,8 @@ static void set_limits (lua_State *L, int arg, CURL *easy, const Session *s) {
 
 
 /*
-** session:post(url, body [, fresh [, timeout]]) -> status, body, content_type | nil, err
+** session:post(url, body [, fresh [, timeout]]) -> status, body, content_type, retry_after
+** (the Retry-After header of a 4xx or 5xx, in seconds, or nil) | nil, err
 */
 static int s_post (lua_State *L) {
   Session *s = checksession(L, 1);
@@ -632,7 +662,8 @@ static int m_perform (lua_State *L) {
     lua_pushinteger(L, t->id);
     lua_setfield(L, -2, "id");
     k = push_outcome(L, t->easy, msg->data.result, &t->sink);
-    if (k == 3) {
+    if (k == 4) {
+      lua_setfield(L, -5, "retry_after");
       lua_setfield(L, -4, "content_type");
       lua_setfield(L, -3, "body");
       lua_setfield(L, -2, "status");

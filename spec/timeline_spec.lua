@@ -40,7 +40,9 @@ describe("client:timeline", function()
         local name, bar, status = line:match("^(%S+)%s*|([^|]*)|.-(%u+)$")
         if name then rows[name] = { bar = bar, status = status } end
       end
-      assert.matches("^run " .. id:sub(1, 8) .. "  timeline_job  FAILURE", text)
+      -- the whole run id, on a line of its own when the head would not fit
+      assert.matches("^run " .. id:gsub("%p", "%%%0") .. (width < 70 and "\n" or "  ") ..
+        "timeline_job  FAILURE", text)
       assert.equal("FAILURE", rows.transform.status)
       assert.matches("^ *F+ *$", rows.transform.bar)
       assert.matches("^ *S+ *$", rows.prepare.bar)

@@ -66,7 +66,7 @@ function M.post(session, url, body, fresh, timeout)
   task.ready = false
   local r = coroutine.yield()
   if r.err then return nil, r.err end
-  return r.status, r.body, r.content_type
+  return r.status, r.body, r.content_type, r.retry_after
 end
 
 -- sleeping: blocking outside a task, a yield (other tasks go on) inside one

@@ -39,12 +39,18 @@ function Timeline:render(o)
     local e = s.end_time or (s.start_time and now)
     if e and (t1 == nil or e > t1) then t1 = e end
   end
-  local head = fmt("run %s  %s  %s", tostring(self.run_id), tostring(self.job_name),
-    tostring(self.status))
-  if t0 == nil then return head .. "\n(no step has started)" end
+  -- the head names the whole run id (it can be pasted); on a narrow terminal the id has a
+  -- line of its own
+  local function header(rest)
+    local line = fmt("run %s  %s", tostring(self.run_id), rest)
+    if #line <= width then return line end
+    return fmt("run %s\n%s", tostring(self.run_id), rest)
+  end
+  local what = fmt("%s  %s", tostring(self.job_name), tostring(self.status))
+  if t0 == nil then return header(what) .. "\n(no step has started)" end
   t1 = math.max(t1 or now, t0)
   local span = t1 - t0
-  head = head .. "  " .. seconds(span)
+  local head = header(what .. "  " .. seconds(span))
   local namew = 4
   for _, s in ipairs(self.steps) do namew = math.max(namew, #s.key) end
   namew = math.min(namew, math.max(10, width // 3))
