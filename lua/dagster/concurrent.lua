@@ -132,7 +132,7 @@ local function loop(targets)
   end
 end
 
--- dagster.gather(tasks [, {errors = "raise" | "return"}]) -> results, errors: the tasks'
+-- dagster.gather(tasks [, {errors = "raise" | "return"}]) -> results [, errors]: the tasks'
 -- first results, in order. By default the first failed task's error is raised once all have
 -- finished; with errors = "return", results[i] is nil for a failed task and errors[i] holds
 -- its error (a dagster.Error, or the message and traceback of a plain Lua error), so a
@@ -169,7 +169,8 @@ function M.gather(list, opts)
     elseif mode == "return" then errors[i] = t.err
     else error(t.err, 0) end
   end
-  return out, errors
+  if mode == "return" then return out, errors end
+  return out          -- one value: table.unpack(dagster.gather(tasks)) gives the results
 end
 
 -- dagster.run(fn, ...) -> fn's results, running fn as a task (so everything it spawns overlaps)
