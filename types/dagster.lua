@@ -247,6 +247,7 @@ dagster.Error = {}
 ---@field retries? integer retries of read-only calls on transient failures (default: 3)
 ---@field retry_delay? number first backoff, seconds (default: 0.25)
 ---@field retry_max_delay? number longest backoff, seconds (default: 5)
+---@field max_rps? number at most this many requests a second, shared by the client's tasks
 
 --- Builds a client for a Dagster webserver (connects on first call).
 ---

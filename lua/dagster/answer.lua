@@ -1,8 +1,10 @@
 -- dagster.answer: reading what the server answers. Pure functions (no I/O), shared by the
 -- client and its workflows:
 --
---   answer.decode(status, body, url, opname) -> data, or raises HTTPError / ProtocolError /
---                                               GraphQLError (the fuzz targets drive it)
+--   answer.decode(status, body, url, opname [, retry_after]) -> data, or raises HTTPError
+--                                               (rate_limited for a 429, or a 503 with
+--                                               Retry-After) / ProtocolError / GraphQLError
+--                                               (the fuzz targets drive it)
 --   answer.read(document, opname, data, read, url [, client]) -> read(data, client); a
 --                                               Lua error inside read becomes a
 --                                               ProtocolError naming the path
@@ -62,12 +64,18 @@ end
 --   top-level `errors` is GraphQLError with the server's own message.
 -- A PythonError comes back with HTTP 500 and a valid body: that is data, decided on
 -- __typename by the caller, never on the status.
-function M.decode(status, body, url, opname)
+function M.decode(status, body, url, opname, retry_after)
   local doc, jerr = json.decode(body)
   if type(doc) == "table" and doc.errors == nil and type(doc.data) == "table" then
     return doc.data  -- the common case, with nothing else to look at
   end
   local fields = { status = status, url = url, operation = opname }
+  -- a rate limit (429, or 503 with Retry-After): to be tried again after retry_after
+  if status == 429 or (status == 503 and retry_after) then
+    fields.body, fields.rate_limited, fields.retry_after = body, true, retry_after
+    error(E.new("HTTPError", fmt("HTTP %d from %s: rate limited%s", status, url,
+      retry_after and fmt(" (Retry-After: %g s)", retry_after) or ""), fields), 0)
+  end
   if type(doc) ~= "table" or (doc.data == nil and doc.errors == nil) then
     fields.body = body
     if status >= 300 then
@@ -186,8 +194,16 @@ end
 -- timed out) and the gateway statuses a proxy gives while the server restarts.
 local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 function M.retryable(e)
-  return E.is(e) and (e.transient == true or (e.name == "HTTPError" and RETRY_STATUS[e.status]))
-    or false
+  return E.is(e) and (e.transient == true or e.rate_limited == true or e.maintenance == true
+    or (e.name == "HTTPError" and RETRY_STATUS[e.status])) or false
+end
+
+-- the wait a server asked for before the next try (a rate limit's Retry-After, a
+-- maintenance window's retry interval), or nil
+function M.asked_wait(e)
+  if not E.is(e) then return nil end
+  if e.rate_limited then return e.retry_after end
+  if e.maintenance then return e.retry_interval end
 end
 
 return M

@@ -214,6 +214,8 @@ M.entries = {
       { name = "retry_delay", type = "number", default = "0.25", doc = "first backoff, seconds" },
       { name = "retry_max_delay", type = "number", default = "5",
         doc = "longest backoff, seconds" },
+      { name = "max_rps", type = "number",
+        doc = "at most this many requests a second, shared by the client's tasks" },
     },
     returns = { { type = "dagster.Client",
       doc = "the client; client:close() ends its connection" } },

@@ -12,6 +12,7 @@ local concurrent = require "dagster.concurrent"
 local check = require "dagster.check"
 local answer = require "dagster.answer"
 local sys = require "dagster.sys"
+local wait = require "dagster.wait"
 
 local concat = table.concat
 local fmt = string.format
@@ -32,7 +33,7 @@ Client.SUBMISSION_TAG = require("dagster").SUBMISSION_TAG
 
 local CLIENT_OPTS = options("client", { "port_number", "use_https", "timeout", "attempt_timeout", "headers", "path_prefix",
   "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent", "retries",
-  "retry_delay", "retry_max_delay" })
+  "retry_delay", "retry_max_delay", "max_rps" })
 
 -- The URL as the Python client builds it: scheme, hostname verbatim, :port when truthy,
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
@@ -106,6 +107,7 @@ function Client.new(hostname, opts)
     argerror(2, "client", "retries: non-negative integer expected")
   end
   if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
+  local max_rps = check.number(o.max_rps, 2, "client", "max_rps", "positive")
   warn_plain_http(url, o.headers)
   local session = http.session {
     timeout = attempt_timeout, connect_timeout = o.connect_timeout, headers = o.headers,
@@ -114,7 +116,7 @@ function Client.new(hostname, opts)
   }
   -- the headers (tokens) live only inside the C session: never in this table
   return setmetatable({ url = url, timeout = timeout, attempt_timeout = attempt_timeout,
-    retries = retries,
+    retries = retries, max_rps = max_rps,
     retry_delay = retry_delay, retry_max_delay = retry_max_delay, _session = session }, Client)
 end
 
@@ -161,27 +163,67 @@ end
 -- (a launch looks up its submission there). Any other error is raised as it is. (No
 -- closure is made per call: this is every request's path.)
 function Client:_retry(t0, deadline, retries, before_retry, attempt, ...)
-  local n = 0
+  local n, waits = 0, 0
   while true do
     local ok, res = pcall(attempt, ...)
     if ok then return res end
     if not answer.retryable(res) then error(res, 0) end
-    if n >= retries then give_up(self, res, n, t0) end
-    n = n + 1
-    local delay = self:_backoff(n)
-    if deadline and self:_now() + delay >= deadline then give_up(self, res, n, t0) end
-    self:_sleep(delay)
-    if before_retry then
-      local found = before_retry(res)
-      if found ~= nil then return found end
+    if res.rate_limited or res.maintenance then
+      -- the server asked to come back later: as often as the deadline allows (not counted
+      -- as retries: nothing failed), and at once a named error when it would pass it
+      waits = waits + 1
+      self:_wait_as_asked(res, deadline, waits)
+    else
+      if n >= retries then give_up(self, res, n, t0) end
+      n = n + 1
+      local delay = self:_backoff(n)
+      if deadline and self:_now() + delay >= deadline then give_up(self, res, n, t0) end
+      self:_sleep(delay)
+      if before_retry then
+        local found = before_retry(res)
+        if found ~= nil then return found end
+      end
     end
   end
+end
+
+-- Sleeps as long as a rate limit (Retry-After) or a maintenance window (its retry interval)
+-- asks, the waits-th time in a row; raises RateLimitError or MaintenanceError at once when
+-- that would pass `deadline`, or after MAX_WAITS waits without one.
+local MAX_WAITS = 200
+function Client:_wait_as_asked(res, deadline, waits)
+  local delay = answer.asked_wait(res) or self:_backoff(math.min(waits, 8))
+  if (deadline and self:_now() + delay >= deadline) or waits > MAX_WAITS then
+    if res.maintenance then
+      error(E.new("MaintenanceError", res.message, { url = self.url, operation = res.operation,
+        retry_interval = res.retry_interval, maintenance_timeout = res.maintenance_timeout,
+        status = res.status, body = res.body }), 0)
+    end
+    error(E.new("RateLimitError", fmt("%s: rate limited by %s; it asks to wait %g s%s",
+      tostring(res.operation), self.url, delay, deadline and ", past the call's deadline" or ""),
+      { url = self.url, operation = res.operation, retry_after = delay, status = res.status }), 0)
+  end
+  if res.maintenance and waits == 1 and wait.notice then
+    wait.notice(fmt("%s is in maintenance: %s; trying again every %g s", self.url,
+      tostring(res.message), delay))
+  end
+  self:_sleep(delay)
 end
 
 -- One attempt: POST the payload and map the answer, within attempt_timeout and what is
 -- left until `deadline`. A mutation goes on a fresh connection, so that libcurl cannot
 -- re-send it by itself when a kept-alive connection dies under it.
+-- With max_rps, requests leave at most that many a second, whichever task makes them: each
+-- takes the next free slot of the client's schedule and sleeps (yields, in a task) until it.
+function Client:_pace(deadline)
+  local now = self:_now()
+  local slot = math.max(now, self._next_slot or now)
+  self._next_slot = slot + 1 / self.max_rps
+  if slot > now then self:_sleep(deadline and math.min(slot, deadline) - now or slot - now) end
+end
+
 function Client:_attempt(payload, opname, mutation, deadline)
+  if self.max_rps then self:_pace(deadline) end
   local limit = self.attempt_timeout > 0 and self.attempt_timeout or nil
   if deadline then
     local left = deadline - self:_now()
@@ -192,12 +234,13 @@ function Client:_attempt(payload, opname, mutation, deadline)
     end
     if limit == nil or left < limit then limit = left end
   end
-  local status, body = concurrent.post(self._session, self.url, payload, mutation, limit)
+  local status, body, _, retry_after = concurrent.post(self._session, self.url, payload,
+    mutation, limit)
   if not status then
     body.operation = opname
     error(body, 0)
   end
-  return (answer.decode(status, body, self.url, opname))
+  return (answer.decode(status, body, self.url, opname, retry_after))
 end
 
 -- Each document's JSON-encoded head ('{"query":"..."') and kind, worked out once: the

@@ -99,7 +99,7 @@ function P.help(def) return cli.help(def.decl) end
 ------------------------------------------------------------------------------------------
 
 local UNREACHABLE = { ConnectionError = true, DNSError = true, TLSError = true, URLError = true,
-  UnauthorizedError = true }
+  UnauthorizedError = true, RateLimitError = true, MaintenanceError = true }
 local CONFIG = { RunConfigValidationInvalid = true, JobNotFoundError = true,
   AmbiguousJobError = true, PipelineNotFoundError = true, InvalidSubsetError = true,
   RepositoryLocationNotFound = true, AssetNotFoundError = true, InvalidStepError = true,

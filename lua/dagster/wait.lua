@@ -7,6 +7,8 @@
 --   wait.poll(client, w, observe, apply, on_timeout)      -- the loop itself
 --
 -- wait.progress is the default of the `progress` option (the REPL sets it to true).
+-- wait.notice, when set (the REPL and the playbooks set it), is called with a line to show
+-- once when a call starts waiting for the server's sake (a maintenance window).
 
 local check = require "dagster.check"
 local answer = require "dagster.answer"
@@ -17,6 +19,7 @@ local fmt = string.format
 local M = {}
 
 M.progress = false
+M.notice = nil
 
 -- One status line on stderr, rewritten in place and erased at the end; only when stderr is
 -- a terminal.
@@ -102,7 +105,9 @@ function M.poll(client, w, observe, apply, on_timeout)
     end
     local now = client:_now()
     if deadline and now >= deadline then on_timeout(last_error) end
-    client:_sleep(deadline and math.min(delay, deadline - now) or delay)
+    -- a rate limit or a maintenance window says how long to keep away: at least that
+    local pause = math.max(delay, not ok and answer.asked_wait(seen) or 0)
+    client:_sleep(deadline and math.min(pause, deadline - now) or pause)
     delay = math.min(delay * BACKOFF, w.max_interval)
   end
 end

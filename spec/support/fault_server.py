@@ -46,6 +46,7 @@ PORTFILE.log; the second (redirect target) listener logs to PORTFILE.redirect.lo
 PORTFILE.ports holds {"main": P, "redirect": P2, "closed": P3}: P3 is a port bound by this
 process but never listening, so connecting to it is refused for as long as this runs.
 """
+import email.utils
 import json
 import os
 import signal
@@ -70,7 +71,7 @@ conn_serial = [0]
 
 
 def log_request(logpath, conn_id, nth, method, path, headers, body):
-    line = json.dumps({"conn": conn_id, "nth": nth, "method": method, "path": path,
+    line = json.dumps({"t": time.time(), "conn": conn_id, "nth": nth, "method": method, "path": path,
                        "headers": headers, "body": body[:500].decode("latin-1")})
     with log_lock:
         with open(logpath, "a") as f:
@@ -249,6 +250,35 @@ def handle(sock, mode, path, redirect_port, nth):
     if mode == "count502":
         if count(path) <= 2:
             sock.sendall(response(502, "Bad Gateway", html_page(502, "Bad Gateway"), "text/html"))
+        else:
+            sock.sendall(response(200, "OK", OK_BODY))
+        return True
+    # rate limits: count429 answers 429 (Retry-After: 0.3) four times, then OK; date429 once
+    # with an HTTP date 2 s ahead; always429 every time with Retry-After: 30; ra503 answers
+    # 503 with Retry-After: 0.2 twice
+    if mode == "count429":
+        if count(path) <= 4:
+            sock.sendall(response(429, "Too Many Requests", b'{"errors":[{"message":"rate limited"}]}',
+                                  extra=["Retry-After: 0.3"]))
+        else:
+            sock.sendall(response(200, "OK", OK_BODY))
+        return True
+    if mode == "date429":
+        if count(path) <= 1:
+            when = email.utils.formatdate(time.time() + 2, usegmt=True)
+            sock.sendall(response(429, "Too Many Requests", b"slow down\n", "text/plain",
+                                  extra=["Retry-After: " + when]))
+        else:
+            sock.sendall(response(200, "OK", OK_BODY))
+        return True
+    if mode == "always429":
+        sock.sendall(response(429, "Too Many Requests", b"slow down\n", "text/plain",
+                              extra=["Retry-After: 30"]))
+        return True
+    if mode == "ra503":
+        if count(path) <= 2:
+            sock.sendall(response(503, "Service Unavailable", html_page(503, "Service Unavailable"),
+                                  "text/html", extra=["Retry-After: 0.2"]))
         else:
             sock.sendall(response(200, "OK", OK_BODY))
         return True
