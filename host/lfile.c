@@ -9,6 +9,8 @@
 **   file.mkdirs(path)         creates path and its missing parents with mode 0700
 **   file.list(dir)            -> the names in dir (no "." or ".."), sorted; nil and a message
 **                             when it cannot be read
+**   file.mode(path)           -> the permission bits of path (0644 is 420), or nil and a
+**                             message
 **   file.lock(path)           -> lock, or nil and "busy" when another process holds it: an
 **                             exclusive flock(2) on path (created with mode 0600), which the
 **                             kernel releases when the process ends, however it ends
@@ -110,6 +112,19 @@ static int f_mkdirs (lua_State *L) {
     }
   }
   return 0;
+}
+
+
+static int f_mode (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  return 1;
 }
 
 
@@ -241,6 +256,7 @@ static const luaL_Reg funcs[] = {
   {"truncate", f_truncate},
   {"mkdirs",   f_mkdirs},
   {"list",     f_list},
+  {"mode",     f_mode},
   {"lock",     f_lock},
   {NULL, NULL}
 };

@@ -1,4 +1,4 @@
--- Rate limits and pacing (issue 24): a 429, or a 503 with Retry-After, is tried again after
+-- Rate limits, maintenance and pacing (issue 24): a 429, or a 503 with Retry-After, is tried again after
 -- the time the server asks for, inside the call's deadline, and RateLimitError comes at once
 -- when that wait would pass it; max_rps holds a client's requests under a rate. The 429s
 -- come from the loopback fault server (spec/support/fault_server.py): the real webserver
@@ -92,6 +92,48 @@ describe("a rate limit", function()
     -- four 429s waited out (0.3 s each), then the fault server's answer, which is no run
     assert.equal("ProtocolError", e.name)
     assert.equal(5, #requests_to(srv, "/count429/w/graphql"))
+  end)
+end)
+
+describe("a maintenance window", function()
+  local srv
+  setup(function()
+    srv = H.start_server("the fault server", FAULT_SERVER, function(portfile) return portfile end)
+  end)
+  teardown(function() H.stop_server(srv) end)
+
+  local function client(path, opts)
+    local o = { timeout = 10, retries = 0 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return dagster.client("http://127.0.0.1:" .. srv.port .. path, o)
+  end
+
+  it("shorter than the deadline is waited out at its retry interval, said once", function()
+    local said = {}
+    local wait = require "dagster.wait"
+    local before = wait.notice
+    wait.notice = function(line) said[#said + 1] = line end
+    finally(function() wait.notice = before end)
+    local c = client("/maint/short")
+    local t0 = dagster.now()
+    assert.equal("fault", c:version())
+    assert.is_true(dagster.now() - t0 >= 3 * 0.2 - 0.05)
+    assert.equal(4, #requests_to(srv, "/maint/short/graphql"))
+    assert.equal(1, #said)
+    assert.matches("is in maintenance: Dagster%+ is down for scheduled maintenance; trying " ..
+      "again every 0%.2 s", said[1])
+  end)
+
+  it("longer than the deadline raises MaintenanceError with the service's message", function()
+    local c = client("/maintlong/q", { timeout = 1.2 })
+    local t0 = dagster.now()
+    local e = H.catch(c.version, c)
+    assert.equal("MaintenanceError", e.name)
+    assert.equal("Dagster+ is down for scheduled maintenance", e.message)
+    assert.equal(0.5, e.retry_interval)
+    assert.is_true(dagster.now() - t0 < 1.3, "ended by the deadline")
+    local n = #requests_to(srv, "/maintlong/q/graphql")
+    assert.is_true(n >= 2 and n <= 3, n .. " requests")   -- at 0 s, 0.5 s (1.0 s: no time left)
   end)
 end)
 

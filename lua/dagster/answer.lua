@@ -3,7 +3,8 @@
 --
 --   answer.decode(status, body, url, opname [, retry_after]) -> data, or raises HTTPError
 --                                               (rate_limited for a 429, or a 503 with
---                                               Retry-After) / ProtocolError / GraphQLError
+--                                               Retry-After) / MaintenanceError (maintenance,
+--                                               retry_interval) / ProtocolError / GraphQLError
 --                                               (the fuzz targets drive it)
 --   answer.read(document, opname, data, read, url [, client]) -> read(data, client); a
 --                                               Lua error inside read becomes a
@@ -70,6 +71,17 @@ function M.decode(status, body, url, opname, retry_after)
     return doc.data  -- the common case, with nothing else to look at
   end
   local fields = { status = status, url = url, operation = opname }
+  -- Dagster+ in maintenance, whatever the status: {"maintenance": {message, timeout,
+  -- retry_interval}}, each field optional (the dagster-cloud CLI's defaults: 16 h, 30 s)
+  if type(doc) == "table" and doc.maintenance ~= nil and doc.maintenance ~= null then
+    local m = type(doc.maintenance) == "table" and doc.maintenance or {}
+    local function seconds(v) return type(v) == "number" and v > 0 and v or nil end
+    fields.maintenance, fields.body = true, body
+    fields.retry_interval = seconds(m.retry_interval) or 30
+    fields.maintenance_timeout = seconds(m.timeout) or 57600
+    error(E.new("MaintenanceError", type(m.message) == "string" and m.message ~= "" and m.message
+      or "the service is in maintenance", fields), 0)
+  end
   -- a rate limit (429, or 503 with Retry-After): to be tried again after retry_after
   if status == 429 or (status == 503 and retry_after) then
     fields.body, fields.rate_limited, fields.retry_after = body, true, retry_after

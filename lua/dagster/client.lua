@@ -172,7 +172,7 @@ function Client:_retry(t0, deadline, retries, before_retry, attempt, ...)
       -- the server asked to come back later: as often as the deadline allows (not counted
       -- as retries: nothing failed), and at once a named error when it would pass it
       waits = waits + 1
-      self:_wait_as_asked(res, deadline, waits)
+      self:_wait_as_asked(res, deadline, waits, t0)
     else
       if n >= retries then give_up(self, res, n, t0) end
       n = n + 1
@@ -190,9 +190,13 @@ end
 -- Sleeps as long as a rate limit (Retry-After) or a maintenance window (its retry interval)
 -- asks, the waits-th time in a row; raises RateLimitError or MaintenanceError at once when
 -- that would pass `deadline`, or after MAX_WAITS waits without one.
-local MAX_WAITS = 200
-function Client:_wait_as_asked(res, deadline, waits)
+local MAX_WAITS = 1000
+function Client:_wait_as_asked(res, deadline, waits, t0)
   local delay = answer.asked_wait(res) or self:_backoff(math.min(waits, 8))
+  if res.maintenance then  -- the window's own timeout, from the call's start, bounds it too
+    local until_ = t0 + res.maintenance_timeout
+    if deadline == nil or until_ < deadline then deadline = until_ end
+  end
   if (deadline and self:_now() + delay >= deadline) or waits > MAX_WAITS then
     if res.maintenance then
       error(E.new("MaintenanceError", res.message, { url = self.url, operation = res.operation,
@@ -203,7 +207,8 @@ function Client:_wait_as_asked(res, deadline, waits)
       tostring(res.operation), self.url, delay, deadline and ", past the call's deadline" or ""),
       { url = self.url, operation = res.operation, retry_after = delay, status = res.status }), 0)
   end
-  if res.maintenance and waits == 1 and wait.notice then
+  if res.maintenance and not self._told_maintenance and wait.notice then
+    self._told_maintenance = true      -- once per client
     wait.notice(fmt("%s is in maintenance: %s; trying again every %g s", self.url,
       tostring(res.message), delay))
   end

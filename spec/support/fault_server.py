@@ -282,6 +282,21 @@ def handle(sock, mode, path, redirect_port, nth):
         else:
             sock.sendall(response(200, "OK", OK_BODY))
         return True
+    # Dagster+ maintenance ({"maintenance": {...}}, whatever the status): maint answers it
+    # three times with HTTP 503 and retry_interval 0.2, then OK; maintlong every time, with
+    # HTTP 200 and retry_interval 0.5
+    if mode == "maint":
+        if count(path) <= 3:
+            sock.sendall(response(503, "Service Unavailable", json.dumps({"maintenance": {
+                "message": "Dagster+ is down for scheduled maintenance", "timeout": 600,
+                "retry_interval": 0.2}}).encode()))
+        else:
+            sock.sendall(response(200, "OK", OK_BODY))
+        return True
+    if mode == "maintlong":
+        sock.sendall(response(200, "OK", json.dumps({"maintenance": {
+            "message": "Dagster+ is down for scheduled maintenance", "retry_interval": 0.5}}).encode()))
+        return True
     if mode == "401text":
         sock.sendall(response(401, "Unauthorized", b"Unauthorized: no valid token\n", "text/plain"))
         return True
