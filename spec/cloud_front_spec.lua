@@ -1,0 +1,298 @@
+-- Dagster+ as a target (issue 24), through spec/support/cloud_front.py: a loopback HTTPS front
+-- with its own CA that behaves as the service does where it matters, over two real
+-- deployments: "prod" is the suite's Dagster (DAGSTER_URL) and "staging" a second, light
+-- webserver started here (spec/support/cloud_up: one python_file location with staging_job).
+-- The cases pin what today's client does against each behaviour; where the client has no
+-- Dagster+ handling yet (429, maintenance answers, Retry-After) they assert the current
+-- behaviour, which the client's Dagster+ work will change. spec/support/CLOUD_NOTES.md says
+-- where each answer's shape comes from.
+local dagster = require "dagster"
+local H = require "helper"
+
+local TOKEN = "tok-cloud-front-SECRET"
+local FRONT = H.root .. "/spec/support/cloud_front.py"
+local CLOUD_UP = H.root .. "/spec/support/cloud_up"
+local TOKEN_HEADER = "Dagster-Cloud-Api-Token"
+
+local JOBS = [[
+query CloudFrontJobs {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { location { name } jobs { name } } }
+  }
+}]]
+
+-- the dagster-cloud CLI's own query (dagster_cloud_cli/gql.py, FULL_DEPLOYMENTS_QUERY)
+local CLI_DEPLOYMENTS = [[
+query CliDeploymentsQuery {
+    fullDeployments {
+        deploymentName
+        deploymentId
+        deploymentType
+    }
+}]]
+
+-- the set of job names a client's deployment has
+local function jobs_of(c)
+  local r = c:graphql(JOBS).repositoriesOrError
+  assert.equal("RepositoryConnection", r.__typename)
+  local names = {}
+  for _, repo in ipairs(r.nodes) do
+    for _, j in ipairs(repo.jobs) do names[j.name] = true end
+  end
+  return names
+end
+
+-- calls fn(), which must raise a dagster.Error named `name`; returns it
+local function expect_error(name, fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert.is_false(ok, ("expected %s, the call returned %s"):format(name, dagster.inspect(e)))
+  assert.is_true(dagster.Error.is(e), "expected a dagster.Error, got " .. tostring(e))
+  assert.equal(name, e.name, tostring(e))
+  assert.is_nil(tostring(e):find(TOKEN, 1, true), "the token appears in the error")
+  return e
+end
+
+describe("the Dagster+ front", function()
+  local staging  -- {state =, url =}
+
+  setup(function()
+    local t0 = H.now()
+    local out, err, code = H.run("bash " .. H.quote(CLOUD_UP))
+    assert(code == 0, "spec/support/cloud_up failed:\n" .. err)
+    staging = { state = out:match("DAGSTER_LUA_STATE=(%S+)"), url = out:match("DAGSTER_URL=(%S+)") }
+    assert(staging.state and staging.url, "cloud_up printed no state or URL:\n" .. out)
+    io.stderr:write(("cloud_front_spec: the second webserver took %.1f s to start\n")
+      :format(H.now() - t0))
+  end)
+
+  teardown(function()
+    if staging then
+      local _, err, code = H.run("bash " .. H.quote(CLOUD_UP) .. " stop " .. H.quote(staging.state))
+      assert(code == 0, "cloud_up stop failed:\n" .. err)
+    end
+  end)
+
+  -- Starts a front over prod and staging; `extra` adds command-line words. Its files live in
+  -- srv.dir: ca.pem, log, and the control files maintenance and unavailable.
+  local function start_front(extra)
+    local srv = H.start_server("the Dagster+ front", FRONT, function(portfile)
+      local dir = portfile:gsub("/port'$", "'")
+      return ("--port-file %s --token %s --deployment prod=%s --deployment staging=%s " ..
+        "--log %s/log --maintenance-file %s/maintenance --unavailable-file %s/unavailable " ..
+        "--lifetime 600 %s"):format(portfile, H.quote(TOKEN), H.quote(H.url()),
+        H.quote(staging.url), dir, dir, dir, extra or "")
+    end)
+    srv.ca = srv.dir .. "/ca.pem"
+    return srv
+  end
+
+  -- a client of the front at `path` ("/prod", "/staging", "" for the organization's base),
+  -- trusting the front's CA and sending the token; opts override (headers = {}: no token;
+  -- cainfo = false: the system's CAs)
+  local function client(srv, path, opts)
+    local o = { cainfo = srv.ca, timeout = 30, headers = { [TOKEN_HEADER] = TOKEN } }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    if o.cainfo == false then o.cainfo = nil end
+    return dagster.client(("https://127.0.0.1:%d%s"):format(srv.port, path), o)
+  end
+
+  -- the front's log, one table per request, from entry `from` (1-based) on
+  local function log(srv, from)
+    local out, i = {}, 0
+    for line in (H.slurp(srv.dir .. "/log") or ""):gmatch("[^\n]+") do
+      i = i + 1
+      if i >= (from or 1) then out[#out + 1] = assert(dagster.json.decode(line)) end
+    end
+    return out
+  end
+  local function mark(srv) return #log(srv) + 1 end
+
+  local function write(path, text)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+  end
+
+  describe("without a rate limit", function()
+    local srv
+    setup(function() srv = start_front() end)
+    teardown(function() H.stop_server(srv) end)
+
+    it("serves each deployment at /DEPLOYMENT/graphql, over HTTPS with its own CA", function()
+      local from = mark(srv)
+      local prod, stg = client(srv, "/prod"), client(srv, "/staging")
+      assert.equal(H.client():version(), prod:version())
+      local pj, sj = jobs_of(prod), jobs_of(stg)
+      assert.is_true(pj.succeed_job, "prod is the main deployment")
+      assert.is_nil(pj.staging_job)
+      assert.is_true(sj.staging_job, "staging is the second webserver")
+      assert.is_nil(sj.succeed_job)
+      local seen = {}
+      for _, e in ipairs(log(srv, from)) do
+        assert.equal(200, e.status)
+        assert.is_true(e.forwarded)
+        seen[e.deployment .. " " .. e.op] = true
+      end
+      assert.is_true(seen["prod DagsterLuaVersion"] and seen["prod CloudFrontJobs"]
+        and seen["staging CloudFrontJobs"] or false, dagster.inspect(seen))
+    end)
+
+    it("is not trusted without cainfo: TLSError", function()
+      local c = client(srv, "/prod", { cainfo = false })
+      expect_error("TLSError", c.version, c)
+    end)
+
+    it("answers 401 without the token or with another one: HTTPError 401, not retried", function()
+      local from = mark(srv)
+      local e = expect_error("HTTPError", function()
+        return client(srv, "/prod", { headers = {} }):version()
+      end)
+      assert.equal(401, e.status)
+      e = expect_error("HTTPError", function()
+        return client(srv, "/prod", { headers = { [TOKEN_HEADER] = "tok-wrong" } }):version()
+      end)
+      assert.equal(401, e.status)
+      local entries = log(srv, from)
+      assert.equal(2, #entries, "one request each: a 401 is not retried")
+      for _, x in ipairs(entries) do
+        assert.equal("unauthorized", x.answer)
+        assert.is_false(x.forwarded)
+      end
+    end)
+
+    it("answers every request with the maintenance shape while the file exists", function()
+      local file = srv.dir .. "/maintenance"
+      finally(function() os.remove(file) end)
+      write(file, '{"message": "upgrading the control plane", "timeout": 60, "retry_interval": 1}')
+      local from = mark(srv)
+      -- today: a 503 without a GraphQL body is HTTPError 503; the body is kept
+      local e = expect_error("HTTPError", function()
+        return client(srv, "/prod", { retries = 0 }):version()
+      end)
+      assert.equal(503, e.status)
+      local body = assert(dagster.json.decode(e.body))
+      assert.same({ message = "upgrading the control plane", timeout = 60, retry_interval = 1 },
+        body.maintenance)
+      -- before the token is looked at, and on any path
+      e = expect_error("HTTPError", function()
+        return client(srv, "/staging", { retries = 0, headers = {} }):version()
+      end)
+      assert.equal(503, e.status)
+      -- today: retried as any 503 (retries + 1 requests, on the client's own backoff: the
+      -- answer's retry_interval is not read)
+      local t0 = H.now()
+      e = expect_error("HTTPError", function()
+        return client(srv, "/prod", { retries = 2, retry_delay = 0.01 }):version()
+      end)
+      assert.equal(503, e.status)
+      assert.equal(3, e.attempts)
+      assert.is_true(H.now() - t0 < 1, "the retries waited for retry_interval")
+      local entries = log(srv, from)
+      assert.equal(5, #entries)
+      for _, x in ipairs(entries) do
+        assert.is_true(x.maintenance)
+        assert.equal(503, x.status)
+        assert.equal("1", x.retry_after)
+      end
+      os.remove(file)
+      assert.equal(H.client():version(), client(srv, "/prod"):version())
+    end)
+
+    it("answers 503 with Retry-After on demand; today's client retries it on its own backoff", function()
+      local file = srv.dir .. "/unavailable"
+      finally(function() os.remove(file) end)
+      write(file, '{"count": 1, "retry_after": 2}')
+      local from = mark(srv)
+      assert.equal(H.client():version(), client(srv, "/prod", { retry_delay = 0.05 }):version())
+      local entries = log(srv, from)
+      assert.equal(2, #entries, dagster.inspect(entries))
+      assert.equal(503, entries[1].status)
+      assert.equal("2", entries[1].retry_after)
+      assert.equal(200, entries[2].status)
+      assert.is_true(entries[2].t - entries[1].t < 1.5,
+        "the retry came after Retry-After: the client honours it now; update this case")
+      assert.is_nil(io.open(file), "the front removes the file after `count` answers")
+    end)
+
+    it("answers a reload with ReloadNotSupported, without forwarding it", function()
+      local from = mark(srv)
+      assert.same({ status = "FAILURE", failure_type = "ReloadNotSupported",
+                    message = "Location staging_loc does not support reloading." },
+        client(srv, "/staging"):reload_repository_location("staging_loc"))
+      assert.same({ status = "FAILURE", failure_type = "ReloadNotSupported",
+                    message = "Location file_loc does not support reloading." },
+        client(srv, "/prod"):reload_repository_location("file_loc"))
+      local r = client(srv, "/staging"):reload_repository_location("no_such_location")
+      assert.equal("RepositoryLocationNotFound", r.failure_type)
+      local answers = {}
+      for _, e in ipairs(log(srv, from)) do
+        assert.equal("DagsterLuaReloadLocation", e.op)
+        assert.is_false(e.forwarded)
+        answers[#answers + 1] = e.answer
+      end
+      assert.same({ "reload_not_supported", "reload_not_supported", "location_not_found" },
+        answers)
+    end)
+
+    it("lists the deployments at the organization's base, as the CLI asks", function()
+      local org = client(srv, "")
+      assert.equal(("https://127.0.0.1:%d/graphql"):format(srv.port), org.url)
+      assert.same({
+        { deploymentName = "prod", deploymentId = 1, deploymentType = "PRODUCTION" },
+        { deploymentName = "staging", deploymentId = 2, deploymentType = "PRODUCTION" },
+      }, org:graphql(CLI_DEPLOYMENTS).fullDeployments)
+      local cur = client(srv, "/staging"):graphql(
+        "query Current { currentDeployment { __typename deploymentName } }").currentDeployment
+      assert.same({ __typename = "DagsterCloudDeployment", deploymentName = "staging" }, cur)
+    end)
+
+    it("answers a deployment's query at the organization's base with a GraphQL error", function()
+      local e = expect_error("GraphQLError", function() return client(srv, ""):version() end)
+      assert.truthy(e.message:find("No deployment selected", 1, true), e.message)
+    end)
+
+    it("picks the deployment from Dagster-Cloud-Deployment at the organization's base", function()
+      local c = client(srv, "", { headers = { [TOKEN_HEADER] = TOKEN,
+                                              ["Dagster-Cloud-Deployment"] = "staging" } })
+      assert.is_true(jobs_of(c).staging_job)
+    end)
+
+    it("answers 404 for an unknown deployment: HTTPError that says the URL is wrong", function()
+      local e = expect_error("HTTPError", function()
+        return client(srv, "/nope", { retries = 0 }):version()
+      end)
+      assert.equal(404, e.status)
+      assert.is_true(e.not_graphql)
+    end)
+  end)
+
+  describe("with a rate limit", function()
+    it("answers 429 past the burst; today's client raises HTTPError 429 at once", function()
+      local srv = start_front("--rate 0.2 --burst 2")
+      finally(function() H.stop_server(srv) end)
+      local c = client(srv, "/prod")
+      c:version()
+      c:version()
+      local e = expect_error("HTTPError", c.version, c)
+      assert.equal(429, e.status)
+      local entries = log(srv)
+      assert.equal(3, #entries, "the 429 is not retried")
+      assert.same({ false, false, true },
+        { entries[1].limited, entries[2].limited, entries[3].limited })
+      local ra = tonumber(entries[3].retry_after)
+      assert.is_true(ra and ra >= 1 and ra <= 5, entries[3].retry_after)  -- a token in 5 s
+      assert.is_false(entries[3].forwarded)
+    end)
+
+    it("sends Retry-After as an HTTP date with --retry-after-date", function()
+      local srv = start_front("--rate 0.2 --burst 1 --retry-after-date")
+      finally(function() H.stop_server(srv) end)
+      local c = client(srv, "/staging")
+      c:version()
+      assert.equal(429, expect_error("HTTPError", c.version, c).status)
+      local ra = log(srv)[2].retry_after
+      assert.truthy(ra:match("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT$"), ra)
+    end)
+  end)
+end)
