@@ -259,6 +259,41 @@ dagster.Error = {}
 ---@return dagster.Client # the client; client:close() ends its connection
 function dagster.client(hostname, opts) end
 
+---Options of dagster.client_from_env.
+---@class dagster.opts.client_from_env
+---@field url? string this server, whatever the environment says
+---@field organization? string the Dagster+ organization
+---@field deployment? string the Dagster+ deployment (prod, staging, a branch)
+---@field token? string the API token (default DAGSTER_CLOUD_API_TOKEN, then the config's)
+---@field region? string a region such as eu: https://ORG.REGION.dagster.cloud
+---@field port_number? integer as dagster.client
+---@field use_https? boolean as dagster.client
+---@field timeout? number as dagster.client (default: 300)
+---@field attempt_timeout? number as dagster.client
+---@field headers? table<string, string> as dagster.client (the token and deployment headers are added)
+---@field connect_timeout? number as dagster.client
+---@field insecure? boolean as dagster.client
+---@field cainfo? string as dagster.client
+---@field max_response_bytes? integer as dagster.client
+---@field user_agent? string as dagster.client
+---@field retries? integer as dagster.client
+---@field retry_delay? number as dagster.client
+---@field retry_max_delay? number as dagster.client
+---@field max_rps? number as dagster.client
+
+--- A client where the environment or the dagster-cloud login says.
+---
+--- opts.url, else DAGSTER_URL (unless a Dagster+ option is given), else Dagster+: organization, deployment and token from the options, then DAGSTER_CLOUD_ORGANIZATION, DAGSTER_CLOUD_DEPLOYMENT, DAGSTER_CLOUD_API_TOKEN, then the dagster-cloud CLI's config file ($DAGSTER_CLOUD_CLI_CONFIG or ~/.dagster_cloud_cli/config: organization, default_deployment, user_token, url). The URL is https://ORG.dagster.cloud/DEPLOYMENT/graphql (DAGSTER_CLOUD_URL or the file's url replaces the base). The other options are dagster.client's.
+---
+---Raises dagster.Error: ConfigurationError.
+---
+---```lua
+--- local staging = dagster.client_from_env{deployment = "staging"}
+---```
+---@param opts? dagster.opts.client_from_env
+---@return dagster.Client # with client.deployment and client.organization when on Dagster+
+function dagster.client_from_env(opts) end
+
 --- Makes a task of fn(...); it runs when gather() drives the tasks.
 ---
 ---```lua
@@ -829,6 +864,17 @@ function Client:location(name) end
 ---@param opts? dagster.opts.wait_for_location
 ---@return dagster.Location # the location, once loaded
 function Client:wait_for_location(name, opts) end
+
+--- Lists the Dagster+ organization's deployments.
+---
+---Raises dagster.Error: UnsupportedError, HTTPError.
+---
+---```lua
+--- for _, d in ipairs(client:deployments()) do print(d.name, d.type) end
+---```
+---@async
+---@return table[] # {name, id, type, is_branch} each
+function Client:deployments() end
 
 --- Lists the repositories of the loaded code locations.
 ---

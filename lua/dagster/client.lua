@@ -227,25 +227,26 @@ function Client:_pace(deadline)
   if slot > now then self:_sleep(deadline and math.min(slot, deadline) - now or slot - now) end
 end
 
-function Client:_attempt(payload, opname, mutation, deadline)
+function Client:_attempt(payload, opname, mutation, deadline, url)
   if self.max_rps then self:_pace(deadline) end
+  url = url or self.url
   local limit = self.attempt_timeout > 0 and self.attempt_timeout or nil
   if deadline then
     local left = deadline - self:_now()
     if left <= 0 then
       error(E.new("TimeoutError", fmt("%s: no time left for a request to %s (timeout %g s)",
-        opname, self.url, self.timeout), { url = self.url, operation = opname,
+        opname, url, self.timeout), { url = url, operation = opname,
         transient = true, no_time_left = true }), 0)
     end
     if limit == nil or left < limit then limit = left end
   end
-  local status, body, _, retry_after = concurrent.post(self._session, self.url, payload,
+  local status, body, _, retry_after = concurrent.post(self._session, url, payload,
     mutation, limit)
   if not status then
     body.operation = opname
     error(body, 0)
   end
-  return (answer.decode(status, body, self.url, opname, retry_after))
+  return (answer.decode(status, body, url, opname, retry_after))
 end
 
 -- Each document's JSON-encoded head ('{"query":"..."') and kind, worked out once: the
@@ -269,6 +270,7 @@ local NO_CALL = {}
 -- mutation is sent once (launches have their own safe retry, see _launch_once), and so is
 -- a query with call.once (a wait's round, whose own loop retries). The call ends by
 -- call.deadline when given (a self:_now() time) and within self.timeout in any case.
+-- call.url sends it elsewhere than self.url (the organization's URL of a Dagster+ client).
 function Client:_execute(document, variables, opname, call)
   call = call or NO_CALL
   local p = prepare(document)
@@ -283,7 +285,7 @@ function Client:_execute(document, variables, opname, call)
   local mutation = p.mutation
   local deadline, t0 = self:_deadline(call.deadline)
   return self:_retry(t0, deadline, (call.once or mutation) and 0 or self.retries, nil,
-    self._attempt, self, payload, opname, mutation, deadline)
+    self._attempt, self, payload, opname, mutation, deadline, call.url)
 end
 
 -- _execute, then answer.read: one operation whose answer read() turns into the method's

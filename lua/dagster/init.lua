@@ -31,6 +31,12 @@ function M.client(hostname, opts)
   return require("dagster.client").new(hostname, opts)
 end
 
+-- dagster.client_from_env([opts]) -> client, connected as the environment or the
+-- dagster-cloud CLI's login says (lua/dagster/cloud.lua)
+function M.client_from_env(opts)
+  return require("dagster.cloud").client_from_env(opts)
+end
+
 -- Concurrency (lua/dagster/concurrent.lua): dagster.spawn(fn, ...) -> task,
 -- dagster.gather(tasks [, {errors = "return"}]) -> results, errors, dagster.run(fn, ...).
 -- Client calls and dagster.sleep inside tasks overlap instead of blocking.

@@ -502,6 +502,9 @@ end
 -- The call the cursor is inside: scans `before` (strings, brackets, commas) and returns
 -- {callee =, argn =, in_string = quote or nil, string_start =, in_table = true when in a
 -- table constructor directly in that argument, at_key = true when at a key position}
+local KEYWORDS = { ["and"] = true, ["or"] = true, ["not"] = true, ["return"] = true,
+  ["in"] = true, ["then"] = true, ["do"] = true, ["else"] = true, ["local"] = true }
+
 local function context(before)
   local stack = {}          -- open brackets: {ch =, callee =, argn =, key = at key position}
   local i, n = 1, #before
@@ -519,22 +522,37 @@ local function context(before)
       local callee = before:sub(1, i - 1):match("([%a_][%w_.:]*)%s*$")
       stack[#stack + 1] = { ch = "(", callee = callee, argn = 1 }
     elseif c == "{" then
+      -- f{...} is a call too: its table is argument 1
+      local callee = before:sub(1, i - 1):match("([%a_][%w_.:]*)%s*$")
+      if callee and not KEYWORDS[callee] and not (stack[#stack] and stack[#stack].ch == "{"
+          and stack[#stack].key) then
+        stack[#stack + 1] = { ch = "(", callee = callee, argn = 1, table_call = true }
+      end
       stack[#stack + 1] = { ch = "{", key = true }
     elseif c == ")" or c == "}" then
       stack[#stack] = nil
+      if c == "}" and stack[#stack] and stack[#stack].table_call then stack[#stack] = nil end
     elseif c == "," then
       local top = stack[#stack]
       if top and top.ch == "(" then top.argn = top.argn + 1
       elseif top and top.ch == "{" then top.key = true end
     elseif c == "=" then
       local top = stack[#stack]
-      if top and top.ch == "{" then top.key = false end
+      if top and top.ch == "{" then
+        top.key = false
+        top.last_key = before:sub(1, i - 1):match("([%a_][%w_]*)%s*$")
+      end
     end
     i = i + 1
   end
   local top, below = stack[#stack], stack[#stack - 1]
   if quote and top and top.ch == "(" then
     return { callee = top.callee, argn = top.argn, in_string = quote, prefix = before:sub(qstart + 1) }
+  end
+  -- a string option's value: runs{job_name = "...
+  if quote and top and top.ch == "{" and not top.key and top.last_key and below and below.ch == "(" then
+    return { callee = below.callee, argn = below.argn, in_string = quote, option = top.last_key,
+             prefix = before:sub(qstart + 1) }
   end
   if top and top.ch == "{" and top.key and below and below.ch == "(" then
     return { callee = below.callee, argn = below.argn, in_table = true }
@@ -611,6 +629,18 @@ local FETCH = {
   end, { limit = 20 } },
 }
 
+-- Dagster+ deployments, asked at the organization's URL (client:deployments says where)
+FETCH.deployment = { [[
+query CliDeploymentsQuery { fullDeployments { deploymentName } }]], "CliDeploymentsQuery",
+  function(d)
+    local out = {}
+    for _, dep in ipairs(d.fullDeployments) do out[#out + 1] = dep.deploymentName end
+    return out
+  end, nil, function(c)
+    local host = rawget(c, "org_url") or c.url:match("^(https?://[^/]+)/[^/]+/graphql$")
+    return host and (host:find("/graphql$") and host or host .. "/graphql")
+  end }
+
 local function server_names(c, kind)
   local f = FETCH[kind]
   if not f then return {} end
@@ -619,7 +649,10 @@ local function server_names(c, kind)
   local now = dagster.now()
   if hit and now - hit.at < CACHE_TTL then return hit.names end
   local ok, names = pcall(function()
-    local data = c:_execute(f[1], f[4], f[2], { once = true, deadline = c:_now() + TAB_BUDGET })
+    local url = f[5] and f[5](c)
+    if f[5] and not url then return {} end
+    local data = c:_execute(f[1], f[4], f[2], { once = true, deadline = c:_now() + TAB_BUDGET,
+      url = url })
     return f[3](data)
   end)
   names = ok and type(names) == "table" and names or {}
@@ -634,6 +667,13 @@ function M.complete(before, word)
     if ctx and ctx.in_string then
       local en, c = entry_of(ctx.callee)
       local arg = en and en.args and en.args[ctx.argn]
+      if ctx.option then         -- an option's value: the option says what it names
+        arg = nil
+        for _, o in ipairs(en and en.opts_arg == ctx.argn and en.options or {}) do
+          if o.name == ctx.option then arg = o end
+        end
+        c = c or (is_client(rawget(_G, "client")) and rawget(_G, "client")) or nil
+      end
       if not (arg and arg.complete and c) then return {} end
       local names = server_names(c, arg.complete)
       local prefix = word:gsub("^[\"']", "")

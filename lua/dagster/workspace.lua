@@ -532,4 +532,46 @@ for fname, sw in pairs(SWITCHES) do
   end
 end
 
+------------------------------------------------------------------------------------------
+-- Dagster+ deployments
+------------------------------------------------------------------------------------------
+
+-- the dagster-cloud CLI's own query, sent to the organization's URL
+local DEPLOYMENTS = [[
+query CliDeploymentsQuery {
+  fullDeployments { deploymentName deploymentId deploymentType }
+}]]
+
+local function not_dagster_plus(self, why)
+  error(E.new("UnsupportedError", fmt("client:deployments(): %s is not a Dagster+ deployment " ..
+    "(%s): deployments are an organization's, on Dagster+", self.url, why),
+    { url = self.url, feature = "deployments" }), 0)
+end
+
+-- client:deployments() -> list of {name, id, type, is_branch}: the organization's
+-- deployments (Dagster+), asked at the organization's URL (client_from_env knows it; else
+-- https://HOST/DEPLOYMENT/graphql gives https://HOST/graphql). UnsupportedError elsewhere.
+function M:deployments()
+  local org_url = self.org_url
+  if org_url == nil then
+    local host = self.url:match("^(https?://[^/]+)/[^/]+/graphql$")
+    if not host then not_dagster_plus(self, "no organization URL") end
+    org_url = host .. "/graphql"
+  end
+  local ok, res = pcall(self._query, self, DEPLOYMENTS, nil, "CliDeploymentsQuery", function(d)
+    local out = {}
+    for i, dep in ipairs(d.fullDeployments) do
+      local t = value(dep.deploymentType)
+      out[i] = { name = name_of(dep.deploymentName), id = value(dep.deploymentId), type = t,
+                 is_branch = t == "BRANCH" }
+    end
+    return out
+  end, { url = org_url })
+  if ok then return res end
+  if E.is(res) and (res.name == "GraphQLError" or res.not_graphql) then
+    not_dagster_plus(self, res.name == "GraphQLError" and res.message or ("HTTP " .. tostring(res.status)))
+  end
+  error(res, 0)
+end
+
 return M
