@@ -16,6 +16,7 @@
 --     https://ORG.dagster.cloud/DEPLOYMENT): a deployment given as an option replaces that
 --     last part. The GraphQL URL is BASE/DEPLOYMENT/graphql; the requests carry the token in
 --     Dagster-Cloud-Api-Token and the deployment in Dagster-Cloud-Deployment, as the CLI's.
+-- DAGSTER_LUA_CAINFO names a CA bundle when opts.cainfo does not (a gateway with a private CA).
 -- The config file is $DAGSTER_CLOUD_CLI_CONFIG, else ~/.dagster_cloud_cli/config (YAML:
 -- organization, default_deployment, user_token, url, agent_timeout); one that other users can
 -- read gives a warning naming it (it holds a token). The token itself is never shown.
@@ -150,6 +151,7 @@ function M.client_from_env(opts)
     headers["Dagster-Cloud-Deployment"] = s.deployment
   end
   copts.headers = next(headers) and headers or nil
+  if copts.cainfo == nil then copts.cainfo = env("DAGSTER_LUA_CAINFO") end  -- a private CA
   local c = require("dagster.client").new(s.url, copts)
   c.deployment, c.organization, c.org_url = s.deployment, s.organization, s.org_url
   return c

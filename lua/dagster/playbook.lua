@@ -126,6 +126,16 @@ function P.code_of_error(e)
   return P.EXIT.FAILURE
 end
 
+-- the operations a token may lack the permission for, as a user says them
+local ACTIONS = { DagsterLuaLaunchRun = "launch runs", DagsterLuaReexecute = "re-execute runs",
+  DagsterLuaTerminateRun = "terminate runs", DagsterLuaTerminateRuns = "terminate runs",
+  DagsterLuaReloadLocation = "reload code locations",
+  DagsterLuaShutdownLocation = "shut down code locations",
+  DagsterLuaLaunchBackfill = "launch backfills", DagsterLuaReexecuteBackfill = "re-execute backfills",
+  DagsterLuaCancelBackfill = "cancel backfills", DagsterLuaResumeBackfill = "resume backfills",
+  DagsterLuaStartSchedule = "start schedules", DagsterLuaStopSchedule = "stop schedules",
+  DagsterLuaStartSensor = "start sensors", DagsterLuaStopSensor = "stop sensors" }
+
 -- an error as a playbook's user reads it: the config errors of an invalid run config with
 -- their paths, a URL that is not Dagster's named, the flags (not the module's options) that
 -- pick a job among several
@@ -142,6 +152,11 @@ local function error_text(e, decl)
   if e.not_graphql then
     return fmt("%s is not a Dagster GraphQL endpoint (%s); check --url or DAGSTER_URL",
       tostring(e.url), e.status and ("HTTP " .. e.status) or "not a GraphQL answer")
+  end
+  if e.name == "UnauthorizedError" then
+    local what = ACTIONS[e.operation] or ("make " .. tostring(e.operation))
+    return fmt("UnauthorizedError: the token may not %s here (%s): %s", what,
+      tostring(e.operation), tostring(e.message))
   end
   if e.name == "AmbiguousJobError" and type(e.candidates) == "table" then
     local flags = {}

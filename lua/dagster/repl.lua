@@ -66,20 +66,20 @@ function M.setup(e)
   rawset(_G, "trace", M.trace)
   -- waits show a live status line at the prompt (wait_for_run's progress option)
   if env.tty then require("dagster.wait").progress = true end
-  local url = os.getenv("DAGSTER_URL")
+  -- a wait for the server's sake (Dagster+ maintenance) is said once, on stderr
+  require("dagster.wait").notice = function(line)
+    io.stderr:write("dagster-lua: ", line, "\n")
+  end
+  -- `client`, where DAGSTER_URL or the dagster-cloud CLI's login says (dagster.client_from_env);
+  -- none when nothing says where
   local prompt, where = "> ", nil
-  if url and url ~= "" then
-    local headers
-    local token = os.getenv("DAGSTER_CLOUD_API_TOKEN")
-    if token and token ~= "" then headers = { ["Dagster-Cloud-Api-Token"] = token } end
-    local ok, c = pcall(dagster.client, url, { headers = headers })
-    if ok then
-      if rawget(_G, "client") == nil then rawset(_G, "client", c) end
-      where = url:match("^%a+://([^/]+)") or url
-      prompt = "dagster " .. where .. "> "
-    else
-      io.stderr:write(fmt("dagster-lua: DAGSTER_URL: %s\n", tostring(c):gsub("^.-%(", "(")))
-    end
+  local ok, c = pcall(dagster.client_from_env)
+  if ok then
+    if rawget(_G, "client") == nil then rawset(_G, "client", c) end
+    where = (c.url:match("^%a+://([^/]+)") or c.url) .. (c.deployment and ("/" .. c.deployment) or "")
+    prompt = "dagster " .. where .. "> "
+  elseif not (E.is(c, "ConfigurationError") and c.message:find("^no server")) then
+    io.stderr:write(fmt("dagster-lua: %s\n", E.is(c) and c.message or tostring(c):gsub("^.-%(", "(")))
   end
   local banner = fmt("dagster-lua %s%s; type help() for help", dagster.VERSION,
     where and (", client = " .. where) or "")

@@ -9,7 +9,9 @@
 -- (a python_file location, which the webserver itself loads) is reloaded instead.
 --
 -- Exit status: 0 back, with no job removed; 1 a job disappeared (unless --allow-removed), or
--- the reload failed; 3 not back within --timeout (the message names the last load error).
+-- the reload failed; 3 not back within --timeout (the message names the last load error); 7
+-- the deployment cannot reload it through the API (ReloadNotSupported: Dagster+, whose code
+-- locations are redeployed by their CI), with what to do and the location's status.
 local playbook = require "dagster.playbook"
 local dagster = require "dagster"
 
@@ -103,7 +105,18 @@ return playbook.define({
   -- 4. Reload it, so that the webserver reads its definitions afresh.
   pb:step("reload " .. name, function()
     local r = pb:reload(name)
-    if r.status ~= "SUCCESS" then
+    if r.status ~= "SUCCESS" and r.failure_type == "ReloadNotSupported" then
+      -- Dagster+: a code location is redeployed by its CI, not reloaded through the API;
+      -- say so, and how the location is now
+      local ok, loc = pcall(pb.client.location, pb.client, name)
+      local now = not ok and "its status could not be read: " .. tostring(loc):gsub("\n.*", "")
+        or loc.error and ("LOADED with a load error: " .. loc.error:gsub("\n.*", ""))
+        or (tostring(loc.load_status) .. (loc.server_id and (", served by " .. loc.server_id) or ""))
+      pb:exit(playbook.EXIT.UNSUPPORTED, ("%s cannot be reloaded through this deployment's " ..
+        "API (ReloadNotSupported: %s). On Dagster+ a code location is redeployed by its CI/CD " ..
+        "(dagster-cloud ci deploy, or dagster-cloud deployment add-location); %s is now %s")
+        :format(name, tostring(r.message), name, now))
+    elseif r.status ~= "SUCCESS" then
       pb:exit(playbook.EXIT.FAILURE, ("reloading %s failed: %s"):format(name, tostring(r.message)))
     end
     return r.status

@@ -75,8 +75,14 @@ M.TYPES = TYPES
 -- the flags every playbook has
 M.COMMON = {
   { name = "url", type = "string", metavar = "URL", doc = "the Dagster webserver (default $DAGSTER_URL)" },
+  { name = "deployment", type = "string", metavar = "NAME",
+    doc = "a Dagster+ deployment of the dagster-cloud login (default $DAGSTER_CLOUD_DEPLOYMENT)" },
+  { name = "organization", type = "string", metavar = "ORG",
+    doc = "the Dagster+ organization (default $DAGSTER_CLOUD_ORGANIZATION)" },
   { name = "token-env", type = "string", metavar = "NAME",
     doc = "the variable that holds the API token (default DAGSTER_CLOUD_API_TOKEN)" },
+  { name = "max-rps", type = "number", metavar = "N",
+    doc = "at most N requests a second (a rate-limited gateway or Dagster+)" },
   { name = "journal", type = "string", metavar = "FILE",
     doc = "the journal (default under $XDG_STATE_HOME/dagster-lua/)" },
   { name = "resume", type = "boolean", doc = "go on from the journal: done steps are skipped" },
@@ -277,6 +283,7 @@ function M.parse(decl, argv)
     usage(name, "unexpected argument " .. shown(positional[#decl_args + 1]))
   end
   if flags.resume and flags.fresh then usage(name, "--resume and --fresh exclude each other") end
+  if flags["max-rps"] and not (flags["max-rps"] > 0) then usage(name, "--max-rps: a positive number expected") end
   local on = flags["notify-on"]
   if on ~= "always" and on ~= "failure" and on ~= "change" then
     usage(name, fmt("--notify-on: always, failure or change expected, got %q", shown(on)))

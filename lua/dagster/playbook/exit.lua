@@ -12,7 +12,7 @@ local fmt = string.format
 local M = {}
 
 M.CODES = { OK = 0, FAILURE = 1, CANCELED = 2, TIMEOUT = 3, USAGE = 4, UNREACHABLE = 5,
-  PARTIAL = 6, BUSY = 75, INTERRUPTED = 130 }
+  PARTIAL = 6, UNSUPPORTED = 7, BUSY = 75, INTERRUPTED = 130 }
 
 M.TABLE = {
   { 0, "success" },
@@ -23,6 +23,7 @@ M.TABLE = {
        "a URL that is not a Dagster GraphQL endpoint" },
   { 5, "the server cannot be reached, or refused the credentials" },
   { 6, "partial: some of the work failed" },
+  { 7, "not possible through the API on this deployment (a Dagster+ code location is redeployed by its CI, not reloaded)" },
   { 75, "busy: another process is running this journal; try later (or --wait-lock)" },
   { 130, "interrupted (Ctrl-C); the journal stays consistent: --resume goes on" },
 }

@@ -7,6 +7,7 @@
 local dagster = require "dagster"
 local check = require "dagster.check"
 local json = require "dagster.json"
+local E = require "dagster.error"
 local term = require "dagster.term"
 local exit = require "dagster.playbook.exit"
 local cli = require "dagster.playbook.cli"
@@ -30,24 +31,26 @@ local function storable(v)
   return tostring(v)
 end
 
--- the client of a playbook: --url or DAGSTER_URL, the token from DAGSTER_CLOUD_API_TOKEN or
--- the variable --token-env names (a token never goes on a command line)
+-- the client of a playbook: --url, else --deployment/--organization (Dagster+), else
+-- DAGSTER_URL, else the dagster-cloud CLI's login (dagster.client_from_env); the token from
+-- the variable --token-env names, else DAGSTER_CLOUD_API_TOKEN or the login's (a token never
+-- goes on a command line)
 local function client_of(decl, flags)
-  local url = flags.url or os.getenv("DAGSTER_URL")
-  if url == nil or url == "" then usage(decl.name, "no server: set DAGSTER_URL or pass --url") end
-  local token_var = flags["token-env"] or "DAGSTER_CLOUD_API_TOKEN"
-  local token = os.getenv(token_var)
-  if flags["token-env"] and (token == nil or token == "") then
-    usage(decl.name, fmt("--token-env %s: that variable is not set", token_var))
+  local token
+  if flags["token-env"] then
+    token = os.getenv(flags["token-env"])
+    if token == nil or token == "" then
+      usage(decl.name, fmt("--token-env %s: that variable is not set", cli.shown(flags["token-env"])))
+    end
   end
-  local headers
-  if token and token ~= "" then headers = { ["Dagster-Cloud-Api-Token"] = token } end
-  local ok, c = pcall(dagster.client, url, { headers = headers, timeout = decl.request_timeout })
-  if not ok then
-    local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
-    usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
-  end
-  return c
+  local ok, c = pcall(dagster.client_from_env, { url = flags.url, deployment = flags.deployment,
+    organization = flags.organization, token = token, timeout = decl.request_timeout,
+    max_rps = flags["max-rps"] })
+  if ok then return c end
+  if E.is(c) then usage(decl.name, c.message) end
+  local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
+  local url = flags.url or os.getenv("DAGSTER_URL") or "?"
+  usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
 end
 
 -- the line that says --resume found no journal for this run, naming the unfinished ones
@@ -80,6 +83,11 @@ function M.new(decl, argv)
     dry_run = flags["dry-run"], json = flags.json, steps = {}, counts = {}, t0 = dagster.now(),
     launch_counts = {} }, PB)
   self.colour = term.colour(self.json and 2 or 1)
+  -- a wait for the server's sake (Dagster+ maintenance) is said once, on stderr
+  require("dagster.wait").notice = function(line)
+    io.stderr:write(fmt("play %s: %s\n", decl.name, line))
+    io.stderr:flush()
+  end
   self.client = client_of(decl, flags)
 
   -- the journal: what the run is names it (the deployment, the arguments, the flags that
