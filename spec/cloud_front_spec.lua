@@ -298,4 +298,115 @@ describe("the Dagster+ front", function()
       assert.truthy(ra:match("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d GMT$"), ra)
     end)
   end)
+
+  -- The client's side of Dagster+ (issue 24): its login, deployments, and the playbooks, as
+  -- processes of the host with only the dagster-cloud CLI's settings in their environment
+  describe("with only the dagster-cloud login", function()
+    local srv, home
+    setup(function()
+      srv = start_front()
+      home = H.trim(H.run("mktemp -d"))
+    end)
+    teardown(function()
+      H.stop_server(srv)
+      os.execute("rm -rf " .. H.quote(home))
+    end)
+
+    -- the environment of a user logged in through variables (no DAGSTER_URL): the front is
+    -- the organization's base, its CA named by DAGSTER_LUA_CAINFO
+    local function login_env(extra)
+      return ("env -u DAGSTER_URL HOME=%s XDG_STATE_HOME=%s DAGSTER_CLOUD_URL=https://127.0.0.1:%d " ..
+        "DAGSTER_CLOUD_ORGANIZATION=hooli DAGSTER_CLOUD_DEPLOYMENT=prod DAGSTER_CLOUD_API_TOKEN=%s " ..
+        "DAGSTER_LUA_CAINFO=%s %s"):format(H.quote(home), H.quote(home), srv.port, H.quote(TOKEN),
+        H.quote(srv.ca), extra or "")
+    end
+    local function host(envs, args, stdin)
+      return H.run(envs .. " " .. H.quote(H.bin) .. " " .. args, stdin)
+    end
+
+    it("client_from_env reaches the deployment the variables name, with the token and deployment headers", function()
+      local code = [[
+local c = require("dagster").client_from_env()
+local d = require("dagster").client_from_env{deployment = "staging"}
+print(c.url, c.deployment, d.url, d.deployment)
+local names = {}
+for _, j in ipairs(d:jobs()) do names[#names + 1] = j.name end
+print(table.concat(names, ","))
+for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
+      local from = mark(srv)
+      local out, err, rc = host(login_env(), "-e " .. H.quote(code))
+      assert.equal(0, rc, err)
+      local base = ("https://127.0.0.1:%d"):format(srv.port)
+      assert.matches("^" .. base:gsub("%p", "%%%0") .. "/prod/graphql\tprod\t" ..
+        base:gsub("%p", "%%%0") .. "/staging/graphql\tstaging\n", out)
+      assert.matches("\nstaging_job\n", out)
+      assert.matches("\nprod staging \n$", out)
+      assert.is_nil((out .. err):find(TOKEN, 1, true))
+      local paths = {}
+      for _, e in ipairs(log(srv, from)) do paths[e.path] = true end
+      assert.is_true(paths["/staging/graphql"] and paths["/graphql"], dagster.inspect(paths))
+    end)
+
+    it("reads the CLI's config file alone, and warns when others can read it", function()
+      local dir = home .. "/cli"
+      os.execute("mkdir -p " .. H.quote(dir))
+      local path = dir .. "/config"
+      write(path, ("organization: hooli\ndefault_deployment: staging\nuser_token: %s\n" ..
+        "url: https://127.0.0.1:%d\n"):format(TOKEN, srv.port))
+      os.execute("chmod 644 " .. H.quote(path))
+      local envs = ("env -u DAGSTER_URL -u DAGSTER_CLOUD_API_TOKEN HOME=%s DAGSTER_CLOUD_CLI_CONFIG=%s " ..
+        "DAGSTER_LUA_CAINFO=%s"):format(H.quote(home), H.quote(path), H.quote(srv.ca))
+      -- the REPL's client
+      local out, err, rc = host(envs, "-i", "client.deployment\nclient:version()\n")
+      assert.equal(0, rc, err)
+      assert.matches("client = 127%.0%.0%.1:%d+/staging", out)
+      assert.matches('"staging"', out)
+      assert.matches('"' .. H.client():version():gsub("%p", "%%%0") .. '"', out)
+      assert.matches("warning: " .. path:gsub("%p", "%%%0") .. " can be read by other users", err)
+      assert.is_nil((out .. err):find(TOKEN, 1, true))
+      os.execute("chmod 600 " .. H.quote(path))
+      out, err, rc = host(envs, "-i", "client:version()\n")
+      assert.equal(0, rc, err)
+      assert.is_nil(err:find("warning", 1, true), err)
+    end)
+
+    it("play recover --deployment staging --dry-run reaches staging with no other setting", function()
+      local from = mark(srv)
+      local out, err, rc = host(login_env(), "play recover --deployment staging --dry-run --since 1h")
+      assert.equal(0, rc, out .. err)
+      local deployments = {}
+      for _, e in ipairs(log(srv, from)) do deployments[e.deployment or "?"] = true end
+      assert.same({ staging = true }, deployments)
+    end)
+
+    it("play backfill through the front checks the partitions with prod", function()
+      local out, err, rc = host(login_env(), "play backfill --job daily_job --from 2026-11-01 " ..
+        "--to 2026-11-03 --dry-run")
+      assert.equal(0, rc, out .. err)
+      assert.matches("3 partitions of daily_job", out)
+      assert.matches("would backfill job daily_job over 3 partitions", out)
+    end)
+
+    it("play redeploy says a location cannot be reloaded there, and what to do: status 7", function()
+      local out, err, rc = host(login_env(), "play redeploy staging_loc --deployment staging")
+      assert.equal(7, rc, out .. err)
+      assert.matches("staging_loc cannot be reloaded through this deployment's API " ..
+        "%(ReloadNotSupported: Location staging_loc does not support reloading%.%)%. On " ..
+        "Dagster%+ a code location is redeployed by its CI/CD", out)
+      assert.matches("staging_loc is now LOADED", out)
+    end)
+
+    it("--max-rps keeps a playbook under the front's rate: no 429", function()
+      local limited = start_front("--rate 4 --burst 1")
+      finally(function() H.stop_server(limited) end)
+      local envs = login_env():gsub("127%.0%.0%.1:%d+", "127.0.0.1:" .. limited.port)
+        :gsub(H.quote(srv.ca):gsub("%p", "%%%0"), H.quote(limited.ca))
+      local out, err, rc = host(envs, "play recover --since 1h --dry-run --max-rps 3")
+      assert.equal(0, rc, out .. err)
+      local n429 = 0
+      for _, e in ipairs(log(limited)) do if e.limited then n429 = n429 + 1 end end
+      assert.equal(0, n429)
+      assert.is_true(#log(limited) >= 2)
+    end)
+  end)
 end)
