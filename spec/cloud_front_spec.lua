@@ -408,5 +408,20 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.equal(0, n429)
       assert.is_true(#log(limited) >= 2)
     end)
+
+    it("a read-only token: a dry run says what it may not do and exits 5, the real run names it", function()
+      -- staging's webserver runs --read-only, as a viewer's token sees a deployment
+      local out, err, rc = host(login_env(), "play run staging_job --deployment staging --dry-run")
+      assert.equal(5, rc, out .. err)
+      assert.matches("would launch job staging_job with no config and no tags, but the token " ..
+        "may not %(launch_pipeline_execution", out)
+      assert.matches("the token may not do all this dry run would do %(launch_pipeline_execution%)", err)
+      out, err, rc = host(login_env(), "play run staging_job --deployment staging")
+      assert.equal(5, rc, out .. err)
+      assert.matches("UnauthorizedError: the token may not launch runs here %(DagsterLuaLaunchRun%)", err)
+      -- the same on prod, where the token may: the dry run exits 0
+      out, err, rc = host(login_env(), "play run succeed_job --dry-run")
+      assert.equal(0, rc, out .. err)
+    end)
   end)
 end)

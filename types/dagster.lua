@@ -865,6 +865,15 @@ function Client:location(name) end
 ---@return dagster.Location # the location, once loaded
 function Client:wait_for_location(name, opts) end
 
+--- What the token may do on this deployment, as the server says.
+---
+---```lua
+--- if not client:permissions().launch_pipeline_execution.allowed then print("read-only") end
+---```
+---@async
+---@return table<string, {allowed: boolean, reason: string?}> # by Dagster's permission names (launch_pipeline_execution, ...)
+function Client:permissions() end
+
 --- Lists the Dagster+ organization's deployments.
 ---
 ---Raises dagster.Error: UnsupportedError, HTTPError.

@@ -211,8 +211,17 @@ function P.run(def, argv)
     return e
   end)
   local code, message
-  if ok then
-    code = math.type(res) == "integer" and res or 0
+  if ok or (is_stop(res) and res.code == 0) then
+    code = ok and math.type(res) == "integer" and res or 0
+    if code == 0 and pb and pb.denied then    -- a dry run the token could not make for real
+      code = P.EXIT.UNREACHABLE
+      message = fmt("play %s: the token may not do all this dry run would do (%s)", pb.name,
+        concat(pb.denied, ", "))
+      io.stderr:write(message, "\n")
+    elseif not ok and res.message then
+      message = res.message
+      (pb and pb:_out() or io.stdout):write(message, "\n")
+    end
   else
     code = P.code_of_error(res)
     if is_stop(res) then

@@ -533,6 +533,26 @@ for fname, sw in pairs(SWITCHES) do
 end
 
 ------------------------------------------------------------------------------------------
+-- Permissions
+------------------------------------------------------------------------------------------
+
+local PERMISSIONS = [[
+query DagsterLuaPermissions { permissions { permission value disabledReason } }]]
+
+-- client:permissions() -> {[name] = {allowed = boolean, reason = string or nil}}: what the
+-- token may do on this deployment, as the server says (names as Dagster's:
+-- launch_pipeline_execution, terminate_pipeline_execution, reload_repository_location, ...)
+function M:permissions()
+  return self:_query(PERMISSIONS, nil, "DagsterLuaPermissions", function(d)
+    local out = {}
+    for _, p in ipairs(d.permissions) do
+      out[name_of(p.permission)] = { allowed = p.value == true, reason = value(p.disabledReason) }
+    end
+    return out
+  end)
+end
+
+------------------------------------------------------------------------------------------
 -- Dagster+ deployments
 ------------------------------------------------------------------------------------------
 

@@ -237,7 +237,7 @@ function PB:launch(what, fn, o)
   local kind = o.kind or "run"
   if self.dry_run then
     if o.check then o.check() end
-    self:_would(what)
+    self:_would(what, kind == "backfill" and "backfill" or o.action or "launch")
     return nil
   end
   local j = self.journal
@@ -341,11 +341,34 @@ function PB:backfill(spec)
   end, { kind = "backfill" })
 end
 
--- in a dry run: says what would be done (a line, and a dry_run event) and returns true
-function PB:_would(what)
+-- Dagster's permission for each kind of mutation a playbook makes
+local PERMISSION = { launch = "launch_pipeline_execution", reexecute = "launch_pipeline_reexecution",
+  backfill = "launch_partition_backfill", terminate = "terminate_pipeline_execution",
+  reload = "reload_repository_location" }
+
+-- In a dry run: says what would be done (a line, and a dry_run event) and returns true. When
+-- the server says the token lacks the permission it needs (client:permissions, asked once),
+-- says that too; the dry run then ends with status 5 (pb.denied lists them).
+function PB:_would(what, action)
   if not self.dry_run then return false end
-  self:say("  would %s", what)
-  self:event { event = "dry_run", action = what }
+  local needed = PERMISSION[action or ""]
+  local denied
+  if needed then
+    if self._permissions == nil then
+      local ok, p = pcall(self.client.permissions, self.client)
+      self._permissions = ok and p or false        -- a server that cannot say: nothing to say
+    end
+    local p = self._permissions and self._permissions[needed]
+    if p and not p.allowed then denied = needed .. (p.reason and (": " .. p.reason) or "") end
+  end
+  if denied then
+    self.denied = self.denied or {}
+    self.denied[#self.denied + 1] = needed
+    self:say("  would %s, but the token may not (%s)", what, denied)
+  else
+    self:say("  would %s", what)
+  end
+  self:event { event = "dry_run", action = what, denied = denied }
   return true
 end
 
@@ -353,19 +376,19 @@ end
 -- that a dry run prints instead of making
 function PB:terminate(run_id, opts)
   local what = fmt("terminate run %s%s", run_id, opts and opts.force and " (force)" or "")
-  if self:_would(what) then return nil end
+  if self:_would(what, "terminate") then return nil end
   local res = self.client:terminate_run(run_id, opts)
   self.journal:record { event = "terminated", run_id = run_id, force = opts and opts.force or nil }
   return res
 end
 
 function PB:reload(location)
-  if self:_would("reload location " .. location) then return nil end
+  if self:_would("reload location " .. location, "reload") then return nil end
   return self.client:reload_repository_location(location)
 end
 
 function PB:shutdown(location)
-  if self:_would("shut down location " .. location) then return nil end
+  if self:_would("shut down location " .. location, "reload") then return nil end
   return self.client:shutdown_repository_location(location)
 end
 
