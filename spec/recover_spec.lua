@@ -77,10 +77,11 @@ describe("the recover playbook", function()
       local out, err, code = play("--dry-run --url " .. proxy .. " --tag spec=" .. tag)
       os.execute("kill " .. proxy_pid)
       assert.equal(0, code, err)
-      -- the window and the lineages from one listing page (7 runs), not a request per run
+      -- the window and the lineages from one listing page (7 runs), not a request per run,
+      -- and the token's permissions once (a dry run says what it may not do)
       local ops = {}
       for i, p in ipairs(H.proxy_posts(proxyf)) do ops[i] = p.op end
-      assert.same({ "DagsterLuaRuns" }, ops)
+      assert.same({ "DagsterLuaRuns", "DagsterLuaPermissions" }, ops)
       local would = {}
       for id in out:gmatch("would re%-execute run (%S+) %(FROM_FAILURE%)") do would[#would + 1] = id end
       -- not the succeeded run, not the one Dagster retries, not the parent of a re-execution:

@@ -355,9 +355,11 @@ function PB:_would(what, action)
   local denied
   if needed then
     if self._permissions == nil then
+      self._permissions = "asking"                 -- the other tasks wait for this one
       local ok, p = pcall(self.client.permissions, self.client)
       self._permissions = ok and p or false        -- a server that cannot say: nothing to say
     end
+    while self._permissions == "asking" do dagster.sleep(0.01) end
     local p = self._permissions and self._permissions[needed]
     if p and not p.allowed then denied = needed .. (p.reason and (": " .. p.reason) or "") end
   end
