@@ -57,14 +57,15 @@ local function events(recs, name)
 end
 
 -- Starts the shell command `cmd` in the background with the variables of env (name ->
--- value), from a shell that records its pid and, once it ends, its exit status. Returns
--- {pid, code() (nil while it runs), wait(), output()}.
+-- value), from a shell that records its pid and, once it ends, how long it took and its exit
+-- status. Returns {pid, code() (nil while it runs), wait(), took() (seconds), output(), kill()}.
 local function spawn(cmd, env, base)
   local words = {}
   for k, v in pairs(env) do words[#words + 1] = k .. "=" .. H.quote(v) end
   H.run(("env %s sh -c %s >%s 2>&1 &"):format(table.concat(words, " "),
-    H.quote(("%s & echo $! >%s; wait $!; echo $? >%s"):format(cmd, H.quote(base .. ".pid"),
-      H.quote(base .. ".code"))), H.quote(base .. ".out")))
+    H.quote(("t=$(date +%%s%%N); %s & echo $! >%s; wait $!; c=$?; echo $(( ($(date +%%s%%N) - t) / 1000000 )) >%s; echo $c >%s")
+      :format(cmd, H.quote(base .. ".pid"), H.quote(base .. ".ms"), H.quote(base .. ".code"))),
+    H.quote(base .. ".out")))
   local p = {}
   p.pid = H.wait_until(base .. " to start", function()
     return tonumber(H.slurp(base .. ".pid") or "")
@@ -72,6 +73,7 @@ local function spawn(cmd, env, base)
   function p.code() return tonumber(H.slurp(base .. ".code") or "") end
   function p.wait(timeout) return H.wait_until(base .. " to end", p.code, timeout or 300, 0.05) end
   function p.output() return H.slurp(base .. ".out") or "" end
+  function p.took() return tonumber(H.slurp(base .. ".ms") or "") / 1000 end
   function p.kill() os.execute("kill -9 " .. p.pid .. " 2>/dev/null") end
   finally(function() if not p.code() then p.kill() end end)   -- none left behind a failure
   return p
@@ -238,8 +240,12 @@ describe("unattended playbooks", function()
         local what = ("pair %d, offsets %s: %d and %d\n%s\n%s"):format(i, table.concat(plan, " "),
           ca, cb, a.output(), b.output())
         assert.is_true((ca == 0 or ca == 75) and (cb == 0 or cb == 75) and ca + cb <= 75, what)
+        -- the one that did not go on said who did, within a second
         if ca == 75 then assert.matches("in use by pid " .. b.pid .. " ", a.output(), 1, true) end
         if cb == 75 then assert.matches("in use by pid " .. a.pid .. " ", b.output(), 1, true) end
+        for _, x in ipairs { { ca, a }, { cb, b } } do
+          if x[1] == 75 then assert.is_true(x[2].took() < 1, what .. ("\ntook %.2f s"):format(x[2].took())) end
+        end
         for _, x in ipairs { { ca, a }, { cb, b } } do
           if x[1] == 0 then ok, went_on[#went_on + 1] = ok + 1, x[2].pid else busy = busy + 1 end
         end
