@@ -142,7 +142,8 @@ describe("unattended playbooks", function()
   end
   local function hook(path) return ("http://127.0.0.1:%d%s"):format(srv.port, path) end
 
-  -- etl runs: launched with the tag, and waited for (each must fail: a first run does)
+  -- n etl runs launched with the tag (their ids); wait_failed waits until they have ended,
+  -- each FAILURE (a first run of etl fails)
   local function failed_etl(n, tag)
     local ids = {}
     for i = 1, n do ids[i] = client:submit_job_execution("etl", { tags = { spec = tag } }) end
@@ -180,8 +181,8 @@ describe("unattended playbooks", function()
   end
 
   -- play history PLAYBOOK --json, decoded, newest first
-  local function history(dir, name, env)
-    local out, err, code = play(dir, "history " .. name .. " --json", env)
+  local function history(dir, name)
+    local out, err, code = play(dir, "history " .. name .. " --json")
     assert.equal(0, code, err)
     local list = {}
     for line in out:gmatch("[^\n]+") do list[#list + 1] = json.decode(line) end
