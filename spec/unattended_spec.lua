@@ -20,11 +20,16 @@ local RECEIVER = H.root .. "/spec/support/webhook_receiver.py"
 local EXAMPLES = H.root .. "/doc/examples/"
 local BIN_AS_WRITTEN = "/usr/bin/dagster-lua"
 
+-- what to undo when the case ends, newest first (the after_each below; busted's finally
+-- keeps one function only)
+local cleanups = {}
+local function later(fn) cleanups[#cleanups + 1] = fn end
+
 -- a temporary directory, removed when the case ends
 local function tmpdir()
   local d = H.trim(H.run("mktemp -d"))
   assert(d ~= "", "mktemp -d failed")
-  finally(function() os.execute("rm -rf " .. H.quote(d)) end)
+  later(function() os.execute("rm -rf " .. H.quote(d)) end)
   return d
 end
 
@@ -75,7 +80,7 @@ local function spawn(cmd, env, base)
   function p.output() return H.slurp(base .. ".out") or "" end
   function p.took() return tonumber(H.slurp(base .. ".ms") or "") / 1000 end
   function p.kill() os.execute("kill -9 " .. p.pid .. " 2>/dev/null") end
-  finally(function() if not p.code() then p.kill() end end)   -- none left behind a failure
+  later(function() if not p.code() then p.kill() end end)   -- none left behind a failure
   return p
 end
 
@@ -127,6 +132,10 @@ describe("unattended playbooks", function()
     srv = H.start_server("the webhook receiver", RECEIVER, function(p) return p end)
   end)
   teardown(function() H.stop_server(srv) end)
+  after_each(function()
+    for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
+    cleanups = {}
+  end)
 
   -- what the receiver got on paths starting with prefix: {path, content_type, doc} each
   local function received(prefix)
