@@ -2,6 +2,8 @@
 ** lsys.c: dagster.sys, what the process asks of the system. require "dagster.sys".
 **
 **   sys.now()         -> seconds on a monotonic clock (deadlines, intervals, durations)
+**   sys.time()        -> the wall clock, in seconds since the epoch with their fraction
+**                        (os.time's whole seconds cannot order two events of one second)
 **   sys.isatty(fd)    -> whether the file descriptor (1 stdout, 2 stderr) is a terminal
 **   sys.pid()         -> the process id
 **   sys.hostname()    -> the machine's host name
@@ -21,6 +23,14 @@
 static int s_now (lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+
+static int s_time (lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
   lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
   return 1;
 }
@@ -49,6 +59,7 @@ static int s_hostname (lua_State *L) {
 
 static const luaL_Reg funcs[] = {
   {"now",      s_now},
+  {"time",     s_time},
   {"isatty",   s_isatty},
   {"pid",      s_pid},
   {"hostname", s_hostname},

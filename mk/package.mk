@@ -4,8 +4,9 @@
 #   make man        build/dagster-lua.1 from doc/dagster-lua.1.scd (scdoc)
 #   make annotations  types/dagster.lua (LuaLS ---@meta) from lua/dagster/api.lua
 #   make install    the binary, the man page, the module for stock Lua (Lua files and .so),
-#                   the annotations and the playbooks, under $(DESTDIR)$(PREFIX); the list of
-#                   what it wrote goes to $(PREFIX)/share/dagster-lua/installed-files
+#                   the annotations, the playbooks and the examples of running them unattended
+#                   (doc/examples: systemd, cron, Kubernetes), under $(DESTDIR)$(PREFIX); the
+#                   list of what it wrote goes to $(PREFIX)/share/dagster-lua/installed-files
 #   make uninstall  removes exactly the files that list names, the list, and the folders
 #                   install made that are left empty
 #   make deb        build/deb/dagster-lua_*.deb and lua-dagster_*.deb (scripts/make-deb)
@@ -34,6 +35,7 @@ LUA_SHAREDIR = $(PREFIX)/share/lua/$(LUA_V)
 DATADIR     = $(PREFIX)/share/dagster-lua
 MANIFEST    = $(DATADIR)/installed-files
 PLAYBOOKS  ?= $(wildcard scripts/playbooks/*.lua)
+EXAMPLES   ?= $(wildcard doc/examples/*)
 
 lib: $(LIB_SO)
 
@@ -79,6 +81,7 @@ install: $(BIN) $(LIB_SO) $(MAN)
 	for f in $(filter lua/%,$(LUA_SRC)); do inst 644 $$f $(LUA_SHAREDIR)/$${f#lua/}; done; \
 	inst 644 types/dagster.lua $(DATADIR)/types/dagster.lua; \
 	for f in $(PLAYBOOKS); do inst 644 $$f $(DATADIR)/playbooks/$$(basename $$f); done; \
+	for f in $(EXAMPLES); do inst 644 $$f $(DATADIR)/examples/$$(basename $$f); done; \
 	install -D -m 644 "$$list" "$$d$(MANIFEST)"; rm -f "$$list"; \
 	echo "install: $$(wc -l < "$$d$(MANIFEST)") files, listed in $$d$(MANIFEST)"
 
@@ -86,7 +89,7 @@ uninstall:
 	@set -e; d='$(DESTDIR)'; m="$$d$(MANIFEST)"; \
 	[ -f "$$m" ] || { echo "uninstall: $$m not found: nothing installed under $$d$(PREFIX)"; exit 1; }; \
 	n=0; while read -r f; do rm -f "$$d$$f"; n=$$((n + 1)); done < "$$m"; rm -f "$$m"; \
-	for dir in $(DATADIR)/playbooks $(DATADIR)/types $(DATADIR) $(LUA_LIBDIR)/dagster \
+	for dir in $(DATADIR)/playbooks $(DATADIR)/examples $(DATADIR)/types $(DATADIR) $(LUA_LIBDIR)/dagster \
 	  $(LUA_SHAREDIR)/dagster; do [ -d "$$d$$dir" ] && rmdir --ignore-fail-on-non-empty "$$d$$dir"; done; \
 	echo "uninstall: $$n files removed"
 

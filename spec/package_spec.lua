@@ -1,5 +1,6 @@
 -- dagster-lua installed like a Unix tool and a Lua library: `make install` into a DESTDIR
--- (the binary, the man page, the module for a stock lua5.4, the annotations, the playbooks),
+-- (the binary, the man page, the module for a stock lua5.4, the annotations, the playbooks,
+-- the examples of running playbooks unattended),
 -- the module loading from there in lua5.4, `make uninstall` removing exactly that, and the
 -- rockspec naming every module. (`make deb-check` installs the Debian packages for real.)
 local H = require "helper"
@@ -44,7 +45,7 @@ describe("make install and make uninstall", function()
     return out
   end
 
-  it("installs the binary, man page, stock-Lua module, annotations and playbooks, and lists them", function()
+  it("installs the binary, man page, stock-Lua module, annotations, playbooks and examples, and lists them", function()
     install("PLAYBOOKS=" .. H.quote(books .. "/alpha.lua " .. books .. "/beta.lua"))
     local want = {
       "usr/local/bin/dagster-lua",
@@ -53,6 +54,10 @@ describe("make install and make uninstall", function()
       "usr/local/lib/lua/5.4/dagster/http.so",
       "usr/local/lib/lua/5.4/dagster/json.so",
       "usr/local/lib/lua/5.4/dagster/sys.so",
+      "usr/local/share/dagster-lua/examples/crontab",
+      "usr/local/share/dagster-lua/examples/dagster-lua-recover.service",
+      "usr/local/share/dagster-lua/examples/dagster-lua-recover.timer",
+      "usr/local/share/dagster-lua/examples/kubernetes-cronjob.yaml",
       "usr/local/share/dagster-lua/installed-files",
       "usr/local/share/dagster-lua/playbooks/alpha.lua",
       "usr/local/share/dagster-lua/playbooks/beta.lua",

@@ -239,17 +239,18 @@ function P.run(def, argv)
   if pb then
     summary(pb, code)
     pb:event { event = "summary", code = code, steps = #pb.steps, message = message }
-    if code ~= P.EXIT.INTERRUPTED then
-      pcall(pb.journal.record, pb.journal, { event = "end", code = code, time = os.time(),
-        duration = dagster.now() - pb.t0 })
-    end
-    -- for the runs nobody watches: a notification and metrics (neither changes the status)
+    -- the journal's last record: "end", or at Ctrl-C "stopped", which leaves the run
+    -- unfinished (--resume goes on) and tells the history how this attempt ended
+    pcall(pb.journal.record, pb.journal, { event = code == P.EXIT.INTERRUPTED and "stopped" or "end",
+      code = code, time = os.time(), duration = dagster.now() - pb.t0 })
+    -- for the runs nobody watches: a notification and metrics (neither changes the status;
+    -- a dry run, which writes nothing, writes no metrics either)
     local ok, s = true, nil
     if not pb.journal.off then ok, s = pcall(journal.summary, pb.journal.path) end
     local doc = report.document(pb, code, message, ok and s or nil)
     local sent, err = pcall(report.notify, pb, doc)
     if not sent then io.stderr:write(fmt("play %s: warning: notification: %s\n", pb.name, tostring(err))) end
-    if pb.flags.metrics then pcall(report.metrics, pb, doc, pb.flags.metrics) end
+    if pb.flags.metrics and not pb.dry_run then pcall(report.metrics, pb, doc, pb.flags.metrics) end
   end
   return code
 end

@@ -9,14 +9,20 @@
 --   journal.lock(path, name, o)    -> the lock of a journal (one process per journal), or
 --                                     exit status 75 naming the holder
 --   journal.unfinished(name)       -> the journals of playbook `name` that did not end
---   journal.runs([name])           -> every run the journals and their history hold, newest
---                                     first, each summarized (journal.summary)
+--   journal.summary(path)          -> what the run a journal holds did (launches, steps, end)
+--   journal.attempts(path)         -> the same for each process that worked on it: a run
+--                                     killed and resumed is two attempts
+--   journal.runs([name])           -> every attempt the journals and their history hold,
+--                                     newest first: what `play history` lists
 --   journal.crash_point(point)     a test hook (DAGSTER_LUA_PLAYBOOK_KILL_AT)
 --
 -- The first record says what wrote the file (kind, version, playbook, argv, identity, time,
--- host, pid); each step and launch then has an intent record before it and a result record
--- after it; the runner writes an "end" record last. A journal whose last record is not
--- "end" is unfinished: it is resumed with --resume, or kept as history and started over with
+-- t (the time with its fraction, which orders the runs of one second), host, pid); each step
+-- and launch then has an intent record before it and a result record after it; the runner
+-- writes an "end" record last ("stopped" at Ctrl-C, which leaves the run unfinished). A
+-- resumed run writes a "resume" record (argv, host, pid, time, t) before it goes on. Every
+-- record has its time. A journal whose last record is not "end" is unfinished: it is resumed
+-- with --resume, or kept as history and started over with
 -- --fresh; without either it is a usage error, never overwritten by accident. A finished
 -- journal goes to the history (history/<journal name>.<start time>.jsonl beside it, the
 -- newest KEEP of each journal kept) when the next run of that journal starts, so --resume
@@ -147,15 +153,13 @@ function M.rotate(path, records)
   return dest
 end
 
--- the journal files of the state directory (or of `name` only) and of their history
-local function journal_files(name)
+-- the journal files of the state directory and of its history (whatever their names: a
+-- --journal FILE there is named by its user; the playbook is read from each file's head)
+local function journal_files()
   local out = {}
   for _, dir in ipairs { M.state_dir(), M.state_dir() .. "/history" } do
     for _, f in ipairs(file.list(dir) or {}) do
-      if f:find("%.jsonl$") and (name == nil or f:sub(1, #name + 1) == name .. "-"
-          or f:sub(1, #name + 1) == name .. ".") then
-        out[#out + 1] = dir .. "/" .. f
-      end
+      if f:find("%.jsonl$") then out[#out + 1] = dir .. "/" .. f end
     end
   end
   return out
@@ -192,10 +196,14 @@ function M.summary(path, records)
   local steps, intents = {}, {}
   for _, r in ipairs(records) do
     local e = r.event
-    if e == "start" then
-      local row = { name = r.name or r.step, status = "started" }
-      steps[r.step] = row
-      s.steps[#s.steps + 1] = row
+    if e == "start" then                       -- (again, when a resumed run redoes it)
+      local row = steps[r.step]
+      if row == nil then
+        row = { name = r.name or r.step }
+        steps[r.step] = row
+        s.steps[#s.steps + 1] = row
+      end
+      row.status = "started"
     elseif e == "done" or e == "failed" then
       local row = steps[r.step] or { name = r.step }
       if not steps[r.step] then s.steps[#s.steps + 1] = row; steps[r.step] = row end
@@ -221,25 +229,83 @@ function M.summary(path, records)
       s.finished, s.code, s.ended = true, r.code, r.time
     end
   end
-  if s.started then s.duration = (s.ended or (records[#records] or {}).time or s.started) - s.started end
+  local last = s.started
+  for _, r in ipairs(records) do
+    if type(r.time) == "number" and (last == nil or r.time > last) then last = r.time end
+  end
+  if s.started then s.duration = (s.ended or last) - s.started end
   return s
 end
 
--- journal.runs([name]) -> the summaries of every journal and history file (of playbook
--- `name`), newest first; a file that cannot be read is left out
+-- journal.attempts(path [, records]) -> what each process that worked on the journal did,
+-- oldest first: a run killed and resumed twice is three attempts. Each is a summary of its
+-- own records (journal.summary's fields, counted over the attempt only) with attempt (its
+-- rank), attempts (how many there are), pid, and how it ended: finished (the end record is
+-- its own, code its exit status), code 130 alone (stopped by Ctrl-C), cut (no record of its
+-- end, and a later attempt resumed it: killed, or the machine lost) or neither (the last
+-- attempt of an unfinished journal: running now, or killed and not resumed yet).
+function M.attempts(path, records)
+  records = records or M.read(path)
+  local head = records[1] or {}
+  local parts = {}
+  for i, r in ipairs(records) do
+    if i == 1 or r.event == "resume" then
+      parts[#parts + 1] = { r }
+    else
+      local p = parts[#parts]
+      p[#p + 1] = r
+    end
+  end
+  local out = {}
+  for i, recs in ipairs(parts) do
+    local first = recs[1]
+    if i > 1 then table.insert(recs, 1, head) end  -- summary reads the playbook from the head
+    local s = M.summary(path, recs)
+    s.attempt, s.attempts, s.resumed, s.resumes = i, #parts, i > 1, nil
+    s.argv, s.host, s.pid = first.argv or s.argv, first.host or s.host, first.pid
+    s.started = first.time or s.started
+    s.t = first.t                                -- the start to the fraction of a second
+    local last = s.started
+    for j = i > 1 and 2 or 1, #recs do
+      local r = recs[j]
+      if r.event == "stopped" then s.code = r.code end
+      if type(r.time) == "number" and (last == nil or r.time > last) then last = r.time end
+    end
+    if not s.finished then s.ended = s.code and last or nil end
+    s.duration = last and s.started and last - s.started or nil
+    s.cut = i < #parts and not s.finished and s.code == nil
+    out[i] = s
+  end
+  return out
+end
+
+-- journal.runs([name]) -> every attempt (journal.attempts) of every journal and history file
+-- of the state directory (of playbook `name`), newest first; a file that cannot be read is
+-- left out
 function M.runs(name)
   local out = {}
-  for _, path in ipairs(journal_files(name)) do
+  for _, path in ipairs(journal_files()) do
     local ok, records = pcall(M.read, path)
-    if ok and records and #records > 0 then
-      local s = M.summary(path, records)
-      if name == nil or s.playbook == name then out[#out + 1] = s end
+    if ok and records and #records > 0 and (name == nil or records[1].playbook == name) then
+      -- runs are ordered by t; for a journal without it (whole seconds only), within one
+      -- second a journal's history files come in the order rotate named them (NAME.START,
+      -- NAME.START-2, ...), and the journal itself last
+      local n = path:match("/history/[^/]*%.%d+%-(%d+)%.jsonl$")
+      local rank = path:find("/history/[^/]*$") and (tonumber(n) or 1) or math.huge
+      for _, a in ipairs(M.attempts(path, records)) do
+        a.rank = rank
+        out[#out + 1] = a
+      end
     end
   end
   table.sort(out, function(a, b)
-    if (a.started or 0) ~= (b.started or 0) then return (a.started or 0) > (b.started or 0) end
-    return a.path > b.path
+    local x, y = a.t or a.started or 0, b.t or b.started or 0
+    if x ~= y then return x > y end
+    if a.rank ~= b.rank then return a.rank > b.rank end
+    if a.path ~= b.path then return a.path > b.path end
+    return a.attempt > b.attempt
   end)
+  for _, a in ipairs(out) do a.rank, a.t = nil, nil end
   return out
 end
 
@@ -294,7 +360,14 @@ function M.lock(path, name, o)
       return l
     end
     if not deadline or sys.now() >= deadline then
-      local h = holder_of(lockpath) or {}
+      -- the holder writes who it is right after it takes the lock: a reader that comes
+      -- in between finds the file empty (or half written), and reads it again
+      local h, until_ = holder_of(lockpath), sys.now() + 0.5
+      while h == nil and sys.now() < until_ do
+        concurrent.sleep(0.02)
+        h = holder_of(lockpath)
+      end
+      h = h or {}
       local words = {}
       for i, a in ipairs(type(h.argv) == "table" and h.argv or {}) do words[i] = tostring(a) end
       exit.stop(exit.CODES.BUSY, fmt("play %s: the journal %s is in use by pid %s on %s since %s: " ..
@@ -334,8 +407,11 @@ local Journal = {}
 Journal.__index = Journal
 Journal.__name = "dagster.playbook.Journal"
 
+-- j:record(rec): appends rec, with its time (when it has none): how long an attempt that
+-- was killed had been at work is read from the times of its records
 function Journal:record(rec)
   if self.off then return end
+  if rec.time == nil then rec.time = os.time() end
   file.append(self.path, json.encode(rec) .. "\n")
 end
 
@@ -361,7 +437,8 @@ function M.open(path, name, o)
       end
       j.resumed = true
       j.started = records[1].time
-      j:record { event = "resume", time = os.time(), argv = o.argv, pid = sys.pid() }
+      j:record { event = "resume", time = os.time(), t = sys.time(), argv = o.argv, host = o.host,
+                 pid = sys.pid() }
       return j
     elseif not finished(records) and not o.fresh then
       usage(name, fmt("%s holds an unfinished run of this playbook: --resume goes on " ..
@@ -375,7 +452,7 @@ function M.open(path, name, o)
   end
   j.started = os.time()
   j:record { kind = M.KIND, version = M.VERSION, playbook = name, argv = o.argv,
-             identity = o.identity, time = j.started, host = o.host, pid = sys.pid() }
+             identity = o.identity, time = j.started, t = sys.time(), host = o.host, pid = sys.pid() }
   return j
 end
 
