@@ -42,6 +42,7 @@ build = {
     ["dagster.capabilities"] = "lua/dagster/capabilities.lua",
     ["dagster.check"] = "lua/dagster/check.lua",
     ["dagster.client"] = "lua/dagster/client.lua",
+    ["dagster.cloud"] = "lua/dagster/cloud.lua",
     ["dagster.concurrent"] = "lua/dagster/concurrent.lua",
     ["dagster.documents"] = "lua/dagster/documents.lua",
     ["dagster.enums"] = "lua/dagster/enums.lua",
