@@ -38,7 +38,7 @@ return function(options)
         w:write(("  %7.1f s  %s:%d: %s\n"):format(t.ms / 1000, t.file, t.line, t.name))
       end
     end
-    if #files > 1 then
+    if #files > 0 then
       w:write("slowest files (setup included):\n")
       for _, f in ipairs(slowest(files, 10)) do
         w:write(("  %7.1f s  %s\n"):format(f.ms / 1000, f.name))
