@@ -12,11 +12,12 @@ local function close(t)
 end
 
 -- A REPL on a fresh terminal of 120 x 40 (a tmux session); env is a string of NAME=value words.
+-- When the REPL exits, the shell around it prints "[exit STATUS]".
 local function start(env, width, history)
   local hist = history or os.tmpname()
   if not history then os.remove(hist) end
-  local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; sleep 600"):format(env or "", H.quote(hist),
-    H.quote(H.bin))
+  local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; echo \"[exit $?]\"; sleep 600"):format(env or "",
+    H.quote(hist), H.quote(H.bin))
   local t = server:session(cmd, width or 120, 40)
   t.hist, t.close = hist, close
   t:wait_for(">$")
@@ -116,9 +117,7 @@ describe("the REPL on a terminal", function()
     local lines = t:lines()
     assert.equal("42", lines[#lines - 1])
     t:keys("C-d")
-    H.wait_until("the REPL to exit", function()
-      return not t:screen():find(">$")
-    end, 10, 0.1)
+    assert.equal("[exit 0]", t:wait_for("^%[exit %d+%]$", 10))
   end)
 
   it("interrupts a wait at Ctrl-C within a second, and the run goes on", function()
@@ -130,7 +129,8 @@ describe("the REPL on a terminal", function()
     end, 120, 0.5)
     t = start(env)
     t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
-    H.sleep(2)
+    -- the wait is under way: its live status line shows (after half a second)
+    t:wait_for("^run " .. id:sub(1, 8) .. "  STARTED  %d+s")
     local t0 = H.now()
     t:keys("C-c")
     H.wait_until("Interrupted", function() return t:screen():find("Interrupted") end, 5, 0.05)
@@ -158,7 +158,9 @@ describe("the REPL on a terminal", function()
 
   it("shows a wait's live status line, updated in place and erased when the wait ends", function()
     local c = H.client()
-    local id = c:submit_job_execution("nap_job")
+    -- a nap of 3 s: the wait lasts several seconds, the status line is seen and then erased
+    local id = c:submit_job_execution("nap_job",
+      { run_config = { ops = { nap_op = { config = { seconds = 3 } } } } })
     t = start(env)
     t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
     local line = H.wait_until("the status line", function()
