@@ -50,13 +50,20 @@ end
 
 describe("a deployment with dagster-daemon and the queued run coordinator", function()
   local client
+  -- tick_schedule ticks on the minute: it is started here, when the file starts, and its case
+  -- comes last, so that the other cases run while the scheduler waits for the minute
+  local SCHEDULE, schedule_started = "tick_schedule", nil
   setup(function()
     client = H.client({ timeout = 60 })
     -- the daemon is there, running, and unstopped (a spec before may have failed half-way)
     local g = daemon_group()
     signal_group("CONT", g)
     assert.equal(1, #daemon_pids(g))
+    schedule_started = os.time()
+    assert.equal("RUNNING", client:start_schedule(SCHEDULE))
   end)
+  -- stopped at the latest here, so that it does not launch runs under the specs that follow
+  teardown(function() pcall(client.stop_schedule, client, SCHEDULE) end)
 
   it("wait_for_run reports a run QUEUED until the daemon takes it, then its way to SUCCESS", function()
     local g = daemon_group()
@@ -87,26 +94,6 @@ describe("a deployment with dagster-daemon and the queued run coordinator", func
     local run = client:get_run(run_id)
     assert.is_true(run.start_time >= resumed_at - 1,
       ("started at %s, daemon resumed at %d"):format(tostring(run.start_time), resumed_at))
-  end)
-
-  it("runs a started schedule: tick_schedule launches a tick_job run within two minutes", function()
-    local name = "tick_schedule"
-    local t0 = os.time()
-    finally(function() pcall(client.stop_schedule, client, name) end)
-    assert.equal("RUNNING", client:start_schedule(name))
-    -- cron "* * * * *": the scheduler evaluates on the minute; allow for a busy machine.
-    -- (Only runs from now on: the spec may run twice against one deployment.)
-    local runs = H.wait_until("tick_schedule to launch a run", function()
-      local rs = client:runs({ tags = { ["dagster/schedule_name"] = name }, created_after = t0 })
-      return #rs > 0 and rs
-    end, 150, 2)
-    -- stopped at once, so that it does not launch runs under the specs that follow
-    assert.equal("STOPPED", client:stop_schedule(name))
-    local run = runs[#runs]
-    assert.equal("tick_job", run.job_name)
-    assert.equal(name, run.tags["dagster/schedule_name"])
-    assert.is_true(run.creation_time >= t0, "a run from before the schedule was started")
-    assert.equal("SUCCESS", (client:wait_for_run(run.run_id, { timeout = 240 })))
   end)
 
   it("wait_for_run keeps waiting for a QUEUED run across a daemon restart and returns SUCCESS", function()
@@ -150,5 +137,24 @@ describe("a deployment with dagster-daemon and the queued run coordinator", func
     local run = client:get_run(run_id)
     assert.is_true(run.start_time >= killed_at - 1,
       ("started at %s, old daemon killed at %d"):format(tostring(run.start_time), killed_at))
+  end)
+
+  it("runs a started schedule: tick_schedule launches a tick_job run within two minutes", function()
+    local name, t0 = SCHEDULE, schedule_started
+    finally(function() pcall(client.stop_schedule, client, name) end)
+    assert.equal("RUNNING", client:start_schedule(name))   -- started in setup: it stays so
+    -- cron "* * * * *": the scheduler evaluates on the minute; allow for a busy machine.
+    -- (Only runs from the start on: the spec may run twice against one deployment.)
+    local runs = H.wait_until("tick_schedule to launch a run", function()
+      local rs = client:runs({ tags = { ["dagster/schedule_name"] = name }, created_after = t0 })
+      return #rs > 0 and rs
+    end, 150, 1)
+    -- stopped at once, so that it does not launch runs under the specs that follow
+    assert.equal("STOPPED", client:stop_schedule(name))
+    local run = runs[#runs]
+    assert.equal("tick_job", run.job_name)
+    assert.equal(name, run.tags["dagster/schedule_name"])
+    assert.is_true(run.creation_time >= t0, "a run from before the schedule was started")
+    assert.equal("SUCCESS", (client:wait_for_run(run.run_id, { timeout = 240 })))
   end)
 end)
