@@ -1,6 +1,6 @@
 # mk/check.mk: the checks that catch what -Werror misses (included by the Makefile).
 #   make asan       build build-asan/dagster-lua with ASan + UBSan and run the whole suite in
-#                   it (scripts/test: a real Dagster, ~15 s to start); fails on any report
+#                   it (scripts/test: real Dagsters, ~15 s to start); fails on any report
 #   make valgrind   the specs that need no Dagster (VALGRIND_SPECS), under valgrind, in
 #                   build/dagster-lua and in the copies of it the specs start; fails on any
 #                   error or definite leak

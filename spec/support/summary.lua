@@ -4,6 +4,11 @@
 -- cannot run must fail loudly). The counts also go to $DAGSTER_LUA_SUMMARY when it is set.
 -- A spec's time is its own (busted's element.duration); a file's time also counts its
 -- setup and teardown blocks.
+--
+-- When $DAGSTER_LUA_TIMES is set (scripts/test, which runs each spec file in a busted of its
+-- own and prints the slowest of them all), the times go to that file instead, a line each:
+-- "T<tab>ms<tab>file:line: name" for a spec, "F<tab>ms<tab>file" for a file; and the counts
+-- to $DAGSTER_LUA_SUMMARY only.
 return function(options)
   local busted = require "busted"
   local handler = require("busted.outputHandlers.gtest")(options)
@@ -12,14 +17,14 @@ return function(options)
   local function on_test_end(element)
     if element.duration then
       local trace = element.trace or {}
-      tests[#tests + 1] = { file = trace.short_src or "?", line = trace.currentline or 0,
-                            name = handler.getFullName(element), ms = element.duration * 1000 }
+      tests[#tests + 1] = { ms = element.duration * 1000, what = ("%s:%d: %s"):format(
+        trace.short_src or "?", trace.currentline or 0, handler.getFullName(element)) }
     end
     return nil, true
   end
 
   local function on_file_end(file)
-    if file.duration then files[#files + 1] = { name = file.name, ms = file.duration * 1000 } end
+    if file.duration then files[#files + 1] = { ms = file.duration * 1000, what = file.name } end
     return nil, true
   end
 
@@ -31,24 +36,26 @@ return function(options)
   end
 
   local function on_end()
-    local w = io.stdout
-    if #tests > 0 then
-      w:write("\nslowest specs:\n")
-      for _, t in ipairs(slowest(tests, 10)) do
-        w:write(("  %7.1f s  %s:%d: %s\n"):format(t.ms / 1000, t.file, t.line, t.name))
-      end
-    end
-    if #files > 0 then
-      w:write("slowest files (setup included):\n")
-      for _, f in ipairs(slowest(files, 10)) do
-        w:write(("  %7.1f s  %s\n"):format(f.ms / 1000, f.name))
-      end
-    end
     local passed = handler.successesCount
     local failed = handler.failuresCount + handler.errorsCount + handler.pendingsCount
     local line = string.format("%d passed, %d failed", passed, failed)
-    w:write(line, "\n")
-    w:flush()
+    local times = os.getenv("DAGSTER_LUA_TIMES")
+    if times and times ~= "" then
+      local f = io.open(times, "a")
+      if f then
+        for _, t in ipairs(tests) do f:write(("T\t%.1f\t%s\n"):format(t.ms, t.what)) end
+        for _, t in ipairs(files) do f:write(("F\t%.1f\t%s\n"):format(t.ms, t.what)) end
+        f:close()
+      end
+    else
+      local w = io.stdout
+      w:write("\nslowest specs:\n")
+      for _, t in ipairs(slowest(tests, 10)) do w:write(("  %7.1f s  %s\n"):format(t.ms / 1000, t.what)) end
+      w:write("slowest files (setup included):\n")
+      for _, t in ipairs(slowest(files, 10)) do w:write(("  %7.1f s  %s\n"):format(t.ms / 1000, t.what)) end
+      w:write(line, "\n")
+      w:flush()
+    end
     local path = os.getenv("DAGSTER_LUA_SUMMARY")
     if path and path ~= "" then
       local f = io.open(path, "w")
