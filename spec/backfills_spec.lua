@@ -1,5 +1,5 @@
 -- Partitions and backfills against the real local Dagster, whose dagster-daemon runs the
--- backfills (scripts/dagster-up; its backfill loop pauses 2 s instead of 30 s). Fixtures in
+-- backfills (scripts/dagster-up; its backfill loop pauses 1 s instead of 30 s). Fixtures in
 -- spec/fixtures/defs_main.py: daily_job and daily_events (a fixed week of days),
 -- region_job (static partitions with partitioned config), region_totals (its "apac"
 -- partition fails until $DAGSTER_HOME/region_fixed exists), region_slow (holds each run up
