@@ -300,6 +300,12 @@ describe("workspace methods against a real Dagster", function()
       local function stop(...) return client["stop_" .. kind](client, ...) end
 
       it("lists other_" .. kind .. " as STOPPED in location other", function()
+        -- stopped, as the fixture starts it (a file before this one on the deployment may
+        -- have started it; a sensor stopped during its tick is RUNNING again after the tick)
+        H.wait_until(name .. " to be STOPPED", function()
+          if list()[name].status == "STOPPED" then return true end
+          stop(name)
+        end, 30, 0.5)
         local s = list()[name]
         assert.is_table(s)
         assert.equal("STOPPED", s.status)
