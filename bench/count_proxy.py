@@ -3,7 +3,9 @@ upstream webserver and records each POST (time, size, operation name, how many r
 variables carry, the keys of its `filter` variable if it has one).
 
   python3 count_proxy.py UPSTREAM_URL [PORT]   serve; prints "PROXY_URL=http://127.0.0.1:PORT",
-                                               then one JSON line per POST on stdout
+                                               then one JSON line per POST on stdout, each
+                                               written before its answer is sent on (dt: the
+                                               upstream's time)
 
 From Python: proxy = CountingProxy(upstream_url); proxy.url; proxy.records; proxy.reset();
 proxy.close().
@@ -63,7 +65,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._conn = c
         return c
 
-    def _forward(self, method, body):
+    def _forward(self, method, body, before_reply=None):
+        """Sends the request upstream and its answer back; before_reply(status, size) runs
+        once the answer has come and before it is sent on."""
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         path = self.server.upstream_prefix + self.path
         for attempt in (0, 1):  # the upstream may have closed an idle connection
@@ -78,6 +82,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._conn = None
                 if attempt:
                     raise
+        if before_reply:
+            before_reply(r.status, len(data))
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in HOP:
@@ -91,14 +97,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n)
         t0 = time.time()
-        status, size = self._forward("POST", body)
-        op, ids, keys = _describe(body)
-        rec = {"t": t0, "dt": time.time() - t0, "op": op, "ids": ids, "filter": keys, "status": status,
-               "req_bytes": len(body), "resp_bytes": size}
-        with self.server.lock:
-            self.server.records.append(rec)
-        if self.server.echo:
-            print(json.dumps(rec), flush=True)
+
+        # recorded before the answer is sent on: a client that has its answer can count on
+        # the record (a spec reads the log as soon as its client is done, and stops the proxy)
+        def record(status, size):
+            op, ids, keys = _describe(body)
+            rec = {"t": t0, "dt": time.time() - t0, "op": op, "ids": ids, "filter": keys,
+                   "status": status, "req_bytes": len(body), "resp_bytes": size}
+            with self.server.lock:
+                self.server.records.append(rec)
+            if self.server.echo:
+                print(json.dumps(rec), flush=True)
+
+        self._forward("POST", body, record)
 
     def do_GET(self):
         self._forward("GET", None)

@@ -1,9 +1,11 @@
 # mk/check.mk: the checks that catch what -Werror misses (included by the Makefile).
 #   make asan       build build-asan/dagster-lua with ASan + UBSan and run the whole suite in
-#                   it (scripts/test: a real Dagster, ~15 s to start); fails on any report
+#                   it (scripts/test: real Dagsters, ~15 s to start); fails on any report
 #   make valgrind   the specs that need no Dagster (VALGRIND_SPECS), under valgrind, in
 #                   build/dagster-lua and in the copies of it the specs start; fails on any
 #                   error or definite leak
+#   make soak       the long load run: spec/load_spec.lua for SOAK_SECONDS (default 60) against
+#                   a real Dagster of its own (scripts/test); every suite runs it for 8 s
 #   make fuzz       libFuzzer on answer.decode (fuzz/fuzz_response.c), on the answer mapping of
 #                   every method (fuzz/fuzz_methods.c) and on json.decode /
 #                   encode (fuzz/fuzz_json.c), FUZZ_TIME seconds each (default 30), one core;
@@ -12,7 +14,15 @@
 # $(C_SRC) and $(LUA_SRC) with its $(WARN), $(DEFS) and pkg-config flags, into build-asan/
 # and build-fuzz/ (never into build/, which `make` owns).
 
-.PHONY: asan valgrind fuzz fuzz-build
+.PHONY: asan valgrind fuzz fuzz-build soak
+
+# ------------------------------------------------------------------------------------------
+# make soak
+# ------------------------------------------------------------------------------------------
+SOAK_SECONDS ?= 60
+
+soak:
+	@DAGSTER_LUA_LOAD_SECONDS=$(SOAK_SECONDS) bash scripts/test spec/load_spec.lua
 
 # ------------------------------------------------------------------------------------------
 # make asan

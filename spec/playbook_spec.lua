@@ -93,20 +93,19 @@ end)
 
     it("2 when the run is canceled", function()
       local tag = unique()
-      local out = dir .. "/cancel.out"
-      local pid = H.trim(H.run(("%s >%s 2>&1 & echo $!"):format(
-        H.play_cmd(dir, "run slow_job --wait --tag spec=" .. tag), H.quote(out))))
+      local out, codefile = dir .. "/cancel.out", dir .. "/cancel.code"
+      -- its exit status, once it ends, from a shell around it
+      H.run(("(%s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(
+        H.play_cmd(dir, "run slow_job --wait --tag spec=" .. tag), H.quote(out), H.quote(codefile)))
       local run = H.wait_until("the run to start", function()
         local r = runs_tagged("spec", tag)[1]
         return r and r.status == "STARTED" and r
-      end, 120, 0.5)
+      end, 120, 0.2)
       client:terminate_run(run.run_id)
       local code = H.wait_until("the playbook to end", function()
-        local _, _, alive = H.run("kill -0 " .. pid)
-        if alive ~= 0 then return true end
-      end, 120, 0.5)
-      assert.is_true(code)
-      -- its status: the shell that started it is gone, so read it from the output's summary
+        return tonumber(H.slurp(codefile) or "")
+      end, 120, 0.2)
+      assert.equal(2, code, H.slurp(out))
       assert.matches("exit 2 after", H.slurp(out))
     end)
 
@@ -123,15 +122,24 @@ end)
       local tag = unique()
       local journal = dir .. "/ctrlc.jsonl"
       local pidfile, codefile = dir .. "/ctrlc.pid", dir .. "/ctrlc.code"
+      -- a nap of 2 s: the run is still queued or starting at the Ctrl-C, and --resume waits
+      -- for it to end
+      local config = dir .. "/nap.yaml"
+      local f = assert(io.open(config, "w"))
+      f:write("ops:\n  nap_op:\n    config:\n      seconds: 2\n")
+      f:close()
       -- the playbook's own pid, and its exit status once it ends, from a shell around it
       H.run(("env XDG_STATE_HOME=%s DAGSTER_URL=%s sh -c %s %s >%s 2>&1 &"):format(H.quote(dir),
-        H.quote(H.url()), H.quote(('"$0" play run nap_job --wait --journal %s --tag spec=%s & ' ..
-          'echo $! > %s; wait $!; echo $? > %s'):format(journal, tag, pidfile, codefile)),
+        H.quote(H.url()), H.quote(('"$0" play run nap_job -c %s --wait --journal %s --tag spec=%s & ' ..
+          'echo $! > %s; wait $!; echo $? > %s'):format(config, journal, tag, pidfile, codefile)),
         H.quote(H.bin), H.quote(dir .. "/ctrlc.out")))
       H.wait_until("the launch to be journaled", function()
         return (H.slurp(journal) or ""):find('"launched"')
-      end, 120, 0.2)
-      H.sleep(1)
+      end, 120, 0.1)
+      -- and the playbook to wait for the run: Ctrl-C interrupts the wait
+      H.wait_until("the playbook to wait for the run", function()
+        return (H.slurp(dir .. "/ctrlc.out") or ""):find("> wait for ", 1, true)
+      end, 30, 0.05)
       H.run("kill -INT " .. H.trim(H.slurp(pidfile)))
       local code = H.wait_until("the playbook to end", function()
         return tonumber(H.slurp(codefile) or "")
@@ -141,7 +149,8 @@ end)
       local recs = records(journal)
       assert.are_not.equal("end", recs[#recs].event)
       local _, err
-      _, err, code = play(("run nap_job --wait --journal %s --tag spec=%s --resume"):format(journal, tag))
+      _, err, code = play(("run nap_job -c %s --wait --journal %s --tag spec=%s --resume"):format(
+        config, journal, tag))
       assert.equal(0, code, err)
       assert.equal(1, #runs_tagged("spec", tag))
     end)

@@ -54,22 +54,34 @@ describe("the recover playbook", function()
   teardown(function() os.execute("rm -rf " .. H.quote(dir)) end)
 
   describe("over a window of failed, succeeded, retried and re-executed runs", function()
-    local tag, flaky, ok, retried, parent, child
-    setup(function()
-      tag = unique()
-      local t = { spec = tag }
+    -- a window under a tag of its own: {tag =, flaky = {3 ids}, ok =, retried =, parent =, child =}
+    local function new_window()
+      local w = { tag = unique() }
+      local t = { spec = w.tag }
       local ids = runs_of {
         { "flaky_job", t }, { "flaky_job", t }, { "flaky_job", t }, { "succeed_job", t },
-        { "fail_job", { spec = tag, ["dagster/will_retry"] = "true" } }, { "fail_job", t },
+        { "fail_job", { spec = w.tag, ["dagster/will_retry"] = "true" } }, { "fail_job", t },
       }
-      flaky = { ids[1], ids[2], ids[3] }
-      ok, retried, parent = ids[4], ids[5], ids[6]
+      w.flaky = { ids[1], ids[2], ids[3] }
+      w.ok, w.retried, w.parent = ids[4], ids[5], ids[6]
       -- a failed run re-executed already, its re-execution failed too
-      child = client:reexecute(parent, { strategy = "FROM_FAILURE" })
-      assert.equal("FAILURE", client:wait_for_run(child, { timeout = 900 }))
-    end)
+      w.child = client:reexecute(w.parent, { strategy = "FROM_FAILURE" })
+      assert.equal("FAILURE", client:wait_for_run(w.child, { timeout = 900 }))
+      return w
+    end
+    -- Each case gets a window as it was made: the cases that only read it (dry runs, which
+    -- launch nothing) share one; a case that re-executes takes it for itself (take = true),
+    -- and a case after it gets a new one. So each case runs alone, and the file makes one.
+    local kept
+    local function window(take)
+      local w = kept or new_window()
+      kept = not take and w or nil
+      return w
+    end
 
     it("--dry-run lists exactly the runs it would re-execute, and launches nothing", function()
+      local w = window()
+      local tag, flaky, child = w.tag, w.flaky, w.child
       local before = count(tag)
       -- behind a proxy that counts the requests (bench/count_proxy.py: a JSON line per POST)
       local proxyf = dir .. "/proxy.out"
@@ -92,7 +104,15 @@ describe("the recover playbook", function()
     end)
 
     it("--since leaves out the runs older than the window", function()
-      H.sleep(2)                                  -- every run of the case ended before this
+      local tag = window().tag
+      -- every run of the window was last updated more than 1 s ago
+      H.wait_until("the window's runs to be more than 1 s old", function()
+        local newest = 0
+        for _, r in ipairs(client:runs { tags = { spec = tag }, limit = 1000 }) do
+          newest = math.max(newest, r.update_time or r.creation_time)
+        end
+        return os.time() - 1 > newest
+      end, 30, 0.2)
       local out, err, code = play("--dry-run --since 1s --tag spec=" .. tag)
       assert.equal(0, code, err)
       assert.matches("nothing to re%-execute", out)
@@ -100,6 +120,8 @@ describe("the recover playbook", function()
     end)
 
     it("re-executes them with at most --concurrency launches in flight; run again, it launches nothing", function()
+      local w = window(true)
+      local tag, flaky, ok, retried, parent, child = w.tag, w.flaky, w.ok, w.retried, w.parent, w.child
       local out, err, code = play("--concurrency 2 --json --tag spec=" .. tag)
       assert.equal(0, code, err)
       local ev = json_events(out)

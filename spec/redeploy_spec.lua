@@ -39,6 +39,30 @@ describe("play redeploy", function()
   local function cmd(args) return H.play_cmd(dir, args) end
   local function play(args) return H.play(dir, args) end
 
+  -- starts `dagster-lua play ARGS` in the background; returns the files that get its stdout,
+  -- its stderr and, once it has ended, its exit status
+  local function background(args)
+    local out_f, err_f, rc_f = dir .. "/bg.out", dir .. "/bg.err", dir .. "/bg.rc"
+    for _, f in ipairs { out_f, err_f, rc_f } do os.remove(f) end
+    os.execute(("(%s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(
+      cmd(args), H.quote(out_f), H.quote(err_f), H.quote(rc_f)))
+    return out_f, err_f, rc_f
+  end
+
+  -- Waits until the playbook, waiting for the broken victim, has reported a load error. The
+  -- webserver marks a vanished code server as an error only after ten failed reconnects (some
+  -- 15 s); once the playbook has shut victim down, a reload makes it look at once, as an
+  -- operator's reload would, and the playbook sees the error at its next poll.
+  local function until_load_error(out_f)
+    return H.wait_until("the playbook to report a load error", function()
+      local out = H.slurp(out_f) or ""
+      if out:find("load error:", 1, true) then return out end
+      if out:find("> wait for victim", 1, true) then
+        pcall(client.reload_repository_location, client, "victim")
+      end
+    end, 180, 0.5)
+  end
+
   -- the code server starts the supervisor has logged for a location
   local function starts(loc)
     local n = 0
@@ -67,12 +91,22 @@ describe("play redeploy", function()
   end)
 
   it("--dry-run prints the shutdown and shuts nothing down", function()
+    settle()
     local old = client:location("victim").server_id
     local starts_before = starts("victim")
-    local out, err, code = play("redeploy victim --dry-run")
+    -- behind a proxy that logs each request's operation: no shutdown reaches the server
+    local proxyf = dir .. "/dry-run-proxy.out"
+    local proxy, proxy_pid = H.count_proxy(proxyf)
+    local out, err, code = play("redeploy victim --dry-run --url " .. proxy)
+    os.execute("kill " .. proxy_pid)
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("would shut down location victim", 1, true), out)
-    H.sleep(5)
+    local ops = {}
+    for i, p in ipairs(H.proxy_posts(proxyf)) do ops[i] = p.op end
+    assert.is_true(#ops >= 1, "the proxy saw no request")
+    for _, op in ipairs(ops) do
+      assert.is_nil(op:find("Shutdown", 1, true), "sent " .. table.concat(ops, ", "))
+    end
     assert.equal(starts_before, starts("victim"))
     assert.equal(old, client:location("victim").server_id)
   end)
@@ -81,15 +115,11 @@ describe("play redeploy", function()
     settle()
     local old = client:location("victim").server_id
     local f = assert(io.open(flag, "w")); f:close()
-    local out_f, err_f, rc_f = dir .. "/bg.out", dir .. "/bg.err", dir .. "/bg.rc"
-    os.execute(("(%s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(
-      cmd("redeploy victim --timeout 240s"), H.quote(out_f), H.quote(err_f), H.quote(rc_f)))
+    local out_f, err_f, rc_f = background("redeploy victim --timeout 240s")
     -- once the playbook has seen the broken location, fix the code
-    H.wait_until("the playbook to report a load error", function()
-      return (H.slurp(out_f) or ""):find("load error:", 1, true)
-    end, 180, 0.5)
+    until_load_error(out_f)
     os.remove(flag)
-    local rc = H.wait_until("the playbook to end", function() return tonumber(H.slurp(rc_f)) end, 300, 1)
+    local rc = H.wait_until("the playbook to end", function() return tonumber(H.slurp(rc_f)) end, 300, 0.2)
     local out = H.slurp(out_f)
     assert.equal(0, rc, out .. (H.slurp(err_f) or ""))
     assert.matches("load error: [^\n]*Could not reach user code server", out)
@@ -102,9 +132,13 @@ describe("play redeploy", function()
     settle()
     local f = assert(io.open(flag, "w")); f:close()
     local ok, err = pcall(function()
-      local out, stderr, code = play("redeploy victim --timeout 40s")
-      assert.equal(3, code, out .. stderr)
-      assert.matches("location victim did not come back within 40%.0s; last load error: [^\n]*" ..
+      local out_f, err_f, rc_f = background("redeploy victim --timeout 15s")
+      until_load_error(out_f)
+      local code = H.wait_until("the playbook to end", function() return tonumber(H.slurp(rc_f)) end,
+        120, 0.2)
+      local out = H.slurp(out_f)
+      assert.equal(3, code, out .. (H.slurp(err_f) or ""))
+      assert.matches("location victim did not come back within 15%.0s; last load error: [^\n]*" ..
         "Could not reach user code server", out)
       assert.matches("wait for victim%s+failed", out)
     end)

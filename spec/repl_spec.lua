@@ -5,6 +5,23 @@ local H = require "helper"
 
 local server = require("tmux").server("repl")
 
+-- the REPL's prompts on the screen (each line that starts with one)
+local function prompts(t)
+  local n = 0
+  for _, l in ipairs(t:lines()) do if l:find("^dagster %S+>") then n = n + 1 end end
+  return n
+end
+
+-- types `line` and Enter, and waits for the prompt after its output: one more prompt on the
+-- screen than before, on the last line (the prompt already there matches ">$" at once)
+local function enter(t, line, timeout)
+  local before = prompts(t)
+  t:type(line); t:keys("Enter")
+  H.wait_until("the prompt after " .. line, function()
+    return prompts(t) > before and t:last_line():find(">$")
+  end, timeout or 20, 0.05)
+end
+
 -- t:close() of a REPL: ends its session and removes its history file
 local function close(t)
   getmetatable(t).close(t)
@@ -12,11 +29,12 @@ local function close(t)
 end
 
 -- A REPL on a fresh terminal of 120 x 40 (a tmux session); env is a string of NAME=value words.
+-- When the REPL exits, the shell around it prints "[exit STATUS]".
 local function start(env, width, history)
   local hist = history or os.tmpname()
   if not history then os.remove(hist) end
-  local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; sleep 600"):format(env or "", H.quote(hist),
-    H.quote(H.bin))
+  local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; echo \"[exit $?]\"; sleep 600"):format(env or "",
+    H.quote(hist), H.quote(H.bin))
   local t = server:session(cmd, width or 120, 40)
   t.hist, t.close = hist, close
   t:wait_for(">$")
@@ -39,8 +57,7 @@ describe("the REPL on a terminal", function()
     local lines = t:lines()
     assert.matches("help%(%)", lines[1])
     assert.equal(("dagster %s> "):format(host), lines[2] .. " ")
-    t:type("client.url"); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, "client.url")
     assert.truthy(t:screen():find('"' .. url .. '/graphql"', 1, true), t:screen())
   end)
 
@@ -75,8 +92,7 @@ describe("the REPL on a terminal", function()
 
   it("shows a function's options with help \"submit_job_execution\"", function()
     t = start(env)
-    t:type('help "submit_job_execution"'); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, 'help "submit_job_execution"')
     local s = t:screen()
     for _, o in ipairs { "run_config", "tags", "op_selection", "asset_selection",
         "repository_location_name", "Returns:", "Example:" } do
@@ -86,21 +102,18 @@ describe("the REPL on a terminal", function()
 
   it("prints an API error in one line and keeps it in _err", function()
     t = start(env)
-    t:type('client:get_run_status("no-such-run")'); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, 'client:get_run_status("no-such-run")')
     local lines = t:lines()
     assert.matches("^RunNotFoundError: .*no%-such%-run.* %(get_run_status%)", lines[#lines - 1])
     assert.matches("> client:get_run_status", lines[#lines - 2])
-    t:type("_err.name"); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, "_err.name")
     lines = t:lines()
     assert.equal('"RunNotFoundError"', lines[#lines - 1])
   end)
 
   it("keeps the traceback of an error in the user's own code", function()
     t = start(env)
-    t:type('local function f() error("boom") end f()'); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, 'local function f() error("boom") end f()')
     local s = t:screen()
     assert.truthy(s:find("stdin:1: boom", 1, true), s)
     assert.truthy(s:find("stack traceback:", 1, true), s)
@@ -109,16 +122,14 @@ describe("the REPL on a terminal", function()
   it("clears the line at Ctrl-C and does not exit; Ctrl-D exits", function()
     t = start(env)
     t:type("x = 1 +")
+    t:wait_for("x = 1 %+$")
     t:keys("C-c")
     t:wait_for(("^dagster %s>$"):format(host:gsub("%p", "%%%0")))
-    t:type("40 + 2"); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, "40 + 2")
     local lines = t:lines()
     assert.equal("42", lines[#lines - 1])
     t:keys("C-d")
-    H.wait_until("the REPL to exit", function()
-      return not t:screen():find(">$")
-    end, 10, 0.1)
+    assert.equal("[exit 0]", t:wait_for("^%[exit %d+%]$", 10))
   end)
 
   it("interrupts a wait at Ctrl-C within a second, and the run goes on", function()
@@ -130,7 +141,8 @@ describe("the REPL on a terminal", function()
     end, 120, 0.5)
     t = start(env)
     t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
-    H.sleep(2)
+    -- the wait is under way: its live status line shows (after half a second)
+    t:wait_for("^run " .. id:sub(1, 8) .. "  STARTED  %d+s")
     local t0 = H.now()
     t:keys("C-c")
     H.wait_until("Interrupted", function() return t:screen():find("Interrupted") end, 5, 0.05)
@@ -144,21 +156,21 @@ describe("the REPL on a terminal", function()
     local id = c:submit_job_execution("succeed_job")
     c:wait_for_run(id, { timeout = 120 })
     t = start(env .. " NO_COLOR=1")
-    t:type(("client:runs{run_ids = {%q}}"):format(id)); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, ("client:runs{run_ids = {%q}}"):format(id))
     local plain = t:screen(true)
     assert.truthy(plain:find("SUCCESS", 1, true), plain)
     assert.is_nil(plain:find("\27[", 1, true), "an escape sequence with NO_COLOR=1")
     t:close()
     t = start(env)
-    t:type(("client:runs{run_ids = {%q}}"):format(id)); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, ("client:runs{run_ids = {%q}}"):format(id))
     assert.truthy(t:screen(true):find("\27%[32mSUCCESS"), "SUCCESS is not green")
   end)
 
   it("shows a wait's live status line, updated in place and erased when the wait ends", function()
     local c = H.client()
-    local id = c:submit_job_execution("nap_job")
+    -- a nap of 3 s: the wait lasts several seconds, the status line is seen and then erased
+    local id = c:submit_job_execution("nap_job",
+      { run_config = { ops = { nap_op = { config = { seconds = 3 } } } } })
     t = start(env)
     t:type(("client:wait_for_run(%q)"):format(id)); t:keys("Enter")
     local line = H.wait_until("the status line", function()
@@ -177,8 +189,7 @@ describe("the REPL on a terminal", function()
     local id = c:submit_job_execution("timeline_job")
     c:wait_for_run(id, { timeout = 120 })
     t = start(env .. " NO_COLOR=1", 90)
-    t:type(("client:timeline(%q)"):format(id)); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, ("client:timeline(%q)"):format(id))
     local lines = t:lines()
     local rows = {}
     for _, l in ipairs(lines) do
@@ -204,8 +215,8 @@ describe("the REPL on a terminal", function()
     t:keys("Up")
     t:wait_for("x = 1200$")              -- the newest line of the file is the first Up
     t:keys("C-u")
-    t:type("y = 7"); t:keys("Enter")
     t:wait_for(">$")
+    enter(t, "y = 7")
     t:keys("C-d")
     H.wait_until("the history file to be written", function()
       local h = H.slurp(hist) or ""
@@ -222,10 +233,9 @@ describe("the REPL on a terminal", function()
 
   it("never writes a line holding a token to the history file, but keeps it for the Up arrow", function()
     t = start(env)
-    t:type('x = 1'); t:keys("Enter")
-    t:type('tok = "sekrit-TOKEN-value"'); t:keys("Enter")
-    t:type('y = 2'); t:keys("Enter")
-    t:wait_for(">$")
+    enter(t, 'x = 1')
+    enter(t, 'tok = "sekrit-TOKEN-value"')
+    enter(t, 'y = 2')
     t:keys("Up", "Up")
     t:wait_for('tok = "sekrit%-TOKEN%-value"$')
     t:keys("C-u", "C-d")

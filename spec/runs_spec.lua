@@ -1,7 +1,8 @@
 -- Runs against the real local Dagster under test: waiting (one run and many), reading a run,
 -- listing and paging, the event log (paged, resumed, followed), and re-execution. The runs
 -- are launched once in `setup` and shared; each carries a tag unique to this spec run, so
--- that the runs of other specs on the same deployment never get in the way.
+-- that the runs of other specs on the same deployment never get in the way. A case that needs
+-- them finished (or `slow` canceled) says so (settled()), so that each case runs alone.
 local dagster = require "dagster"
 local H = require "helper"
 
@@ -65,7 +66,20 @@ describe("runs against a real Dagster", function()
       dagster.spawn(submit, "succeed_job", "ok2"),
     }
     slow, fail, sel, cfg, ok2 = table.unpack(ids, 1, 5)
+    -- launched after all of them: the newest of the tag
+    ok = submit("succeed_job", "ok")
   end)
+
+  -- the setup's runs finished, `slow` canceled (for the cases that read them so)
+  local function settled()
+    if not FINAL[client:get_run_status(slow)] then
+      H.wait_until("slow_job to start", function() return client:get_run_status(slow) == "STARTED" end, 90)
+      client:terminate_run(slow)
+    end
+    local want = { [ok] = "SUCCESS", [fail] = "FAILURE", [sel] = "SUCCESS", [cfg] = "SUCCESS",
+                   [ok2] = "SUCCESS", [slow] = "CANCELED" }
+    assert.same(want, client:wait_for_runs({ ok, fail, sel, cfg, ok2, slow }, { timeout = 120 }))
+  end
 
   teardown(function()
     if slow and not FINAL[client:get_run_status(slow)] then
@@ -75,16 +89,17 @@ describe("runs against a real Dagster", function()
 
   describe("wait_for_run", function()
     it("returns SUCCESS and the run, calling on_status once per change, the first included", function()
-      ok = submit("succeed_job", "ok")
+      -- a run of its own (not of the tag), waited for from its launch
+      local id = client:submit_job_execution("succeed_job")
       local seen = {}
-      local status, run = client:wait_for_run(ok, { timeout = 120, on_status = function(s, r)
+      local status, run = client:wait_for_run(id, { timeout = 120, on_status = function(s, r)
         seen[#seen + 1] = s
         assert.equal(s, r.status)
-        assert.equal(ok, r.run_id)
+        assert.equal(id, r.run_id)
       end })
       assert.equal("SUCCESS", status)
       assert.equal("SUCCESS", run.status)
-      assert.equal(ok, run.run_id)
+      assert.equal(id, run.run_id)
       assert.equal("succeed_job", run.job_name)
       assert.is_number(run.end_time)
       assert.is_true(#seen >= 2, "expected an unfinished status first, saw " .. table.concat(seen, ","))
@@ -274,6 +289,7 @@ server.serve_forever()
     local function sorted(t) table.sort(t); return t end
 
     it("filters by tags, newest first, with a summary of each run", function()
+      settled()
       local list = client:runs(mine())
       local at = {}
       for i, r in ipairs(list) do
@@ -294,6 +310,7 @@ server.serve_forever()
     end)
 
     it("filters by job, status and run ids, and honours limit", function()
+      settled()
       assert.same({ fail }, ids(client:runs(mine { job_name = "fail_job" })))
       assert.same({ fail }, ids(client:runs(mine { statuses = { "FAILURE" } })))
       assert.same(sorted { slow, fail }, sorted(ids(client:runs(mine { statuses = { "FAILURE", "CANCELED" } }))))
@@ -366,6 +383,7 @@ server.serve_forever()
 
   describe("events", function()
     it("reads a finished run's events in order, from RUN_ENQUEUED to the run's success", function()
+      client:wait_for_run(ok, { timeout = 120 })
       local events, st = read_all(client, ok)
       local types, at = {}, {}
       for i, ev in ipairs(events) do
@@ -395,6 +413,7 @@ server.serve_forever()
     end)
 
     it("gives the same events with limit = 3 as with limit = 1000 (nothing twice, nothing skipped)", function()
+      client:wait_for_run(ok, { timeout = 120 })
       local paging = H.client()
       local calls = record(paging)
       local small = read_all(paging, ok, { limit = 3 })
@@ -408,6 +427,7 @@ server.serve_forever()
     end)
 
     it("resumes from state.cursor taken in the middle of a page", function()
+      client:wait_for_run(ok, { timeout = 120 })
       local full = read_all(client, ok)
       local it, st = client:events(ok, { limit = 3 })
       local first = {}
@@ -424,6 +444,7 @@ server.serve_forever()
     end)
 
     it("gives failure events the user's exception as error_message", function()
+      client:wait_for_run(fail, { timeout = 120 })
       local step, run
       for _, ev in ipairs((read_all(client, fail))) do
         if ev.type == "ExecutionStepFailureEvent" then step = ev end
@@ -466,7 +487,8 @@ server.serve_forever()
   describe("reexecute and wait_for_runs", function()
     local re_fail, re_all
     setup(function()
-      client:wait_for_runs({ fail, sel }, { timeout = 120 })
+      -- cfg too: the first case below expects it final from the start
+      client:wait_for_runs({ fail, sel, cfg }, { timeout = 120 })
       re_fail = client:reexecute(fail, { strategy = "FROM_FAILURE", tags = { [TAG] = mark .. "-re" } })
       re_all = client:reexecute(sel, { strategy = "ALL_STEPS", tags = { [TAG] = mark .. "-re" } })
     end)
@@ -513,6 +535,7 @@ server.serve_forever()
     end)
 
     it("refuses FROM_FAILURE of a successful run (PythonError from the server)", function()
+      assert.equal("SUCCESS", client:wait_for_run(ok, { timeout = 120 }))
       local e = catch(client.reexecute, client, ok, { strategy = "FROM_FAILURE" })
       assert.equal("PythonError", e.name)
       assert.equal("dagster._core.errors.DagsterInvariantViolationError: Cannot reexecute " ..

@@ -9,6 +9,8 @@ local function esc(s) return (s:gsub("%p", "%%%0")) end
 
 local HOME = assert(os.getenv("DAGSTER_HOME"), "DAGSTER_HOME is not set")
 local workers = {}                             -- the stubborn workers started, to kill at the end
+-- --older-than of the cases below: a run stuck for longer is swept
+local OLDER = 1
 
 -- a run of stubborn_job, terminated and stuck in CANCELING; returns its id and worker pid
 local function stuck_run(client)
@@ -20,8 +22,25 @@ local function stuck_run(client)
   client:terminate_run(id)
   H.wait_until("the run to be CANCELING", function()
     return client:get_run_status(id) == "CANCELING"
-  end, 60, 0.5)
+  end, 60, 0.2)
   return id, pid
+end
+
+-- waits until run `id` has been in its status for longer than `s` seconds, as sweep measures
+-- it (from the run's update time, else its start or creation time)
+local function stuck_for(client, id, s)
+  H.wait_until(("run %s to be stuck for more than %d s"):format(id, s), function()
+    local r = client:runs({ run_ids = { id } })[1]
+    local since = r and (r.update_time or r.start_time or r.creation_time)
+    return since and os.time() - since > s
+  end, 60, 0.2)
+end
+
+-- the GraphQL operations a playbook sent through a count proxy (bench/count_proxy.py)
+local function operations(logfile)
+  local ops = {}
+  for i, p in ipairs(H.proxy_posts(logfile)) do ops[i] = p.op end
+  return ops
 end
 
 describe("play sweep", function()
@@ -31,7 +50,7 @@ describe("play sweep", function()
     dir = H.trim(H.run("mktemp -d"))
     assert(dir ~= "")
     run_id, pid = stuck_run(client)
-    H.sleep(6)                                -- longer than --older-than below
+    stuck_for(client, run_id, OLDER)          -- longer than --older-than below
     assert.equal("CANCELING", client:get_run_status(run_id))  -- stuck indeed
   end)
   teardown(function()
@@ -50,11 +69,19 @@ describe("play sweep", function()
   end)
 
   it("--dry-run lists the stuck run and terminates nothing", function()
-    local out, err, code = play("sweep --older-than 5s --dry-run")
+    -- behind a proxy that logs each request's operation: no terminate reaches the server
+    local proxyf = dir .. "/dry-run-proxy.out"
+    local proxy, proxy_pid = H.count_proxy(proxyf)
+    local out, err, code = play(("sweep --older-than %ds --dry-run --url %s"):format(OLDER, proxy))
+    os.execute("kill " .. proxy_pid)
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("would terminate run " .. run_id, 1, true), out)
     assert.matches(esc(run_id) .. "%s+stubborn_job%s+CANCELING%s+[%dm.]+s", out)
-    H.sleep(3)
+    local ops = operations(proxyf)
+    assert.is_true(#ops >= 1, "the proxy saw no request")
+    for _, op in ipairs(ops) do
+      assert.is_nil(op:find("Terminate", 1, true), "sent " .. table.concat(ops, ", "))
+    end
     assert.equal("CANCELING", client:get_run_status(run_id))
   end)
 
@@ -65,7 +92,7 @@ describe("play sweep", function()
   end)
 
   it("terminates the stuck run, forces it, and it stays CANCELED", function()
-    local out, err, code = play("sweep --older-than 5s --grace 3s")
+    local out, err, code = play(("sweep --older-than %ds --grace 3s"):format(OLDER))
     assert.equal(0, code, out .. err)
     -- Dagster refuses a plain terminate of a CANCELING run; the force marks it CANCELED
     assert.matches(esc(run_id) .. "%s+stubborn_job%s+CANCELING%s+[%dm.]+s%s+refused %(CANCELING%)%s+" ..
@@ -73,21 +100,25 @@ describe("play sweep", function()
     assert.matches("check they stayed canceled%s+ok", out)
     assert.equal("CANCELED", client:get_run_status(run_id))
     -- its worker still runs (it ignores SIGINT): the run was marked CANCELED, and stays so
+    -- (the playbook's last step checked it again after the second --grace)
     assert.is_true(os.execute("kill -0 " .. pid) == true, "the stubborn worker is gone")
-    H.sleep(5)
-    assert.equal("CANCELED", client:get_run_status(run_id))
     -- and a second sweep finds nothing of it
-    out, err, code = play("sweep --older-than 5s --grace 1s")
+    out, err, code = play(("sweep --older-than %ds --grace 1s"):format(OLDER))
     assert.equal(0, code, out .. err)
     assert.falsy(out:find(run_id, 1, true), out)
+    assert.equal("CANCELED", client:get_run_status(run_id))
+    assert.is_true(os.execute("kill -0 " .. pid) == true, "the stubborn worker is gone")
   end)
 
   it("reports a run that flipped from CANCELED back to another status, and exits 6", function()
     local id = stuck_run(client)
-    H.sleep(3)
+    stuck_for(client, id, OLDER)
     local out_f, err_f, rc_f = dir .. "/bg.out", dir .. "/bg.err", dir .. "/bg.rc"
+    -- --grace is both the wait before the force and the wait after it in which the flip must
+    -- be seen: the run flips about a second after its release (a poll of 0.5 s in the op)
     os.execute(("(%s >%s 2>%s; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(
-      cmd("sweep --older-than 2s --grace 30s"), H.quote(out_f), H.quote(err_f), H.quote(rc_f)))
+      cmd(("sweep --older-than %ds --grace 8s"):format(OLDER)), H.quote(out_f), H.quote(err_f),
+      H.quote(rc_f)))
     -- once it is forced CANCELED, let its worker finish: the run then ends SUCCESS
     H.wait_until("the force-terminate step to be done", function()
       return (H.slurp(out_f) or ""):find("> check they stayed canceled", 1, true)
@@ -96,7 +127,7 @@ describe("play sweep", function()
     local f = assert(io.open(HOME .. "/stubborn-" .. id .. ".release", "w")); f:close()
     H.wait_until("the run to flip to SUCCESS", function()
       return client:get_run_status(id) == "SUCCESS"
-    end, 25, 0.5)
+    end, 25, 0.2)
     local rc = H.wait_until("the playbook to end", function() return tonumber(H.slurp(rc_f)) end, 120, 0.5)
     local out = H.slurp(out_f)
     assert.equal(6, rc, out .. (H.slurp(err_f) or ""))
