@@ -347,7 +347,7 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.is_true(paths["/staging/graphql"] and paths["/graphql"], dagster.inspect(paths))
     end)
 
-    it("reads the CLI's config file alone, and warns when others can read it", function()
+    it("reads the CLI's config file alone, and warns when others can read it #binary", function()
       local dir = home .. "/cli"
       os.execute("mkdir -p " .. H.quote(dir))
       local path = dir .. "/config"
@@ -370,7 +370,7 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.is_nil(err:find("warning", 1, true), err)
     end)
 
-    it("play recover --deployment staging --dry-run reaches staging with no other setting", function()
+    it("play recover --deployment staging --dry-run reaches staging with no other setting #binary", function()
       local from = mark(srv)
       local out, err, rc = host(login_env(), "play recover --deployment staging --dry-run --since 1h")
       assert.equal(0, rc, out .. err)
@@ -379,7 +379,7 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.same({ staging = true }, deployments)
     end)
 
-    it("play backfill through the front checks the partitions with prod", function()
+    it("play backfill through the front checks the partitions with prod #binary", function()
       local out, err, rc = host(login_env(), "play backfill --job daily_job --from 2026-11-01 " ..
         "--to 2026-11-03 --dry-run")
       assert.equal(0, rc, out .. err)
@@ -387,7 +387,7 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.matches("would backfill job daily_job over 3 partitions", out)
     end)
 
-    it("play redeploy says a location cannot be reloaded there, and what to do: status 7", function()
+    it("play redeploy says a location cannot be reloaded there, and what to do: status 7 #binary", function()
       local out, err, rc = host(login_env(), "play redeploy staging_loc --deployment staging")
       assert.equal(7, rc, out .. err)
       assert.matches("staging_loc cannot be reloaded through this deployment's API " ..
@@ -396,7 +396,7 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.matches("staging_loc is now LOADED", out)
     end)
 
-    it("--max-rps keeps a playbook under the front's rate: no 429", function()
+    it("--max-rps keeps a playbook under the front's rate: no 429 #binary", function()
       local limited = start_front("--rate 4 --burst 1")
       finally(function() H.stop_server(limited) end)
       local envs = login_env():gsub("127%.0%.0%.1:%d+", "127.0.0.1:" .. limited.port)
@@ -409,7 +409,7 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       assert.is_true(#log(limited) >= 2)
     end)
 
-    it("a read-only token: a dry run says what it may not do and exits 5, the real run names it", function()
+    it("a read-only token: a dry run says what it may not do and exits 5, the real run names it #binary", function()
       -- staging's webserver runs --read-only, as a viewer's token sees a deployment
       local out, err, rc = host(login_env(), "play run staging_job --deployment staging --dry-run")
       assert.equal(5, rc, out .. err)
