@@ -8,7 +8,7 @@ ru_stime, peak RSS = ru_maxrss.
 Verdicts are medians of pair-by-pair ratios (each round's processes run back to back, A B C D),
 never a lone absolute time.
 
-Parts (--parts, comma-separated; default all seven):
+Parts (--parts, comma-separated; default all eight):
   cold     A dagster-lua one get_run_status, B Python client, C curl, D floor (bench/floor.c)
   loop     300 get_run_status in one dagster-lua vs floor's keep-alive loop of 300 POSTs
   runs     a separate DAGSTER_HOME seeded with 10,000 runs (+100 running) and its own webserver
@@ -19,6 +19,10 @@ Parts (--parts, comma-separated; default all seven):
   recover  `play recover --wait` over 200 real failed runs (a DAGSTER_HOME of its own, seeded
            once and cached, a webserver per client behind a counting proxy) vs a loop over the
            Python client doing the same work: requests by kind
+  recover_rate  the same `play recover --wait` through spec/support/cloud_front.py, the
+           Dagster+ stand-in, limited to 10 requests a second: once as it comes (its 429s
+           waited out as Retry-After asks: counted, and the wall time against requests / rate),
+           once with --max-rps 8 (no 429 expected)
   backfill client:wait_for_backfill over a real backfill of daily_job (7 partitions, run by
            the daemon of scripts/dagster-up) behind a counting proxy: requests per poll round
            (the Python client has no backfills to compare with)
@@ -61,7 +65,7 @@ RECOVER_CONCURRENCY = 20     # recover --concurrency
 RECOVER_RUN_SECONDS = 1.0    # how long a re-execution stays QUEUED before it is finished
 JSON_BYTES = 10 * 1024 * 1024
 JSON_FILE = os.path.join(WORK, "runs-10mib.json")
-DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile", "recover", "backfill")
+DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile", "recover", "recover_rate", "backfill")
 
 
 def say(*a):
@@ -530,9 +534,35 @@ def recover_kinds(recs):
     return kinds
 
 
-def recover_one(base, since, name, argv_of, tmp):
+FRONT = os.path.join(ROOT, "spec", "support", "cloud_front.py")
+FRONT_TOKEN = "bench-front-token"
+
+
+def start_front(upstream, d, rate):
+    """spec/support/cloud_front.py over upstream as deployment `prod`, limited to `rate`
+    requests a second (its default burst: as many); its log and certificates in d.
+    Returns (process, base URL, log path, CA path)."""
+    port_file, log = os.path.join(d, "front.port"), os.path.join(d, "front.log")
+    proc = subprocess.Popen([sys.executable, FRONT, "--token", FRONT_TOKEN, "--deployment",
+                             f"prod={upstream}", "--dir", d, "--port-file", port_file, "--log", log,
+                             "--rate", str(rate)], stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(d, "front.err"), "w"))
+    deadline = time.time() + 30
+    while not os.path.exists(port_file):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise Failed(f"the Dagster+ front did not start: see {d}/front.err")
+        time.sleep(0.05)
+    with open(port_file) as f:
+        port = int(f.read().strip())
+    return proc, f"https://127.0.0.1:{port}", log, os.path.join(d, "ca.pem")
+
+
+def recover_one(base, since, name, argv_of, tmp, rate=None):
     """A fresh copy of the seeded home, its own webserver behind a counting proxy, and
-    seed_runs.py finish standing in for the daemon; runs argv_of(proxy_url) under launch."""
+    seed_runs.py finish standing in for the daemon; runs argv_of(proxy_url) under launch.
+    With `rate`: behind the Dagster+ front limited to that many requests a second instead,
+    the playbook logged in as the dagster-cloud CLI would be (the front's log counts)."""
     d = os.path.join(tmp, name)
     home = os.path.join(d, "home")
     shutil.copytree(os.path.join(base, "home"), home)
@@ -543,24 +573,41 @@ def recover_one(base, since, name, argv_of, tmp):
         wait_location(url)
         m = measure([BIN, "-e", f'io.write(require("dagster").client("{url}"):version())'])
         version = m["out"].strip()
-        proxy = CountingProxy(url)
+        if rate:
+            proxy, base_url, front_log, ca = start_front(url, d, rate)
+        else:
+            proxy = CountingProxy(url)
         fin = subprocess.Popen([PY, os.path.join(HERE, "seed_runs.py"), "finish", RECOVER_TAG,
                                 str(N_RECOVER), str(RECOVER_RUN_SECONDS), "500"], env=home_env(home),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         env = dict(os.environ, XDG_STATE_HOME=os.path.join(d, "state"))
         env.pop("DAGSTER_URL", None)
-        m = measure(argv_of(proxy.url), env=env, timeout=600)
+        if rate:
+            env.update(DAGSTER_CLOUD_URL=base_url, DAGSTER_CLOUD_DEPLOYMENT="prod",
+                       DAGSTER_CLOUD_API_TOKEN=FRONT_TOKEN, DAGSTER_LUA_CAINFO=ca,
+                       HOME=os.path.join(d, "state"))
+            m = measure(argv_of(None), env=env, timeout=900)
+        else:
+            m = measure(argv_of(proxy.url), env=env, timeout=600)
         fin_err = fin.communicate(timeout=60)[1]
         if fin.returncode != 0:
             raise Failed(f"seed_runs.py finish: {fin_err[-1000:]}")
         fin = None
-        m["records"], m["version"] = proxy.records, version
+        if rate:
+            with open(front_log) as f:
+                m["records"] = [json.loads(line) for line in f if line.strip()]
+        else:
+            m["records"] = proxy.records
+        m["version"] = version
         return m
     finally:
         if fin and fin.poll() is None:
             fin.kill()
             fin.wait()
-        if proxy:
+        if proxy and rate:
+            proxy.terminate()
+            proxy.wait()
+        elif proxy:
             proxy.close()
         stop_webserver(proc)
         log.close()
@@ -596,6 +643,33 @@ def part_recover(res):
     out["python"]["launched"] = int(launched.group(1)) if launched else None
     res.setdefault("dagster_version", lua["version"])
     out["lua"]["launched"] = out["lua"]["kinds"].get("launch (launchRunReexecution)", 0)
+
+
+def part_recover_rate(res, rate=10, max_rps=8):
+    """`play recover --wait` over the same N_RECOVER failed runs through the Dagster+ front
+    limited to `rate` requests a second: once as it comes (the 429s it meets are waited out as
+    Retry-After asks), once with --max-rps below the rate (no 429 expected)."""
+    base, seeded_at = recover_base()
+    since = int(time.time() - seeded_at) + 3600
+    tmp = tempfile.mkdtemp(prefix="dagster-lua-bench-recover-rate.")
+    out = res["recover_rate"] = {"n": N_RECOVER, "concurrency": RECOVER_CONCURRENCY, "rate": rate,
+                                 "max_rps": max_rps}
+    argv = [BIN, "play", "recover", "--tag", f"bench/set={RECOVER_TAG}", "--since", f"{since}s",
+            "--wait", "--concurrency", str(RECOVER_CONCURRENCY)]
+    try:
+        for key, extra in (("plain", []), ("max_rps", ["--max-rps", str(max_rps)])):
+            m = recover_one(base, since, "rate-" + key, lambda _: argv + extra, tmp, rate=rate)
+            recs = m.pop("records")
+            n429 = sum(1 for r in recs if r.get("limited"))
+            launched = sum(1 for r in recs if r.get("op") == "DagsterLuaReexecute"
+                           and r.get("answer") == "forwarded")
+            out[key] = {"requests": len(recs), "limited": n429, "forwarded": len(recs) - n429,
+                        "launched": launched, "wall": m["wall"], "cpu": m["cpu"], "rss": m["rss"],
+                        "tail": (m["err"] + m["out"]).strip().splitlines()[-3:]}
+            say(f"recover_rate: {key}: {len(recs)} requests, {n429} answered 429, {launched} launches; "
+                f"wall {m['wall']:.1f}s (requests / rate: {len(recs) / rate:.1f}s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_json(url, path):
@@ -879,6 +953,20 @@ def report(res, args):
         pl, pp = rec["lua"]["requests"], rec["python"]["requests"]
         rows.append((f"recover over {n} failed runs: all requests, Python client loop / dagster-lua",
                      "—", f"{pp / pl:.2f}x ({pp} / {pl})", "—", "1", "(context)"))
+    rr = res.get("recover_rate")
+    if rr:
+        n, rate = rr["n"], rr["rate"]
+        for key, how in (("plain", ""), ("max_rps", f" --max-rps {rr['max_rps']}")):
+            x = rr[key]
+            rows.append((f"recover{how} over {n} failed runs through the Dagster+ front at {rate} req/s: "
+                         f"launches, 429s", f"{n}, {'0' if key == 'max_rps' else 'any (waited out)'}",
+                         f"{x['launched']}, {x['limited']}", "—", "1",
+                         "met" if x["launched"] == n and (key == "plain" or x["limited"] == 0)
+                         else "**missed**"))
+            ideal = x["forwarded"] / (rr["max_rps"] if key == "max_rps" else rate)
+            rows.append((f"recover{how} through the front: wall / (requests answered / {'--max-rps' if key == 'max_rps' else 'rate'})",
+                         "—", f"{x['wall'] / ideal:.2f}x ({x['wall']:.1f} s / {ideal:.1f} s)", "—", "1",
+                         "(context)"))
     bf = res.get("backfill")
     if bf:
         per = bf["state"] / bf["rounds"] if bf["rounds"] else float("nan")
@@ -1068,6 +1156,8 @@ def main():
             web = None
         if "recover" in parts:
             part_recover(res)
+        if "recover_rate" in parts:
+            part_recover_rate(res)
         if parts & {"cold", "loop", "profile", "backfill"}:
             dep = Deployment()
             url = dep.url
