@@ -287,6 +287,29 @@ describe("the Dagster+ front", function()
       assert.equal(429, e.status)
     end)
 
+    it("slows a client of many tasks down to its rate: every call answered, few 429s", function()
+      local srv = start_front("--rate 20 --burst 2")
+      finally(function() H.stop_server(srv) end)
+      local c = client(srv, "/prod")
+      local tasks = {}
+      for i = 1, 10 do
+        tasks[i] = dagster.spawn(function()
+          for _ = 1, 8 do c:version() end
+          return true
+        end)
+      end
+      assert.same({ true, true, true, true, true, true, true, true, true, true }, dagster.gather(tasks))
+      local answered, limited = 0, 0
+      for _, e in ipairs(log(srv)) do
+        if e.limited then limited = limited + 1 else answered = answered + 1 end
+      end
+      assert.equal(80, answered)
+      -- the 429s paced the whole client (25 here); each task meeting the limit on its own,
+      -- waiting out its Retry-After and coming back at full speed, met more than one a call
+      -- (85 and 119 in two runs without the pacing)
+      assert.is_true(limited <= 40, ("%d requests answered 429 for 80 calls"):format(limited))
+    end)
+
     it("sends Retry-After as an HTTP date with --retry-after-date", function()
       local srv = start_front("--rate 0.2 --burst 1 --retry-after-date")
       finally(function() H.stop_server(srv) end)
@@ -401,12 +424,25 @@ for _, dep in ipairs(c:deployments()) do io.write(dep.name, " ") end print()]]
       finally(function() H.stop_server(limited) end)
       local envs = login_env():gsub("127%.0%.0%.1:%d+", "127.0.0.1:" .. limited.port)
         :gsub(H.quote(srv.ca):gsub("%p", "%%%0"), H.quote(limited.ca))
-      local out, err, rc = host(envs, "play recover --since 1h --dry-run --max-rps 3")
+      -- a playbook of its own, six calls in a row: unpaced, the front's bucket of one at 4 a
+      -- second would answer most of them 429
+      local book = home .. "/six_calls.lua"
+      write(book, [[
+local playbook = require "dagster.playbook"
+return playbook.define({ name = "six_calls", summary = "six calls", journal = false }, function(pb)
+  pb:step("six calls", function() for _ = 1, 6 do pb.client:version() end end)
+end)
+]])
+      local out, err, rc = host(envs, "play " .. H.quote(book) .. " --max-rps 3")
       assert.equal(0, rc, out .. err)
+      local entries = log(limited)
       local n429 = 0
-      for _, e in ipairs(log(limited)) do if e.limited then n429 = n429 + 1 end end
+      for _, e in ipairs(entries) do if e.limited then n429 = n429 + 1 end end
       assert.equal(0, n429)
-      assert.is_true(#log(limited) >= 2)
+      assert.is_true(#entries >= 6, out .. err .. dagster.inspect(entries))
+      for i = 2, #entries do  -- a third of a second apart, give or take the front's clock
+        assert.is_true(entries[i].t - entries[i - 1].t >= 0.25, dagster.inspect(entries))
+      end
     end)
 
     it("a read-only token: a dry run says what it may not do and exits 5, the real run names it #binary", function()

@@ -215,7 +215,8 @@ M.entries = {
       { name = "retry_max_delay", type = "number", default = "5",
         doc = "longest backoff, seconds" },
       { name = "max_rps", type = "number",
-        doc = "at most this many requests a second, shared by the client's tasks" },
+        doc = "at most this many requests a second, shared by the client's tasks (a 429 " ..
+          "slows the client further, for a while)" },
     },
     returns = { { type = "dagster.Client",
       doc = "the client; client:close() ends its connection" } },

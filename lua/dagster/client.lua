@@ -116,7 +116,7 @@ function Client.new(hostname, opts)
   }
   -- the headers (tokens) live only inside the C session: never in this table
   return setmetatable({ url = url, timeout = timeout, attempt_timeout = attempt_timeout,
-    retries = retries, max_rps = max_rps,
+    retries = retries, max_rps = max_rps, _gap = max_rps and 1 / max_rps,
     retry_delay = retry_delay, retry_max_delay = retry_max_delay, _session = session }, Client)
 end
 
@@ -172,6 +172,7 @@ function Client:_retry(t0, deadline, retries, before_retry, attempt, ...)
       -- the server asked to come back later: as often as the deadline allows (not counted
       -- as retries: nothing failed), and at once a named error when it would pass it
       waits = waits + 1
+      if res.rate_limited then self:_slow_down() end
       self:_wait_as_asked(res, deadline, waits, t0)
     else
       if n >= retries then give_up(self, res, n, t0) end
@@ -215,20 +216,43 @@ function Client:_wait_as_asked(res, deadline, waits, t0)
   self:_sleep(delay)
 end
 
--- One attempt: POST the payload and map the answer, within attempt_timeout and what is
--- left until `deadline`. A mutation goes on a fresh connection, so that libcurl cannot
--- re-send it by itself when a kept-alive connection dies under it.
--- With max_rps, requests leave at most that many a second, whichever task makes them: each
+-- Pacing. Requests leave at least self._gap seconds apart, whichever task makes them: each
 -- takes the next free slot of the client's schedule and sleeps (yields, in a task) until it.
+-- The gap is 1/max_rps from the start; a rate limit met (429) paces the client too, with or
+-- without max_rps: the gap doubles (from GAP_MIN, at most once per GAP_HOLD s: the 429s of
+-- requests already under way say nothing new) up to GAP_MAX, and shrinks by GAP_DECAY at each
+-- answer that is not a 429, back to 1/max_rps or to no pacing at all. Only the request that
+-- met the 429 waits as long as its Retry-After asks (_wait_as_asked); the others go on at the
+-- new pace, so that a client of many tasks settles near the server's rate rather than
+-- meeting a 429 with each of them.
+local GAP_MIN, GAP_MAX, GAP_HOLD, GAP_DECAY = 0.02, 5, 0.5, 0.97
+
 function Client:_pace(deadline)
   local now = self:_now()
   local slot = math.max(now, self._next_slot or now)
-  self._next_slot = slot + 1 / self.max_rps
+  self._next_slot = slot + self._gap
   if slot > now then self:_sleep(deadline and math.min(slot, deadline) - now or slot - now) end
 end
 
+function Client:_slow_down()
+  local now = self:_now()
+  if self._slowed_at and now - self._slowed_at < GAP_HOLD then return end
+  self._slowed_at = now
+  self._gap = math.min(GAP_MAX, math.max(GAP_MIN, (self._gap or 0) * 2))
+end
+
+function Client:_speed_up()
+  local floor = self.max_rps and 1 / self.max_rps or 0
+  local gap = self._gap * GAP_DECAY
+  if gap <= floor or gap < GAP_MIN / 2 then gap = floor end
+  self._gap = gap > 0 and gap or nil
+end
+
+-- One attempt: POST the payload and map the answer, within attempt_timeout and what is
+-- left until `deadline`. A mutation goes on a fresh connection, so that libcurl cannot
+-- re-send it by itself when a kept-alive connection dies under it.
 function Client:_attempt(payload, opname, mutation, deadline, url)
-  if self.max_rps then self:_pace(deadline) end
+  if self._gap then self:_pace(deadline) end
   url = url or self.url
   local limit = self.attempt_timeout > 0 and self.attempt_timeout or nil
   if deadline then
@@ -246,7 +270,9 @@ function Client:_attempt(payload, opname, mutation, deadline, url)
     body.operation = opname
     error(body, 0)
   end
-  return (answer.decode(status, body, url, opname, retry_after))
+  local data = answer.decode(status, body, url, opname, retry_after)
+  if self._gap and (self.max_rps == nil or self._gap > 1 / self.max_rps) then self:_speed_up() end
+  return data
 end
 
 -- Each document's JSON-encoded head ('{"query":"..."') and kind, worked out once: the
