@@ -47,6 +47,7 @@ build = {
     ["dagster.documents"] = "lua/dagster/documents.lua",
     ["dagster.enums"] = "lua/dagster/enums.lua",
     ["dagster.inspect"] = "lua/dagster/inspect.lua",
+    ["dagster.automation"] = "lua/dagster/automation.lua",
     ["dagster.playbook"] = "lua/dagster/playbook.lua",
     ["dagster.playbook.cli"] = "lua/dagster/playbook/cli.lua",
     ["dagster.playbook.config"] = "lua/dagster/playbook/config.lua",

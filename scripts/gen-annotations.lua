@@ -169,6 +169,29 @@ local CLASSES = {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "status", "dagster.InstigatorStatus" }, { "id", "string" }, { "selector_id", "string" },
     { "job_name", "string?" }, { "job_names", "string[]" } } },
+  { "dagster.Tick", "A schedule's or a sensor's tick (client:ticks, client:schedule, client:sensor).", {
+    { "id", "string" }, { "status", '"STARTED"|"SKIPPED"|"SUCCESS"|"FAILURE"' },
+    { "timestamp", "number", "epoch seconds" }, { "end_timestamp", "number?" },
+    { "run_ids", "string[]", "the runs it launched" }, { "skip_reason", "string?" },
+    { "cursor", "string?", "a sensor's cursor after the tick" },
+    { "error", "string?", "the error's message, for a FAILURE" } } },
+  { "dagster.ScheduleDetail", "One schedule in full (client:schedule).", {
+    { "name", "string" }, { "location", "string" }, { "repository", "string" },
+    { "status", "dagster.InstigatorStatus" }, { "cron_schedule", "string" },
+    { "timezone", "string?" }, { "job_name", "string" }, { "description", "string?" },
+    { "default_status", "dagster.InstigatorStatus", "what the code declares; reset_schedule goes back to it" },
+    { "id", "string" }, { "selector_id", "string" },
+    { "ticks", "dagster.Tick[]", "the last ticks, newest first" } } },
+  { "dagster.SensorDetail", "One sensor in full (client:sensor).", {
+    { "name", "string" }, { "location", "string" }, { "repository", "string" },
+    { "status", "dagster.InstigatorStatus" }, { "job_name", "string?" }, { "job_names", "string[]" },
+    { "sensor_type", "string", "STANDARD, ASSET, AUTO_MATERIALIZE, ..." },
+    { "min_interval", "integer", "seconds between evaluations at least" },
+    { "cursor", "string?" }, { "last_tick_time", "number?" }, { "last_run_key", "string?" },
+    { "description", "string?" },
+    { "default_status", "dagster.InstigatorStatus", "what the code declares; reset_sensor goes back to it" },
+    { "id", "string" }, { "selector_id", "string" },
+    { "ticks", "dagster.Tick[]", "the last ticks, newest first" } } },
 }
 
 -- the table an entry's function hangs off, and the function's own name

@@ -213,6 +213,51 @@ local Client = {}
 ---@field job_name string?
 ---@field job_names string[]
 
+---A schedule's or a sensor's tick (client:ticks, client:schedule, client:sensor).
+---@class dagster.Tick
+---@field id string
+---@field status "STARTED"|"SKIPPED"|"SUCCESS"|"FAILURE"
+---@field timestamp number epoch seconds
+---@field end_timestamp number?
+---@field run_ids string[] the runs it launched
+---@field skip_reason string?
+---@field cursor string? a sensor's cursor after the tick
+---@field error string? the error's message, for a FAILURE
+
+---One schedule in full (client:schedule).
+---@class dagster.ScheduleDetail
+---@field name string
+---@field location string
+---@field repository string
+---@field status dagster.InstigatorStatus
+---@field cron_schedule string
+---@field timezone string?
+---@field job_name string
+---@field description string?
+---@field default_status dagster.InstigatorStatus what the code declares; reset_schedule goes back to it
+---@field id string
+---@field selector_id string
+---@field ticks dagster.Tick[] the last ticks, newest first
+
+---One sensor in full (client:sensor).
+---@class dagster.SensorDetail
+---@field name string
+---@field location string
+---@field repository string
+---@field status dagster.InstigatorStatus
+---@field job_name string?
+---@field job_names string[]
+---@field sensor_type string STANDARD, ASSET, AUTO_MATERIALIZE, ...
+---@field min_interval integer seconds between evaluations at least
+---@field cursor string?
+---@field last_tick_time number?
+---@field last_run_key string?
+---@field description string?
+---@field default_status dagster.InstigatorStatus what the code declares; reset_sensor goes back to it
+---@field id string
+---@field selector_id string
+---@field ticks dagster.Tick[] the last ticks, newest first
+
 ---The module: require "dagster".
 ---@class dagster
 ---@field VERSION string the module's version
@@ -247,7 +292,7 @@ dagster.Error = {}
 ---@field retries? integer retries of read-only calls on transient failures (default: 3)
 ---@field retry_delay? number first backoff, seconds (default: 0.25)
 ---@field retry_max_delay? number longest backoff, seconds (default: 5)
----@field max_rps? number at most this many requests a second, shared by the client's tasks
+---@field max_rps? number at most this many requests a second, shared by the client's tasks (a 429 slows the client further, for a while)
 
 --- Builds a client for a Dagster webserver (connects on first call).
 ---
@@ -1160,6 +1205,149 @@ function Client:schedules(opts) end
 ---@param opts? dagster.opts.sensors
 ---@return dagster.Sensor[] # {name, location, repository, status, id, job_name, job_names, ...}
 function Client:sensors(opts) end
+
+---Options of client:schedule.
+---@class dagster.opts.schedule
+---@field location? string the schedule's code location (inferred when unique)
+---@field repository? string the schedule's repository (inferred when unique)
+---@field ticks? integer how many of the last ticks (default: 10)
+
+--- One schedule in full: status, cron, target, last ticks.
+---
+---Raises dagster.Error: ScheduleNotFoundError, AmbiguousScheduleError, PythonError.
+---
+---```lua
+--- local s = client:schedule("daily_refresh")
+--- print(s.status, s.cron_schedule, s.ticks[1] and s.ticks[1].status)
+---```
+---@async
+---@param name string
+---@param opts? dagster.opts.schedule
+---@return dagster.ScheduleDetail # {name, location, repository, status, cron_schedule, timezone, job_name, default_status, ticks, ...}
+function Client:schedule(name, opts) end
+
+---Options of client:sensor.
+---@class dagster.opts.sensor
+---@field location? string the sensor's code location (inferred when unique)
+---@field repository? string the sensor's repository (inferred when unique)
+---@field ticks? integer how many of the last ticks (default: 10)
+
+--- One sensor in full: status, targets, cursor, last ticks.
+---
+---Raises dagster.Error: SensorNotFoundError, AmbiguousSensorError, PythonError.
+---
+---```lua
+--- local s = client:sensor("new_files")
+--- print(s.status, s.cursor, s.ticks[1] and s.ticks[1].skip_reason)
+---```
+---@async
+---@param name string
+---@param opts? dagster.opts.sensor
+---@return dagster.SensorDetail # {name, location, repository, status, job_names, cursor, min_interval, sensor_type, ticks, ...}
+function Client:sensor(name, opts) end
+
+---Options of client:ticks.
+---@class dagster.opts.ticks
+---@field location? string the schedule's or sensor's's code location (inferred when unique)
+---@field repository? string the schedule's or sensor's's repository (inferred when unique)
+---@field kind? string "schedule" or "sensor": where to look (default: both, the name unique among them)
+---@field limit? integer at most this many ticks (default: 10)
+---@field status? string|string[] only ticks of this status: STARTED, SKIPPED, SUCCESS or FAILURE, or a list
+---@field before? number only ticks before this time (epoch seconds)
+
+--- A schedule's or a sensor's ticks, newest first.
+---
+---Raises dagster.Error: InstigatorNotFoundError, AmbiguousInstigatorError, ScheduleNotFoundError, SensorNotFoundError, PythonError.
+---
+---```lua
+--- for _, t in ipairs(client:ticks("new_files", {status = "FAILURE", limit = 5})) do
+---   print(os.date("%H:%M:%S", t.timestamp), t.error)
+--- end
+---```
+---@async
+---@param name string
+---@param opts? dagster.opts.ticks
+---@return dagster.Tick[] # {id, status, timestamp, end_timestamp, run_ids, skip_reason, cursor, error}
+function Client:ticks(name, opts) end
+
+---Options of client:reset_schedule.
+---@class dagster.opts.reset_schedule
+---@field location? string the schedule's code location (inferred when unique)
+---@field repository? string the schedule's repository (inferred when unique)
+
+--- Puts a schedule back to its code's default status.
+---
+---Raises dagster.Error: ScheduleNotFoundError, AmbiguousScheduleError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:reset_schedule("daily_refresh")
+---```
+---@async
+---@param name string
+---@param opts? dagster.opts.reset_schedule
+---@return string # its status now: the code's default_status
+function Client:reset_schedule(name, opts) end
+
+---Options of client:reset_sensor.
+---@class dagster.opts.reset_sensor
+---@field location? string the sensor's code location (inferred when unique)
+---@field repository? string the sensor's repository (inferred when unique)
+
+--- Puts a sensor back to its code's default status.
+---
+---Raises dagster.Error: SensorNotFoundError, AmbiguousSensorError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:reset_sensor("new_files")
+---```
+---@async
+---@param name string
+---@param opts? dagster.opts.reset_sensor
+---@return string # its status now: the code's default_status
+function Client:reset_sensor(name, opts) end
+
+---Options of client:set_sensor_cursor.
+---@class dagster.opts.set_sensor_cursor
+---@field location? string the sensor's code location (inferred when unique)
+---@field repository? string the sensor's repository (inferred when unique)
+
+--- Sets a sensor's cursor (nil clears it); returns it.
+---
+---Raises dagster.Error: SensorNotFoundError, AmbiguousSensorError, UnauthorizedError, PythonError.
+---
+---```lua
+--- local before = client:sensor("new_files").cursor
+--- client:set_sensor_cursor("new_files", before)   -- after a thaw, put it back
+---```
+---@async
+---@param name string
+---@param cursor? string
+---@param opts? dagster.opts.set_sensor_cursor
+---@return string? # the sensor's cursor now
+function Client:set_sensor_cursor(name, cursor, opts) end
+
+--- Whether auto-materialize is paused on the deployment.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- if client:auto_materialize_paused() then print("automation is paused") end
+---```
+---@async
+---@return boolean
+function Client:auto_materialize_paused() end
+
+--- Pauses (true) or resumes (false) auto-materialize.
+---
+---Raises dagster.Error: UnauthorizedError, PythonError.
+---
+---```lua
+--- client:set_auto_materialize_paused(true)   -- during an incident
+---```
+---@async
+---@param paused boolean
+---@return boolean
+function Client:set_auto_materialize_paused(paused) end
 
 ---Options of client:start_schedule.
 ---@class dagster.opts.start_schedule

@@ -1045,6 +1045,135 @@ end]],
   print(s.name, s.status, s.job_name)
 end]],
   },
+  {
+    name = "client:schedule", kind = "method",
+    summary = "One schedule in full: status, cron, target, last ticks.",
+    args = {
+      { name = "name", type = "string", complete = "schedule" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = (function()
+      local o = owner_options("schedule")
+      o[#o + 1] = { name = "ticks", type = "integer", default = "10", doc = "how many of the last ticks" }
+      return o
+    end)(),
+    returns = { { type = "dagster.ScheduleDetail",
+      doc = "{name, location, repository, status, cron_schedule, timezone, job_name, default_status, ticks, ...}" } },
+    errors = { "ScheduleNotFoundError", "AmbiguousScheduleError", "PythonError" },
+    async = true,
+    example = [[local s = client:schedule("daily_refresh")
+print(s.status, s.cron_schedule, s.ticks[1] and s.ticks[1].status)]],
+  },
+  {
+    name = "client:sensor", kind = "method",
+    summary = "One sensor in full: status, targets, cursor, last ticks.",
+    args = {
+      { name = "name", type = "string", complete = "sensor" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = (function()
+      local o = owner_options("sensor")
+      o[#o + 1] = { name = "ticks", type = "integer", default = "10", doc = "how many of the last ticks" }
+      return o
+    end)(),
+    returns = { { type = "dagster.SensorDetail",
+      doc = "{name, location, repository, status, job_names, cursor, min_interval, sensor_type, ticks, ...}" } },
+    errors = { "SensorNotFoundError", "AmbiguousSensorError", "PythonError" },
+    async = true,
+    example = [[local s = client:sensor("new_files")
+print(s.status, s.cursor, s.ticks[1] and s.ticks[1].skip_reason)]],
+  },
+  {
+    name = "client:ticks", kind = "method",
+    summary = "A schedule's or a sensor's ticks, newest first.",
+    args = {
+      { name = "name", type = "string", complete = "instigator" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = (function()
+      local o = owner_options("schedule's or sensor's")
+      o[#o + 1] = { name = "kind", type = "string",
+        doc = '"schedule" or "sensor": where to look (default: both, the name unique among them)' }
+      o[#o + 1] = { name = "limit", type = "integer", default = "10", doc = "at most this many ticks" }
+      o[#o + 1] = { name = "status", type = "string|string[]",
+        doc = "only ticks of this status: STARTED, SKIPPED, SUCCESS or FAILURE, or a list" }
+      o[#o + 1] = { name = "before", type = "number", doc = "only ticks before this time (epoch seconds)" }
+      return o
+    end)(),
+    returns = { { type = "dagster.Tick[]",
+      doc = "{id, status, timestamp, end_timestamp, run_ids, skip_reason, cursor, error}" } },
+    errors = { "InstigatorNotFoundError", "AmbiguousInstigatorError", "ScheduleNotFoundError",
+      "SensorNotFoundError", "PythonError" },
+    async = true,
+    example = [[for _, t in ipairs(client:ticks("new_files", {status = "FAILURE", limit = 5})) do
+  print(os.date("%H:%M:%S", t.timestamp), t.error)
+end]],
+  },
+  {
+    name = "client:reset_schedule", kind = "method",
+    summary = "Puts a schedule back to its code's default status.",
+    args = {
+      { name = "name", type = "string", complete = "schedule" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = owner_options("schedule"),
+    returns = { { type = "string", doc = "its status now: the code's default_status" } },
+    errors = { "ScheduleNotFoundError", "AmbiguousScheduleError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:reset_schedule("daily_refresh")]],
+  },
+  {
+    name = "client:reset_sensor", kind = "method",
+    summary = "Puts a sensor back to its code's default status.",
+    args = {
+      { name = "name", type = "string", complete = "sensor" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = owner_options("sensor"),
+    returns = { { type = "string", doc = "its status now: the code's default_status" } },
+    errors = { "SensorNotFoundError", "AmbiguousSensorError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:reset_sensor("new_files")]],
+  },
+  {
+    name = "client:set_sensor_cursor", kind = "method",
+    summary = "Sets a sensor's cursor (nil clears it); returns it.",
+    args = {
+      { name = "name", type = "string", complete = "sensor" },
+      { name = "cursor", type = "string", optional = true },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 3,
+    options = owner_options("sensor"),
+    returns = { { type = "string?", doc = "the sensor's cursor now" } },
+    errors = { "SensorNotFoundError", "AmbiguousSensorError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[local before = client:sensor("new_files").cursor
+client:set_sensor_cursor("new_files", before)   -- after a thaw, put it back]],
+  },
+  {
+    name = "client:auto_materialize_paused", kind = "method",
+    summary = "Whether auto-materialize is paused on the deployment.",
+    args = {},
+    returns = { { type = "boolean" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[if client:auto_materialize_paused() then print("automation is paused") end]],
+  },
+  {
+    name = "client:set_auto_materialize_paused", kind = "method",
+    summary = "Pauses (true) or resumes (false) auto-materialize.",
+    args = { { name = "paused", type = "boolean" } },
+    returns = { { type = "boolean" } },
+    errors = { "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:set_auto_materialize_paused(true)   -- during an incident]],
+  },
   instigator_switch("start", "schedule", "RUNNING"),
   instigator_switch("stop", "schedule", "STOPPED"),
   instigator_switch("start", "sensor", "RUNNING"),

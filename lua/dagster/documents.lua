@@ -434,6 +434,93 @@ mutation DagsterLuaStopSensor($id: String!) {
   }
 }]]
 
+-- one schedule or sensor in full, with its last ticks (the methods of issue 25)
+local TICK = [[
+        tickId status timestamp endTimestamp runIds skipReason cursor error { message }]]
+
+D.schedule = [[
+query DagsterLuaSchedule($selector: ScheduleSelector!, $limit: Int) {
+  scheduleOrError(scheduleSelector: $selector) {
+    __typename
+    ... on Schedule { name cronSchedule executionTimezone pipelineName description defaultStatus
+      scheduleState { id selectorId status ticks(limit: $limit) {]] .. TICK .. [[ } } }
+    ... on ScheduleNotFoundError { scheduleName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.sensor = [[
+query DagsterLuaSensor($selector: SensorSelector!, $limit: Int) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { name description defaultStatus minIntervalSeconds sensorType
+      targets { pipelineName }
+      sensorState { id selectorId status
+        typeSpecificData { __typename ... on SensorData { lastCursor lastTickTimestamp lastRunKey } }
+        ticks(limit: $limit) {]] .. TICK .. [[ } } }
+    ... on SensorNotFoundError { sensorName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+-- the ticks of a schedule or a sensor, filtered by the server
+D.ticks = [[
+query DagsterLuaTicks($selector: InstigationSelector!, $limit: Int,
+    $statuses: [InstigationTickStatus!], $before: Float) {
+  instigationStateOrError(instigationSelector: $selector) {
+    __typename
+    ... on InstigationState { status
+      ticks(limit: $limit, statuses: $statuses, beforeTimestamp: $before) {]] .. TICK .. [[ } }
+    ... on InstigationStateNotFoundError { name }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.reset_schedule = [[
+mutation DagsterLuaResetSchedule($scheduleSelector: ScheduleSelector!) {
+  resetSchedule(scheduleSelector: $scheduleSelector) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { id status } }
+    ... on ScheduleNotFoundError { scheduleName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.reset_sensor = [[
+mutation DagsterLuaResetSensor($sensorSelector: SensorSelector!) {
+  resetSensor(sensorSelector: $sensorSelector) {
+    __typename
+    ... on Sensor { name sensorState { id status } }
+    ... on SensorNotFoundError { sensorName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.set_sensor_cursor = [[
+mutation DagsterLuaSetSensorCursor($sensorSelector: SensorSelector!, $cursor: String) {
+  setSensorCursor(sensorSelector: $sensorSelector, cursor: $cursor) {
+    __typename
+    ... on Sensor { name sensorState { id status
+      typeSpecificData { __typename ... on SensorData { lastCursor } } } }
+    ... on SensorNotFoundError { sensorName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.auto_materialize_paused = [[
+query DagsterLuaAutoMaterializePaused { instance { autoMaterializePaused } }]]
+
+D.set_auto_materialize_paused = [[
+mutation DagsterLuaSetAutoMaterializePaused($paused: Boolean!) {
+  setAutoMaterializePaused(paused: $paused)
+}]]
+
 -- @@workspace-documents@@
 
 ------------------------------------------------------------------------------------------

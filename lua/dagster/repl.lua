@@ -642,6 +642,13 @@ query CliDeploymentsQuery { fullDeployments { deploymentName } }]], "CliDeployme
   end }
 
 local function server_names(c, kind)
+  if kind == "instigator" then  -- client:ticks: a schedule's or a sensor's name
+    local out = {}
+    for _, k in ipairs { "schedule", "sensor" } do
+      for _, n in ipairs(server_names(c, k)) do out[#out + 1] = n end
+    end
+    return out
+  end
   local f = FETCH[kind]
   if not f then return {} end
   cache[c] = cache[c] or {}

@@ -6,6 +6,8 @@
 --   client:materialize(keys [, opts])                  -> run id
 --   client:assets([opts])                              -> {key, path, latest_materialization}
 --   client:schedules([filter]) / client:sensors([filter]), start_/stop_schedule, start_/stop_sensor
+--   client:schedule(name) / client:sensor(name) / client:ticks(name)  -> one in full, its ticks
+--   reset_schedule, reset_sensor, set_sensor_cursor, (set_)auto_materialize_paused
 
 local json = require "dagster.json"
 local E = require "dagster.error"
@@ -530,6 +532,206 @@ for fname, sw in pairs(SWITCHES) do
       self:_typed_error(r, sw.op)
     end)
   end
+end
+
+------------------------------------------------------------------------------------------
+-- One schedule or sensor in full: its ticks, resets, a sensor's cursor; auto-materialize
+------------------------------------------------------------------------------------------
+
+local TICK_STATUS = set { "STARTED", "SKIPPED", "SUCCESS", "FAILURE" }
+local DEFAULT_TICKS = 10
+
+local function tick_table(t)
+  local err = t.error
+  return { id = t.tickId, status = name_of(t.status), timestamp = t.timestamp,
+           end_timestamp = value(t.endTimestamp), run_ids = t.runIds,
+           skip_reason = value(t.skipReason), cursor = value(t.cursor),
+           error = not isnull(err) and value(err.message) or nil }
+end
+
+local function ticks_of(list)
+  local out = {}
+  for i, t in ipairs(list) do out[i] = tick_table(t) end
+  return out
+end
+
+local DETAIL_OPTS = options({ "schedule", "sensor" }, { "location", "repository", "ticks" })
+local CHANGE_OPTS = options({ "reset_schedule", "reset_sensor", "set_sensor_cursor" },
+  { "location", "repository" })
+
+-- name, opts -> the instigator found (its location and repository), the number of ticks
+local function find(self, kind, fname, name, opts, n)
+  checktype(name, "string", 1, fname)
+  local o = checkopts(opts, n, fname, fname:find("_") and CHANGE_OPTS or DETAIL_OPTS)
+  if o.location ~= nil then checktype(o.location, "string", n, fname, "location") end
+  if o.repository ~= nil then checktype(o.repository, "string", n, fname, "repository") end
+  local limit = checkcount(o.ticks, n, fname, "ticks")
+  return self:_find_instigator(kind, name, o.location, o.repository), limit or DEFAULT_TICKS
+end
+
+local function read_schedule(d, self)
+  local r = d.scheduleOrError
+  if r.__typename ~= "Schedule" then self:_typed_error(r, "DagsterLuaSchedule") end
+  local st = r.scheduleState
+  return { name = name_of(r.name), status = name_of(st.status), id = st.id,
+           selector_id = st.selectorId, cron_schedule = r.cronSchedule,
+           timezone = value(r.executionTimezone), job_name = r.pipelineName,
+           description = value(r.description), default_status = r.defaultStatus,
+           ticks = ticks_of(st.ticks) }
+end
+
+local function read_sensor(d, self)
+  local r = d.sensorOrError
+  if r.__typename ~= "Sensor" then self:_typed_error(r, "DagsterLuaSensor") end
+  local st, names = r.sensorState, {}
+  if type(r.targets) == "table" then
+    for _, target in ipairs(r.targets) do names[#names + 1] = target.pipelineName end
+  end
+  local data = value(st.typeSpecificData) or {}
+  return { name = name_of(r.name), status = name_of(st.status), id = st.id,
+           selector_id = st.selectorId, job_names = names, job_name = names[1],
+           sensor_type = r.sensorType, min_interval = r.minIntervalSeconds,
+           description = value(r.description), default_status = r.defaultStatus,
+           cursor = value(data.lastCursor), last_tick_time = value(data.lastTickTimestamp),
+           last_run_key = value(data.lastRunKey), ticks = ticks_of(st.ticks) }
+end
+
+-- client:schedule(name [, {location =, repository =, ticks = 10}]) -> {name, location,
+-- repository, status, cron_schedule, timezone, job_name, description, default_status, id,
+-- selector_id, ticks = {{id, status, timestamp, end_timestamp, run_ids, skip_reason,
+-- cursor, error}, ...} (newest first)}
+function M:schedule(name, opts)
+  local s, limit = find(self, "schedule", "schedule", name, opts, 2)
+  local t = self:_query(D.schedule, { selector = selector(s, "scheduleName"), limit = limit },
+    "DagsterLuaSchedule", read_schedule)
+  t.location, t.repository = s.location, s.repository
+  return t
+end
+
+-- client:sensor(name [, {location =, repository =, ticks = 10}]) -> {name, location,
+-- repository, status, job_name, job_names, sensor_type, min_interval, cursor,
+-- last_tick_time, last_run_key, description, default_status, id, selector_id, ticks}
+function M:sensor(name, opts)
+  local s, limit = find(self, "sensor", "sensor", name, opts, 2)
+  local t = self:_query(D.sensor, { selector = selector(s, "sensorName"), limit = limit },
+    "DagsterLuaSensor", read_sensor)
+  t.location, t.repository = s.location, s.repository
+  return t
+end
+
+local TICKS_OPTS = check.options("ticks", { "location", "repository", "limit", "status",
+  "before", "kind" })
+
+local function read_ticks(d, self)
+  local r = d.instigationStateOrError
+  if r.__typename ~= "InstigationState" then self:_typed_error(r, "DagsterLuaTicks") end
+  return ticks_of(r.ticks)
+end
+
+-- client:ticks(name [, {kind = "schedule" | "sensor", location =, repository =, limit = 10,
+-- status = "FAILURE" or {"FAILURE", "SKIPPED"}, before = unix time}]) -> the ticks of the
+-- schedule or sensor of that name, newest first. Without kind, the name is looked up among
+-- both (AmbiguousInstigatorError when it names one of each).
+function M:ticks(name, opts)
+  checktype(name, "string", 1, "ticks")
+  local o = checkopts(opts, 2, "ticks", TICKS_OPTS)
+  for _, k in ipairs { "location", "repository" } do
+    if o[k] ~= nil then checktype(o[k], "string", 2, "ticks", k) end
+  end
+  if o.kind ~= nil and o.kind ~= "schedule" and o.kind ~= "sensor" then
+    argerror(2, "ticks", "kind: 'schedule' or 'sensor' expected, got " .. tostring(o.kind))
+  end
+  local limit = checkcount(o.limit, 2, "ticks", "limit") or DEFAULT_TICKS
+  local before = checknumber(o.before, 2, "ticks", "before")
+  local statuses = o.status
+  if type(statuses) == "string" then statuses = { statuses } end
+  if statuses ~= nil and type(statuses) ~= "table" then
+    argerror(2, "ticks", "status: string or list of strings expected, got " .. type(statuses))
+  end
+  for _, v in ipairs(statuses or {}) do
+    if not TICK_STATUS[v] then
+      argerror(2, "ticks", "status: STARTED, SKIPPED, SUCCESS or FAILURE expected, got " ..
+        tostring(v))
+    end
+  end
+  local s
+  if o.kind then
+    s = self:_find_instigator(o.kind, name, o.location, o.repository)
+  else
+    local found = {}
+    for _, kind in ipairs { "schedule", "sensor" } do
+      local ok, res = pcall(self._find_instigator, self, kind, name, o.location, o.repository)
+      if ok then found[#found + 1] = res
+      elseif not (E.is(res) and res.name:find("NotFoundError$")) then error(res, 0) end
+    end
+    if #found == 0 then
+      error(E.new("InstigatorNotFoundError", fmt("No schedule or sensor with the name `%s` " ..
+        "exists", name), { url = self.url }), 0)
+    elseif #found > 1 then
+      error(E.new("AmbiguousInstigatorError", fmt("%s is both a schedule and a sensor: pass " ..
+        "kind = \"schedule\" or kind = \"sensor\"", name), { url = self.url }), 0)
+    end
+    s = found[1]
+  end
+  return self:_query(D.ticks, { selector = selector(s, "name"), limit = limit,
+    statuses = statuses, before = before }, "DagsterLuaTicks", read_ticks)
+end
+
+-- client:reset_schedule(name [, {location =, repository =}]) -> the status it has now: back to
+-- what its code declares (default_status); client:reset_sensor(name [, opts]) the same
+function M:reset_schedule(name, opts)
+  local s = find(self, "schedule", "reset_schedule", name, opts, 2)
+  return self:_query(D.reset_schedule, { scheduleSelector = selector(s, "scheduleName") },
+    "DagsterLuaResetSchedule", function(d)
+      local r = d.resetSchedule
+      if r.__typename == "ScheduleStateResult" then return name_of(r.scheduleState.status) end
+      self:_typed_error(r, "DagsterLuaResetSchedule")
+    end)
+end
+
+function M:reset_sensor(name, opts)
+  local s = find(self, "sensor", "reset_sensor", name, opts, 2)
+  return self:_query(D.reset_sensor, { sensorSelector = selector(s, "sensorName") },
+    "DagsterLuaResetSensor", function(d)
+      local r = d.resetSensor
+      if r.__typename == "Sensor" then return name_of(r.sensorState.status) end
+      self:_typed_error(r, "DagsterLuaResetSensor")
+    end)
+end
+
+-- client:set_sensor_cursor(name, cursor [, {location =, repository =}]) -> the cursor the
+-- sensor has now (cursor nil: cleared, the sensor starts over)
+function M:set_sensor_cursor(name, cursor, opts)
+  if cursor ~= nil then checktype(cursor, "string", 2, "set_sensor_cursor") end
+  local s = find(self, "sensor", "set_sensor_cursor", name, opts, 3)
+  return self:_query(D.set_sensor_cursor, { sensorSelector = selector(s, "sensorName"),
+    cursor = cursor == nil and json.null or cursor }, "DagsterLuaSetSensorCursor", function(d)
+      local r = d.setSensorCursor
+      if r.__typename ~= "Sensor" then self:_typed_error(r, "DagsterLuaSetSensorCursor") end
+      return value((value(r.sensorState.typeSpecificData) or {}).lastCursor)
+    end)
+end
+
+-- client:auto_materialize_paused() -> boolean: whether the deployment's auto-materialize
+-- (declarative automation's daemon) is paused
+function M:auto_materialize_paused()
+  return self:_query(D.auto_materialize_paused, nil, "DagsterLuaAutoMaterializePaused",
+    function(d)
+      local v = d.instance.autoMaterializePaused
+      if type(v) ~= "boolean" then error("autoMaterializePaused is not a boolean", 0) end
+      return v
+    end)
+end
+
+-- client:set_auto_materialize_paused(paused) -> paused, as the server has it now
+function M:set_auto_materialize_paused(paused)
+  checktype(paused, "boolean", 1, "set_auto_materialize_paused")
+  return self:_query(D.set_auto_materialize_paused, { paused = paused },
+    "DagsterLuaSetAutoMaterializePaused", function(d)
+      local v = d.setAutoMaterializePaused
+      if type(v) ~= "boolean" then error("setAutoMaterializePaused is not a boolean", 0) end
+      return v
+    end)
 end
 
 ------------------------------------------------------------------------------------------

@@ -382,7 +382,8 @@ end
 
 -- a test hook: DAGSTER_LUA_PLAYBOOK_KILL_AT=point makes the process SIGKILL itself there,
 -- so that the specs can stop a playbook at an exact instant; point:N kills at the Nth time
--- the point is reached (after-request:3: at the third launch)
+-- the point is reached (after-request:3: at the third launch; after-step:4: once the fourth
+-- step has been journaled done)
 local KILL_AT = os.getenv("DAGSTER_LUA_PLAYBOOK_KILL_AT")
 local KILL_NTH = 1
 if KILL_AT then

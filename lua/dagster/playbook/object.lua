@@ -206,6 +206,7 @@ function PB:step(name, inputs, fn)
                         duration = row.duration }
   self:event { event = "step", step = name, status = "done", duration = row.duration,
                result = storable(res) }
+  journal.crash_point("after-step")
   return res
 end
 

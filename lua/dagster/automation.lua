@@ -1,0 +1,160 @@
+-- dagster.automation: a deployment's automation state as a snapshot file, for the freeze and
+-- thaw playbooks (scripts/playbooks/freeze.lua, thaw.lua).
+--
+--   automation.read_state(client, filter) -> snapshot: the schedules and sensors that match
+--       filter ({location =, match = GLOB, schedules = bool, sensors = bool, automation = bool}),
+--       each with its status (and a running sensor's cursor), and the auto-materialize switch
+--       when filter.automation
+--   automation.write(path, snapshot)      writes it as JSON, durably: a temporary file fsynced,
+--       then renamed over path
+--   automation.read(path)                 -> snapshot, or nil and a message (and "missing"
+--       when there is no such file)
+--   automation.default_path(url)          -> the snapshot's file in the state directory, one
+--       per deployment URL
+--   automation.glob(pattern)              -> a Lua pattern that matches what the shell glob
+--       matches (* any run of characters, ? one, [abc] a class), anchored
+--
+-- A snapshot is a JSON object: {kind, version, url, taken (epoch seconds), filter, schedules =
+-- {{name, location, repository, status}}, sensors = {{..., cursor}}, auto_materialize_paused
+-- (with filter.automation), thawed (false, then the time of the thaw)}.
+
+local json = require "dagster.json"
+local file = require "dagster.file"
+local journal = require "dagster.playbook.journal"
+
+local fmt = string.format
+
+local M = {}
+
+M.KIND = "dagster-lua automation snapshot"
+M.VERSION = 1
+
+function M.glob(pattern)
+  local out, i = { "^" }, 1
+  while i <= #pattern do
+    local c = pattern:sub(i, i)
+    if c == "*" then out[#out + 1] = ".*"
+    elseif c == "?" then out[#out + 1] = "."
+    elseif c == "[" and pattern:find("]", i + 1, true) then
+      local j = pattern:find("]", i + 1, true)
+      local body = pattern:sub(i + 1, j - 1):gsub("^!", "^"):gsub("%%", "%%%%")
+      out[#out + 1] = "[" .. body .. "]"
+      i = j
+    else
+      out[#out + 1] = c:gsub("%p", "%%%0")
+    end
+    i = i + 1
+  end
+  out[#out + 1] = "$"
+  return table.concat(out)
+end
+
+function M.default_path(url)
+  local host = (url:match("^%a+://([^/]+)") or "deployment"):gsub("[^%w%.%-]", "_")
+  return fmt("%s/snapshots/%s-%s.json", journal.state_dir(), host, journal.hash(url))
+end
+
+-- the instigators of one kind that match the filter, sorted by location and name
+local function matching(list, filter, pattern)
+  local out = {}
+  for _, s in ipairs(list) do
+    if (filter.location == nil or s.location == filter.location)
+       and (pattern == nil or s.name:find(pattern)) then
+      out[#out + 1] = s
+    end
+  end
+  table.sort(out, function(a, b)
+    if a.location ~= b.location then return a.location < b.location end
+    return a.name < b.name
+  end)
+  return out
+end
+
+function M.read_state(client, filter)
+  local pattern = filter.match and M.glob(filter.match)
+  local both = not filter.schedules and not filter.sensors
+  local snap = { kind = M.KIND, version = M.VERSION, url = client.url, taken = os.time(),
+                 filter = filter, schedules = json.array(), sensors = json.array(), thawed = false }
+  if both or filter.schedules then
+    for _, s in ipairs(matching(client:schedules(), filter, pattern)) do
+      snap.schedules[#snap.schedules + 1] = { name = s.name, location = s.location,
+        repository = s.repository, status = s.status }
+    end
+  end
+  if both or filter.sensors then
+    for _, s in ipairs(matching(client:sensors(), filter, pattern)) do
+      local t = { name = s.name, location = s.location, repository = s.repository, status = s.status }
+      if s.status == "RUNNING" then  -- where it was: thaw --restore-cursors puts it back
+        t.cursor = client:sensor(s.name, { location = s.location, repository = s.repository,
+                                           ticks = 1 }).cursor
+      end
+      snap.sensors[#snap.sensors + 1] = t
+    end
+  end
+  if filter.automation then snap.auto_materialize_paused = client:auto_materialize_paused() end
+  return snap
+end
+
+-- the snapshot as JSON a person can read and diff: a key per line, an instigator per line
+local function encode(snap)
+  local keys = {}
+  for k in pairs(snap) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local lines = {}
+  for _, k in ipairs(keys) do
+    local v = snap[k]
+    if type(v) == "table" and (k == "schedules" or k == "sensors") then
+      if #v == 0 then
+        lines[#lines + 1] = fmt("  %s: []", json.encode(k))
+      else
+        local items = {}
+        for i, s in ipairs(v) do items[i] = "    " .. json.encode(s) end
+        lines[#lines + 1] = fmt("  %s: [\n%s\n  ]", json.encode(k), table.concat(items, ",\n"))
+      end
+    else
+      lines[#lines + 1] = fmt("  %s: %s", json.encode(k), json.encode(v))
+    end
+  end
+  return "{\n" .. table.concat(lines, ",\n") .. "\n}\n"
+end
+
+function M.write(path, snap)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" then file.mkdirs(dir) end
+  local tmp = path .. ".tmp"
+  os.remove(tmp)
+  file.append(tmp, encode(snap))    -- fsynced, with its directory
+  local ok, err = os.rename(tmp, path)
+  if not ok then error(fmt("%s: %s", path, err), 0) end
+end
+
+function M.read(path)
+  local f, err = io.open(path, "r")
+  if not f then
+    if not err:find("No such file", 1, true) then return nil, err end
+    return nil, fmt("no snapshot at %s: play freeze writes one (or pass --snapshot FILE)", path), "missing"
+  end
+  local text = f:read("a")
+  f:close()
+  local ok, snap = pcall(json.decode, text)
+  if not ok or type(snap) ~= "table" or snap.kind ~= M.KIND then
+    return nil, fmt("%s: not an automation snapshot (written by play freeze)", path)
+  end
+  if snap.version ~= M.VERSION then
+    return nil, fmt("%s: snapshot version %s, this dagster-lua reads %d", path,
+      tostring(snap.version), M.VERSION)
+  end
+  for _, k in ipairs { "schedules", "sensors" } do
+    if type(snap[k]) ~= "table" then return nil, fmt("%s: no %s list", path, k) end
+    for i, s in ipairs(snap[k]) do
+      if type(s) ~= "table" or type(s.name) ~= "string" or type(s.location) ~= "string"
+         or type(s.repository) ~= "string" or type(s.status) ~= "string" then
+        return nil, fmt("%s: %s[%d] is not {name, location, repository, status}", path, k, i)
+      end
+    end
+  end
+  if type(snap.url) ~= "string" then return nil, fmt("%s: no url", path) end
+  return snap
+end
+
+return M

@@ -1,0 +1,169 @@
+-- dagster-lua play freeze and play thaw (issue 25), as an operator runs them: processes of the
+-- host against the real local Dagster and its daemon. tick_schedule (location main),
+-- other_schedule and other_sensor (location other) start stopped; each case sets the state it
+-- needs, and the teardown leaves all three stopped and auto-materialize as it was.
+local H = require "helper"
+local dagster = require "dagster"
+
+local function esc(s) return (s:gsub("%p", "%%%0")) end
+
+describe("play freeze and play thaw", function()
+  local c, dir, paused_before
+
+  -- name -> status of the three instigators
+  local function state()
+    local out = {}
+    for _, s in ipairs(c:schedules()) do out[s.name] = s.status end
+    for _, s in ipairs(c:sensors()) do out[s.name] = s.status end
+    return out
+  end
+
+  -- every instigator stopped, and kept stopped (a sensor stopped during a tick comes back)
+  local function stop_all()
+    H.wait_until("the schedules and sensors to stay STOPPED", function()
+      local st = state()
+      local running = false
+      for _, kind in ipairs { "schedule", "sensor" } do
+        for _, s in ipairs(c[kind .. "s"](c)) do
+          if st[s.name] == "RUNNING" then running = true; c["stop_" .. kind](c, s.name) end
+        end
+      end
+      if running then return false end
+      dagster.sleep(0.5)
+      for _, v in pairs(state()) do if v == "RUNNING" then return false end end
+      return true
+    end, 60, 0.2)
+  end
+
+  local function slurp_json(path) return assert(dagster.json.decode(assert(H.slurp(path)))) end
+
+  setup(function()
+    c = H.client()
+    dir = H.trim(H.run("mktemp -d"))
+    paused_before = c:auto_materialize_paused()
+  end)
+  teardown(function()
+    stop_all()
+    pcall(c.set_sensor_cursor, c, "other_sensor", nil)
+    c:set_auto_materialize_paused(paused_before)
+    os.execute("rm -rf " .. H.quote(dir))
+  end)
+  before_each(function() stop_all() end)
+
+  it("freeze stops what runs and records it; thaw starts exactly that again, cursors and drift included", function()
+    local snap = dir .. "/incident.json"
+    c:start_schedule("other_schedule")
+    c:start_sensor("other_sensor")
+    c:set_sensor_cursor("other_sensor", "cursor-at-freeze")
+    c:set_auto_materialize_paused(false)
+
+    -- a dry run lists and changes nothing
+    local out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap) .. " --dry-run")
+    assert.equal(0, rc, out .. err)
+    assert.matches("sensor%s+other_sensor%s+other%s+cursor%-at%-freeze", out)
+    assert.matches("automation%s+auto%-materialize", out)
+    assert.is_nil(H.slurp(snap))
+    assert.equal("RUNNING", state().other_sensor)
+
+    out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED" }, state())
+    assert.is_true(c:auto_materialize_paused())
+    assert.matches("schedule%s+other_schedule%s+other%s+RUNNING%s+STOPPED", out)
+    assert.matches("3 stopped", out)
+    local s = slurp_json(snap)
+    assert.equal(c.url, s.url)
+    assert.equal(false, s.thawed)
+    assert.equal(false, s.auto_materialize_paused)
+    local by = {}
+    for _, kind in ipairs { "schedules", "sensors" } do
+      for _, x in ipairs(s[kind]) do by[x.name] = x end
+    end
+    assert.equal("RUNNING", by.other_schedule.status)
+    assert.equal("STOPPED", by.tick_schedule.status)
+    assert.equal("RUNNING", by.other_sensor.status)
+    assert.equal("cursor-at-freeze", by.other_sensor.cursor)
+
+    -- a second freeze would record nothing running: it is refused while this one is not thawed
+    out, err, rc = H.play(dir, "freeze --snapshot " .. H.quote(snap))
+    assert.equal(4, rc, out .. err)
+    assert.matches("not thawed yet", err)
+
+    -- during the incident: the sensor moves on, someone starts tick_schedule
+    c:set_sensor_cursor("other_sensor", "cursor-later")
+    c:start_schedule("tick_schedule")
+
+    out, err, rc = H.play(dir, "thaw --restore-cursors --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    assert.same({ tick_schedule = "RUNNING", other_schedule = "RUNNING", other_sensor = "RUNNING" }, state())
+    assert.equal("cursor-at-freeze", c:sensor("other_sensor").cursor)
+    assert.is_false(c:auto_materialize_paused())
+    assert.matches("tick_schedule%s+main%s+STOPPED%s+started during the freeze: left running", out)
+    assert.is_number(slurp_json(snap).thawed)
+
+    -- thawed once: a second thaw is refused, a new freeze may write over it
+    out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(snap))
+    assert.equal(4, rc, out .. err)
+    assert.matches("thawed already", err)
+    out, err, rc = H.play(dir, "freeze --sensors --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    assert.same({}, slurp_json(snap).schedules)
+  end)
+
+  it("a freeze killed after its second stop and resumed stops the rest; thaw restores them all", function()
+    local snap = dir .. "/killed.json"
+    c:start_schedule("other_schedule")
+    c:start_sensor("other_sensor")
+    c:set_auto_materialize_paused(false)
+    -- steps: read the state, write the snapshot, stop #1, stop #2 (killed there), check, pause
+    local out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap), "DAGSTER_LUA_PLAYBOOK_KILL_AT=after-step:4")
+    assert.equal(137, rc, out .. err)
+    assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED" }, state())
+    assert.is_false(c:auto_materialize_paused())               -- not reached
+    assert.equal(2, #slurp_json(snap).schedules)               -- on disk before the first stop
+
+    -- resumed: the state it read before its first stop is what it keeps
+    out, err, rc = H.play(dir, "freeze --automation --resume --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    assert.matches("= stop sensor other_sensor %(done before%)", out)
+    assert.is_true(c:auto_materialize_paused())
+    local s = slurp_json(snap)
+    for _, x in ipairs(s.sensors) do assert.equal("RUNNING", x.status) end
+
+    out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    assert.same({ tick_schedule = "STOPPED", other_schedule = "RUNNING", other_sensor = "RUNNING" }, state())
+    assert.is_false(c:auto_materialize_paused())
+  end)
+
+  it("thaw refuses another deployment's snapshot without --force, and reports what is gone from the code", function()
+    local snap = dir .. "/gone.json"
+    c:start_schedule("other_schedule")
+    local out, err, rc = H.play(dir, "freeze --schedules --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    -- the snapshot also names a schedule the code no longer has
+    local text = assert(H.slurp(snap))
+    local f = assert(io.open(snap, "w"))
+    f:write((text:gsub('"schedules": %[\n', '"schedules": [\n    {"location":"other","name":"gone_schedule",' ..
+      '"repository":"__repository__","status":"RUNNING"},\n')))
+    f:close()
+
+    -- the same server under another name is another URL: refused
+    local port = H.url():match(":(%d+)")
+    out, err, rc = H.run(("env XDG_STATE_HOME=%s %s play thaw --url http://localhost:%s --snapshot %s")
+      :format(H.quote(dir), H.quote(H.bin), port, H.quote(snap)))
+    assert.equal(4, rc, out .. err)
+    assert.matches("is a snapshot of " .. esc(c.url) .. ", not of http://localhost:" .. port, err)
+    assert.equal("STOPPED", state().other_schedule)
+
+    out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(snap))
+    assert.equal(6, rc, out .. err)
+    assert.matches("gone_schedule%s+other%s+RUNNING%s+GONE from the code", out)
+    assert.matches("other_schedule%s+other%s+RUNNING%s+RUNNING", out)
+    assert.equal("RUNNING", state().other_schedule)
+
+    out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(dir .. "/none.json"))
+    assert.equal(4, rc, out .. err)
+    assert.matches("no snapshot at " .. esc(dir) .. "/none%.json: play freeze writes one", err)
+  end)
+end)
