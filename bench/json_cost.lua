@@ -10,7 +10,7 @@ local s = f:read("a")
 f:close()
 local djson = require("dagster.json").decode
 local cjson = require("cjson").decode
-local now = require("dagster.http").now
+local now = require("dagster.sys").now
 
 local function timed(decode)
   collectgarbage("collect")

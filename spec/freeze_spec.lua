@@ -136,6 +136,53 @@ describe("play freeze and play thaw", function()
     assert.is_false(c:auto_materialize_paused())
   end)
 
+  it("snapshot save, diff and apply: a changed deployment's differences listed exactly, then put back", function()
+    local file = dir .. "/state.json"
+    c:set_sensor_cursor("other_sensor", "saved-cursor")
+    local pools = require("dagster.automation").pools(c)
+    local out, err, rc = H.play(dir, "snapshot save " .. H.quote(file))
+    assert.equal(0, rc, out .. err)
+    local s = slurp_json(file)
+    assert.equal(1, #s.sensors)
+    assert.equal("saved-cursor", s.sensors[1].cursor)
+    assert.equal(c:auto_materialize_paused(), s.auto_materialize_paused)
+    out, err, rc = H.play(dir, "snapshot diff " .. H.quote(file))
+    assert.equal(0, rc, out .. err)
+    assert.matches("matches", out)
+
+    -- the deployment changes: a schedule started, the sensor's cursor moved, a pool added
+    c:start_schedule("other_schedule")
+    c:set_sensor_cursor("other_sensor", "moved-cursor")
+    if pools then assert.is_true(c:graphql([[mutation DagsterLuaSpecPool { setConcurrencyLimit(concurrencyKey: "spec_pool", limit: 3) }]]).setConcurrencyLimit) end
+    out, err, rc = H.play(dir, "snapshot diff " .. H.quote(file))
+    assert.equal(6, rc, out .. err)
+    assert.matches("schedule%s+other_schedule%s+other%s+status%s+RUNNING%s+STOPPED", out)
+    assert.matches("sensor%s+other_sensor%s+other%s+cursor%s+moved%-cursor%s+saved%-cursor", out)
+    if pools then assert.matches("pool%s+spec_pool%s+slots%s+3%s+%-", out) end
+    assert.is_nil(out:find("tick_schedule", 1, true))
+    assert.matches((pools and 3 or 2) .. " difference%(s%)", err)
+    out, err, rc = H.play(dir, "snapshot diff --ignore-cursors " .. H.quote(file))
+    assert.equal(6, rc, out .. err)
+    assert.is_nil(out:find("moved-cursor", 1, true))
+
+    -- apply: a dry run changes nothing; the real one makes diff match
+    out, err, rc = H.play(dir, "snapshot apply --dry-run " .. H.quote(file))
+    assert.equal(0, rc, out .. err)
+    assert.matches("would make " .. (pools and 3 or 2) .. " change", out)
+    assert.equal("RUNNING", state().other_schedule)
+    out, err, rc = H.play(dir, "snapshot apply " .. H.quote(file))
+    assert.equal(0, rc, out .. err)
+    assert.equal("STOPPED", state().other_schedule)
+    assert.equal("saved-cursor", c:sensor("other_sensor").cursor)
+    if pools then assert.is_nil(require("dagster.automation").pools(c).spec_pool) end
+    out, err, rc = H.play(dir, "snapshot diff " .. H.quote(file))
+    assert.equal(0, rc, out .. err)
+
+    out, err, rc = H.play(dir, "snapshot merge " .. H.quote(file))
+    assert.equal(4, rc, out .. err)
+    assert.matches("unknown action 'merge'", err)
+  end)
+
   it("thaw refuses another deployment's snapshot without --force, and reports what is gone from the code", function()
     local snap = dir .. "/gone.json"
     c:start_schedule("other_schedule")

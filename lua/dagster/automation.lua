@@ -11,16 +11,21 @@
 --       when there is no such file)
 --   automation.default_path(url)          -> the snapshot's file in the state directory, one
 --       per deployment URL
+--   automation.pools(client) / automation.set_pool(client, key, slots or nil)
+--                                         the concurrency pools {[key] = slots}
+--   automation.diff(want, have [, opts])  -> the changes that make have match want
 --   automation.glob(pattern)              -> a Lua pattern that matches what the shell glob
 --       matches (* any run of characters, ? one, [abc] a class), anchored
 --
 -- A snapshot is a JSON object: {kind, version, url, taken (epoch seconds), filter, schedules =
 -- {{name, location, repository, status}}, sensors = {{..., cursor}}, auto_materialize_paused
--- (with filter.automation), thawed (false, then the time of the thaw)}.
+-- (with filter.automation), pools ({[key] = slots}, with filter.pools), thawed (false, then
+-- the time of the thaw)}. filter.cursors records every sensor's cursor, not only a running one's.
 
 local json = require "dagster.json"
 local file = require "dagster.file"
 local journal = require "dagster.playbook.journal"
+local D = require "dagster.documents"
 
 local fmt = string.format
 
@@ -84,7 +89,7 @@ function M.read_state(client, filter)
   if both or filter.sensors then
     for _, s in ipairs(matching(client:sensors(), filter, pattern)) do
       local t = { name = s.name, location = s.location, repository = s.repository, status = s.status }
-      if s.status == "RUNNING" then  -- where it was: thaw --restore-cursors puts it back
+      if s.status == "RUNNING" or filter.cursors then  -- thaw --restore-cursors puts it back
         t.cursor = client:sensor(s.name, { location = s.location, repository = s.repository,
                                            ticks = 1 }).cursor
       end
@@ -92,7 +97,74 @@ function M.read_state(client, filter)
     end
   end
   if filter.automation then snap.auto_materialize_paused = client:auto_materialize_paused() end
+  if filter.pools then snap.pools = M.pools(client) end
   return snap
+end
+
+-- the instance's concurrency pools: {[key] = slots}, or nil where the server has none
+function M.pools(client)
+  local inst = client:graphql(D.concurrency_limits).instance
+  if inst.supportsConcurrencyLimits ~= true then return nil end
+  local out = {}
+  for _, p in ipairs(inst.concurrencyLimits) do out[p.concurrencyKey] = p.slotCount end
+  return out
+end
+
+function M.set_pool(client, key, slots)
+  if slots == nil then
+    return client:graphql(D.delete_concurrency_limit, { key = key }).deleteConcurrencyLimit
+  end
+  return client:graphql(D.set_concurrency_limit, { key = key, limit = slots }).setConcurrencyLimit
+end
+
+-- automation.diff(want, have [, {cursors = false}]) -> the changes that make `have` (a
+-- deployment's state now) match `want` (a file), each {kind, name, location, repository,
+-- field, want, have}: kind "schedule", "sensor", "automation" or "pool"; field "status",
+-- "cursor", "missing" (in the file, not in the deployment: nothing can make it so),
+-- "paused" or "slots". An instigator of the deployment that the file does not name is left
+-- alone (the file may be of a subset). In order: instigators by kind, location and name,
+-- then auto-materialize, then the pools by key.
+function M.diff(want, have, opts)
+  local cursors = not (opts and opts.cursors == false)
+  local out = {}
+  for _, kind in ipairs { "schedule", "sensor" } do
+    local now = {}
+    for _, s in ipairs(have[kind .. "s"]) do now[s.location .. "/" .. s.name] = s end
+    for _, w in ipairs(want[kind .. "s"]) do
+      local h = now[w.location .. "/" .. w.name]
+      local base = { kind = kind, name = w.name, location = w.location, repository = w.repository }
+      local function change(field, a, b)
+        local c = { field = field, want = a, have = b }
+        for k, v in pairs(base) do c[k] = v end
+        out[#out + 1] = c
+      end
+      if h == nil then
+        change("missing", w.status, nil)
+      else
+        base.repository = h.repository
+        if h.status ~= w.status then change("status", w.status, h.status) end
+        if kind == "sensor" and cursors and w.cursor ~= h.cursor then change("cursor", w.cursor, h.cursor) end
+      end
+    end
+  end
+  if want.auto_materialize_paused ~= nil and have.auto_materialize_paused ~= nil
+     and want.auto_materialize_paused ~= have.auto_materialize_paused then
+    out[#out + 1] = { kind = "automation", name = "auto-materialize", field = "paused",
+                      want = want.auto_materialize_paused, have = have.auto_materialize_paused }
+  end
+  if type(want.pools) == "table" and type(have.pools) == "table" then
+    local keys, seen = {}, {}
+    for k in pairs(want.pools) do keys[#keys + 1], seen[k] = k, true end
+    for k in pairs(have.pools) do if not seen[k] then keys[#keys + 1] = k end end
+    table.sort(keys)
+    for _, k in ipairs(keys) do
+      if want.pools[k] ~= have.pools[k] then
+        out[#out + 1] = { kind = "pool", name = k, field = "slots", want = want.pools[k],
+                          have = have.pools[k] }
+      end
+    end
+  end
+  return out
 end
 
 -- the snapshot as JSON a person can read and diff: a key per line, an instigator per line
@@ -136,7 +208,13 @@ function M.read(path)
   end
   local text = f:read("a")
   f:close()
-  local ok, snap = pcall(json.decode, text)
+  local ok, snap
+  if path:find("%.ya?ml$") then   -- a file edited as YAML (JSON is YAML too)
+    ok, snap = pcall(require("dagster.yaml").decode, text, path)
+    if not ok then return nil, tostring(snap) end
+  else
+    ok, snap = pcall(json.decode, text)
+  end
   if not ok or type(snap) ~= "table" or snap.kind ~= M.KIND then
     return nil, fmt("%s: not an automation snapshot (written by play freeze)", path)
   end

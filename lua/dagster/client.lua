@@ -116,7 +116,7 @@ function Client.new(hostname, opts)
   }
   -- the headers (tokens) live only inside the C session: never in this table
   return setmetatable({ url = url, timeout = timeout, attempt_timeout = attempt_timeout,
-    retries = retries, max_rps = max_rps, _gap = max_rps and 1 / max_rps,
+    retries = retries, max_rps = max_rps, _gap = max_rps and 1 / max_rps or false,
     retry_delay = retry_delay, retry_max_delay = retry_max_delay, _session = session }, Client)
 end
 
@@ -245,7 +245,7 @@ function Client:_speed_up()
   local floor = self.max_rps and 1 / self.max_rps or 0
   local gap = self._gap * GAP_DECAY
   if gap <= floor or gap < GAP_MIN / 2 then gap = floor end
-  self._gap = gap > 0 and gap or nil
+  self._gap = gap > 0 and gap or false
 end
 
 -- One attempt: POST the payload and map the answer, within attempt_timeout and what is
@@ -271,7 +271,7 @@ function Client:_attempt(payload, opname, mutation, deadline, url)
     error(body, 0)
   end
   local data = answer.decode(status, body, url, opname, retry_after)
-  if self._gap and (self.max_rps == nil or self._gap > 1 / self.max_rps) then self:_speed_up() end
+  if self._gap and (not self.max_rps or self._gap > 1 / self.max_rps) then self:_speed_up() end
   return data
 end
 

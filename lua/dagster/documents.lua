@@ -521,6 +521,22 @@ mutation DagsterLuaSetAutoMaterializePaused($paused: Boolean!) {
   setAutoMaterializePaused(paused: $paused)
 }]]
 
+-- the instance's concurrency pools (play snapshot)
+D.concurrency_limits = [[
+query DagsterLuaConcurrencyLimits {
+  instance { supportsConcurrencyLimits concurrencyLimits { concurrencyKey slotCount } }
+}]]
+
+D.set_concurrency_limit = [[
+mutation DagsterLuaSetConcurrencyLimit($key: String!, $limit: Int!) {
+  setConcurrencyLimit(concurrencyKey: $key, limit: $limit)
+}]]
+
+D.delete_concurrency_limit = [[
+mutation DagsterLuaDeleteConcurrencyLimit($key: String!) {
+  deleteConcurrencyLimit(concurrencyKey: $key)
+}]]
+
 -- @@workspace-documents@@
 
 ------------------------------------------------------------------------------------------
