@@ -169,6 +169,10 @@ local CLASSES = {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "status", "dagster.InstigatorStatus" }, { "id", "string" }, { "selector_id", "string" },
     { "job_name", "string?" }, { "job_names", "string[]" } } },
+  { "dagster.UnloadableInstigator", "A running schedule or sensor whose code is gone (client:unloadable_instigators).", {
+    { "kind", '"schedule"|"sensor"' }, { "name", "string" }, { "location", "string" },
+    { "repository", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },
+    { "selector_id", "string" } } },
   { "dagster.Tick", "A schedule's or a sensor's tick (client:ticks, client:schedule, client:sensor).", {
     { "id", "string" }, { "status", '"STARTED"|"SKIPPED"|"SUCCESS"|"FAILURE"' },
     { "timestamp", "number", "epoch seconds" }, { "end_timestamp", "number?" },

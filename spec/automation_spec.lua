@@ -112,6 +112,40 @@ describe("automation state", function()
     assert.equal(was, c:auto_materialize_paused())
   end)
 
+  it("client:unloadable_instigators lists a running schedule whose code is gone; stop_schedule stops it", function()
+    -- file_loc's code gets a schedule, which is started, then the code loses it again
+    local path = H.state_dir() .. "/file_loc/defs_file.py"
+    local good = assert(H.slurp(path))
+    local function reload(code)
+      local f = assert(io.open(path, "w")); f:write(code); f:close()
+      assert.equal("SUCCESS", c:reload_repository_location("file_loc").status)
+    end
+    finally(function()
+      reload(good)
+      for _, s in ipairs(c:unloadable_instigators { location = "file_loc" }) do
+        pcall(c.stop_schedule, c, s.name, { location = "file_loc" })
+      end
+    end)
+    reload(good:gsub("defs = dg%.Definitions%(jobs=%[file_job%]%)",
+      'file_schedule = dg.ScheduleDefinition(name="file_schedule", job=file_job, cron_schedule="0 0 1 1 *")\n' ..
+      "defs = dg.Definitions(jobs=[file_job], schedules=[file_schedule])"))
+    assert.equal("RUNNING", c:start_schedule("file_schedule"))
+    assert.same({}, c:unloadable_instigators { location = "file_loc" })   -- its code is there
+    reload(good)
+    assert.equal("ScheduleNotFoundError", (catch_name(c.schedule, c, "file_schedule")))
+    local list = c:unloadable_instigators()
+    local mine
+    for _, s in ipairs(list) do if s.name == "file_schedule" then mine = s end end
+    assert.is_table(mine, dagster.inspect(list))
+    assert.same({ "schedule", "file_loc", "RUNNING" }, { mine.kind, mine.location, mine.status })
+    assert.is_string(mine.id)
+    assert.same({}, c:unloadable_instigators { location = "other" })
+    -- stopped by name, as any other
+    assert.equal("STOPPED", c:stop_schedule("file_schedule", { location = "file_loc" }))
+    assert.same({}, c:unloadable_instigators { location = "file_loc" })
+    assert.equal("ScheduleNotFoundError", (catch_name(c.start_schedule, c, "file_schedule")))
+  end)
+
   it("checks its arguments like the other methods", function()
     local cases = {
       { function() return c:schedule(1) end, "bad argument #1 to 'schedule' (string expected, got number)" },

@@ -213,6 +213,16 @@ local Client = {}
 ---@field job_name string?
 ---@field job_names string[]
 
+---A running schedule or sensor whose code is gone (client:unloadable_instigators).
+---@class dagster.UnloadableInstigator
+---@field kind "schedule"|"sensor"
+---@field name string
+---@field location string
+---@field repository string
+---@field status dagster.InstigatorStatus
+---@field id string
+---@field selector_id string
+
 ---A schedule's or a sensor's tick (client:ticks, client:schedule, client:sensor).
 ---@class dagster.Tick
 ---@field id string
@@ -1348,6 +1358,26 @@ function Client:auto_materialize_paused() end
 ---@param paused boolean
 ---@return boolean
 function Client:set_auto_materialize_paused(paused) end
+
+---Options of client:unloadable_instigators.
+---@class dagster.opts.unloadable_instigators
+---@field location? string only the instigators of this code location
+---@field repository? string only the instigators of this repository
+
+--- Running schedules and sensors whose code is gone.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- for _, s in ipairs(client:unloadable_instigators()) do
+---   print(s.kind, s.name, s.location)
+---   client["stop_" .. s.kind](client, s.name, {location = s.location})
+--- end
+---```
+---@async
+---@param opts? dagster.opts.unloadable_instigators
+---@return dagster.UnloadableInstigator[] # {kind, name, location, repository, status, id, selector_id}: stop_schedule / stop_sensor stop one by name
+function Client:unloadable_instigators(opts) end
 
 ---Options of client:start_schedule.
 ---@class dagster.opts.start_schedule

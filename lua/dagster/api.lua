@@ -1174,6 +1174,21 @@ client:set_sensor_cursor("new_files", before)   -- after a thaw, put it back]],
     async = true,
     example = [[client:set_auto_materialize_paused(true)   -- during an incident]],
   },
+  {
+    name = "client:unloadable_instigators", kind = "method",
+    summary = "Running schedules and sensors whose code is gone.",
+    args = { { name = "opts", type = "table", optional = true } },
+    opts_arg = 1,
+    options = where_options("the instigators"),
+    returns = { { type = "dagster.UnloadableInstigator[]",
+      doc = "{kind, name, location, repository, status, id, selector_id}: stop_schedule / stop_sensor stop one by name" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, s in ipairs(client:unloadable_instigators()) do
+  print(s.kind, s.name, s.location)
+  client["stop_" .. s.kind](client, s.name, {location = s.location})
+end]],
+  },
   instigator_switch("start", "schedule", "RUNNING"),
   instigator_switch("stop", "schedule", "STOPPED"),
   instigator_switch("start", "sensor", "RUNNING"),

@@ -521,6 +521,30 @@ mutation DagsterLuaSetAutoMaterializePaused($paused: Boolean!) {
   setAutoMaterializePaused(paused: $paused)
 }]]
 
+-- each repository's id and the names of its schedules and sensors, then the stored states of
+-- one repository (those of instigators its code no longer has included)
+D.instigator_names = [[
+query DagsterLuaInstigatorNames {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { id name origin { id } location { name }
+      schedules { name } sensors { name } } }
+    ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.instigation_states = [[
+query DagsterLuaInstigationStates($repositoryID: String!) {
+  instigationStatesOrError(repositoryID: $repositoryID) {
+    __typename
+    ... on InstigationStates { results { id selectorId name instigationType status } }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 -- the instance's concurrency pools (play snapshot)
 D.concurrency_limits = [[
 query DagsterLuaConcurrencyLimits {

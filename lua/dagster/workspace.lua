@@ -8,6 +8,7 @@
 --   client:schedules([filter]) / client:sensors([filter]), start_/stop_schedule, start_/stop_sensor
 --   client:schedule(name) / client:sensor(name) / client:ticks(name)  -> one in full, its ticks
 --   reset_schedule, reset_sensor, set_sensor_cursor, (set_)auto_materialize_paused
+--   client:unloadable_instigators([filter])  -> running states whose code is gone
 
 local json = require "dagster.json"
 local E = require "dagster.error"
@@ -158,7 +159,7 @@ end
 ------------------------------------------------------------------------------------------
 
 local FILTER_OPTS = options({ "jobs", "schedules", "sensors", "start_schedule", "stop_schedule",
-  "start_sensor", "stop_sensor" }, { "location", "repository" })
+  "start_sensor", "stop_sensor", "unloadable_instigators" }, { "location", "repository" })
 
 -- {location =, repository =} -> location, repository (each a string or nil)
 local function filter(opts, n, fname)
@@ -525,12 +526,67 @@ local SWITCHES = {
 for fname, sw in pairs(SWITCHES) do
   M[fname] = function(self, name, opts)
     checktype(name, "string", 1, fname)
-    local s = self:_find_instigator(sw.kind, name, filter(opts, 2, fname))
+    local location, repository = filter(opts, 2, fname)
+    local ok, s = pcall(self._find_instigator, self, sw.kind, name, location, repository)
+    if not ok then
+      -- stopping one whose code is gone: its stored state, found by name
+      local found = E.is(s) and s.name:find("NotFoundError$") and fname:find("^stop_")
+        and self:_unloadable(sw.kind, name, location, repository)
+      if not found then error(s, 0) end
+      s = found
+    end
     return self:_query(D[fname], sw.vars(s), sw.op, function(d)
       local r = d[sw.field]
       if r.__typename == sw.ok then return name_of(sw.status(r)) end
       self:_typed_error(r, sw.op)
     end)
+  end
+end
+
+-- client:unloadable_instigators([{location =, repository =}]) -> list of {kind, name, location,
+-- repository, status, id, selector_id}: the schedules and sensors whose stored state says
+-- RUNNING but whose repository's code no longer defines them (renamed or deleted). Dagster
+-- keeps such a state, and lists it as unloadable; stop_schedule / stop_sensor stop one by name.
+-- One request for the repositories, then one per repository.
+local KIND_OF = { SCHEDULE = "schedule", SENSOR = "sensor" }
+
+local function read_states(d, self)
+  local r = d.instigationStatesOrError
+  if r.__typename ~= "InstigationStates" then self:_typed_error(r, "DagsterLuaInstigationStates") end
+  return r.results
+end
+
+function M:unloadable_instigators(opts)
+  local location, repository = filter(opts, 1, "unloadable_instigators")
+  local repos = self:_repository_nodes(D.instigator_names, "DagsterLuaInstigatorNames", location,
+    repository, function(repo, out)
+      local names = { schedule = {}, sensor = {} }
+      for _, s in ipairs(repo.schedules) do names.schedule[s.name] = true end
+      for _, s in ipairs(repo.sensors) do names.sensor[s.name] = true end
+      -- the repository's compound id, as the states are stored: origin id::selector id
+      out[#out + 1] = { id = repo.origin.id .. "::" .. repo.id, name = repo.name,
+                        location = repo.location.name, names = names }
+    end)
+  local out = {}
+  for _, r in ipairs(repos) do
+    local states = self:_query(D.instigation_states, { repositoryID = r.id },
+      "DagsterLuaInstigationStates", read_states)
+    for _, st in ipairs(states) do
+      local kind = KIND_OF[st.instigationType]
+      if kind and st.status == "RUNNING" and not r.names[kind][st.name] then
+        out[#out + 1] = { kind = kind, name = name_of(st.name), location = r.location,
+                          repository = r.name, status = st.status, id = st.id,
+                          selector_id = st.selectorId }
+      end
+    end
+  end
+  return out
+end
+
+-- the unloadable instigator of that kind and name (nil when none)
+function M:_unloadable(kind, name, location, repository)
+  for _, s in ipairs(self:unloadable_instigators { location = location, repository = repository }) do
+    if s.kind == kind and s.name == name then return s end
   end
 end
 
