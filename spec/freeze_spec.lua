@@ -1,7 +1,7 @@
 -- dagster-lua play freeze and play thaw (issue 25), as an operator runs them: processes of the
--- host against the real local Dagster and its daemon. tick_schedule (location main),
--- other_schedule and other_sensor (location other) start stopped; each case sets the state it
--- needs, and the teardown leaves all three stopped and auto-materialize as it was.
+-- host against the real local Dagster and its daemon. tick_schedule and pulse_sensor (location
+-- main), other_schedule and other_sensor (location other) start stopped; each case sets the
+-- state it needs, and the teardown leaves all four stopped and auto-materialize as it was.
 local H = require "helper"
 local dagster = require "dagster"
 
@@ -67,7 +67,8 @@ describe("play freeze and play thaw", function()
 
     out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap))
     assert.equal(0, rc, out .. err)
-    assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED" }, state())
+    assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED",
+                  pulse_sensor = "STOPPED" }, state())
     assert.is_true(c:auto_materialize_paused())
     assert.matches("schedule%s+other_schedule%s+other%s+RUNNING%s+STOPPED", out)
     assert.matches("3 stopped", out)
@@ -95,7 +96,8 @@ describe("play freeze and play thaw", function()
 
     out, err, rc = H.play(dir, "thaw --restore-cursors --snapshot " .. H.quote(snap))
     assert.equal(0, rc, out .. err)
-    assert.same({ tick_schedule = "RUNNING", other_schedule = "RUNNING", other_sensor = "RUNNING" }, state())
+    assert.same({ tick_schedule = "RUNNING", other_schedule = "RUNNING", other_sensor = "RUNNING",
+                  pulse_sensor = "STOPPED" }, state())
     assert.equal("cursor-at-freeze", c:sensor("other_sensor").cursor)
     assert.is_false(c:auto_materialize_paused())
     assert.matches("tick_schedule%s+main%s+STOPPED%s+started during the freeze: left running", out)
@@ -110,6 +112,36 @@ describe("play freeze and play thaw", function()
     assert.same({}, slurp_json(snap).schedules)
   end)
 
+  it("a freeze stops what the daemon launches: no run of a 5 s sensor for two intervals; thaw brings them back", function()
+    -- pulse_sensor requests a run of pulse_job at every evaluation, at most every 5 s
+    local function pulse_runs()
+      return #c:runs { job_name = "pulse_job", limit = 1000 }
+    end
+    finally(function()
+      stop_all()
+      H.wait_until("pulse_job's runs to end", function()
+        return #c:runs { job_name = "pulse_job", statuses = { "QUEUED", "STARTING", "STARTED" } } == 0
+      end, 120, 0.5)
+    end)
+    local snap = dir .. "/pulse.json"
+    local before = pulse_runs()
+    c:start_sensor("pulse_sensor")
+    H.wait_until("pulse_sensor's first run", function() return pulse_runs() > before end, 60, 0.5)
+
+    local out, err, rc = H.play(dir, "freeze --sensors --match 'pulse_*' --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    assert.matches("sensor%s+pulse_sensor%s+main%s+RUNNING%s+STOPPED", out)
+    local frozen = pulse_runs()
+    dagster.sleep(10)                                            -- two intervals
+    assert.equal(frozen, pulse_runs(), "a run was launched during the freeze")
+    assert.equal("STOPPED", state().pulse_sensor)
+
+    out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(snap))
+    assert.equal(0, rc, out .. err)
+    H.wait_until("a run of pulse_sensor after the thaw", function() return pulse_runs() > frozen end, 60, 0.5)
+    assert.equal("RUNNING", state().pulse_sensor)
+  end)
+
   it("a freeze killed after its second stop and resumed stops the rest; thaw restores them all", function()
     local snap = dir .. "/killed.json"
     c:start_schedule("other_schedule")
@@ -118,7 +150,8 @@ describe("play freeze and play thaw", function()
     -- steps: read the state, write the snapshot, stop #1, stop #2 (killed there), check, pause
     local out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap), "DAGSTER_LUA_PLAYBOOK_KILL_AT=after-step:4")
     assert.equal(137, rc, out .. err)
-    assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED" }, state())
+    assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED",
+                  pulse_sensor = "STOPPED" }, state())
     assert.is_false(c:auto_materialize_paused())               -- not reached
     assert.equal(2, #slurp_json(snap).schedules)               -- on disk before the first stop
 
@@ -128,11 +161,14 @@ describe("play freeze and play thaw", function()
     assert.matches("= stop sensor other_sensor %(done before%)", out)
     assert.is_true(c:auto_materialize_paused())
     local s = slurp_json(snap)
-    for _, x in ipairs(s.sensors) do assert.equal("RUNNING", x.status) end
+    for _, x in ipairs(s.sensors) do
+      assert.equal(x.name == "other_sensor" and "RUNNING" or "STOPPED", x.status)
+    end
 
     out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(snap))
     assert.equal(0, rc, out .. err)
-    assert.same({ tick_schedule = "STOPPED", other_schedule = "RUNNING", other_sensor = "RUNNING" }, state())
+    assert.same({ tick_schedule = "STOPPED", other_schedule = "RUNNING", other_sensor = "RUNNING",
+                  pulse_sensor = "STOPPED" }, state())
     assert.is_false(c:auto_materialize_paused())
   end)
 
@@ -145,8 +181,10 @@ describe("play freeze and play thaw", function()
     local out, err, rc = H.play(dir, "snapshot save " .. H.quote(file))
     assert.equal(0, rc, out .. err)
     local s = slurp_json(file)
-    assert.equal(1, #s.sensors)
-    assert.equal("saved-cursor", s.sensors[1].cursor)
+    local saved
+    for _, x in ipairs(s.sensors) do if x.name == "other_sensor" then saved = x end end
+    assert.equal(2, #s.sensors)   -- other_sensor and pulse_sensor
+    assert.equal("saved-cursor", saved.cursor)
     assert.equal(c:auto_materialize_paused(), s.auto_materialize_paused)
     out, err, rc = H.play(dir, "snapshot diff " .. H.quote(file))
     assert.equal(0, rc, out .. err)

@@ -531,8 +531,8 @@ for fname, sw in pairs(SWITCHES) do
     if not ok then
       -- stopping one whose code is gone: its stored state, found by name
       local found = E.is(s) and s.name:find("NotFoundError$") and fname:find("^stop_")
-        and self:_unloadable(sw.kind, name, location, repository)
-      if not found then error(s, 0) end
+        and select(2, pcall(self._unloadable, self, sw.kind, name, location, repository))
+      if type(found) ~= "table" or E.is(found) then error(s, 0) end
       s = found
     end
     return self:_query(D[fname], sw.vars(s), sw.op, function(d)
@@ -564,7 +564,9 @@ function M:unloadable_instigators(opts)
       for _, s in ipairs(repo.schedules) do names.schedule[s.name] = true end
       for _, s in ipairs(repo.sensors) do names.sensor[s.name] = true end
       -- the repository's compound id, as the states are stored: origin id::selector id
-      out[#out + 1] = { id = repo.origin.id .. "::" .. repo.id, name = repo.name,
+      -- (Repository.id is that already up to Dagster 1.12, the selector id alone in 1.13)
+      local id = repo.id:find("::", 1, true) and repo.id or (repo.origin.id .. "::" .. repo.id)
+      out[#out + 1] = { id = id, name = repo.name,
                         location = repo.location.name, names = names }
     end)
   local out = {}
