@@ -90,6 +90,13 @@ local function owner_options(kind, loc_name, repo_name)
     "the " .. kind .. "'s repository (inferred when unique)", loc_name, repo_name)
 end
 
+-- client:schedule's and client:sensor's: where it is, and how many ticks
+local function detail_options(kind)
+  local o = owner_options(kind)
+  o[#o + 1] = { name = "ticks", type = "integer", default = "10", doc = "how many of the last ticks" }
+  return o
+end
+
 -- the options of the waits that poll with backoff: timeout, interval, max_interval, then
 -- the callback (each wait's own) and progress
 local function wait_options(callback, callback_type, callback_doc)
@@ -1053,11 +1060,7 @@ end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = (function()
-      local o = owner_options("schedule")
-      o[#o + 1] = { name = "ticks", type = "integer", default = "10", doc = "how many of the last ticks" }
-      return o
-    end)(),
+    options = detail_options("schedule"),
     returns = { { type = "dagster.ScheduleDetail",
       doc = "{name, location, repository, status, cron_schedule, timezone, job_name, default_status, ticks, ...}" } },
     errors = { "ScheduleNotFoundError", "AmbiguousScheduleError", "PythonError" },
@@ -1073,11 +1076,7 @@ print(s.status, s.cron_schedule, s.ticks[1] and s.ticks[1].status)]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = (function()
-      local o = owner_options("sensor")
-      o[#o + 1] = { name = "ticks", type = "integer", default = "10", doc = "how many of the last ticks" }
-      return o
-    end)(),
+    options = detail_options("sensor"),
     returns = { { type = "dagster.SensorDetail",
       doc = "{name, location, repository, status, job_names, cursor, min_interval, sensor_type, ticks, ...}" } },
     errors = { "SensorNotFoundError", "AmbiguousSensorError", "PythonError" },

@@ -658,23 +658,21 @@ end
 -- repository, status, cron_schedule, timezone, job_name, description, default_status, id,
 -- selector_id, ticks = {{id, status, timestamp, end_timestamp, run_ids, skip_reason,
 -- cursor, error}, ...} (newest first)}
-function M:schedule(name, opts)
-  local s, limit = find(self, "schedule", "schedule", name, opts, 2)
-  local t = self:_query(D.schedule, { selector = selector(s, "scheduleName"), limit = limit },
-    "DagsterLuaSchedule", read_schedule)
-  t.location, t.repository = s.location, s.repository
-  return t
-end
-
 -- client:sensor(name [, {location =, repository =, ticks = 10}]) -> {name, location,
 -- repository, status, job_name, job_names, sensor_type, min_interval, cursor,
 -- last_tick_time, last_run_key, description, default_status, id, selector_id, ticks}
-function M:sensor(name, opts)
-  local s, limit = find(self, "sensor", "sensor", name, opts, 2)
-  local t = self:_query(D.sensor, { selector = selector(s, "sensorName"), limit = limit },
-    "DagsterLuaSensor", read_sensor)
-  t.location, t.repository = s.location, s.repository
-  return t
+local DETAILS = {
+  schedule = { key = "scheduleName", op = "DagsterLuaSchedule", read = read_schedule },
+  sensor = { key = "sensorName", op = "DagsterLuaSensor", read = read_sensor },
+}
+
+for kind, d in pairs(DETAILS) do
+  M[kind] = function(self, name, opts)
+    local s, limit = find(self, kind, kind, name, opts, 2)
+    local t = self:_query(D[kind], { selector = selector(s, d.key), limit = limit }, d.op, d.read)
+    t.location, t.repository = s.location, s.repository
+    return t
+  end
 end
 
 local TICKS_OPTS = check.options("ticks", { "location", "repository", "limit", "status",
