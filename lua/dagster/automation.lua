@@ -14,6 +14,7 @@
 --   automation.pools(client) / automation.set_pool(client, key, slots or nil)
 --                                         the concurrency pools {[key] = slots}
 --   automation.diff(want, have [, opts])  -> the changes that make have match want
+--   automation.statuses(client [, location]) -> {[automation.key(kind, s)] = status}
 --   automation.glob(pattern)              -> a Lua pattern that matches what the shell glob
 --       matches (* any run of characters, ? one, [abc] a class), anchored
 --
@@ -52,6 +53,21 @@ function M.glob(pattern)
   end
   out[#out + 1] = "$"
   return table.concat(out)
+end
+
+-- automation.key(kind, s) -> "schedule LOCATION/REPOSITORY/NAME": an instigator's key in statuses
+function M.key(kind, s) return kind .. " " .. s.location .. "/" .. s.repository .. "/" .. s.name end
+
+-- automation.statuses(client [, location]) -> {[key] = status}: every schedule's and sensor's
+-- status now (of that location only, when given)
+function M.statuses(client, location)
+  local out = {}
+  for _, kind in ipairs { "schedule", "sensor" } do
+    for _, s in ipairs(client[kind .. "s"](client, { location = location })) do
+      out[M.key(kind, s)] = s.status
+    end
+  end
+  return out
 end
 
 function M.default_path(url)

@@ -105,14 +105,9 @@ return playbook.define({
     local out = {}
     for _ = 1, 3 do
       dagster.sleep(1)
-      local now, flipped = {}, 0
-      for _, kind in ipairs { "schedule", "sensor" } do
-        for _, s in ipairs(pb.client[kind .. "s"](pb.client, { location = f.location })) do
-          now[kind .. " " .. s.location .. "/" .. s.name] = s.status
-        end
-      end
+      local now, flipped = automation.statuses(pb.client, f.location), 0
       for _, t in ipairs(todo) do
-        local key = t.kind .. " " .. t.s.location .. "/" .. t.s.name
+        local key = automation.key(t.kind, t.s)
         if now[key] == "RUNNING" then
           flipped = flipped + 1
           local ok = pcall(pb.client["stop_" .. t.kind], pb.client, t.s.name,
@@ -125,7 +120,7 @@ return playbook.define({
     return out
   end)
   for i, t in ipairs(todo) do
-    local a = again[t.kind .. " " .. t.s.location .. "/" .. t.s.name]
+    local a = again[automation.key(t.kind, t.s)]
     if a then
       if rows[i][5] == "STOPPED" and a ~= "STOPPED (again)" then failed = failed + 1 end
       rows[i][5] = a

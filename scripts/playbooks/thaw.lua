@@ -52,21 +52,14 @@ return playbook.define({
 
   -- 2. What runs now, the instigators of the deployment by kind, location and name
   local now = pb:step("read the automation state", function()
-    local out = {}
-    for _, kind in ipairs { "schedule", "sensor" } do
-      for _, s in ipairs(pb.client[kind .. "s"](pb.client)) do
-        out[kind .. " " .. s.location .. "/" .. s.repository .. "/" .. s.name] = s.status
-      end
-    end
-    return out
+    return automation.statuses(pb.client)
   end)
 
   -- 3. Each one that ran at the freeze started again; the drift of the others reported
   local rows, bad = {}, 0
   for _, kind in ipairs { "schedule", "sensor" } do
     for _, s in ipairs(snap[kind .. "s"]) do
-      local key = kind .. " " .. s.location .. "/" .. s.repository .. "/" .. s.name
-      local current, result = now[key], nil
+      local current, result = now[automation.key(kind, s)], nil
       if current == nil then
         if s.status == "RUNNING" then
           result, bad = "GONE from the code", bad + 1
