@@ -443,6 +443,19 @@ function dagster.yaml.decode(text, name) end
 ---@return any # the first document
 function dagster.yaml.read(path) end
 
+--- A table as YAML text, with comments at paths if given.
+---
+--- Keys sorted; strings quoted when plain text would read as something else ("yes", "1", "a: b"); dagster.null as null; empty tables as {} (or [] for dagster.array()). comments maps a path of keys ("ops/my_op/config", "" for the top, list items by 0-based index) to a line or a list of lines, written as "# ..." above the key at that path, or above its nearest present ancestor. Needs no lua-yaml.
+---
+---```lua
+--- io.write(dagster.yaml.encode({ops = {my_op = {config = {n = 1}}}},
+---   {["ops/my_op"] = "set by the deploy script"}))
+---```
+---@param value any
+---@param comments? table<string, string|string[]>
+---@return string # YAML text, ending in a newline
+function dagster.yaml.encode(value, comments) end
+
 --- Whether YAML can be read here (Debian's lua-yaml is installed).
 ---
 ---```lua
@@ -1450,6 +1463,54 @@ function Client:start_sensor(name, opts) end
 ---@param opts? dagster.opts.stop_sensor
 ---@return dagster.InstigatorStatus # "STOPPED" (idempotent)
 function Client:stop_sensor(name, opts) end
+
+---Options of client:scaffold_config.
+---@class dagster.opts.scaffold_config
+---@field partition? string start from this partition's config (a partitioned job)
+---@field yaml? boolean YAML text instead of a table, each placeholder under a comment naming its type (default: false)
+---@field location? string the job's code location (inferred when unique)
+---@field repository? string the job's repository (inferred when unique)
+
+--- A job's default run config with each required field as a placeholder.
+---
+--- The job's default config (what Dagster's launchpad starts from) with every required field that has no default present as a placeholder, as the launchpad's "Scaffold missing config" writes them: "" for a String, 0 for Int and Float, true for Bool, "A|B" for an enum, "<selector>" for a selector. Fill the placeholders in before launching: a String placeholder is valid config. One request (two with a partition).
+---
+---Raises dagster.Error: JobNotFoundError, AmbiguousJobError, PipelineNotFoundError, PartitionKeysNotFoundError, YAMLError, PythonError.
+---
+---```lua
+--- print(client:scaffold_config("my_job", {yaml = true}))
+--- local config = client:scaffold_config("my_job")
+--- config.ops.my_op.config.name = "lua"
+--- client:submit_job_execution("my_job", {run_config = config})
+---```
+---@async
+---@param job string
+---@param opts? dagster.opts.scaffold_config
+---@return table|string # the config (YAML text with yaml = true)
+function Client:scaffold_config(job, opts) end
+
+---Options of client:edit_config.
+---@class dagster.opts.edit_config
+---@field partition? string scaffold from this partition's config (when no config is given)
+---@field location? string the job's code location (inferred when unique)
+---@field repository? string the job's repository (inferred when unique)
+
+--- Edits a run config in $EDITOR until the server finds it valid.
+---
+--- Opens $VISUAL, else $EDITOR, else vi, on the config as YAML: the given config (a table or YAML text), else the job's scaffold (client:scaffold_config). When the editor exits, the saved config is checked with the server (validate_run_config); an invalid one reopens the editor with each error as a "# error:" comment above the key at its path (a YAML mistake at the top), until the config is valid. Leaving the file unchanged gives up: the errors are raised. The file is a private temporary file, removed at the end. Needs a terminal: off one it raises UnsupportedError.
+---
+---Raises dagster.Error: RunConfigValidationInvalid, YAMLError, EditorError, UnsupportedError, JobNotFoundError, AmbiguousJobError, PythonError.
+---
+---```lua
+--- local config = client:edit_config("my_job")
+--- client:submit_job_execution("my_job", {run_config = config})
+---```
+---@async
+---@param job string
+---@param config? table|string
+---@param opts? dagster.opts.edit_config
+---@return table # the valid config, ready for submit_job_execution
+function Client:edit_config(job, config, opts) end
 
 ---The declaration (decl)
 ---@class dagster.PlaybookDeclaration

@@ -120,7 +120,7 @@ local SUBMISSION_ID = { name = "submission_id", type = "string",
 -- pb:backfill take them all but submission_id, which is the journal's)
 local SUBMIT_OPTIONS = concat(owner_options("job", "repository_location_name", "repository_name"), {
   { name = "run_config", type = "table|string", default = "{}",
-    doc = "the run config, a table or a YAML string" },
+    doc = "the run config, a table or a YAML string", complete = "run_config" },
   { name = "tags", type = "table<string, string>",
     doc = "run tags; numbers and booleans converted, tables JSON-encoded" },
   { name = "op_selection", type = "string[]", doc = "op names to run" },
@@ -359,6 +359,19 @@ M.entries = {
     example = [[local config = dagster.yaml.read("prod.yaml")]],
   },
   {
+    name = "dagster.yaml.encode", kind = "function",
+    summary = "A table as YAML text, with comments at paths if given.",
+    doc = [[Keys sorted; strings quoted when plain text would read as something else ("yes", "1", "a: b"); dagster.null as null; empty tables as {} (or [] for dagster.array()). comments maps a path of keys ("ops/my_op/config", "" for the top, list items by 0-based index) to a line or a list of lines, written as "# ..." above the key at that path, or above its nearest present ancestor. Needs no lua-yaml.]],
+    args = {
+      { name = "value", type = "any" },
+      { name = "comments", type = "table<string, string|string[]>", optional = true },
+    },
+    returns = { { type = "string", doc = "YAML text, ending in a newline" } },
+    errors = {},
+    example = [[io.write(dagster.yaml.encode({ops = {my_op = {config = {n = 1}}}},
+  {["ops/my_op"] = "set by the deploy script"}))]],
+  },
+  {
     name = "dagster.yaml.available", kind = "function",
     summary = "Whether YAML can be read here (Debian's lua-yaml is installed).",
     args = {},
@@ -471,7 +484,7 @@ if not ok and dagster.Error.is(e, "RunNotFoundError") then print("gone") end]],
     opts_arg = 2,
     options = concat({
       { name = "run_config", type = "table|string", default = "{}",
-        doc = "the run config, a table or a YAML string" },
+        doc = "the run config, a table or a YAML string", complete = "run_config" },
     }, owner_options("job", "repository_location_name", "repository_name"), {
       { name = "op_selection", type = "string[]", doc = "op names to run" },
     }),
@@ -853,7 +866,7 @@ end]],
     options = concat({
       { name = "tags", type = "table<string, string>", doc = "run tags" },
       { name = "run_config", type = "table|string", default = "{}",
-        doc = "the run config, a table or a YAML string" },
+        doc = "the run config, a table or a YAML string", complete = "run_config" },
       { name = "partition", type = "dagster.PartitionKey|dagster.PartitionRange",
         doc = "a partition (checked first), or a range {from =, to =} run as one" },
       SUBMISSION_ID,
@@ -1192,6 +1205,55 @@ end]],
   instigator_switch("stop", "schedule", "STOPPED"),
   instigator_switch("start", "sensor", "RUNNING"),
   instigator_switch("stop", "sensor", "STOPPED"),
+
+  --------------------------------------------------------------------------------------
+  -- Run configs from the job's schema (runconfig.lua)
+  --------------------------------------------------------------------------------------
+  {
+    name = "client:scaffold_config", kind = "method",
+    summary = "A job's default run config with each required field as a placeholder.",
+    doc = [[The job's default config (what Dagster's launchpad starts from) with every required field that has no default present as a placeholder, as the launchpad's "Scaffold missing config" writes them: "" for a String, 0 for Int and Float, true for Bool, "A|B" for an enum, "<selector>" for a selector. Fill the placeholders in before launching: a String placeholder is valid config. One request (two with a partition).]],
+    args = {
+      { name = "job", type = "string", complete = "job" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = concat({
+      { name = "partition", type = "string",
+        doc = "start from this partition's config (a partitioned job)" },
+      { name = "yaml", type = "boolean", default = "false",
+        doc = "YAML text instead of a table, each placeholder under a comment naming its type" },
+    }, owner_options("job", "location", "repository")),
+    returns = { { type = "table|string", doc = "the config (YAML text with yaml = true)" } },
+    errors = { "JobNotFoundError", "AmbiguousJobError", "PipelineNotFoundError",
+      "PartitionKeysNotFoundError", "YAMLError", "PythonError" },
+    async = true,
+    example = [[print(client:scaffold_config("my_job", {yaml = true}))
+local config = client:scaffold_config("my_job")
+config.ops.my_op.config.name = "lua"
+client:submit_job_execution("my_job", {run_config = config})]],
+  },
+  {
+    name = "client:edit_config", kind = "method",
+    summary = "Edits a run config in $EDITOR until the server finds it valid.",
+    doc = [[Opens $VISUAL, else $EDITOR, else vi, on the config as YAML: the given config (a table or YAML text), else the job's scaffold (client:scaffold_config). When the editor exits, the saved config is checked with the server (validate_run_config); an invalid one reopens the editor with each error as a "# error:" comment above the key at its path (a YAML mistake at the top), until the config is valid. Leaving the file unchanged gives up: the errors are raised. The file is a private temporary file, removed at the end. Needs a terminal: off one it raises UnsupportedError.]],
+    args = {
+      { name = "job", type = "string", complete = "job" },
+      { name = "config", type = "table|string", optional = true, complete = "run_config" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 3,
+    options = concat({
+      { name = "partition", type = "string",
+        doc = "scaffold from this partition's config (when no config is given)" },
+    }, owner_options("job", "location", "repository")),
+    returns = { { type = "table", doc = "the valid config, ready for submit_job_execution" } },
+    errors = { "RunConfigValidationInvalid", "YAMLError", "EditorError", "UnsupportedError",
+      "JobNotFoundError", "AmbiguousJobError", "PythonError" },
+    async = true,
+    example = [[local config = client:edit_config("my_job")
+client:submit_job_execution("my_job", {run_config = config})]],
+  },
 
   --------------------------------------------------------------------------------------
   -- Playbooks (dagster.playbook): two overviews (kind "topic"), the module's functions

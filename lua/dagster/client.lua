@@ -728,7 +728,8 @@ function Client:_now() return sys.now() end
 -- methods and requires what it uses, so none depends on another's being loaded. They load
 -- on the first use of a method the class does not have yet, all at once, so that a script
 -- that only calls the six never compiles them.
-local EXTENSIONS = { "dagster.runs", "dagster.backfills", "dagster.workspace", "dagster.timeline" }
+local EXTENSIONS = { "dagster.runs", "dagster.backfills", "dagster.workspace", "dagster.timeline",
+  "dagster.runconfig" }
 
 -- the public methods (no leading underscore) of a table of functions, sorted
 local function public(t)

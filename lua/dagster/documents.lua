@@ -64,6 +64,28 @@ query DagsterLuaValidateConfig($selector: PipelineSelector!, $runConfigData: Run
   }
 }]]
 
+-- a job's run config schema: the root type, every type it uses (fields, enum values, the
+-- type parameters of lists, maps and nullables) and the default config as YAML
+D.config_schema = [[
+query DagsterLuaConfigSchema($selector: PipelineSelector!) {
+  runConfigSchemaOrError(selector: $selector, mode: "default") {
+    __typename
+    ... on RunConfigSchema {
+      rootDefaultYaml
+      rootConfigType { key }
+      allConfigTypes {
+        __typename key isSelector typeParamKeys
+        ... on CompositeConfigType { fields { name configTypeKey isRequired defaultValueAsJson description } }
+        ... on EnumConfigType { values { value } }
+        ... on ScalarUnionConfigType { scalarTypeKey nonScalarTypeKey }
+      }
+    }
+    ... on PipelineNotFoundError { pipelineName }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {

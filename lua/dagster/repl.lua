@@ -500,20 +500,46 @@ local function complete_expr(word)
 end
 
 -- The call the cursor is inside: scans `before` (strings, brackets, commas) and returns
--- {callee =, argn =, in_string = quote or nil, string_start =, in_table = true when in a
--- table constructor directly in that argument, at_key = true when at a key position}
+-- {callee =, argn =, in_string = quote or nil, prefix = the string's text so far, in_table =
+-- true at a key position of a table inside that argument, option = the key whose string
+-- value is being typed, path = the keys from the argument's table to the cursor (option
+-- included), strings = the call's string arguments, keys = the string values of the
+-- argument table's keys (a location named there), lists = the strings of list tables
+-- given as arguments}
 local KEYWORDS = { ["and"] = true, ["or"] = true, ["not"] = true, ["return"] = true,
   ["in"] = true, ["then"] = true, ["do"] = true, ["else"] = true, ["local"] = true }
 
 local function context(before)
-  local stack = {}          -- open brackets: {ch =, callee =, argn =, key = at key position}
+  -- open brackets: {ch =, callee =, argn =, key = at key position, last_key =, at = the key
+  -- this table is the value of (false in a list position)}
+  local stack = {}
   local i, n = 1, #before
   local quote, qstart
+  local function call_of(k)   -- the nearest "(" frame at or below k
+    for j = k, 1, -1 do if stack[j].ch == "(" then return stack[j], j end end
+  end
   while i <= n do
     local c = before:sub(i, i)
     if quote then
       if c == "\\" then i = i + 1
-      elseif c == quote then quote = nil end
+      elseif c == quote then
+        quote = nil
+        -- a finished string literal: the call keeps what it says
+        local text, top, below = before:sub(qstart + 1, i - 1), stack[#stack], stack[#stack - 1]
+        if top and top.ch == "(" then
+          top.strings = top.strings or {}
+          top.strings[top.argn] = text
+        elseif top and top.ch == "{" and below and below.ch == "(" then
+          if top.key then
+            below.lists = below.lists or {}
+            below.lists[below.argn] = below.lists[below.argn] or {}
+            table.insert(below.lists[below.argn], text)
+          elseif top.last_key then
+            below.keys = below.keys or {}
+            below.keys[top.last_key] = text
+          end
+        end
+      end
     elseif c == '"' or c == "'" then
       quote, qstart = c, i
     elseif c == "-" and before:sub(i, i + 1) == "--" then
@@ -524,19 +550,22 @@ local function context(before)
     elseif c == "{" then
       -- f{...} is a call too: its table is argument 1
       local callee = before:sub(1, i - 1):match("([%a_][%w_.:]*)%s*$")
-      if callee and not KEYWORDS[callee] and not (stack[#stack] and stack[#stack].ch == "{"
-          and stack[#stack].key) then
+      local top = stack[#stack]
+      if callee and not KEYWORDS[callee] and not (top and top.ch == "{" and top.key) then
         stack[#stack + 1] = { ch = "(", callee = callee, argn = 1, table_call = true }
+        top = stack[#stack]
       end
-      stack[#stack + 1] = { ch = "{", key = true }
+      local at = false
+      if top and top.ch == "{" and not top.key then at = top.last_key or false end
+      stack[#stack + 1] = { ch = "{", key = true, at = at }
     elseif c == ")" or c == "}" then
       stack[#stack] = nil
       if c == "}" and stack[#stack] and stack[#stack].table_call then stack[#stack] = nil end
-    elseif c == "," then
+    elseif c == "," or c == ";" then
       local top = stack[#stack]
       if top and top.ch == "(" then top.argn = top.argn + 1
-      elseif top and top.ch == "{" then top.key = true end
-    elseif c == "=" then
+      elseif top and top.ch == "{" then top.key, top.last_key = true, nil end
+    elseif c == "=" and before:sub(i + 1, i + 1) ~= "=" then
       local top = stack[#stack]
       if top and top.ch == "{" then
         top.key = false
@@ -545,17 +574,32 @@ local function context(before)
     end
     i = i + 1
   end
-  local top, below = stack[#stack], stack[#stack - 1]
-  if quote and top and top.ch == "(" then
-    return { callee = top.callee, argn = top.argn, in_string = quote, prefix = before:sub(qstart + 1) }
+  local top = stack[#stack]
+  if not top then return nil end
+  local call, ci = call_of(#stack)
+  if not call then return nil end
+  -- the keys from the argument's table (stack[ci + 1]) to the top table
+  local path = {}
+  for j = ci + 2, #stack do
+    if not stack[j].at then path = nil; break end
+    path[#path + 1] = stack[j].at
   end
-  -- a string option's value: runs{job_name = "...
-  if quote and top and top.ch == "{" and not top.key and top.last_key and below and below.ch == "(" then
-    return { callee = below.callee, argn = below.argn, in_string = quote, option = top.last_key,
-             prefix = before:sub(qstart + 1) }
+  local ctx = { callee = call.callee, argn = call.argn, strings = call.strings or {},
+                keys = call.keys or {}, lists = call.lists or {} }
+  if quote and top.ch == "(" then
+    ctx.in_string, ctx.prefix = quote, before:sub(qstart + 1)
+    return ctx
   end
-  if top and top.ch == "{" and top.key and below and below.ch == "(" then
-    return { callee = below.callee, argn = below.argn, in_table = true }
+  if not path then return nil end
+  -- a string value: runs{job_name = "..., run_config = {ops = {x = {config = {mode = "...
+  if quote and top.ch == "{" and not top.key and top.last_key then
+    path[#path + 1] = top.last_key
+    ctx.in_string, ctx.prefix, ctx.option, ctx.path = quote, before:sub(qstart + 1), path[1], path
+    return ctx
+  end
+  if not quote and top.ch == "{" and top.key then
+    ctx.in_table, ctx.path = true, path
+    return ctx
   end
 end
 
@@ -592,9 +636,13 @@ local D = require "dagster.documents"
 -- one request of at most TAB_BUDGET seconds; the names it gives, or {} on any failure
 local FETCH = {
   job = { D.job_names, "DagsterLuaJobNames", function(d)
-    local out = {}
+    local out = { places = {} }   -- places: name -> {location =, repository =}, the first
     for _, repo in ipairs(d.repositoriesOrError.nodes) do
-      for _, j in ipairs(repo.jobs) do out[#out + 1] = j.name end
+      for _, j in ipairs(repo.jobs) do
+        out[#out + 1] = j.name
+        out.places[j.name] = out.places[j.name] or
+          { location = repo.location.name, repository = repo.name }
+      end
     end
     return out
   end },
@@ -667,22 +715,100 @@ local function server_names(c, kind)
   return names
 end
 
+-- The config schema of the job a run config is for, cached per client like the names (a
+-- reload forgets it); nil when it cannot be had within the Tab's budget. ctx: the call's
+-- context; en: its API entry. The job is the call's job argument (its location the
+-- repository_location_name or location option when given as a string); for materialize,
+-- the asset job of the location holding the assets given as strings.
+local SCHEMA_TTL = 300
+
+local function config_schema(c, ctx, en)
+  local job, assets
+  for i, a in ipairs(en.args or {}) do
+    if a.complete == "job" then job = ctx.strings[i] end
+    if a.complete == "asset" then
+      assets = ctx.lists[i] or (ctx.strings[i] and { ctx.strings[i] })
+    end
+  end
+  if not job and not assets then return nil end
+  local location = ctx.keys.repository_location_name or ctx.keys.location
+  local id = job and ("job\0" .. job .. "\0" .. (location or "")) or
+    ("assets\0" .. concat(assets, "\0") .. "\0" .. (location or ""))
+  cache[c] = cache[c] or {}
+  cache[c].schemas = cache[c].schemas or {}
+  local hit = cache[c].schemas[id]
+  local now = dagster.now()
+  if hit and now - hit.at < SCHEMA_TTL then return hit.schema end
+  local ok, schema = pcall(function()
+    local call = { once = true, deadline = c:_now() + TAB_BUDGET }
+    local sel
+    if job then
+      local names = server_names(c, "job")
+      local place = names.places and names.places[job]
+      if location and place and place.location ~= location then place = nil end
+      if not place then return nil end
+      sel = { pipelineName = job, repositoryLocationName = place.location,
+              repositoryName = place.repository }
+    else
+      local keys = {}
+      for i, k in ipairs(assets) do
+        local path = {}
+        for part in k:gmatch("[^/]+") do path[#path + 1] = part end
+        keys[i] = { path = path }
+      end
+      local d = c:_execute(D.asset_nodes, { assetKeys = keys }, "DagsterLuaAssetNodes", call)
+      local node = d.assetNodes[1]
+      if not node then return nil end
+      sel = { pipelineName = "__ASSET_JOB", repositoryLocationName = node.repository.location.name,
+              repositoryName = node.repository.name, assetSelection = keys }
+    end
+    return c:_config_schema(sel, call)
+  end)
+  schema = ok and schema or nil
+  if schema then cache[c].schemas[id] = { at = now, schema = schema } end
+  return schema
+end
+
+-- the run config path of a context: the keys under the run config (nil when the cursor is
+-- not in one); the config is the option or argument whose completion is "run_config"
+local function config_path(ctx, en)
+  if not (en and ctx.path) then return nil end
+  local arg = en.args and en.args[ctx.argn]
+  if arg and arg.complete == "run_config" then return ctx.path end
+  if en.opts_arg ~= ctx.argn or #ctx.path == 0 then return nil end
+  for _, o in ipairs(en.options or {}) do
+    if o.name == ctx.path[1] and o.complete == "run_config" then
+      return table.move(ctx.path, 2, #ctx.path, 1, {})
+    end
+  end
+end
+
+local T = require "dagster.configtype"
+
 -- repl.complete(before, word) -> list of completions of word
 function M.complete(before, word)
   local ok, res = pcall(function()
     local ctx = context(before)
+    local en, c
+    if ctx then en, c = entry_of(ctx.callee) end
+    c = c or (is_client(rawget(_G, "client")) and rawget(_G, "client")) or nil
+    local cpath = ctx and config_path(ctx, en)
     if ctx and ctx.in_string then
-      local en, c = entry_of(ctx.callee)
-      local arg = en and en.args and en.args[ctx.argn]
-      if ctx.option then         -- an option's value: the option says what it names
-        arg = nil
-        for _, o in ipairs(en and en.opts_arg == ctx.argn and en.options or {}) do
-          if o.name == ctx.option then arg = o end
+      local names
+      if cpath then               -- an enum's value in a run config
+        local schema = c and config_schema(c, ctx, en)
+        names = schema and T.enum(schema, cpath) or {}
+      else
+        local arg = en and en.args and en.args[ctx.argn]
+        if ctx.option then        -- an option's value: the option says what it names
+          arg = nil
+          for _, o in ipairs(en and #ctx.path == 1 and en.opts_arg == ctx.argn and en.options or {}) do
+            if o.name == ctx.option then arg = o end
+          end
         end
-        c = c or (is_client(rawget(_G, "client")) and rawget(_G, "client")) or nil
+        if not (arg and arg.complete and c) then return {} end
+        names = server_names(c, arg.complete)
       end
-      if not (arg and arg.complete and c) then return {} end
-      local names = server_names(c, arg.complete)
       local prefix = word:gsub("^[\"']", "")
       local out = sorted_matches(names, prefix, ctx.in_string)
       if word:sub(1, 1) == ctx.in_string then
@@ -691,12 +817,18 @@ function M.complete(before, word)
       return out
     end
     if ctx and ctx.in_table and word:match("^[%a_]*[%w_]*$") then
-      local en = entry_of(ctx.callee)
-      if en and en.opts_arg == ctx.argn and en.options then
+      if cpath then               -- a run config's keys, from the job's schema
+        local schema = c and config_schema(c, ctx, en)
+        local names = {}
+        for i, f in ipairs(schema and T.fields(schema, cpath) or {}) do names[i] = f.name end
+        return sorted_matches(names, word)
+      end
+      if en and #ctx.path == 0 and en.opts_arg == ctx.argn and en.options then
         local names = {}
         for i, o in ipairs(en.options) do names[i] = o.name end
         return sorted_matches(names, word)
       end
+      return {}
     end
     return complete_expr(word)
   end)
