@@ -980,7 +980,7 @@ function Client:repositories() end
 ---```
 ---@async
 ---@param opts? dagster.opts.jobs
----@return dagster.Job[] # {name, repository, location, is_asset_job}
+---@return dagster.Job[] # {name, repository, location, is_asset_job, partitioned}
 function Client:jobs(opts) end
 
 ---Options of client:materialize.
@@ -1089,6 +1089,7 @@ function Client:get_backfill(id) end
 ---@field status? string only this status (REQUESTED, COMPLETED_SUCCESS, CANCELED, ...)
 ---@field limit? integer at most this many (default: 100)
 ---@field cursor? string after this backfill id (the last page's cursor)
+---@field counts? boolean each backfill's partition counts too (the server works them out for each) (default: false)
 
 --- Lists backfills, newest first; returns them and a cursor.
 ---
@@ -1101,7 +1102,7 @@ function Client:get_backfill(id) end
 ---```
 ---@async
 ---@param opts? dagster.opts.backfills
----@return dagster.Backfill[] # without counts, runs or partitions
+---@return dagster.Backfill[] # without runs or partitions; counts with counts = true
 ---@return string? # the cursor of the next page; nil at the end
 function Client:backfills(opts) end
 
@@ -1188,7 +1189,7 @@ function Client:reexecute_backfill(id, opts) end
 ---```
 ---@async
 ---@param opts? dagster.opts.assets
----@return dagster.Asset[] # {key, path, latest_materialization}
+---@return dagster.Asset[] # {key, path, latest_materialization, group}
 function Client:assets(opts) end
 
 ---Options of client:schedules.
@@ -1207,7 +1208,7 @@ function Client:assets(opts) end
 ---```
 ---@async
 ---@param opts? dagster.opts.schedules
----@return dagster.Schedule[] # {name, location, repository, cron_schedule, status, id, job_name, ...}
+---@return dagster.Schedule[] # {name, location, repository, cron_schedule, status, id, job_name, last_tick = {timestamp, status}}
 function Client:schedules(opts) end
 
 ---Options of client:sensors.
@@ -1226,7 +1227,7 @@ function Client:schedules(opts) end
 ---```
 ---@async
 ---@param opts? dagster.opts.sensors
----@return dagster.Sensor[] # {name, location, repository, status, id, job_name, job_names, ...}
+---@return dagster.Sensor[] # {name, location, repository, status, id, job_name, job_names, min_interval, last_tick}
 function Client:sensors(opts) end
 
 ---Options of client:schedule.

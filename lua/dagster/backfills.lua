@@ -261,17 +261,20 @@ function M:get_backfill(id)
     end))
 end
 
-local BACKFILLS_OPTS = options("backfills", { "status", "limit", "cursor" })
+local BACKFILLS_OPTS = options("backfills", { "status", "limit", "cursor", "counts" })
 
--- client:backfills([{status =, limit =, cursor =}]) -> list (newest first), cursor for the
--- next page (nil at the end). Each entry is get_backfill's table without counts or runs.
+-- client:backfills([{status =, limit =, cursor =, counts =}]) -> list (newest first), cursor
+-- for the next page (nil at the end). Each entry is get_backfill's table without runs, and
+-- without counts unless counts = true (the server works them out for each backfill).
 function M:backfills(opts)
   local F = "backfills"
   local o = checkopts(opts, 1, F, BACKFILLS_OPTS)
   if o.status ~= nil then checktype(o.status, "string", 1, F, "status") end
   if o.cursor ~= nil then checktype(o.cursor, "string", 1, F, "cursor") end
   local limit = check.count(o.limit, 1, F, "limit", 100)
-  local out = self:_query(D.backfills, { status = o.status, cursor = o.cursor, limit = limit },
+  if o.counts ~= nil then checktype(o.counts, "boolean", 1, F, "counts") end
+  local doc = o.counts and D.backfills_counted or D.backfills
+  local out = self:_query(doc, { status = o.status, cursor = o.cursor, limit = limit },
     "DagsterLuaBackfills", function(d)
       local r = self:_member(d.partitionBackfillsOrError, "PartitionBackfills", "DagsterLuaBackfills")
       local out = {}

@@ -348,7 +348,7 @@ query DagsterLuaJobs {
   repositoriesOrError {
     __typename
     ... on RepositoryConnection { nodes { name location { name } jobs { name }
-      assetNodes { jobNames } } }
+      assetNodes { jobNames } partitionSets { pipelineName } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }
@@ -369,7 +369,8 @@ D.assets = [[
 query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
   assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
     __typename
-    ... on AssetConnection { nodes { key { path } latestMaterializationTimestamp } cursor }
+    ... on AssetConnection { nodes { key { path } latestMaterializationTimestamp
+      definition { groupName } } cursor }
     ... on Error { message }
     ... on PythonError { className stack }
   }
@@ -381,8 +382,8 @@ D.assets_from_events = [[
 query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
   assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
     __typename
-    ... on AssetConnection { nodes { key { path } assetMaterializations(limit: 1) { timestamp } }
-      cursor }
+    ... on AssetConnection { nodes { key { path } assetMaterializations(limit: 1) { timestamp }
+      definition { groupName } } cursor }
     ... on Error { message }
     ... on PythonError { className stack }
   }
@@ -394,7 +395,8 @@ query DagsterLuaSchedules {
   repositoriesOrError {
     __typename
     ... on RepositoryConnection { nodes { name location { name }
-      schedules { name cronSchedule pipelineName scheduleState { id selectorId status } } } }
+      schedules { name cronSchedule pipelineName
+        scheduleState { id selectorId status ticks(limit: 1) { timestamp status } } } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }
@@ -406,7 +408,8 @@ query DagsterLuaSensors {
   repositoriesOrError {
     __typename
     ... on RepositoryConnection { nodes { name location { name }
-      sensors { name targets { pipelineName } sensorState { id selectorId status } } } }
+      sensors { name minIntervalSeconds targets { pipelineName }
+        sensorState { id selectorId status ticks(limit: 1) { timestamp status } } } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }
@@ -692,6 +695,16 @@ query DagsterLuaBackfills($status: BulkActionStatus, $cursor: String, $limit: In
   partitionBackfillsOrError(status: $status, cursor: $cursor, limit: $limit) {
     __typename
     ... on PartitionBackfills { results {]] .. BACKFILL_HEAD .. [[ } }
+    ... on PythonError { message }
+  }
+}]]
+
+-- the same with each backfill's partition counts (client:backfills{counts = true})
+D.backfills_counted = [[
+query DagsterLuaBackfills($status: BulkActionStatus, $cursor: String, $limit: Int) {
+  partitionBackfillsOrError(status: $status, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on PartitionBackfills { results {]] .. BACKFILL_STATE .. [[ } }
     ... on PythonError { message }
   }
 }]]

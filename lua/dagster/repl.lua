@@ -103,41 +103,131 @@ local function duration(a, b)
   return term.seconds((b or os.time()) - a)
 end
 
--- an aligned table of rows (lists of strings) under a bold header (dagster.term's printer)
+-- an aligned table of rows (lists of strings) under a bold header (dagster.term's printer),
+-- each line cut to the terminal's width
 local function grid(header, rows)
-  return term.table(header, rows, { paint = function(line) return paint("bold", line) end })
+  local text = term.table(header, rows, { paint = function(line) return paint("bold", line) end })
+  if not env.tty then return text end
+  local out = {}
+  for line in (text .. "\n"):gmatch("(.-)\n") do out[#out + 1] = term.cut(line, env.cols) end
+  return concat(out, "\n")
 end
 
--- lists of runs and of locations as tables; nil for anything else
-local function as_table(v)
-  if not is_list(v) or type(v[1]) ~= "table" then return nil end
-  if v[1].run_id and v[1].status then
-    local rows = {}
-    for i, r in ipairs(v) do
-      if type(r) ~= "table" or not r.run_id then return nil end
-      rows[i] = { tostring(r.run_id), tostring(r.job_name or "-"), status_text(r.status),
+local function cell(v) return v == nil and "-" or tostring(v) end
+
+local function first_line(s) return s and tostring(s):match("[^\n]*") or "" end
+
+local function tick_text(t)
+  if type(t) ~= "table" then return "-" end
+  return short_time(t.timestamp) .. " " .. status_text(t.status)
+end
+
+-- The lists the REPL prints as tables: `is` tells an element of the list apart (every
+-- element must pass), `row` makes its cells. One printer (grid) for them all.
+local VIEWS = {
+  { name = "runs", is = function(x) return x.run_id and x.status end,
+    header = { "RUN", "JOB", "STATUS", "STARTED", "DURATION" },
+    row = function(r)
+      return { tostring(r.run_id), cell(r.job_name), status_text(r.status),
         short_time(r.start_time), duration(r.start_time, r.end_time) }
+    end },
+  { name = "locations", is = function(x) return x.name and x.load_status end,
+    header = { "LOCATION", "STATUS", "ERROR" },
+    row = function(l)
+      return { tostring(l.name), status_text(l.error and "FAILURE" or l.load_status),
+        l.error and paint("red", first_line(l.error)) or "" }
+    end },
+  { name = "schedules", is = function(x) return x.cron_schedule and x.selector_id end,
+    header = { "SCHEDULE", "LOCATION", "STATUS", "CRON", "LAST TICK" },
+    row = function(x)
+      return { tostring(x.name), cell(x.location), status_text(x.status), tostring(x.cron_schedule),
+        tick_text(x.last_tick) }
+    end },
+  { name = "sensors", is = function(x) return x.job_names and x.selector_id end,
+    header = { "SENSOR", "LOCATION", "STATUS", "INTERVAL", "LAST TICK" },
+    row = function(x)
+      return { tostring(x.name), cell(x.location), status_text(x.status),
+        x.min_interval and term.seconds(x.min_interval) or "-", tick_text(x.last_tick) }
+    end },
+  { name = "backfills", is = function(x) return x.id and x.status and x.asset_keys end,
+    header = { "BACKFILL", "STATUS", "TARGET", "PARTITIONS", "CREATED" },
+    row = function(b)
+      local target = b.job_name or concat(b.asset_keys, ",")
+      local parts = cell(b.num_partitions)
+      if type(b.counts) == "table" then
+        parts = fmt("%d/%d", b.counts.succeeded or 0, b.counts.requested or 0)
+      end
+      return { tostring(b.id), status_text(b.status), target, parts, short_time(b.created) }
+    end },
+  { name = "assets", is = function(x) return x.path and type(x.key) == "table" end,
+    header = { "ASSET", "GROUP", "LAST MATERIALIZATION" },
+    row = function(a)
+      return { tostring(a.path), cell(a.group), short_time(a.latest_materialization) }
+    end },
+  { name = "jobs", is = function(x) return x.is_asset_job ~= nil and x.name and x.location end,
+    header = { "JOB", "LOCATION", "ASSET JOB", "PARTITIONED" },
+    row = function(j)
+      return { tostring(j.name), tostring(j.location), j.is_asset_job and "yes" or "no",
+        j.partitioned and "yes" or (j.partitioned == nil and "-" or "no") }
+    end },
+  { name = "events", is = function(x) return x.type and x.timestamp and x.run_id end,
+    header = { "TIME", "TYPE", "STEP", "MESSAGE" },
+    row = function(e)
+      local msg = first_line(e.message)
+      if e.error_message then msg = msg .. ": " .. first_line(e.error_message) end
+      local ty = e.event_type or (e.level and "LOG " .. tostring(e.level)) or tostring(e.type)
+      if ty:find("FAILURE") or e.level == "ERROR" then ty = paint("red", ty)
+      elseif ty:find("SUCCESS") then ty = paint("green", ty) end
+      return { e.timestamp and os.date("%H:%M:%S", math.floor(e.timestamp)) or "-", ty,
+        cell(e.step_key), msg }
+    end },
+}
+
+-- a list of strings in columns to the terminal's width, filled down then across (ls)
+local function columns(title, list)
+  local w = 0
+  for _, x in ipairs(list) do w = math.max(w, term.width(x)) end
+  local ncols = math.max(1, (env.cols + 2) // (w + 2))
+  local nrows = (#list + ncols - 1) // ncols
+  local out = { paint("bold", fmt("%s (%d)", title, #list)) }
+  for r = 1, nrows do
+    local cells = {}
+    for c = 1, ncols do
+      local x = list[(c - 1) * nrows + r]
+      if x then cells[#cells + 1] = term.pad(x, w) end
     end
-    return grid({ "RUN", "JOB", "STATUS", "STARTED", "DURATION" }, rows)
+    out[#out + 1] = (concat(cells, "  "):gsub("%s+$", ""))
   end
-  if v[1].name and v[1].load_status then
-    local rows = {}
-    for i, l in ipairs(v) do
-      if type(l) ~= "table" or not l.load_status then return nil end
-      local err = l.error and tostring(l.error):match("[^\n]*") or ""
-      rows[i] = { tostring(l.name), status_text(l.error and "FAILURE" or l.load_status),
-        l.error and paint("red", err) or "" }
+  return concat(out, "\n")
+end
+
+-- lists the REPL knows as tables (see VIEWS); nil for anything else. call: the API method
+-- the line called, when one (a list of strings from partitions prints in columns)
+local function as_table(v, call)
+  if not is_list(v) then return nil end
+  if type(v[1]) == "string" and (call == "partitions" or call == "check_partitions") then
+    for _, x in ipairs(v) do if type(x) ~= "string" then return nil end end
+    return columns("PARTITIONS", v)
+  end
+  if type(v[1]) ~= "table" then return nil end
+  for _, view in ipairs(VIEWS) do
+    if view.is(v[1]) then
+      local rows = {}
+      for i, x in ipairs(v) do
+        if type(x) ~= "table" or not view.is(x) then return nil end
+        rows[i] = view.row(x)
+      end
+      return grid(view.header, rows)
     end
-    return grid({ "LOCATION", "STATUS", "ERROR" }, rows)
   end
 end
 
-function M.render(v)
+function M.render(v, call)
   local mt = getmetatable(v)
   if type(mt) == "table" and rawget(mt, "__name") == "dagster.Timeline" then
     return v:render { width = env.cols, colour = colour_on() }
   end
-  return as_table(v) or inspect(v)
+  return as_table(v, call) or inspect(v)
 end
 
 -- cuts text taller than the terminal, with a note saying how to see all of it
@@ -152,10 +242,14 @@ local function fit(text)
       #lines - rows + 1))
 end
 
-local function show(n, ...)
+local function show(call, n, ...)
   local parts = {}
-  for i = 1, n do parts[i] = M.render((select(i, ...))) end
-  io.stdout:write(fit(concat(parts, "\t")), "\n")
+  local sep = "\t"
+  for i = 1, n do
+    parts[i] = M.render((select(i, ...)), call)
+    if parts[i]:find("\n") then sep = "\n" end   -- a table or a dump: the next on a line of its own
+  end
+  io.stdout:write(fit(concat(parts, sep)), "\n")
 end
 
 ------------------------------------------------------------------------------------------
@@ -210,10 +304,23 @@ function M.run(fn, line)
       or line:find("shutdown_repository_location", 1, true)) then
     M.forget()
   end
+  local call = api_call(line)
+  if res[1] and call == "events" and type(res[2]) == "function" and res.n >= 2 then
+    -- client:events(id) at the prompt: the events it gives, read to the end (with follow,
+    -- to the run's end or Ctrl-C), as a list
+    local list, iter = {}, res[2]
+    local ok, e = pcall(function() for ev in iter do list[#list + 1] = ev end end)
+    res = table.pack(true, list)
+    if not ok then
+      if not interrupted(e) then res = table.pack(false, e) end
+      rawset(_G, "_err", e)
+      if interrupted(e) then io.stdout:write(paint("yellow", "Interrupted"), "\n") end
+    end
+  end
   if res[1] then
     if res.n > 1 then
       rawset(_G, "_", res[2])
-      show(res.n - 1, table.unpack(res, 2, res.n))
+      show(call, res.n - 1, table.unpack(res, 2, res.n))
     end
   else
     local e = res[2]

@@ -7,6 +7,8 @@
 --   term.width(s)           -> the columns s takes: colour codes count for nothing, a UTF-8
 --                              character for one
 --   term.pad(s, w [, right]) -> s padded with spaces to w columns (on the left with right)
+--   term.cut(s, w)          -> s cut to w columns, its last column "…" when cut (colour
+--                              codes kept, and reset after a cut)
 --   term.table(headers, rows [, {paint =, align =}]) -> the one table printer: an aligned
 --                              table of strings, two spaces between columns, the header
 --                              line given to paint (bold, say); align[i] = "right" for a
@@ -47,6 +49,26 @@ function M.pad(s, w, right)
   return right and rep(" ", n) .. s or s .. rep(" ", n)
 end
 local pad = M.pad
+
+function M.cut(s, w)
+  if width(s) <= w then return s end
+  local out, n, coloured = {}, 0, false
+  local i = 1
+  while i <= #s and n < w - 1 do
+    local esc = s:match("^\27%[[%d;]*m", i)
+    if esc then
+      out[#out + 1] = esc
+      coloured = true
+      i = i + #esc
+    else
+      local ch = s:match("^[%z\1-\127\194-\244][\128-\191]*", i) or s:sub(i, i)
+      out[#out + 1] = ch
+      n = n + 1
+      i = i + #ch
+    end
+  end
+  return concat(out) .. (coloured and "\27[0m" or "") .. "…"
+end
 
 function M.table(headers, rows, o)
   o = o or {}

@@ -4,7 +4,7 @@
 --   client:wait_for_location(name [, opts])            -> the location, once loaded without error
 --   client:repositories() / client:jobs([filter])      -> {name, location} / {name, repository, ...}
 --   client:materialize(keys [, opts])                  -> run id
---   client:assets([opts])                              -> {key, path, latest_materialization}
+--   client:assets([opts])                              -> {key, path, latest_materialization, group}
 --   client:schedules([filter]) / client:sensors([filter]), start_/stop_schedule, start_/stop_sensor
 --   client:schedule(name) / client:sensor(name) / client:ticks(name)  -> one in full, its ticks
 --   reset_schedule, reset_sensor, set_sensor_cursor, (set_)auto_materialize_paused
@@ -197,15 +197,19 @@ function M:repositories()
     end)
 end
 
--- client:jobs([{location =, repository =}]) -> list of {name, repository, location, is_asset_job}
+-- client:jobs([{location =, repository =}]) -> list of {name, repository, location, is_asset_job,
+-- partitioned}
 function M:jobs(opts)
   local location, repository = filter(opts, 1, "jobs")
   return self:_repository_nodes(D.jobs, "DagsterLuaJobs", location, repository,
     function(repo, out)
       local asset_jobs = caps.asset_jobs(repo)  -- not Job.isAssetJob: it raises on 1.11
+      local partitioned = {}
+      for _, p in ipairs(value(repo.partitionSets) or {}) do partitioned[p.pipelineName] = true end
       for _, job in ipairs(repo.jobs) do
         out[#out + 1] = { name = name_of(job.name), repository = repo.name,
-                          location = repo.location.name, is_asset_job = asset_jobs[job.name] == true }
+                          location = repo.location.name, is_asset_job = asset_jobs[job.name] == true,
+                          partitioned = partitioned[job.name] == true }
       end
     end)
 end
@@ -391,7 +395,8 @@ end
 local ASSETS_OPTS = options("assets", { "prefix", "limit", "page_size" })
 
 -- client:assets([{prefix = "a/b" or {"a", "b"}, limit = n, page_size = 100}]) -> list of
--- {key = {"a", "b"}, path = "a/b", latest_materialization = epoch seconds or nil}, in key
+-- {key = {"a", "b"}, path = "a/b", latest_materialization = epoch seconds or nil, group =
+-- the asset's group (nil for an asset without a definition)}, in key
 -- order, at most `limit` of them, fetched page_size at a time.
 function M:assets(opts)
   local F = "assets"
@@ -410,8 +415,10 @@ function M:assets(opts)
         local r = self:_member(d.assetsOrError, "AssetConnection", "DagsterLuaAssets")
         for _, node in ipairs(r.nodes) do
           local ts = caps.latest_materialization(node)
+          local def = value(node.definition)
           out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
-                            latest_materialization = not isnull(ts) and ts / 1000 or nil }
+                            latest_materialization = not isnull(ts) and ts / 1000 or nil,
+                            group = def and value(def.groupName) or nil }
         end
         local c = value(r.cursor)
         if c ~= nil and type(c) ~= "string" then error("the cursor is not a string", 0) end
@@ -439,9 +446,12 @@ local function instigator_table(kind, repo, s)
   local state = s[KINDS[kind].state]
   local t = { name = name_of(s.name), location = repo.location.name, repository = repo.name,
               status = state.status, id = state.id, selector_id = state.selectorId }
+  local last = type(state.ticks) == "table" and state.ticks[1]
+  if last then t.last_tick = { timestamp = last.timestamp, status = name_of(last.status) } end
   if kind == "schedule" then
     t.cron_schedule, t.job_name = s.cronSchedule, s.pipelineName
   else
+    t.min_interval = value(s.minIntervalSeconds)
     local names = {}
     if type(s.targets) == "table" then
       for _, target in ipairs(s.targets) do names[#names + 1] = target.pipelineName end
@@ -482,14 +492,15 @@ function M:_find_instigator(kind, name, location, repository)
 end
 
 -- client:schedules([{location =, repository =}]) -> list of {name, location, repository,
--- cron_schedule, status, id, selector_id, job_name}
+-- cron_schedule, status, id, selector_id, job_name, last_tick = {timestamp, status} (none
+-- before the first tick)}
 function M:schedules(opts)
   local location, repository = filter(opts, 1, "schedules")
   return self:_instigators("schedule", location, repository)
 end
 
 -- client:sensors([{location =, repository =}]) -> list of {name, location, repository, status,
--- id, selector_id, job_name, job_names}
+-- id, selector_id, job_name, job_names, min_interval (seconds), last_tick}
 function M:sensors(opts)
   local location, repository = filter(opts, 1, "sensors")
   return self:_instigators("sensor", location, repository)

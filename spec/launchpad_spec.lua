@@ -1,0 +1,274 @@
+-- The REPL as a launchpad (issue 28): every list a table, run configs completed from the
+-- job's schema, scaffolded and edited in $EDITOR. The module's side against the real local
+-- Dagster, then the REPL on a terminal (tmux) as a person uses it.
+local dagster = require "dagster"
+local H = require "helper"
+
+local yaml = dagster.yaml
+local json = dagster.json
+
+describe("client:scaffold_config", function()
+  local client = H.client()
+
+  it("gives the job's defaults with each required field without one as a placeholder", function()
+    local c = client:scaffold_config("config_job")
+    -- name: a required String without a default (the placeholder Dagster's UI writes);
+    -- mode: an enum with a default, as the server's default config has it
+    assert.same({ ops = { config_op = { config = { name = "", mode = "fast" } } } }, c)
+    -- a String placeholder is valid config: the server takes the scaffold as it is
+    assert.is_true(client:validate_run_config("config_job", { run_config = c }))
+  end)
+
+  it("writes YAML with a comment above each placeholder, that reads back as the table", function()
+    local text = client:scaffold_config("config_job", { yaml = true })
+    assert.truthy(text:find('      # required: String, no default: fill it in\n      name: ""\n', 1, true),
+      text)
+    assert.same(client:scaffold_config("config_job"), yaml.decode(text))
+  end)
+
+  it("starts from a partition's config, and names a partition the job does not have", function()
+    local c = client:scaffold_config("region_job", { partition = "eu" })
+    assert.equal("eu", c.ops.region_op.config.region)
+    local e = H.catch(client.scaffold_config, client, "region_job", { partition = "mars" })
+    assert.equal("PartitionKeysNotFoundError", e.name)
+  end)
+
+  it("names an unknown job, and checks its arguments as Lua does", function()
+    local e = H.catch(client.scaffold_config, client, "no_such_job")
+    assert.equal("JobNotFoundError", e.name)
+    local ok, err = pcall(client.scaffold_config, client, 42)
+    assert.is_false(ok)
+    assert.matches("bad argument #1 to 'scaffold_config' %(string expected, got number%)", err)
+    ok, err = pcall(client.scaffold_config, client, "config_job", { yml = true })
+    assert.is_false(ok)
+    assert.matches("yml", err)
+  end)
+
+  it("edit_config off a terminal says it needs one, and opens no editor", function()
+    local marker = os.tmpname()
+    os.remove(marker)
+    local out, err, code = H.run(("env DAGSTER_URL=%s EDITOR=%s %s -e %s"):format(H.url(),
+      H.quote("touch " .. marker), H.quote(H.bin),
+      H.quote('local c = require("dagster").client(os.getenv("DAGSTER_URL")); ' ..
+        'local ok, e = pcall(c.edit_config, c, "config_job"); print(e.name, e.message)')))
+    assert.equal(0, code, err)
+    assert.matches("^UnsupportedError\tedit_config needs a terminal", out)
+    assert.is_nil(io.open(marker))
+  end)
+end)
+
+describe("dagster.yaml.encode", function()
+  it("writes what decode reads back the same, quoting strings that would read otherwise", function()
+    local v = {
+      plain = "hello", yes = "yes", number = "1", colon = "a: b", empty = "", dash = "-x",
+      lines = "one\ntwo", quote = 'say "hi" \\ bye', utf8 = "épée", null = json.null,
+      int = 3, float = 2.0, small = 0.1, big = 1e300, t = true, f = false,
+      list = json.array { 1, "two", { three = 3, four = { 4 } } },
+      nested = { a = { b = { c = "d" } } }, none = {}, nothing = json.array(),
+    }
+    local text = yaml.encode(v)
+    local back = yaml.decode(text)
+    assert.same(v, back)
+    assert.equal("float", math.type(back.float))
+    assert.equal("yes", back.yes)
+  end)
+
+  it("puts comments above the key at their path, or its nearest present ancestor", function()
+    local text = yaml.encode({ ops = { x = { config = { count = 1 } } } }, {
+      [""] = "top", ["ops/x/config"] = { "one", "two" }, ["ops/y/config"] = "gone",
+    })
+    assert.equal(table.concat({
+      "# top",
+      "# gone",
+      "ops:",
+      "  x:",
+      "    # one",
+      "    # two",
+      "    config:",
+      "      count: 1",
+      "",
+    }, "\n"), text)
+  end)
+end)
+
+------------------------------------------------------------------------------------------
+-- On a terminal
+------------------------------------------------------------------------------------------
+
+local server = require("tmux").server("launchpad")
+
+local function prompts(t)
+  local n = 0
+  for _, l in ipairs(t:lines()) do if l:find("^dagster %S+>") then n = n + 1 end end
+  return n
+end
+
+-- types `line` and Enter, and waits for the prompt after its output
+local function enter(t, line, timeout)
+  local before = prompts(t)
+  t:type(line); t:keys("Enter")
+  H.wait_until("the prompt after " .. line, function()
+    return prompts(t) > before and t:last_line():find(">$")
+  end, timeout or 20, 0.05)
+end
+
+-- the lines between the prompt of `line` and the next prompt
+local function output_of(t, line)
+  local lines, out, inside = t:lines(), {}, false
+  for _, l in ipairs(lines) do
+    if l:find("^dagster %S+>") then
+      if inside then break end
+      inside = l:sub(-#line) == line
+    elseif inside then
+      out[#out + 1] = l
+    end
+  end
+  return out
+end
+
+local function start(env, width)
+  local hist = os.tmpname()
+  os.remove(hist)
+  local cmd = ("env %s DAGSTER_LUA_HISTORY=%s %s; echo \"[exit $?]\"; sleep 600"):format(env,
+    H.quote(hist), H.quote(H.bin))
+  local t = server:session(cmd, width or 120, 50)
+  t.hist = hist
+  t:wait_for(">$")
+  return t
+end
+
+local function close(t)
+  t:close()
+  os.remove(t.hist)
+end
+
+describe("the REPL as a launchpad", function()
+  local url = H.url()
+  local env = "DAGSTER_URL=" .. url
+  local client = H.client()
+  local t
+  setup(function() server:keep() end)
+  after_each(function() if t then close(t); t = nil end end)
+  teardown(function() server:kill() end)
+
+  it("prints schedules, sensors, jobs and assets as tables: a header and a line each", function()
+    t = start(env)
+    local cases = {
+      { "client:schedules()", "^SCHEDULE%s+LOCATION%s+STATUS%s+CRON%s+LAST TICK$", client:schedules(),
+        function(x) return "^" .. x.name .. "%s+" .. x.location .. "%s+" .. x.status .. "%s+" ..
+          x.cron_schedule:gsub("%*", "%%*") end },
+      { "client:sensors()", "^SENSOR%s+LOCATION%s+STATUS%s+INTERVAL%s+LAST TICK$", client:sensors(),
+        function(x) return "^" .. x.name .. "%s+" .. x.location .. "%s+" .. x.status end },
+      { 'client:jobs{location = "other"}', "^JOB%s+LOCATION%s+ASSET JOB%s+PARTITIONED$",
+        client:jobs { location = "other" },
+        function(x) return "^" .. x.name .. "%s+other%s+no%s+no$" end },
+      { 'client:assets{prefix = "nested"}', "^ASSET%s+GROUP%s+LAST MATERIALIZATION$",
+        client:assets { prefix = "nested" },
+        function(x) return "^" .. x.path .. "%s+" .. x.group end },
+    }
+    for _, case in ipairs(cases) do
+      local line, header, list, row = case[1], case[2], case[3], case[4]
+      assert.is_true(#list > 0, line)
+      enter(t, line)
+      local out = output_of(t, line)
+      assert.matches(header, out[1])
+      assert.equal(#list + 1, #out, table.concat(out, "\n"))
+      for i, x in ipairs(list) do assert.matches(row(x), out[i + 1]) end
+    end
+  end)
+
+  it("prints a partitioned job's partitions in columns, and `_` keeps the list", function()
+    t = start(env)
+    enter(t, 'client:partitions("region_job")')
+    local out = output_of(t, 'client:partitions("region_job")')
+    assert.same({ "PARTITIONS (3)", "eu    us    apac" }, out)
+    enter(t, "#_")
+    assert.same({ "3" }, output_of(t, "#_"))
+  end)
+
+  it("prints a run's events as a table cut to the terminal's width, `_` the list of them", function()
+    local run_id = client:submit_job_execution("config_job",
+      { run_config = { ops = { config_op = { config = { name = string.rep("long", 30) } } } } })
+    assert.equal("SUCCESS", H.wait_run(client, run_id, 60))
+    t = start(env, 80)
+    local line = ('client:events("%s")'):format(run_id)
+    enter(t, line)
+    local out = output_of(t, line)
+    assert.matches("^TIME%s+TYPE%s+STEP%s+MESSAGE$", out[1])
+    local success, cut = false, false
+    for _, l in ipairs(out) do
+      assert.is_true(utf8.len(l) <= 80, l)
+      success = success or l:find("^%d%d:%d%d:%d%d%s+STEP_SUCCESS%s+config_op%s") ~= nil
+      cut = cut or l:find("config_op: name=longlong.*…$") ~= nil
+    end
+    assert.is_true(success, table.concat(out, "\n"))
+    assert.is_true(cut, table.concat(out, "\n"))
+    enter(t, "_[#_].type")
+    assert.matches('"[%a]+"', output_of(t, "_[#_].type")[1])
+  end)
+
+  it("completes a run config from the job's schema: ops, an op's config fields, enum values", function()
+    t = start(env, 200)   -- the whole line on one terminal line
+    t:type('client:submit_job_execution("config_job", {run_config = {'); t:keys("Tab", "Tab")
+    H.wait_until("the root's keys", function()   -- listed under the line, which is drawn again
+      return t:screen():find("\nexecution%s+loggers%s+ops%s+resources%s*\n") ~= nil
+    end, 10, 0.05)
+    t:keys("C-u")
+    t:type('client:submit_job_execution("config_job", {run_config = {ops = {'); t:keys("Tab")
+    t:wait_for("ops = {config_op$")
+    t:type(" = {config = {"); t:keys("Tab", "Tab")
+    H.wait_until("the op's config fields", function()
+      return t:screen():find("\nmode%s+name%s*\n") ~= nil
+    end, 10, 0.05)
+    t:type('mode = "c'); t:keys("Tab")
+    t:wait_for('mode = "careful"$')
+  end)
+
+  it("edit_config reopens the editor once with the error at its path, then returns the valid config", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. H.quote(dir)))
+    local editor = dir .. "/editor.sh"
+    local f = assert(io.open(editor, "w"))
+    f:write([[#!/bin/sh
+# a scripted editor: a wrong field the first time, a right one the second; keeps what it saw
+dir=$(dirname "$0")
+n=$(ls "$dir"/seen.* 2>/dev/null | wc -l)
+n=$((n + 1))
+cp "$1" "$dir/seen.$n"
+if [ "$n" = 1 ]; then
+  printf 'ops:\n  config_op:\n    config:\n      whom: lua\n' > "$1"
+else
+  printf 'ops:\n  config_op:\n    config:\n      name: lua\n      mode: careful\n' > "$1"
+fi
+]])
+    f:close()
+    assert(os.execute("chmod +x " .. H.quote(editor)))
+    t = start(env .. " EDITOR=" .. H.quote(editor))
+    enter(t, 'cfg = client:edit_config("config_job")')
+    enter(t, "cfg.ops.config_op.config.name, cfg.ops.config_op.config.mode")
+    local shown = output_of(t, "cfg.ops.config_op.config.name, cfg.ops.config_op.config.mode")
+    assert.equal(1, #shown)
+    assert.matches('^"lua"%s+"careful"$', shown[1])
+    local first, second = H.slurp(dir .. "/seen.1"), H.slurp(dir .. "/seen.2")
+    assert.is_nil(H.slurp(dir .. "/seen.3"))
+    -- the scaffold first; then the saved config, each error above the key at its path
+    assert.truthy(first:find('      # required: String, no default: fill it in\n      name: ""\n', 1, true), first)
+    assert.truthy(second:find('  config_op:\n    # error: Received unexpected config entry "whom" ' ..
+      'at path root:ops:config_op:config', 1, true), second)
+    assert.truthy(second:find('\n    config:\n      whom: lua\n', 1, true), second)
+    -- and the config launches as it is
+    enter(t, 'client:wait_for_run(client:submit_job_execution("config_job", {run_config = cfg}))', 60)
+    assert.matches('^"SUCCESS"', output_of(t, 'client:wait_for_run(client:submit_job_execution("config_job", {run_config = cfg}))')[1])
+    os.execute("rm -rf " .. H.quote(dir))
+  end)
+
+  it("edit_config left unchanged on an invalid config gives up with the server's errors", function()
+    t = start(env .. " EDITOR=true")
+    enter(t, 'client:edit_config("config_job", {ops = {config_op = {config = {whom = 1}}}})')
+    enter(t, "_err.name, #_err.body")
+    local shown = output_of(t, "_err.name, #_err.body")
+    assert.equal(1, #shown)
+    assert.matches('^"RunConfigValidationInvalid"%s+2$', shown[1])
+  end)
+end)
