@@ -50,6 +50,7 @@ build = {
     ["dagster.automation"] = "lua/dagster/automation.lua",
     ["dagster.configtype"] = "lua/dagster/configtype.lua",
     ["dagster.runconfig"] = "lua/dagster/runconfig.lua",
+    ["dagster.instance"] = "lua/dagster/instance.lua",
     ["dagster.playbook"] = "lua/dagster/playbook.lua",
     ["dagster.playbook.cli"] = "lua/dagster/playbook/cli.lua",
     ["dagster.playbook.config"] = "lua/dagster/playbook/config.lua",

@@ -137,10 +137,11 @@ local CLASSES = {
     { "name", "string" }, { "location", "string" } } },
   { "dagster.Job", "A job (client:jobs).", {
     { "name", "string" }, { "repository", "string" }, { "location", "string" },
-    { "is_asset_job", "boolean" } } },
+    { "is_asset_job", "boolean" }, { "partitioned", "boolean", "the job has a partition set" } } },
   { "dagster.Asset", "An asset (client:assets).", {
     { "key", "string[]" }, { "path", "string", '"a/b"' },
-    { "latest_materialization", "number?", "epoch seconds" } } },
+    { "latest_materialization", "number?", "epoch seconds" },
+    { "group", "string?", "the asset's group" } } },
   { "dagster.BackfillCounts", "A backfill's partitions by status (asset backfills: asset partitions).", {
     { "requested", "integer" }, { "succeeded", "integer" }, { "failed", "integer" },
     { "in_progress", "integer" }, { "canceled", "integer" }, { "pending", "integer" } } },
@@ -161,14 +162,38 @@ local CLASSES = {
   { "dagster.Schedule", "A schedule (client:schedules).", {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "cron_schedule", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },
-    { "selector_id", "string" }, { "job_name", "string" } } },
+    { "selector_id", "string" }, { "job_name", "string" },
+    { "last_tick", "{timestamp: number, status: string}?", "none before the first tick" } } },
   { "dagster.PlaybookDefinition", "What a playbook file returns (playbook.define).", {
     { "decl", "dagster.PlaybookDeclaration", "the declaration, checked" },
     { "body", "fun(pb: dagster.Playbook): integer?", "the body, run by playbook.run" } } },
   { "dagster.Sensor", "A sensor (client:sensors).", {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "status", "dagster.InstigatorStatus" }, { "id", "string" }, { "selector_id", "string" },
-    { "job_name", "string?" }, { "job_names", "string[]" } } },
+    { "job_name", "string?" }, { "job_names", "string[]" },
+    { "min_interval", "integer?", "seconds between evaluations at least" },
+    { "last_tick", "{timestamp: number, status: string}?", "none before the first tick" } } },
+  { "dagster.Instance", "The instance's settings (client:instance).", {
+    { "run_queuing", "boolean", "runs go through the run queue" },
+    { "max_concurrent_runs", "integer?" },
+    { "tag_concurrency_limits", "table[]?", "{key, value, limit} each, read from the server's YAML" },
+    { "tag_concurrency_limits_yaml", "string?" }, { "op_concurrency_aware", "boolean?" },
+    { "auto_materialize_paused", "boolean" }, { "pools_supported", "boolean" },
+    { "min_pool_limit", "integer" }, { "max_pool_limit", "integer" },
+    { "default_pool_limit", "integer?" }, { "pool_granularity", "string?" } } },
+  { "dagster.DaemonStatus", "A daemon's health (client:daemon_health).", {
+    { "type", "string", "SCHEDULER, SENSOR, QUEUED_RUN_COORDINATOR, BACKFILL, ..." },
+    { "required", "boolean" }, { "healthy", "boolean?" },
+    { "last_heartbeat", "number?", "epoch seconds" },
+    { "errors", "string[]", "the last heartbeat's errors" } } },
+  { "dagster.PoolSlot", "A claimed slot of a pool.", { { "run_id", "string" }, { "step_key", "string" } } },
+  { "dagster.PendingStep", "A step waiting for a pool slot.", {
+    { "run_id", "string" }, { "step_key", "string" }, { "enqueued", "number", "epoch seconds" },
+    { "assigned", "number?" }, { "priority", "integer?" } } },
+  { "dagster.Pool", "A concurrency pool (client:concurrency_pools).", {
+    { "pool", "string" }, { "limit", "integer?" }, { "slot_count", "integer" },
+    { "using_default_limit", "boolean?" }, { "claimed", "dagster.PoolSlot[]" },
+    { "pending", "dagster.PendingStep[]" } } },
   { "dagster.UnloadableInstigator", "A running schedule or sensor whose code is gone (client:unloadable_instigators).", {
     { "kind", '"schedule"|"sensor"' }, { "name", "string" }, { "location", "string" },
     { "repository", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },

@@ -143,12 +143,14 @@ local Client = {}
 ---@field repository string
 ---@field location string
 ---@field is_asset_job boolean
+---@field partitioned boolean the job has a partition set
 
 ---An asset (client:assets).
 ---@class dagster.Asset
 ---@field key string[]
 ---@field path string "a/b"
 ---@field latest_materialization number? epoch seconds
+---@field group string? the asset's group
 
 ---A backfill's partitions by status (asset backfills: asset partitions).
 ---@class dagster.BackfillCounts
@@ -196,6 +198,7 @@ local Client = {}
 ---@field id string
 ---@field selector_id string
 ---@field job_name string
+---@field last_tick {timestamp: number, status: string}? none before the first tick
 
 ---What a playbook file returns (playbook.define).
 ---@class dagster.PlaybookDefinition
@@ -212,6 +215,52 @@ local Client = {}
 ---@field selector_id string
 ---@field job_name string?
 ---@field job_names string[]
+---@field min_interval integer? seconds between evaluations at least
+---@field last_tick {timestamp: number, status: string}? none before the first tick
+
+---The instance's settings (client:instance).
+---@class dagster.Instance
+---@field run_queuing boolean runs go through the run queue
+---@field max_concurrent_runs integer?
+---@field tag_concurrency_limits table[]? {key, value, limit} each, read from the server's YAML
+---@field tag_concurrency_limits_yaml string?
+---@field op_concurrency_aware boolean?
+---@field auto_materialize_paused boolean
+---@field pools_supported boolean
+---@field min_pool_limit integer
+---@field max_pool_limit integer
+---@field default_pool_limit integer?
+---@field pool_granularity string?
+
+---A daemon's health (client:daemon_health).
+---@class dagster.DaemonStatus
+---@field type string SCHEDULER, SENSOR, QUEUED_RUN_COORDINATOR, BACKFILL, ...
+---@field required boolean
+---@field healthy boolean?
+---@field last_heartbeat number? epoch seconds
+---@field errors string[] the last heartbeat's errors
+
+---A claimed slot of a pool.
+---@class dagster.PoolSlot
+---@field run_id string
+---@field step_key string
+
+---A step waiting for a pool slot.
+---@class dagster.PendingStep
+---@field run_id string
+---@field step_key string
+---@field enqueued number epoch seconds
+---@field assigned number?
+---@field priority integer?
+
+---A concurrency pool (client:concurrency_pools).
+---@class dagster.Pool
+---@field pool string
+---@field limit integer?
+---@field slot_count integer
+---@field using_default_limit boolean?
+---@field claimed dagster.PoolSlot[]
+---@field pending dagster.PendingStep[]
 
 ---A running schedule or sensor whose code is gone (client:unloadable_instigators).
 ---@class dagster.UnloadableInstigator
@@ -1129,17 +1178,28 @@ function Client:backfills(opts) end
 ---@return dagster.Backfill # the backfill, as get_backfill gives it
 function Client:wait_for_backfill(id, opts) end
 
+---Options of client:cancel_backfill.
+---@class dagster.opts.cancel_backfill
+---@field terminate_runs? boolean terminate the backfill's runs still queued or in flight (default: false)
+---@field grace? number seconds the terminated runs get before they are forced (default: 10)
+
 --- Cancels a backfill: no more launches, runs in flight canceled.
+---
+--- With terminate_runs, the backfill's runs still queued or in flight are terminated too (Dagster leaves them to finish, or stuck), those not finished after `grace` seconds are forced (marked CANCELED), and a backfill canceled already is no error, so the call can be made twice. Requests: the cancel, one run listing per half second of grace, one termination (two with forcing).
 ---
 ---Raises dagster.Error: BackfillNotFoundError, UnauthorizedError, PythonError.
 ---
 ---```lua
 --- client:cancel_backfill(id)
+--- local _, r = client:cancel_backfill(id, {terminate_runs = true, grace = 30})
+--- print(#r.terminated, #r.forced, #r.left)
 ---```
 ---@async
 ---@param id string
+---@param opts? dagster.opts.cancel_backfill
 ---@return boolean # true
-function Client:cancel_backfill(id) end
+---@return table? # with terminate_runs: {terminated, forced, left} run ids
+function Client:cancel_backfill(id, opts) end
 
 --- Requests a failed or canceled backfill again.
 ---
@@ -1464,6 +1524,101 @@ function Client:start_sensor(name, opts) end
 ---@param opts? dagster.opts.stop_sensor
 ---@return dagster.InstigatorStatus # "STOPPED" (idempotent)
 function Client:stop_sensor(name, opts) end
+
+--- The instance's run queue, pool and automation settings.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- local i = client:instance()
+--- print(i.run_queuing, i.max_concurrent_runs, i.pools_supported)
+---```
+---@async
+---@return dagster.Instance # {run_queuing, max_concurrent_runs, tag_concurrency_limits, op_concurrency_aware, auto_materialize_paused, pools_supported, min_pool_limit, max_pool_limit, default_pool_limit, pool_granularity}
+function Client:instance() end
+
+--- Each daemon: whether it is healthy, its last heartbeat and errors.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- for _, d in ipairs(client:daemon_health()) do
+---   print(d.type, d.healthy, d.last_heartbeat and os.time() - d.last_heartbeat)
+--- end
+---```
+---@async
+---@return dagster.DaemonStatus[] # {type, required, healthy, last_heartbeat, errors}, sorted by type
+function Client:daemon_health() end
+
+--- Each concurrency pool: its limit, claimed slots and pending steps.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- for _, p in ipairs(client:concurrency_pools()) do
+---   print(p.pool, #p.claimed .. "/" .. tostring(p.limit), #p.pending .. " pending")
+--- end
+---```
+---@async
+---@return dagster.Pool[] # {pool, limit, slot_count, using_default_limit, claimed = {{run_id, step_key}}, pending = {{run_id, step_key, enqueued, assigned, priority}}}
+function Client:concurrency_pools() end
+
+--- Frees the pool slots a run (or one of its steps) holds.
+---
+---Raises dagster.Error: UnauthorizedError, GraphQLError.
+---
+---```lua
+--- client:free_concurrency_slots(run_id)
+---```
+---@async
+---@param run_id string
+---@param step_key? string
+---@return boolean # true
+function Client:free_concurrency_slots(run_id, step_key) end
+
+--- Sets a concurrency pool's limit (creating the pool).
+---
+---Raises dagster.Error: UnauthorizedError, GraphQLError.
+---
+---```lua
+--- client:set_concurrency_limit("warehouse", 4)
+---```
+---@async
+---@param pool string
+---@param limit integer
+---@return boolean # true
+function Client:set_concurrency_limit(pool, limit) end
+
+--- Deletes a concurrency pool's limit.
+---
+---Raises dagster.Error: UnauthorizedError, GraphQLError.
+---
+---```lua
+--- client:delete_concurrency_limit("warehouse")
+---```
+---@async
+---@param pool string
+---@return boolean # true
+function Client:delete_concurrency_limit(pool) end
+
+---Options of client:delete_run.
+---@class dagster.opts.delete_run
+---@field force? boolean delete a run in flight too (default: false)
+
+--- Deletes a finished run and its event log.
+---
+--- A run not finished yet is refused with RunInProgressError (terminate it first), unless force = true: Dagster itself deletes any run. Deleting also frees the pool slots the run held. Two requests (the status, the deletion); one with force.
+---
+---Raises dagster.Error: RunNotFoundError, RunInProgressError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:delete_run(run_id)
+---```
+---@async
+---@param run_id string
+---@param opts? dagster.opts.delete_run
+---@return boolean # true
+function Client:delete_run(run_id, opts) end
 
 ---Options of client:scaffold_config.
 ---@class dagster.opts.scaffold_config

@@ -985,11 +985,22 @@ end]],
   {
     name = "client:cancel_backfill", kind = "method",
     summary = "Cancels a backfill: no more launches, runs in flight canceled.",
-    args = { { name = "id", type = "string" } },
-    returns = { { type = "boolean", doc = "true" } },
+    doc = [[With terminate_runs, the backfill's runs still queued or in flight are terminated too (Dagster leaves them to finish, or stuck), those not finished after `grace` seconds are forced (marked CANCELED), and a backfill canceled already is no error, so the call can be made twice. Requests: the cancel, one run listing per half second of grace, one termination (two with forcing).]],
+    args = { { name = "id", type = "string" }, { name = "opts", type = "table", optional = true } },
+    opts_arg = 2,
+    options = {
+      { name = "terminate_runs", type = "boolean", default = "false",
+        doc = "terminate the backfill's runs still queued or in flight" },
+      { name = "grace", type = "number", default = "10",
+        doc = "seconds the terminated runs get before they are forced" },
+    },
+    returns = { { type = "boolean", doc = "true" },
+      { type = "table?", doc = "with terminate_runs: {terminated, forced, left} run ids" } },
     errors = { "BackfillNotFoundError", "UnauthorizedError", "PythonError" },
     async = true,
-    example = [[client:cancel_backfill(id)]],
+    example = [[client:cancel_backfill(id)
+local _, r = client:cancel_backfill(id, {terminate_runs = true, grace = 30})
+print(#r.terminated, #r.forced, #r.left)]],
   },
   {
     name = "client:resume_backfill", kind = "method",
@@ -1207,6 +1218,88 @@ end]],
   instigator_switch("stop", "schedule", "STOPPED"),
   instigator_switch("start", "sensor", "RUNNING"),
   instigator_switch("stop", "sensor", "STOPPED"),
+
+  --------------------------------------------------------------------------------------
+  -- The instance: settings, daemons, concurrency pools, deleting runs (instance.lua)
+  --------------------------------------------------------------------------------------
+  {
+    name = "client:instance", kind = "method",
+    summary = "The instance's run queue, pool and automation settings.",
+    args = {},
+    returns = { { type = "dagster.Instance", doc = "{run_queuing, max_concurrent_runs, tag_concurrency_limits, op_concurrency_aware, auto_materialize_paused, pools_supported, min_pool_limit, max_pool_limit, default_pool_limit, pool_granularity}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[local i = client:instance()
+print(i.run_queuing, i.max_concurrent_runs, i.pools_supported)]],
+  },
+  {
+    name = "client:daemon_health", kind = "method",
+    summary = "Each daemon: whether it is healthy, its last heartbeat and errors.",
+    args = {},
+    returns = { { type = "dagster.DaemonStatus[]", doc = "{type, required, healthy, last_heartbeat, errors}, sorted by type" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, d in ipairs(client:daemon_health()) do
+  print(d.type, d.healthy, d.last_heartbeat and os.time() - d.last_heartbeat)
+end]],
+  },
+  {
+    name = "client:concurrency_pools", kind = "method",
+    summary = "Each concurrency pool: its limit, claimed slots and pending steps.",
+    args = {},
+    returns = { { type = "dagster.Pool[]", doc = "{pool, limit, slot_count, using_default_limit, claimed = {{run_id, step_key}}, pending = {{run_id, step_key, enqueued, assigned, priority}}}" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[for _, p in ipairs(client:concurrency_pools()) do
+  print(p.pool, #p.claimed .. "/" .. tostring(p.limit), #p.pending .. " pending")
+end]],
+  },
+  {
+    name = "client:free_concurrency_slots", kind = "method",
+    summary = "Frees the pool slots a run (or one of its steps) holds.",
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "step_key", type = "string", optional = true },
+    },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "UnauthorizedError", "GraphQLError" },
+    async = true,
+    example = [[client:free_concurrency_slots(run_id)]],
+  },
+  {
+    name = "client:set_concurrency_limit", kind = "method",
+    summary = "Sets a concurrency pool's limit (creating the pool).",
+    args = { { name = "pool", type = "string" }, { name = "limit", type = "integer" } },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "UnauthorizedError", "GraphQLError" },
+    async = true,
+    example = [[client:set_concurrency_limit("warehouse", 4)]],
+  },
+  {
+    name = "client:delete_concurrency_limit", kind = "method",
+    summary = "Deletes a concurrency pool's limit.",
+    args = { { name = "pool", type = "string" } },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "UnauthorizedError", "GraphQLError" },
+    async = true,
+    example = [[client:delete_concurrency_limit("warehouse")]],
+  },
+  {
+    name = "client:delete_run", kind = "method",
+    summary = "Deletes a finished run and its event log.",
+    doc = [[A run not finished yet is refused with RunInProgressError (terminate it first), unless force = true: Dagster itself deletes any run. Deleting also frees the pool slots the run held. Two requests (the status, the deletion); one with force.]],
+    args = {
+      { name = "run_id", type = "string", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = { { name = "force", type = "boolean", default = "false",
+      doc = "delete a run in flight too" } },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "RunNotFoundError", "RunInProgressError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:delete_run(run_id)]],
+  },
 
   --------------------------------------------------------------------------------------
   -- Run configs from the job's schema (runconfig.lua)

@@ -127,10 +127,8 @@ function M.pools(client)
 end
 
 function M.set_pool(client, key, slots)
-  if slots == nil then
-    return client:graphql(D.delete_concurrency_limit, { key = key }).deleteConcurrencyLimit
-  end
-  return client:graphql(D.set_concurrency_limit, { key = key, limit = slots }).setConcurrencyLimit
+  if slots == nil then return client:delete_concurrency_limit(key) end
+  return client:set_concurrency_limit(key, slots)
 end
 
 -- automation.diff(want, have [, {cursors = false}]) -> the changes that make `have` (a

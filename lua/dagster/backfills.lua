@@ -18,6 +18,7 @@ local wait = require "dagster.wait"
 local fmt, concat = string.format, table.concat
 local argerror, checktype, checkopts, options = check.argerror, check.type, check.opts, check.options
 local value, backfill_id = answer.value, answer.backfill_id
+local checknumber = check.number
 
 local FINAL = enums.FINAL_BACKFILL_STATUSES
 
@@ -431,15 +432,70 @@ local function not_found(self, r, id, opname)
   self:_typed_error(r, opname)
 end
 
--- client:cancel_backfill(id) -> true: Dagster stops launching its runs and cancels those
--- in flight (the backfill goes CANCELING, then CANCELED)
-function M:cancel_backfill(id)
-  checktype(id, "string", 1, "cancel_backfill")
-  return self:_query(D.cancel_backfill, { backfillId = id }, "DagsterLuaCancelBackfill", function(d)
-    local r = d.cancelPartitionBackfill
-    if r.__typename == "CancelBackfillSuccess" then return true end
-    not_found(self, r, id, "DagsterLuaCancelBackfill")
-  end, { once = true })
+local CANCEL_OPTS = options("cancel_backfill", { "terminate_runs", "grace" })
+
+-- the backfill's runs in flight: {run_id = status}, and how many
+local function runs_in_flight(self, id)
+  local out, n = {}, 0
+  for _, r in ipairs(self:runs { tags = { ["dagster/backfill"] = id },
+      statuses = enums.IN_FLIGHT_RUN_STATUSES, limit = 1000 }) do
+    out[r.run_id], n = r.status, n + 1
+  end
+  return out, n
+end
+
+-- client:cancel_backfill(id [, {terminate_runs = true, grace = 10}]) -> true [, report]:
+-- Dagster stops launching its runs and cancels those in flight (the backfill goes
+-- CANCELING, then CANCELED). With terminate_runs, the backfill's runs still queued or in
+-- flight are terminated too, and those not finished after `grace` seconds are forced
+-- (marked CANCELED); report = {terminated = run ids, forced = run ids, left = run ids still
+-- not finished}. A backfill already canceled is not an error then, so the call can be made
+-- twice.
+function M:cancel_backfill(id, opts)
+  local F = "cancel_backfill"
+  checktype(id, "string", 1, F)
+  local o = checkopts(opts, 2, F, CANCEL_OPTS)
+  if o.terminate_runs ~= nil then checktype(o.terminate_runs, "boolean", 2, F, "terminate_runs") end
+  local grace = checknumber(o.grace, 2, F, "grace") or 10
+  local ok, err = pcall(self._query, self, D.cancel_backfill, { backfillId = id },
+    "DagsterLuaCancelBackfill", function(d)
+      local r = d.cancelPartitionBackfill
+      if r.__typename == "CancelBackfillSuccess" then return true end
+      not_found(self, r, id, "DagsterLuaCancelBackfill")
+    end, { once = true })
+  if not o.terminate_runs then
+    if not ok then error(err, 0) end
+    return true
+  end
+  if not ok then
+    -- asked again: a backfill that has ended already is fine, anything else is not
+    local b = self:get_backfill(id)
+    if not enums.FINAL_BACKFILL_STATUSES[b.status] and b.status ~= "CANCELING" then error(err, 0) end
+  end
+  local report = { terminated = json.array(), forced = json.array(), left = json.array() }
+  local flying, n = runs_in_flight(self, id)
+  if n == 0 then return true, report end
+  local ids = {}
+  for run_id in pairs(flying) do ids[#ids + 1] = run_id end
+  table.sort(ids)
+  pcall(self.terminate_runs, self, ids)   -- a run CANCELING already refuses: forced below
+  for i, run_id in ipairs(ids) do report.terminated[i] = run_id end
+  local deadline = self:_now() + grace
+  while true do
+    flying, n = runs_in_flight(self, id)
+    if n == 0 or self:_now() >= deadline then break end
+    self:_sleep(math.min(0.5, deadline - self:_now()))
+  end
+  if n > 0 then
+    ids = {}
+    for run_id in pairs(flying) do ids[#ids + 1] = run_id end
+    table.sort(ids)
+    pcall(self.terminate_runs, self, ids, { force = true })
+    for i, run_id in ipairs(ids) do report.forced[i] = run_id end
+    flying, n = runs_in_flight(self, id)
+    for run_id in pairs(flying) do report.left[#report.left + 1] = run_id end
+  end
+  return true, report
 end
 
 -- client:resume_backfill(id) -> true: a failed or canceled backfill is requested again

@@ -86,6 +86,49 @@ query DagsterLuaConfigSchema($selector: PipelineSelector!) {
   }
 }]]
 
+-- the instance (instance.lua)
+D.instance = [[
+query DagsterLuaInstance {
+  instance {
+    runQueuingSupported autoMaterializePaused supportsConcurrencyLimits
+    minConcurrencyLimitValue maxConcurrencyLimitValue
+    runQueueConfig { maxConcurrentRuns tagConcurrencyLimitsYaml isOpConcurrencyAware }
+    poolConfig { poolGranularity defaultPoolLimit }
+  }
+}]]
+
+D.daemon_health = [[
+query DagsterLuaDaemonHealth {
+  instance { daemonHealth { allDaemonStatuses {
+    daemonType required healthy lastHeartbeatTime lastHeartbeatErrors { message className }
+  } } }
+}]]
+
+D.concurrency_pools = [[
+query DagsterLuaConcurrencyPools {
+  instance { concurrencyLimits {
+    concurrencyKey slotCount limit usingDefaultLimit
+    claimedSlots { runId stepKey }
+    pendingSteps { runId stepKey enqueuedTimestamp assignedTimestamp priority }
+  } }
+}]]
+
+D.free_concurrency_slots = [[
+mutation DagsterLuaFreeConcurrencySlots($runId: String!, $stepKey: String) {
+  freeConcurrencySlots(runId: $runId, stepKey: $stepKey)
+}]]
+
+D.delete_run = [[
+mutation DagsterLuaDeleteRun($runId: String!) {
+  deleteRun(runId: $runId) {
+    __typename
+    ... on DeletePipelineRunSuccess { runId }
+    ... on RunNotFoundError { message }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {

@@ -1,0 +1,155 @@
+-- The instance: its settings, daemons and concurrency pools, and deleting runs (added to the
+-- client).
+--
+--   client:instance()                        -> {run_queuing, max_concurrent_runs, ...}
+--   client:daemon_health()                   -> list of {type, required, healthy, ...}
+--   client:concurrency_pools()               -> list of {pool, limit, claimed, pending, ...}
+--   client:free_concurrency_slots(run_id [, step_key]) -> true
+--   client:set_concurrency_limit(pool, n) / client:delete_concurrency_limit(pool) -> true
+--   client:delete_run(run_id [, {force = true}]) -> true
+
+local E = require "dagster.error"
+local D = require "dagster.documents"
+local check = require "dagster.check"
+local answer = require "dagster.answer"
+local enums = require "dagster.enums"
+local yaml = require "dagster.yaml"
+
+local fmt = string.format
+local checktype, checkopts, options, argerror = check.type, check.opts, check.options, check.argerror
+local value, isnull = answer.value, answer.isnull
+
+local M = {}
+
+-- client:instance() -> the instance's settings: run_queuing (the run queue is in use),
+-- max_concurrent_runs, tag_concurrency_limits (a list of {key, value, limit}, decoded from
+-- the server's YAML; nil when none), op_concurrency_aware, auto_materialize_paused,
+-- pools_supported, min_pool_limit, max_pool_limit, default_pool_limit, pool_granularity
+function M:instance()
+  return self:_query(D.instance, nil, "DagsterLuaInstance", function(d)
+    local i = d.instance
+    local q = value(i.runQueueConfig)
+    local pc = value(i.poolConfig)
+    local out = {
+      run_queuing = i.runQueuingSupported == true and q ~= nil,
+      auto_materialize_paused = i.autoMaterializePaused,
+      pools_supported = i.supportsConcurrencyLimits,
+      min_pool_limit = i.minConcurrencyLimitValue, max_pool_limit = i.maxConcurrencyLimitValue,
+    }
+    if q then
+      out.max_concurrent_runs = q.maxConcurrentRuns
+      out.op_concurrency_aware = value(q.isOpConcurrencyAware)
+      local text = value(q.tagConcurrencyLimitsYaml)
+      if text and text ~= "" and yaml.available() then
+        local ok, v = pcall(yaml.decode, text, "tagConcurrencyLimitsYaml")
+        if ok and type(v) == "table" then out.tag_concurrency_limits = v end
+      end
+      out.tag_concurrency_limits_yaml = text
+    end
+    if pc then
+      out.default_pool_limit = value(pc.defaultPoolLimit)
+      out.pool_granularity = value(pc.poolGranularity)
+    end
+    return out
+  end)
+end
+
+-- client:daemon_health() -> list of {type, required, healthy, last_heartbeat (epoch seconds
+-- or nil), errors (the last heartbeat's error messages)}, sorted by type
+function M:daemon_health()
+  return self:_query(D.daemon_health, nil, "DagsterLuaDaemonHealth", function(d)
+    local out = {}
+    for _, s in ipairs(d.instance.daemonHealth.allDaemonStatuses) do
+      local errors = {}
+      for _, e in ipairs(s.lastHeartbeatErrors) do
+        errors[#errors + 1] = value(e.message) or value(e.className) or "an error"
+      end
+      out[#out + 1] = { type = s.daemonType, required = s.required, healthy = value(s.healthy),
+                        last_heartbeat = value(s.lastHeartbeatTime), errors = errors }
+    end
+    table.sort(out, function(a, b) return a.type < b.type end)
+    return out
+  end)
+end
+
+-- client:concurrency_pools() -> list of {pool, limit (nil when none is set), slot_count,
+-- using_default_limit, claimed = {{run_id, step_key}}, pending = {{run_id, step_key,
+-- enqueued, assigned, priority}}}, sorted by pool
+function M:concurrency_pools()
+  return self:_query(D.concurrency_pools, nil, "DagsterLuaConcurrencyPools", function(d)
+    local out = {}
+    for _, p in ipairs(d.instance.concurrencyLimits) do
+      local claimed, pending = {}, {}
+      for i, c in ipairs(p.claimedSlots) do claimed[i] = { run_id = c.runId, step_key = c.stepKey } end
+      for i, s in ipairs(p.pendingSteps) do
+        pending[i] = { run_id = s.runId, step_key = s.stepKey, enqueued = s.enqueuedTimestamp,
+                       assigned = value(s.assignedTimestamp), priority = value(s.priority) }
+      end
+      out[#out + 1] = { pool = p.concurrencyKey, limit = value(p.limit), slot_count = p.slotCount,
+                        using_default_limit = value(p.usingDefaultLimit), claimed = claimed,
+                        pending = pending }
+    end
+    table.sort(out, function(a, b) return a.pool < b.pool end)
+    return out
+  end)
+end
+
+-- client:free_concurrency_slots(run_id [, step_key]) -> true: frees the slots the run (or
+-- one of its steps) holds in every pool
+function M:free_concurrency_slots(run_id, step_key)
+  local F = "free_concurrency_slots"
+  checktype(run_id, "string", 1, F)
+  if step_key ~= nil then checktype(step_key, "string", 2, F) end
+  return self:_query(D.free_concurrency_slots, { runId = run_id, stepKey = step_key },
+    "DagsterLuaFreeConcurrencySlots", function(d) return d.freeConcurrencySlots == true end)
+end
+
+-- the pool limit the server takes: an integer within the instance's bounds (checked by
+-- the server: the message is its own)
+function M:set_concurrency_limit(pool, n)
+  local F = "set_concurrency_limit"
+  checktype(pool, "string", 1, F)
+  if math.type(n) ~= "integer" then
+    if type(n) == "number" and n == math.floor(n) then n = math.tointeger(n)
+    else argerror(2, F, fmt("integer expected, got %s", n == nil and "no value" or
+      (type(n) == "number" and "number" or type(n)))) end
+  end
+  if n < 0 then argerror(2, F, fmt("non-negative integer expected, got %d", n)) end
+  return self:_query(D.set_concurrency_limit, { key = pool, limit = n },
+    "DagsterLuaSetConcurrencyLimit", function(d) return d.setConcurrencyLimit == true end)
+end
+
+function M:delete_concurrency_limit(pool)
+  checktype(pool, "string", 1, "delete_concurrency_limit")
+  return self:_query(D.delete_concurrency_limit, { key = pool },
+    "DagsterLuaDeleteConcurrencyLimit", function(d) return d.deleteConcurrencyLimit == true end)
+end
+
+local DELETE_OPTS = options("delete_run", { "force" })
+
+-- client:delete_run(run_id [, {force = true}]) -> true: deletes the run and its event log.
+-- A run not yet finished is refused (RunInProgressError: terminate it first) unless force.
+function M:delete_run(run_id, opts)
+  local F = "delete_run"
+  checktype(run_id, "string", 1, F)
+  local o = checkopts(opts, 2, F, DELETE_OPTS)
+  if o.force ~= nil then checktype(o.force, "boolean", 2, F, "force") end
+  if not o.force then
+    local status = self:get_run_status(run_id)
+    if not enums.FINAL_RUN_STATUSES[status] then
+      error(E.new("RunInProgressError", fmt("run %s is %s: terminate it first (or delete " ..
+        "it with force = true)", run_id, status), { url = self.url, run_id = run_id,
+        status = status }), 0)
+    end
+  end
+  return self:_query(D.delete_run, { runId = run_id }, "DagsterLuaDeleteRun", function(d)
+    local r = d.deleteRun
+    if r.__typename == "DeletePipelineRunSuccess" then return true end
+    if r.__typename == "RunNotFoundError" and isnull(r.message) then
+      self:_typed_error(r, "DagsterLuaDeleteRun", fmt("Run Id %s not found", run_id))
+    end
+    self:_typed_error(r, "DagsterLuaDeleteRun")
+  end, { once = true })
+end
+
+return M
