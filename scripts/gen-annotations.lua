@@ -163,7 +163,8 @@ local CLASSES = {
     { "name", "string" }, { "location", "string" }, { "repository", "string" },
     { "cron_schedule", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },
     { "selector_id", "string" }, { "job_name", "string" },
-    { "last_tick", "{timestamp: number, status: string}?", "none before the first tick" } } },
+    { "last_tick", "{timestamp: number, status: string, error: string?}?", "none before the first tick" },
+    { "ticks", "{timestamp: number, status: string, error: string?}[]?", "with {ticks = n}: the last n, newest first" } } },
   { "dagster.PlaybookDefinition", "What a playbook file returns (playbook.define).", {
     { "decl", "dagster.PlaybookDeclaration", "the declaration, checked" },
     { "body", "fun(pb: dagster.Playbook): integer?", "the body, run by playbook.run" } } },
@@ -172,7 +173,8 @@ local CLASSES = {
     { "status", "dagster.InstigatorStatus" }, { "id", "string" }, { "selector_id", "string" },
     { "job_name", "string?" }, { "job_names", "string[]" },
     { "min_interval", "integer?", "seconds between evaluations at least" },
-    { "last_tick", "{timestamp: number, status: string}?", "none before the first tick" } } },
+    { "last_tick", "{timestamp: number, status: string, error: string?}?", "none before the first tick" },
+    { "ticks", "{timestamp: number, status: string, error: string?}[]?", "with {ticks = n}: the last n, newest first" } } },
   { "dagster.Instance", "The instance's settings (client:instance).", {
     { "run_queuing", "boolean", "runs go through the run queue" },
     { "max_concurrent_runs", "integer?" },
@@ -190,10 +192,23 @@ local CLASSES = {
   { "dagster.PendingStep", "A step waiting for a pool slot.", {
     { "run_id", "string" }, { "step_key", "string" }, { "enqueued", "number", "epoch seconds" },
     { "assigned", "number?" }, { "priority", "integer?" } } },
+  { "dagster.Hold", "What holds a queued run (client:queue).", {
+    { "kind", '"daemon"|"queue_limit"|"tag_limit"|"pool"' }, { "text", "string" },
+    { "pool", "string?" }, { "key", "string?" }, { "value", "string?" }, { "limit", "integer?" },
+    { "claimed", "integer?" }, { "ended", "integer?", "slots claimed by runs that have ended" } } },
+  { "dagster.QueuedRun", "A queued run (client:queue).", {
+    { "run_id", "string" }, { "job_name", "string" }, { "created", "number?" },
+    { "queued_for", "number?", "seconds" }, { "pools", "string[]" },
+    { "tags", "table<string, string>" }, { "held_by", "dagster.Hold[]" } } },
+  { "dagster.Queue", "The run queue (client:queue).", {
+    { "queued", "dagster.QueuedRun[]" }, { "in_progress", "dagster.RunSummary[]" },
+    { "pools", "dagster.Pool[]", "each with ended: the claimed slots' runs that have ended" },
+    { "instance", "dagster.Instance" }, { "daemon", "dagster.DaemonStatus?" } } },
   { "dagster.Pool", "A concurrency pool (client:concurrency_pools).", {
     { "pool", "string" }, { "limit", "integer?" }, { "slot_count", "integer" },
     { "using_default_limit", "boolean?" }, { "claimed", "dagster.PoolSlot[]" },
-    { "pending", "dagster.PendingStep[]" } } },
+    { "pending", "dagster.PendingStep[]" },
+    { "ended", "{run_id: string, status: string?}[]?", "client:queue: the claimed slots' runs that have ended" } } },
   { "dagster.UnloadableInstigator", "A running schedule or sensor whose code is gone (client:unloadable_instigators).", {
     { "kind", '"schedule"|"sensor"' }, { "name", "string" }, { "location", "string" },
     { "repository", "string" }, { "status", "dagster.InstigatorStatus" }, { "id", "string" },

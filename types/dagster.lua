@@ -198,7 +198,8 @@ local Client = {}
 ---@field id string
 ---@field selector_id string
 ---@field job_name string
----@field last_tick {timestamp: number, status: string}? none before the first tick
+---@field last_tick {timestamp: number, status: string, error: string?}? none before the first tick
+---@field ticks {timestamp: number, status: string, error: string?}[]? with {ticks = n}: the last n, newest first
 
 ---What a playbook file returns (playbook.define).
 ---@class dagster.PlaybookDefinition
@@ -216,7 +217,8 @@ local Client = {}
 ---@field job_name string?
 ---@field job_names string[]
 ---@field min_interval integer? seconds between evaluations at least
----@field last_tick {timestamp: number, status: string}? none before the first tick
+---@field last_tick {timestamp: number, status: string, error: string?}? none before the first tick
+---@field ticks {timestamp: number, status: string, error: string?}[]? with {ticks = n}: the last n, newest first
 
 ---The instance's settings (client:instance).
 ---@class dagster.Instance
@@ -253,6 +255,35 @@ local Client = {}
 ---@field assigned number?
 ---@field priority integer?
 
+---What holds a queued run (client:queue).
+---@class dagster.Hold
+---@field kind "daemon"|"queue_limit"|"tag_limit"|"pool"
+---@field text string
+---@field pool string?
+---@field key string?
+---@field value string?
+---@field limit integer?
+---@field claimed integer?
+---@field ended integer? slots claimed by runs that have ended
+
+---A queued run (client:queue).
+---@class dagster.QueuedRun
+---@field run_id string
+---@field job_name string
+---@field created number?
+---@field queued_for number? seconds
+---@field pools string[]
+---@field tags table<string, string>
+---@field held_by dagster.Hold[]
+
+---The run queue (client:queue).
+---@class dagster.Queue
+---@field queued dagster.QueuedRun[]
+---@field in_progress dagster.RunSummary[]
+---@field pools dagster.Pool[] each with ended: the claimed slots' runs that have ended
+---@field instance dagster.Instance
+---@field daemon dagster.DaemonStatus?
+
 ---A concurrency pool (client:concurrency_pools).
 ---@class dagster.Pool
 ---@field pool string
@@ -261,6 +292,7 @@ local Client = {}
 ---@field using_default_limit boolean?
 ---@field claimed dagster.PoolSlot[]
 ---@field pending dagster.PendingStep[]
+---@field ended {run_id: string, status: string?}[]? client:queue: the claimed slots' runs that have ended
 
 ---A running schedule or sensor whose code is gone (client:unloadable_instigators).
 ---@class dagster.UnloadableInstigator
@@ -859,6 +891,7 @@ function Client:each_run(filter) end
 ---@field tags? table<string, string> tags every run must carry
 ---@field also? string[] these runs too, whatever their status (to see how they ended)
 ---@field limit? integer at most this many in flight (default: 1000)
+---@field pools? boolean each run's concurrency pools too, as pools (the server reads each run's plan) (default: false)
 
 --- Runs queued or running, with step counts; one request.
 ---
@@ -1256,6 +1289,7 @@ function Client:assets(opts) end
 ---@class dagster.opts.schedules
 ---@field location? string only the schedules of this code location
 ---@field repository? string only the schedules of this repository
+---@field ticks? integer how many of the last ticks each carries (in ticks, when more than 1) (default: 1)
 
 --- Lists schedules with their cron schedule and status.
 ---
@@ -1275,6 +1309,7 @@ function Client:schedules(opts) end
 ---@class dagster.opts.sensors
 ---@field location? string only the sensors of this code location
 ---@field repository? string only the sensors of this repository
+---@field ticks? integer how many of the last ticks each carries (in ticks, when more than 1) (default: 1)
 
 --- Lists sensors with their status and target jobs.
 ---
@@ -1600,6 +1635,27 @@ function Client:set_concurrency_limit(pool, limit) end
 ---@param pool string
 ---@return boolean # true
 function Client:delete_concurrency_limit(pool) end
+
+---Options of client:queue.
+---@class dagster.opts.queue
+---@field heartbeat? number seconds without a heartbeat after which the daemon counts as gone (default: 120)
+---@field limit? integer at most this many runs in flight read (default: 1000)
+
+--- The queued runs and what holds each: daemon, limits, pools.
+---
+--- Why is my run QUEUED? Each queued run's held_by lists what the API shows holding it: the queued run coordinator daemon missing, unhealthy or silent for longer than `heartbeat` seconds ("daemon"), the queue's max_concurrent_runs reached ("queue_limit"), a tag concurrency limit reached ("tag_limit"), a pool of the run's steps at its limit ("pool", with the slots claimed by runs that have ended: the deadlock of dagster #28456). An empty held_by: nothing the API shows. Four requests whatever the number of runs.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- for _, r in ipairs(client:queue().queued) do
+---   for _, h in ipairs(r.held_by) do print(r.run_id, h.text) end
+--- end
+---```
+---@async
+---@param opts? dagster.opts.queue
+---@return dagster.Queue # {queued = {{run_id, job_name, created, queued_for, pools, tags, held_by = {{kind, text, ...}}}}, in_progress, pools, instance, daemon}
+function Client:queue(opts) end
 
 ---Options of client:delete_run.
 ---@class dagster.opts.delete_run
@@ -2009,6 +2065,19 @@ function Playbook:event(t) end
 ---@param headers string[]
 ---@param rows string[][]
 function Playbook:table(headers, rows) end
+
+--- Adds a gauge of the playbook's own to what --metrics writes.
+---
+--- Written after the common gauges as dagster_lua_<name>{playbook=..., journal=..., labels...} value, with HELP and TYPE once per name; nothing is written without --metrics (nor on a dry run).
+---
+---```lua
+--- pb:gauge("doctor_findings", "Findings of a check.", 2, { check = "pools" })
+---```
+---@param name string
+---@param help string
+---@param value number
+---@param labels? table<string, string>
+function Playbook:gauge(name, help, value, labels) end
 
 --- K=V words (a --tag list flag) as a table; a bad word: usage error.
 ---

@@ -268,17 +268,19 @@ query DagsterLuaRuns($filter: RunsFilter, $cursor: String, $limit: Int) {
 -- status, in one request: client:runs_in_flight, the refresh of the watch playbook
 D.runs_in_flight = [[
 query DagsterLuaRunsInFlight($filter: RunsFilter, $others: [String!]!, $hasOthers: Boolean!,
-    $limit: Int, $othersLimit: Int) {
+    $limit: Int, $othersLimit: Int, $pools: Boolean = false) {
   inFlight: runsOrError(filter: $filter, limit: $limit) {
     __typename
     ... on Runs { results {]] .. RUN_SUMMARY .. [[
-      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } } } }
+      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } }
+      allPools @include(if: $pools) } }
     ... on Error { message }
   }
   others: runsOrError(filter: {runIds: $others}, limit: $othersLimit) @include(if: $hasOthers) {
     __typename
     ... on Runs { results {]] .. RUN_SUMMARY .. [[
-      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } } } }
+      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } }
+      allPools @include(if: $pools) } }
     ... on Error { message }
   }
 }]]
@@ -434,12 +436,13 @@ query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
 
 -- schedules and sensors of every repository in one request (Repository.schedules/.sensors)
 D.schedules = [[
-query DagsterLuaSchedules {
+query DagsterLuaSchedules($ticks: Int = 1) {
   repositoriesOrError {
     __typename
     ... on RepositoryConnection { nodes { name location { name }
       schedules { name cronSchedule pipelineName
-        scheduleState { id selectorId status ticks(limit: 1) { timestamp status } } } } }
+        scheduleState { id selectorId status
+          ticks(limit: $ticks) { timestamp status error { message } } } } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }
@@ -447,12 +450,13 @@ query DagsterLuaSchedules {
 }]]
 
 D.sensors = [[
-query DagsterLuaSensors {
+query DagsterLuaSensors($ticks: Int = 1) {
   repositoriesOrError {
     __typename
     ... on RepositoryConnection { nodes { name location { name }
       sensors { name minIntervalSeconds targets { pipelineName }
-        sensorState { id selectorId status ticks(limit: 1) { timestamp status } } } } }
+        sensorState { id selectorId status
+          ticks(limit: $ticks) { timestamp status error { message } } } } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }

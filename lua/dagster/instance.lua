@@ -7,6 +7,7 @@
 --   client:free_concurrency_slots(run_id [, step_key]) -> true
 --   client:set_concurrency_limit(pool, n) / client:delete_concurrency_limit(pool) -> true
 --   client:delete_run(run_id [, {force = true}]) -> true
+--   client:queue([opts])                     -> the queued runs and what holds each
 
 local E = require "dagster.error"
 local D = require "dagster.documents"
@@ -123,6 +124,125 @@ function M:delete_concurrency_limit(pool)
   checktype(pool, "string", 1, "delete_concurrency_limit")
   return self:_query(D.delete_concurrency_limit, { key = pool },
     "DagsterLuaDeleteConcurrencyLimit", function(d) return d.deleteConcurrencyLimit == true end)
+end
+
+------------------------------------------------------------------------------------------
+-- The run queue: what holds each queued run
+------------------------------------------------------------------------------------------
+
+local QUEUE_OPTS = options("queue", { "heartbeat", "limit" })
+local IN_PROGRESS = { STARTING = true, STARTED = true, CANCELING = true, NOT_STARTED = true }
+
+-- whether a run's tags match a tag concurrency limit {key, value}: value nil (any value), a
+-- string, or {applyLimitPerUniqueValue = true} (each value its own limit)
+local function tag_matches(lim, tags, other)
+  local v = tags[lim.key]
+  if v == nil then return false end
+  if type(lim.value) == "string" then return v == lim.value end
+  if type(lim.value) == "table" and lim.value.applyLimitPerUniqueValue then
+    return other == nil or other[lim.key] == v
+  end
+  return true
+end
+
+-- client:queue([{heartbeat = 120, limit = 1000}]) -> the run queue now, and what holds each
+-- queued run: {queued = list of {run_id, job_name, created, queued_for, pools, tags, held_by
+-- = list of {kind, text, ...}}, in_progress = the runs in flight not queued, pools =
+-- concurrency_pools() with `ended` (the claimed slots' runs that have ended) on each,
+-- instance = instance(), daemon = the QUEUED_RUN_COORDINATOR's daemon_health() entry}.
+-- held_by kinds: "daemon" (no queued run coordinator, or its heartbeat older than
+-- `heartbeat` seconds), "queue_limit", "tag_limit" (key, value, limit), "pool" (pool, limit,
+-- claimed, ended). Four requests, whatever the number of runs (at most `limit` in flight).
+function M:queue(opts)
+  local F = "queue"
+  local o = checkopts(opts, 1, F, QUEUE_OPTS)
+  local heartbeat = check.number(o.heartbeat, 1, F, "heartbeat", "positive") or 120
+  local limit = check.count(o.limit, 1, F, "limit", 1000)
+  local inst = self:instance()
+  local daemons = self:daemon_health()
+  local pools = self:concurrency_pools()
+  local claimed = {}
+  for _, p in ipairs(pools) do
+    for _, c in ipairs(p.claimed) do claimed[#claimed + 1] = c.run_id end
+  end
+  local runs = self:runs_in_flight { also = claimed, limit = limit, pools = true }
+  local now = os.time()
+  local status_of, queued, in_progress = {}, {}, {}
+  for _, r in ipairs(runs) do
+    status_of[r.run_id] = r.status
+    if r.status == "QUEUED" then queued[#queued + 1] = r
+    elseif IN_PROGRESS[r.status] then in_progress[#in_progress + 1] = r end
+  end
+  local by_pool = {}
+  for _, p in ipairs(pools) do
+    p.ended = {}
+    local seen = {}
+    for _, c in ipairs(p.claimed) do
+      local st = status_of[c.run_id]
+      if (st == nil or enums.FINAL_RUN_STATUSES[st]) and not seen[c.run_id] then
+        seen[c.run_id] = true
+        p.ended[#p.ended + 1] = { run_id = c.run_id, status = st }
+      end
+    end
+    by_pool[p.pool] = p
+  end
+  local daemon
+  for _, d in ipairs(daemons) do if d.type == "QUEUED_RUN_COORDINATOR" then daemon = d end end
+  local daemon_why
+  if not daemon then
+    daemon_why = "no queued run coordinator daemon has ever beaten"
+  elseif daemon.healthy == false then
+    daemon_why = "the queued run coordinator daemon is unhealthy"
+  elseif not daemon.last_heartbeat or now - daemon.last_heartbeat > heartbeat then
+    daemon_why = fmt("the queued run coordinator daemon has not beaten for %ds",
+      daemon.last_heartbeat and math.floor(now - daemon.last_heartbeat) or -1)
+  end
+  local out = {}
+  for _, r in ipairs(queued) do
+    local held = {}
+    if daemon_why then held[#held + 1] = { kind = "daemon", text = daemon_why } end
+    if inst.max_concurrent_runs and inst.max_concurrent_runs >= 0
+        and #in_progress >= inst.max_concurrent_runs then
+      held[#held + 1] = { kind = "queue_limit", limit = inst.max_concurrent_runs,
+        text = fmt("the queue's limit: %d of %d runs in progress", #in_progress,
+          inst.max_concurrent_runs) }
+    end
+    for _, lim in ipairs(type(inst.tag_concurrency_limits) == "table" and inst.tag_concurrency_limits or {}) do
+      if type(lim) == "table" and lim.key and tonumber(lim.limit) and tag_matches(lim, r.tags) then
+        local n = 0
+        for _, x in ipairs(in_progress) do
+          if tag_matches(lim, x.tags, r.tags) then n = n + 1 end
+        end
+        if n >= tonumber(lim.limit) then
+          held[#held + 1] = { kind = "tag_limit", key = lim.key, value = r.tags[lim.key],
+            limit = tonumber(lim.limit), text = fmt("the tag limit %s=%s: %d of %d runs", lim.key,
+              r.tags[lim.key], n, tonumber(lim.limit)) }
+        end
+      end
+    end
+    if inst.op_concurrency_aware ~= false then
+      for _, name in ipairs(r.pools or {}) do
+        local p = by_pool[name]
+        local lim = p and p.limit or inst.default_pool_limit
+        local n = p and #p.claimed or 0
+        if lim and n >= lim then
+          local text = fmt("pool %s: %d of %d slots claimed", name, n, lim)
+          if p and #p.ended > 0 then
+            local ids = {}
+            for i, e in ipairs(p.ended) do ids[i] = e.run_id end
+            text = text .. fmt(", %d by runs that have ended (%s)", #p.ended, table.concat(ids, ", "))
+          end
+          held[#held + 1] = { kind = "pool", pool = name, limit = lim, claimed = n,
+            ended = p and #p.ended or 0, text = text }
+        end
+      end
+    end
+    out[#out + 1] = { run_id = r.run_id, job_name = r.job_name, created = r.creation_time,
+      queued_for = r.creation_time and now - r.creation_time or nil, pools = r.pools,
+      tags = r.tags, held_by = held }
+  end
+  return { queued = out, in_progress = in_progress, pools = pools, instance = inst,
+           daemon = daemon }
 end
 
 local DELETE_OPTS = options("delete_run", { "force" })

@@ -434,13 +434,14 @@ function M:each_run(filter)
   end
 end
 
-local IN_FLIGHT_OPTS = options("runs_in_flight", { "job_name", "tags", "also", "limit" })
+local IN_FLIGHT_OPTS = options("runs_in_flight", { "job_name", "tags", "also", "limit", "pools" })
 
 -- client:runs_in_flight([filter]) -> list of run summaries with steps_succeeded and
 -- steps_failed: the runs QUEUED, STARTING, STARTED or CANCELING (newest first), then the
 -- runs of filter.also (run ids) not among them, whatever their status (a watch asks for
 -- the runs it saw in flight, to learn how they ended). One request.
--- filter: job_name, tags ({k = v}), also (list of run ids), limit (default 1000)
+-- filter: job_name, tags ({k = v}), also (list of run ids), limit (default 1000), pools (each
+-- run's concurrency pools too, as `pools`: the server reads each run's plan for them)
 function M:runs_in_flight(filter)
   local F = "runs_in_flight"
   local o = checkopts(filter, 1, F, IN_FLIGHT_OPTS)
@@ -448,8 +449,9 @@ function M:runs_in_flight(filter)
   f.statuses = json.array({ table.unpack(enums.IN_FLIGHT_RUN_STATUSES) })
   local also = json.array(o.also ~= nil and check.string_list(o.also, 1, F, "also") or {})
   local limit = checkcount(o.limit, 1, F, "limit", 1000)
+  if o.pools ~= nil then checktype(o.pools, "boolean", 1, F, "pools") end
   local vars = { filter = f, others = also, hasOthers = #also > 0, limit = limit,
-    othersLimit = math.max(#also, 1) }
+    othersLimit = math.max(#also, 1), pools = o.pools == true }
   return self:_query(D.runs_in_flight, vars, "DagsterLuaRunsInFlight", function(d)
     local out, seen = {}, {}
     for _, field in ipairs { "inFlight", "others" } do
@@ -464,6 +466,7 @@ function M:runs_in_flight(filter)
             if type(st) == "table" and st.__typename == "RunStatsSnapshot" then
               s.steps_succeeded, s.steps_failed = st.stepsSucceeded, st.stepsFailed
             end
+            if o.pools then s.pools = value(run.allPools) or {} end
             out[#out + 1] = s
           end
         end

@@ -177,8 +177,8 @@ end
 -- The repositories of every loaded location (failed locations are left out by the server)
 -- that match location and repository (nil: any), each read by read(repo, out), which
 -- appends what it finds to out; returns out.
-function M:_repository_nodes(document, opname, location, repository, read)
-  return self:_query(document, nil, opname, function(d)
+function M:_repository_nodes(document, opname, location, repository, read, variables)
+  return self:_query(document, variables, opname, function(d)
     local r = self:_member(d.repositoriesOrError, "RepositoryConnection", opname)
     local out = {}
     for _, repo in ipairs(r.nodes) do
@@ -446,8 +446,14 @@ local function instigator_table(kind, repo, s)
   local state = s[KINDS[kind].state]
   local t = { name = name_of(s.name), location = repo.location.name, repository = repo.name,
               status = state.status, id = state.id, selector_id = state.selectorId }
-  local last = type(state.ticks) == "table" and state.ticks[1]
-  if last then t.last_tick = { timestamp = last.timestamp, status = name_of(last.status) } end
+  local ticks = {}
+  for i, k in ipairs(type(state.ticks) == "table" and state.ticks or {}) do
+    local err = value(k.error)
+    ticks[i] = { timestamp = k.timestamp, status = name_of(k.status),
+                 error = err and value(err.message) or nil }
+  end
+  t.last_tick = ticks[1]
+  if #ticks > 1 then t.ticks = ticks end
   if kind == "schedule" then
     t.cron_schedule, t.job_name = s.cronSchedule, s.pipelineName
   else
@@ -461,11 +467,23 @@ local function instigator_table(kind, repo, s)
   return t
 end
 
-function M:_instigators(kind, location, repository)
+function M:_instigators(kind, location, repository, ticks)
   local K = KINDS[kind]
   return self:_repository_nodes(D[K.doc], K.op, location, repository, function(repo, out)
     for _, s in ipairs(repo[K.field]) do out[#out + 1] = instigator_table(kind, repo, s) end
-  end)
+  end, ticks and { ticks = ticks } or nil)
+end
+
+local LIST_OPTS = { schedules = options("schedules", { "location", "repository", "ticks" }),
+                    sensors = options("sensors", { "location", "repository", "ticks" }) }
+
+-- the options of schedules and sensors: location, repository, ticks (how many of the last
+-- ticks each carries, default 1)
+local function list_filter(opts, fname)
+  local o = checkopts(opts, 1, fname, LIST_OPTS[fname])
+  if o.location ~= nil then checktype(o.location, "string", 1, fname, "location") end
+  if o.repository ~= nil then checktype(o.repository, "string", 1, fname, "repository") end
+  return o.location, o.repository, checkcount(o.ticks, 1, fname, "ticks")
 end
 
 -- the one schedule or sensor of that name (location and repository narrow the search), or
@@ -492,18 +510,16 @@ function M:_find_instigator(kind, name, location, repository)
 end
 
 -- client:schedules([{location =, repository =}]) -> list of {name, location, repository,
--- cron_schedule, status, id, selector_id, job_name, last_tick = {timestamp, status} (none
--- before the first tick)}
+-- cron_schedule, status, id, selector_id, job_name, last_tick = {timestamp, status, error}
+-- (none before the first tick), ticks (with {ticks = n}, n > 1: the last n, newest first)}
 function M:schedules(opts)
-  local location, repository = filter(opts, 1, "schedules")
-  return self:_instigators("schedule", location, repository)
+  return self:_instigators("schedule", list_filter(opts, "schedules"))
 end
 
 -- client:sensors([{location =, repository =}]) -> list of {name, location, repository, status,
 -- id, selector_id, job_name, job_names, min_interval (seconds), last_tick}
 function M:sensors(opts)
-  local location, repository = filter(opts, 1, "sensors")
-  return self:_instigators("sensor", location, repository)
+  return self:_instigators("sensor", list_filter(opts, "sensors"))
 end
 
 -- Starting and stopping: find the one schedule or sensor of that name, send the mutation, and

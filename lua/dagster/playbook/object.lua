@@ -158,6 +158,17 @@ function PB:table(headers, rows)
   end
 end
 
+-- pb:gauge(name, help, value [, labels]): a gauge of the playbook's own for --metrics,
+-- written after the common ones as dagster_lua_<name>{playbook=, journal=, labels...}
+function PB:gauge(name, help, value, labels)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    error("bad argument #1 to 'gauge' (a metric name expected)", 2)
+  end
+  if type(value) ~= "number" then error("bad argument #3 to 'gauge' (number expected)", 2) end
+  self.gauges = self.gauges or {}
+  table.insert(self.gauges, { name = name, help = tostring(help), value = value, labels = labels })
+end
+
 ------------------------------------------------------------------------------------------
 -- Steps and launches
 ------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 --   report.notify(pb, doc)                       POSTs it where --notify says, when --notify-on
 --                                                says; a failure is a warning line, never an
 --                                                exit status
---   report.metrics(pb, doc, path)                writes the metrics (a temporary file, then
+--   report.metrics(pb, doc, path)                writes the metrics, pb:gauge's after the
+--                                                common ones (a temporary file, then
 --                                                rename, as node_exporter's textfile
 --                                                collector wants)
 --
@@ -165,6 +166,22 @@ function M.metrics(pb, doc, path)
     out[#out + 1] = fmt("# HELP %s %s", name, m[3])
     out[#out + 1] = fmt("# TYPE %s %s", name, m[2])
     out[#out + 1] = fmt("%s{%s} %s", name, labels, fmt("%.17g", values[m[4]] or 0))
+  end
+  -- the playbook's own gauges (pb:gauge), HELP and TYPE once per name
+  local seen = {}
+  for _, g in ipairs(pb.gauges or {}) do
+    local name = "dagster_lua_" .. g.name
+    if not seen[name] then
+      seen[name] = true
+      out[#out + 1] = fmt("# HELP %s %s", name, g.help)
+      out[#out + 1] = fmt("# TYPE %s gauge", name)
+    end
+    local ls = { labels }
+    local keys = {}
+    for k in pairs(g.labels or {}) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do ls[#ls + 1] = fmt("%s=%s", k, label(g.labels[k])) end
+    out[#out + 1] = fmt("%s{%s} %s", name, concat(ls, ","), fmt("%.17g", g.value))
   end
   local tmp = fmt("%s.tmp.%d", path, sys.pid())
   local f, err = io.open(tmp, "w")
