@@ -11,48 +11,10 @@
 local dagster = require "dagster"
 local H = require "helper"
 
--- the daemon's process group: its supervisor's pid, from scripts/dagster-up's pids/daemon.pid
-local function daemon_group()
-  local path = H.state_dir() .. "/pids/daemon.pid"
-  local g = tonumber((H.slurp(path) or ""):match("%d+"))
-  assert(g and g > 1, "no daemon pid in " .. path .. ": scripts/dagster-up started no daemon")
-  return g
-end
+local daemon_group, daemon_pids, signal_group = H.daemon_group, H.daemon_pids, H.signal_group
 
--- pids of the dagster-daemon processes of the group (not the supervisor, whose command line
--- names the daemon's too)
-local function daemon_pids(g)
-  local pids = {}
-  for pid in H.run("pgrep -g " .. g .. " -f " .. H.quote("dagster-daemon(\\.py)? run")):gmatch("%d+") do
-    local cmd = H.slurp("/proc/" .. pid .. "/cmdline") or ""
-    if not cmd:find("supervise", 1, true) and cmd:find("dagster-daemon", 1, true) then
-      pids[#pids + 1] = pid
-    end
-  end
-  return pids
-end
-
--- (os.execute runs sh, dash here: its kill takes `kill -SIG -PGID`, and no `--`)
-local function signal_group(sig, g)
-  return os.execute(("kill -%s -%d"):format(sig, g))
-end
-
--- Stops the daemon's group g and launches succeed_job while it is stopped; returns the run id,
--- the group left stopped. Tries again (up to 5 times) when the daemon was stopped holding the
--- database's lock.
-local function launch_while_stopped(client, g)
-  local last
-  for _ = 1, 5 do
-    assert.is_true(signal_group("STOP", g))
-    local ok, res = pcall(client.submit_job_execution, client, "succeed_job")
-    if ok then return res end
-    signal_group("CONT", g)
-    if not tostring(res):find("database is locked", 1, true) then error(res, 0) end
-    last = res
-    H.sleep(0.2)   -- for the daemon to end its write before it is stopped again
-  end
-  error("the daemon held the database's lock at each of 5 stops; last: " .. tostring(last), 0)
-end
+-- succeed_job launched while the daemon's group g is stopped (H.launch_while_stopped)
+local function launch_while_stopped(client, g) return H.launch_while_stopped(client, g, "succeed_job") end
 
 -- the order in which a launched run goes through the statuses a wait can see
 local ORDER = { QUEUED = 1, STARTING = 2, STARTED = 3, SUCCESS = 4 }

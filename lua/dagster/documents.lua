@@ -442,7 +442,8 @@ query DagsterLuaSchedules($ticks: Int = 1) {
     ... on RepositoryConnection { nodes { name location { name }
       schedules { name cronSchedule pipelineName
         scheduleState { id selectorId status
-          ticks(limit: $ticks) { timestamp status error { message } } } } } }
+          ticks(limit: $ticks) { timestamp status
+            error { message errorChain { error { message } } } } } } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }
@@ -456,7 +457,8 @@ query DagsterLuaSensors($ticks: Int = 1) {
     ... on RepositoryConnection { nodes { name location { name }
       sensors { name minIntervalSeconds targets { pipelineName }
         sensorState { id selectorId status
-          ticks(limit: $ticks) { timestamp status error { message } } } } } }
+          ticks(limit: $ticks) { timestamp status
+            error { message errorChain { error { message } } } } } } } }
     ... on RepositoryNotFoundError { repositoryName repositoryLocationName }
     ... on Error { message }
     ... on PythonError { className stack }

@@ -448,9 +448,16 @@ local function instigator_table(kind, repo, s)
               status = state.status, id = state.id, selector_id = state.selectorId }
   local ticks = {}
   for i, k in ipairs(type(state.ticks) == "table" and state.ticks or {}) do
-    local err = value(k.error)
-    ticks[i] = { timestamp = k.timestamp, status = name_of(k.status),
-                 error = err and value(err.message) or nil }
+    -- the error: the user's own exception when Dagster wrapped it (the chain's first link:
+    -- "SensorExecutionError: Error occurred during the execution of evaluation_fn" says
+    -- nothing), else the message
+    local err, text = value(k.error), nil
+    if err then
+      local chain = value(err.errorChain)
+      local first = chain and chain[1] and value(chain[1].error)
+      text = first and value(first.message) or value(err.message)
+    end
+    ticks[i] = { timestamp = k.timestamp, status = name_of(k.status), error = text }
   end
   t.last_tick = ticks[1]
   if #ticks > 1 then t.ticks = ticks end

@@ -211,4 +211,50 @@ function H.python()
   return venv .. "/bin/python"
 end
 
+-- The daemon (spec/daemon_spec.lua, spec/doctor_spec.lua): its process group is its
+-- supervisor's pid, from scripts/dagster-up's pids/daemon.pid
+function H.daemon_group()
+  local path = H.state_dir() .. "/pids/daemon.pid"
+  local g = tonumber((H.slurp(path) or ""):match("%d+"))
+  assert(g and g > 1, "no daemon pid in " .. path .. ": scripts/dagster-up started no daemon")
+  return g
+end
+
+-- pids of the dagster-daemon processes of the group (not the supervisor, whose command line
+-- names the daemon's too)
+function H.daemon_pids(g)
+  local pids = {}
+  for pid in H.run("pgrep -g " .. g .. " -f " .. H.quote("dagster-daemon(\\.py)? run")):gmatch("%d+") do
+    local cmd = H.slurp("/proc/" .. pid .. "/cmdline") or ""
+    if not cmd:find("supervise", 1, true) and cmd:find("dagster-daemon", 1, true) then
+      pids[#pids + 1] = pid
+    end
+  end
+  return pids
+end
+
+-- sends a signal to a process group (os.execute runs sh, dash here: its kill takes
+-- `kill -SIG -PGID`, and no `--`)
+function H.signal_group(sig, g)
+  return os.execute(("kill -%s -%d"):format(sig, g))
+end
+
+-- Stops the daemon's group g and launches `job` while it is stopped; returns the run id, the
+-- group left stopped. Tries again (up to 5 times) when the daemon was stopped holding the
+-- database's lock (the launch then fails with "database is locked" after SQLite's busy
+-- timeout).
+function H.launch_while_stopped(client, g, job)
+  local last
+  for _ = 1, 5 do
+    assert(H.signal_group("STOP", g), "the daemon's group could not be stopped")
+    local ok, res = pcall(client.submit_job_execution, client, job)
+    if ok then return res end
+    H.signal_group("CONT", g)
+    if not tostring(res):find("database is locked", 1, true) then error(res, 0) end
+    last = res
+    H.sleep(0.2)   -- for the daemon to end its write before it is stopped again
+  end
+  error("the daemon held the database's lock at each of 5 stops; last: " .. tostring(last), 0)
+end
+
 return H
