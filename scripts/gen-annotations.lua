@@ -203,7 +203,8 @@ local CLASSES = {
   { "dagster.Queue", "The run queue (client:queue).", {
     { "queued", "dagster.QueuedRun[]" }, { "in_progress", "dagster.RunSummary[]" },
     { "pools", "dagster.Pool[]", "each with ended: the claimed slots' runs that have ended" },
-    { "instance", "dagster.Instance" }, { "daemon", "dagster.DaemonStatus?" } } },
+    { "instance", "dagster.Instance" }, { "daemons", "dagster.DaemonStatus[]" },
+    { "daemon", "dagster.DaemonStatus?", "the QUEUED_RUN_COORDINATOR's" } } },
   { "dagster.Pool", "A concurrency pool (client:concurrency_pools).", {
     { "pool", "string" }, { "limit", "integer?" }, { "slot_count", "integer" },
     { "using_default_limit", "boolean?" }, { "claimed", "dagster.PoolSlot[]" },

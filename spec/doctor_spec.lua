@@ -220,6 +220,36 @@ describe("play doctor", function()
     assert.matches("healthy\n$", err)
   end)
 
+  it("costs the same requests with 3 and with 43 runs queued (every check)", function()
+    local proxyf = dir .. "-proxy.log"
+    local url, pid = H.count_proxy(proxyf)
+    finally(function() os.execute("kill " .. pid); os.remove(proxyf) end)
+    -- runs held QUEUED by their pool (limit 0), then canceled
+    assert.is_true(client:set_concurrency_limit("doctor_pool", 0))
+    local held = {}
+    finally(function()
+      pcall(client.terminate_runs, client, held, { force = true })
+      client:delete_concurrency_limit("doctor_pool")
+    end)
+    local function queue(n)
+      local tasks = {}
+      for i = 1, n do tasks[i] = dagster.spawn(client.submit_job_execution, client, "pool_job") end
+      for _, id in ipairs(dagster.gather(tasks)) do held[#held + 1] = id end
+    end
+    local function requests()
+      local before = #H.proxy_posts(proxyf)
+      local _, err, code = H.play(dir, "doctor --url " .. H.quote(url) .. " --queued-for 1h")
+      assert.is_true(code == 0 or code == 6, err)
+      return #H.proxy_posts(proxyf) - before
+    end
+    queue(3)
+    local few = requests()
+    queue(40)
+    local many = requests()
+    assert.equal(few, many)
+    assert.is_true(few <= 12, ("doctor made %d requests"):format(few))
+  end)
+
   it("refuses an unknown --check with status 4, naming the checks", function()
     local _, err, code = H.play(dir, "doctor --check nope")
     assert.equal(4, code)

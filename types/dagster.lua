@@ -282,7 +282,8 @@ local Client = {}
 ---@field in_progress dagster.RunSummary[]
 ---@field pools dagster.Pool[] each with ended: the claimed slots' runs that have ended
 ---@field instance dagster.Instance
----@field daemon dagster.DaemonStatus?
+---@field daemons dagster.DaemonStatus[]
+---@field daemon dagster.DaemonStatus? the QUEUED_RUN_COORDINATOR's
 
 ---A concurrency pool (client:concurrency_pools).
 ---@class dagster.Pool
@@ -1654,7 +1655,7 @@ function Client:delete_concurrency_limit(pool) end
 ---```
 ---@async
 ---@param opts? dagster.opts.queue
----@return dagster.Queue # {queued = {{run_id, job_name, created, queued_for, pools, tags, held_by = {{kind, text, ...}}}}, in_progress, pools, instance, daemon}
+---@return dagster.Queue # {queued = {{run_id, job_name, created, queued_for, pools, tags, held_by = {{kind, text, ...}}}}, in_progress, pools, instance, daemons, daemon}
 function Client:queue(opts) end
 
 ---Options of client:delete_run.

@@ -1299,7 +1299,7 @@ end]],
         doc = "seconds without a heartbeat after which the daemon counts as gone" },
       { name = "limit", type = "integer", default = "1000", doc = "at most this many runs in flight read" },
     },
-    returns = { { type = "dagster.Queue", doc = "{queued = {{run_id, job_name, created, queued_for, pools, tags, held_by = {{kind, text, ...}}}}, in_progress, pools, instance, daemon}" } },
+    returns = { { type = "dagster.Queue", doc = "{queued = {{run_id, job_name, created, queued_for, pools, tags, held_by = {{kind, text, ...}}}}, in_progress, pools, instance, daemons, daemon}" } },
     errors = { "PythonError" },
     async = true,
     example = [[for _, r in ipairs(client:queue().queued) do

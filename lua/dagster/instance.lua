@@ -149,7 +149,7 @@ end
 -- queued run: {queued = list of {run_id, job_name, created, queued_for, pools, tags, held_by
 -- = list of {kind, text, ...}}, in_progress = the runs in flight not queued, pools =
 -- concurrency_pools() with `ended` (the claimed slots' runs that have ended) on each,
--- instance = instance(), daemon = the QUEUED_RUN_COORDINATOR's daemon_health() entry}.
+-- instance = instance(), daemons = daemon_health(), daemon = its QUEUED_RUN_COORDINATOR}.
 -- held_by kinds: "daemon" (no queued run coordinator, or its heartbeat older than
 -- `heartbeat` seconds), "queue_limit", "tag_limit" (key, value, limit), "pool" (pool, limit,
 -- claimed, ended). Four requests, whatever the number of runs (at most `limit` in flight).
@@ -242,7 +242,7 @@ function M:queue(opts)
       tags = r.tags, held_by = held }
   end
   return { queued = out, in_progress = in_progress, pools = pools, instance = inst,
-           daemon = daemon }
+           daemon = daemon, daemons = daemons }
 end
 
 local DELETE_OPTS = options("delete_run", { "force" })

@@ -243,7 +243,13 @@ return playbook.define({
     end end
     local ctx = { client = pb.client, flags = f,
       queue = once("queue", function() return pb.client:queue { heartbeat = f.heartbeat } end),
-      daemons = once("daemons", function() return pb.client:daemon_health() end) }
+      daemons = function() return memo.queue_daemons or pb.client:daemon_health() end }
+    local queue = ctx.queue
+    ctx.queue = function()
+      local q = queue()
+      memo.queue_daemons = q.daemons
+      return q
+    end
     local findings, failures, counts = {}, {}, {}
     for _, name in ipairs(names) do
       local ok, res = pcall(check[name], ctx)
