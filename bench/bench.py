@@ -67,7 +67,9 @@ RECOVER_CONCURRENCY = 20     # recover --concurrency
 RECOVER_RUN_SECONDS = 1.0    # how long a re-execution stays QUEUED before it is finished
 JSON_BYTES = 10 * 1024 * 1024
 JSON_FILE = os.path.join(WORK, "runs-10mib.json")
-DEFAULT_PARTS = ("cold", "loop", "runs", "json", "profile", "recover", "recover_rate", "backfill")
+N_DOCTOR_QUEUED = 1000      # runs added in flight (STARTING) for the doctor part's second look
+DEFAULT_PARTS = ("cold", "loop", "runs", "json", "doctor", "profile", "recover", "recover_rate",
+                 "backfill")
 
 
 def say(*a):
@@ -706,6 +708,36 @@ def make_json(url, path):
     return len(text), keep, len(results)
 
 
+def part_doctor(web, res):
+    """`play doctor` (every check) against the seeded webserver: N_LIST finished runs and
+    N_WAIT STARTED; then again with N_DOCTOR_QUEUED more runs STARTING (seeded: nothing runs
+    them; a seeded run cannot be QUEUED, which needs a job origin). Its requests, counted by
+    a proxy, must not grow with the runs."""
+    out = res["doctor"] = {"runs": N_LIST + N_WAIT, "queued": N_DOCTOR_QUEUED}
+    state = tempfile.mkdtemp(prefix="dagster-lua-bench-doctor.")
+    try:
+        for key in ("seeded", "queued"):
+            if key == "queued":
+                subprocess.run([PY, os.path.join(HERE, "seed_runs.py"), "seed", str(N_DOCTOR_QUEUED),
+                                "doctor", "STARTING"], env=home_env(web.home), stdout=subprocess.DEVNULL,
+                               check=True)
+            proxy = CountingProxy(web.url)
+            try:
+                m = measure([BIN, "play", "doctor", "--url", proxy.url, "--json"],
+                            env=dict(os.environ, XDG_STATE_HOME=state), check=False)
+                recs = proxy.records
+            finally:
+                proxy.close()
+            ops = {}
+            for r in recs:
+                ops[str(r["op"])] = ops.get(str(r["op"]), 0) + 1
+            out[key] = {"requests": len(recs), "ops": ops, "wall": m["wall"], "cpu": m["cpu"],
+                        "exit": m["rc"]}
+            say(f"doctor: {key}: {len(recs)} requests {ops}; exit {m['rc']}; wall {m['wall']:.2f}s")
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def part_backfill(url, res):
     proxy = CountingProxy(url)
     try:
@@ -982,6 +1014,15 @@ def report(res, args):
         other = sum(v for k, v in bf["ops"].items() if k not in ("DagsterLuaBackfillState", "DagsterLuaBackfill"))
         rows.append(("wait_for_backfill: the whole backfill read at the end / other requests", "1 / 0",
                      f"{bf['final']} / {other}", "—", "1", verdict(bf["final"] + other, 1, "<=")))
+    dr = res.get("doctor")
+    if dr:
+        a, b = dr["seeded"], dr["queued"]
+        rows.append((f"play doctor, every check, over {dr['runs']:,} runs: requests", "≤ 12",
+                     str(a["requests"]), "—", "1", verdict(a["requests"], 12, "<=")))
+        rows.append((f"play doctor with {dr['queued']:,} more runs in flight: requests", "the same",
+                     str(b["requests"]), "—", "1", verdict(b["requests"], a["requests"], "<=")))
+        rows.append(("play doctor: wall, without / with those runs in flight", "—",
+                     f"{a['wall']:.2f} s / {b['wall']:.2f} s", "—", "1", "(context)"))
     js = res.get("json")
     if js:
         for key in ("cpu", "wall"):
@@ -1145,7 +1186,7 @@ def main():
     dep = web = proxy = None
     tmp = tempfile.mkdtemp(prefix="dagster-lua-bench.")
     try:
-        if parts & {"runs", "json"}:
+        if parts & {"runs", "json", "doctor"}:
             web = SeededWebserver()
             proxy = CountingProxy(web.url)
             res["dagster_version"] = measure(
@@ -1156,6 +1197,8 @@ def main():
                 size, n, distinct = make_json(web.url, JSON_FILE)
                 say(f"json: {size} bytes, {n} runs ({distinct} distinct) from the benchmark webserver")
                 part_json(JSON_FILE, args.json_rounds, res)
+            if "doctor" in parts:   # last: it adds runs to the webserver's storage
+                part_doctor(web, res)
             proxy.close()
             proxy = None
             web.close()

@@ -170,6 +170,27 @@ local VIEWS = {
       return { tostring(j.name), tostring(j.location), j.is_asset_job and "yes" or "no",
         j.partitioned and "yes" or (j.partitioned == nil and "-" or "no") }
     end },
+  { name = "queued runs", is = function(x) return x.run_id and x.held_by end,
+    header = { "RUN", "JOB", "QUEUED FOR", "HELD BY" },
+    row = function(r)
+      local why = {}
+      for i, h in ipairs(r.held_by) do why[i] = h.text end
+      return { tostring(r.run_id), cell(r.job_name), r.queued_for and term.seconds(r.queued_for) or "-",
+        #why > 0 and concat(why, "; ") or "-" }
+    end },
+  { name = "pools", is = function(x) return x.pool and x.claimed and x.pending end,
+    header = { "POOL", "LIMIT", "CLAIMED", "PENDING" },
+    row = function(p)
+      return { tostring(p.pool), cell(p.limit), tostring(#p.claimed), tostring(#p.pending) }
+    end },
+  { name = "daemons", is = function(x) return x.type and x.required ~= nil and x.errors end,
+    header = { "DAEMON", "REQUIRED", "HEALTHY", "LAST HEARTBEAT", "ERRORS" },
+    row = function(d)
+      local healthy = d.healthy == nil and "-" or (d.healthy and paint("green", "yes") or paint("red", "no"))
+      return { tostring(d.type), d.required and "yes" or "no", healthy,
+        d.last_heartbeat and (term.seconds(os.time() - d.last_heartbeat) .. " ago") or "never",
+        d.errors[1] and paint("red", first_line(d.errors[1])) or "" }
+    end },
   { name = "events", is = function(x) return x.type and x.timestamp and x.run_id end,
     header = { "TIME", "TYPE", "STEP", "MESSAGE" },
     row = function(e)

@@ -1,7 +1,7 @@
 -- doctor: find what is silently wrong with a deployment, and fix what is safe to fix.
 --
 --   dagster-lua play doctor [--fix] [--check NAME]... [--queued-for 10m] [--stuck-for 15m]
---       [--ticks 3] [--heartbeat 2m] [--grace 10s] [--json] [--metrics FILE]
+--       [--ticks 3] [--heartbeat 5m] [--grace 10s] [--json] [--metrics FILE]
 --
 -- The checks (--check picks some; default all):
 --   pools       slots of a concurrency pool claimed by runs that have ended: every later run
@@ -214,7 +214,7 @@ return playbook.define({
       doc = "a run STARTING or CANCELING longer than this is a finding" },
     { name = "ticks", type = "integer", metavar = "N", default = "3",
       doc = "a schedule or sensor whose last N ticks failed is a finding" },
-    { name = "heartbeat", type = "duration", metavar = "DURATION", default = "2m",
+    { name = "heartbeat", type = "duration", metavar = "DURATION", default = "5m",
       doc = "a daemon silent for longer than this is a finding" },
     { name = "grace", type = "duration", metavar = "DURATION", default = "10s",
       doc = "how long a terminated run gets before it is forced" },
