@@ -713,11 +713,11 @@ def part_doctor(web, res):
     N_WAIT STARTED; then again with N_DOCTOR_QUEUED more runs STARTING (seeded: nothing runs
     them; a seeded run cannot be QUEUED, which needs a job origin). Its requests, counted by
     a proxy, must not grow with the runs."""
-    out = res["doctor"] = {"runs": N_LIST + N_WAIT, "queued": N_DOCTOR_QUEUED}
+    out = res["doctor"] = {"runs": N_LIST + N_WAIT, "added": N_DOCTOR_QUEUED}
     state = tempfile.mkdtemp(prefix="dagster-lua-bench-doctor.")
     try:
-        for key in ("seeded", "queued"):
-            if key == "queued":
+        for key in ("seeded", "more"):
+            if key == "more":
                 subprocess.run([PY, os.path.join(HERE, "seed_runs.py"), "seed", str(N_DOCTOR_QUEUED),
                                 "doctor", "STARTING"], env=home_env(web.home), stdout=subprocess.DEVNULL,
                                check=True)
@@ -1016,10 +1016,10 @@ def report(res, args):
                      f"{bf['final']} / {other}", "—", "1", verdict(bf["final"] + other, 1, "<=")))
     dr = res.get("doctor")
     if dr:
-        a, b = dr["seeded"], dr["queued"]
+        a, b = dr["seeded"], dr["more"]
         rows.append((f"play doctor, every check, over {dr['runs']:,} runs: requests", "≤ 12",
                      str(a["requests"]), "—", "1", verdict(a["requests"], 12, "<=")))
-        rows.append((f"play doctor with {dr['queued']:,} more runs in flight: requests", "the same",
+        rows.append((f"play doctor with {dr['added']:,} more runs in flight: requests", "the same",
                      str(b["requests"]), "—", "1", verdict(b["requests"], a["requests"], "<=")))
         rows.append(("play doctor: wall, without / with those runs in flight", "—",
                      f"{a['wall']:.2f} s / {b['wall']:.2f} s", "—", "1", "(context)"))

@@ -892,7 +892,8 @@ function Client:each_run(filter) end
 ---@field tags? table<string, string> tags every run must carry
 ---@field also? string[] these runs too, whatever their status (to see how they ended)
 ---@field limit? integer at most this many in flight (default: 1000)
----@field pools? boolean each run's concurrency pools too, as pools (the server reads each run's plan) (default: false)
+---@field pools? boolean each QUEUED run's concurrency pools too, as pools (the server reads each run's plan) (default: false)
+---@field steps? boolean false: without steps_succeeded and steps_failed (read from each run's event log) (default: true)
 
 --- Runs queued or running, with step counts; one request.
 ---

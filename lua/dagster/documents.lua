@@ -264,23 +264,31 @@ query DagsterLuaRuns($filter: RunsFilter, $cursor: String, $limit: Int) {
   }
 }]]
 
--- the runs in flight with their step counts, and (when $hasOthers) some runs whatever their
--- status, in one request: client:runs_in_flight, the refresh of the watch playbook
+-- the runs in flight with their step counts, (when $pools) the pools of the queued ones (the
+-- server reads each run's plan for them: only the runs waiting are asked), and (when
+-- $hasOthers) some runs whatever their status, in one request: client:runs_in_flight, the
+-- refresh of the watch playbook, client:queue
 D.runs_in_flight = [[
 query DagsterLuaRunsInFlight($filter: RunsFilter, $others: [String!]!, $hasOthers: Boolean!,
-    $limit: Int, $othersLimit: Int, $pools: Boolean = false) {
+    $limit: Int, $othersLimit: Int, $pools: Boolean = false, $queued: RunsFilter,
+    $stats: Boolean = true) {
   inFlight: runsOrError(filter: $filter, limit: $limit) {
     __typename
     ... on Runs { results {]] .. RUN_SUMMARY .. [[
-      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } }
-      allPools @include(if: $pools) } }
+      stats @include(if: $stats) {
+        __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } } } }
+    ... on Error { message }
+  }
+  queuedPools: runsOrError(filter: $queued, limit: $limit) @include(if: $pools) {
+    __typename
+    ... on Runs { results { runId allPools } }
     ... on Error { message }
   }
   others: runsOrError(filter: {runIds: $others}, limit: $othersLimit) @include(if: $hasOthers) {
     __typename
     ... on Runs { results {]] .. RUN_SUMMARY .. [[
-      stats { __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } }
-      allPools @include(if: $pools) } }
+      stats @include(if: $stats) {
+        __typename ... on RunStatsSnapshot { stepsSucceeded stepsFailed } } } }
     ... on Error { message }
   }
 }]]

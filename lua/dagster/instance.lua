@@ -165,7 +165,7 @@ function M:queue(opts)
   for _, p in ipairs(pools) do
     for _, c in ipairs(p.claimed) do claimed[#claimed + 1] = c.run_id end
   end
-  local runs = self:runs_in_flight { also = claimed, limit = limit, pools = true }
+  local runs = self:runs_in_flight { also = claimed, limit = limit, pools = true, steps = false }
   local now = os.time()
   local status_of, queued, in_progress = {}, {}, {}
   for _, r in ipairs(runs) do

@@ -434,14 +434,16 @@ function M:each_run(filter)
   end
 end
 
-local IN_FLIGHT_OPTS = options("runs_in_flight", { "job_name", "tags", "also", "limit", "pools" })
+local IN_FLIGHT_OPTS = options("runs_in_flight",
+  { "job_name", "tags", "also", "limit", "pools", "steps" })
 
 -- client:runs_in_flight([filter]) -> list of run summaries with steps_succeeded and
 -- steps_failed: the runs QUEUED, STARTING, STARTED or CANCELING (newest first), then the
 -- runs of filter.also (run ids) not among them, whatever their status (a watch asks for
 -- the runs it saw in flight, to learn how they ended). One request.
 -- filter: job_name, tags ({k = v}), also (list of run ids), limit (default 1000), pools (each
--- run's concurrency pools too, as `pools`: the server reads each run's plan for them)
+-- QUEUED run's concurrency pools too, as `pools`: the server reads each run's plan for them),
+-- steps (false: without the step counts, which the server reads from each run's event log)
 function M:runs_in_flight(filter)
   local F = "runs_in_flight"
   local o = checkopts(filter, 1, F, IN_FLIGHT_OPTS)
@@ -450,10 +452,22 @@ function M:runs_in_flight(filter)
   local also = json.array(o.also ~= nil and check.string_list(o.also, 1, F, "also") or {})
   local limit = checkcount(o.limit, 1, F, "limit", 1000)
   if o.pools ~= nil then checktype(o.pools, "boolean", 1, F, "pools") end
+  if o.steps ~= nil then checktype(o.steps, "boolean", 1, F, "steps") end
   local vars = { filter = f, others = also, hasOthers = #also > 0, limit = limit,
-    othersLimit = math.max(#also, 1), pools = o.pools == true }
+    othersLimit = math.max(#also, 1), pools = o.pools == true, stats = o.steps ~= false }
+  if o.pools then
+    local q = {}
+    for k, v in pairs(f) do q[k] = v end
+    q.statuses = json.array { "QUEUED" }
+    vars.queued = q
+  end
   return self:_query(D.runs_in_flight, vars, "DagsterLuaRunsInFlight", function(d)
-    local out, seen = {}, {}
+    local out, seen, pools = {}, {}, {}
+    local qp = d.queuedPools
+    if o.pools and qp ~= nil and not isnull(qp) then
+      if qp.__typename ~= "Runs" then self:_typed_error(qp, "DagsterLuaRunsInFlight") end
+      for _, run in ipairs(qp.results) do pools[run.runId] = value(run.allPools) or {} end
+    end
     for _, field in ipairs { "inFlight", "others" } do
       local r = d[field]
       if r ~= nil and not isnull(r) then
@@ -466,7 +480,7 @@ function M:runs_in_flight(filter)
             if type(st) == "table" and st.__typename == "RunStatsSnapshot" then
               s.steps_succeeded, s.steps_failed = st.stepsSucceeded, st.stepsFailed
             end
-            if o.pools then s.pools = value(run.allPools) or {} end
+            if o.pools and s.status == "QUEUED" then s.pools = pools[s.run_id] or {} end
             out[#out + 1] = s
           end
         end
