@@ -10,7 +10,7 @@ local function esc(s) return (s:gsub("%p", "%%%0")) end
 describe("play freeze and play thaw", function()
   local c, dir, paused_before
 
-  -- name -> status of the three instigators
+  -- name -> status of the instigators
   local function state()
     local out = {}
     for _, s in ipairs(c:schedules()) do out[s.name] = s.status end
@@ -68,7 +68,7 @@ describe("play freeze and play thaw", function()
     out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap))
     assert.equal(0, rc, out .. err)
     assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED",
-                  pulse_sensor = "STOPPED" }, state())
+                  pulse_sensor = "STOPPED", broken_sensor = "STOPPED" }, state())
     assert.is_true(c:auto_materialize_paused())
     assert.matches("schedule%s+other_schedule%s+other%s+RUNNING%s+STOPPED", out)
     assert.matches("3 stopped", out)
@@ -97,7 +97,7 @@ describe("play freeze and play thaw", function()
     out, err, rc = H.play(dir, "thaw --restore-cursors --snapshot " .. H.quote(snap))
     assert.equal(0, rc, out .. err)
     assert.same({ tick_schedule = "RUNNING", other_schedule = "RUNNING", other_sensor = "RUNNING",
-                  pulse_sensor = "STOPPED" }, state())
+                  pulse_sensor = "STOPPED", broken_sensor = "STOPPED" }, state())
     assert.equal("cursor-at-freeze", c:sensor("other_sensor").cursor)
     assert.is_false(c:auto_materialize_paused())
     assert.matches("tick_schedule%s+main%s+STOPPED%s+started during the freeze: left running", out)
@@ -151,7 +151,7 @@ describe("play freeze and play thaw", function()
     local out, err, rc = H.play(dir, "freeze --automation --snapshot " .. H.quote(snap), "DAGSTER_LUA_PLAYBOOK_KILL_AT=after-step:4")
     assert.equal(137, rc, out .. err)
     assert.same({ tick_schedule = "STOPPED", other_schedule = "STOPPED", other_sensor = "STOPPED",
-                  pulse_sensor = "STOPPED" }, state())
+                  pulse_sensor = "STOPPED", broken_sensor = "STOPPED" }, state())
     assert.is_false(c:auto_materialize_paused())               -- not reached
     assert.equal(2, #slurp_json(snap).schedules)               -- on disk before the first stop
 
@@ -168,7 +168,7 @@ describe("play freeze and play thaw", function()
     out, err, rc = H.play(dir, "thaw --snapshot " .. H.quote(snap))
     assert.equal(0, rc, out .. err)
     assert.same({ tick_schedule = "STOPPED", other_schedule = "RUNNING", other_sensor = "RUNNING",
-                  pulse_sensor = "STOPPED" }, state())
+                  pulse_sensor = "STOPPED", broken_sensor = "STOPPED" }, state())
     assert.is_false(c:auto_materialize_paused())
   end)
 
@@ -183,7 +183,7 @@ describe("play freeze and play thaw", function()
     local s = slurp_json(file)
     local saved
     for _, x in ipairs(s.sensors) do if x.name == "other_sensor" then saved = x end end
-    assert.equal(2, #s.sensors)   -- other_sensor and pulse_sensor
+    assert.equal(3, #s.sensors)   -- other_sensor, pulse_sensor and broken_sensor
     assert.equal("saved-cursor", saved.cursor)
     assert.equal(c:auto_materialize_paused(), s.auto_materialize_paused)
     out, err, rc = H.play(dir, "snapshot diff " .. H.quote(file))
