@@ -51,6 +51,7 @@ build = {
     ["dagster.configtype"] = "lua/dagster/configtype.lua",
     ["dagster.runconfig"] = "lua/dagster/runconfig.lua",
     ["dagster.instance"] = "lua/dagster/instance.lua",
+    ["dagster.assets"] = "lua/dagster/assets.lua",
     ["dagster.playbook"] = "lua/dagster/playbook.lua",
     ["dagster.playbook.cli"] = "lua/dagster/playbook/cli.lua",
     ["dagster.playbook.config"] = "lua/dagster/playbook/config.lua",

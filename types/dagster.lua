@@ -1562,6 +1562,128 @@ function Client:start_sensor(name, opts) end
 ---@return dagster.InstigatorStatus # "STOPPED" (idempotent)
 function Client:stop_sensor(name, opts) end
 
+---Options of client:dynamic_partitions.
+---@class dagster.opts.dynamic_partitions
+---@field location? string the definition's code location (inferred when unique)
+---@field repository? string the definition's repository (inferred when unique)
+
+--- The keys of a dynamic partitions definition.
+---
+--- The definition is found by name among the repositories' assets (as the definition of an asset or a dimension of a multi-partitions one); DynamicPartitionsDefinitionNotFound when no asset uses it, AmbiguousDynamicPartitionsDefinition when several repositories do (give location and repository). Two requests.
+---
+---Raises dagster.Error: DynamicPartitionsDefinitionNotFound, AmbiguousDynamicPartitionsDefinition, PythonError.
+---
+---```lua
+--- for _, k in ipairs(client:dynamic_partitions("tenants")) do print(k) end
+---```
+---@async
+---@param def_name string
+---@param opts? dagster.opts.dynamic_partitions
+---@return string[] # the keys, in order
+function Client:dynamic_partitions(def_name, opts) end
+
+---Options of client:add_partition.
+---@class dagster.opts.add_partition
+---@field location? string the definition's code location (inferred when unique)
+---@field repository? string the definition's repository (inferred when unique)
+
+--- Adds keys to a dynamic partitions definition (one there: no error).
+---
+--- Two requests whatever the number of keys (the definition's place, then one mutation with every key). Returns the keys added and the keys that were there already.
+---
+---Raises dagster.Error: DynamicPartitionsDefinitionNotFound, AmbiguousDynamicPartitionsDefinition, UnauthorizedError, PythonError.
+---
+---```lua
+--- local added, existing = client:add_partition("tenants", {"acme", "globex"})
+---```
+---@async
+---@param def_name string
+---@param keys string|string[]
+---@param opts? dagster.opts.add_partition
+---@return string[] # the keys added
+---@return string[] # the keys that were there already
+function Client:add_partition(def_name, keys, opts) end
+
+---Options of client:delete_partitions.
+---@class dagster.opts.delete_partitions
+---@field location? string the definition's code location (inferred when unique)
+---@field repository? string the definition's repository (inferred when unique)
+
+--- Deletes keys of a dynamic partitions definition.
+---
+--- Keys the definition does not have raise PartitionKeysNotFoundError (partition_keys names them) before anything is deleted. Three requests.
+---
+---Raises dagster.Error: PartitionKeysNotFoundError, DynamicPartitionsDefinitionNotFound, AmbiguousDynamicPartitionsDefinition, UnsupportedOperationError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:delete_partitions("tenants", {"globex"})
+---```
+---@async
+---@param def_name string
+---@param keys string|string[]
+---@param opts? dagster.opts.delete_partitions
+---@return boolean # true
+function Client:delete_partitions(def_name, keys, opts) end
+
+---Options of client:report_materialization.
+---@class dagster.opts.report_materialization
+---@field partitions? string|string[] these partitions of it
+---@field description? string the event's description
+
+--- Records an asset (or some partitions) as materialized outside Dagster.
+---
+--- reportRunlessAssetEvents: no run; the event is the asset's latest materialization. The server takes no metadata with it (dagster #22585): a description only.
+---
+---Raises dagster.Error: UnauthorizedError, PythonError.
+---
+---```lua
+--- client:report_materialization("warehouse/orders", {description = "loaded by the nightly ETL"})
+--- client:report_materialization("daily_events", {partitions = {"2026-12-05"}})
+---```
+---@async
+---@param key string|string[]
+---@param opts? dagster.opts.report_materialization
+---@return boolean # true
+function Client:report_materialization(key, opts) end
+
+---Options of client:report_observation.
+---@class dagster.opts.report_observation
+---@field partitions? string|string[] these partitions of it
+---@field description? string the event's description
+
+--- Records an observation of an asset (or partitions), without a run.
+---
+---Raises dagster.Error: UnauthorizedError, PythonError.
+---
+---```lua
+--- client:report_observation("warehouse/orders", {description = "row count checked"})
+---```
+---@async
+---@param key string|string[]
+---@param opts? dagster.opts.report_observation
+---@return boolean # true
+function Client:report_observation(key, opts) end
+
+---Options of client:wipe.
+---@class dagster.opts.wipe
+---@field partitions? dagster.PartitionRange|string[] only these partitions
+
+--- Wipes assets' materialization history: whole assets, or partitions.
+---
+--- Destructive: the keys are explicit, never a default; no keys is an argument error. partitions = {from =, to =} wipes a range of each asset's partitions, a list of keys each key; Dagster's SQL storage (OSS) cannot wipe partitions and the server raises UnsupportedOperationError (Dagster+ can). One request.
+---
+---Raises dagster.Error: AssetNotFoundError, UnsupportedOperationError, UnauthorizedError, PythonError.
+---
+---```lua
+--- client:wipe({"scratch/tmp_table"})
+--- client:wipe({"daily_events"}, {partitions = {from = "2026-11-01", to = "2026-11-07"}})   -- Dagster+
+---```
+---@async
+---@param keys string|(string|string[])[]
+---@param opts? dagster.opts.wipe
+---@return boolean # true
+function Client:wipe(keys, opts) end
+
 --- The instance's run queue, pool and automation settings.
 ---
 ---Raises dagster.Error: PythonError.

@@ -1226,6 +1226,111 @@ end]],
   instigator_switch("stop", "sensor", "STOPPED"),
 
   --------------------------------------------------------------------------------------
+  -- Assets as operators handle them (assets.lua)
+  --------------------------------------------------------------------------------------
+  {
+    name = "client:dynamic_partitions", kind = "method",
+    summary = "The keys of a dynamic partitions definition.",
+    doc = [[The definition is found by name among the repositories' assets (as the definition of an asset or a dimension of a multi-partitions one); DynamicPartitionsDefinitionNotFound when no asset uses it, AmbiguousDynamicPartitionsDefinition when several repositories do (give location and repository). Two requests.]],
+    args = { { name = "def_name", type = "string" }, { name = "opts", type = "table", optional = true } },
+    opts_arg = 2,
+    options = owner_options("definition", "location", "repository"),
+    returns = { { type = "string[]", doc = "the keys, in order" } },
+    errors = { "DynamicPartitionsDefinitionNotFound", "AmbiguousDynamicPartitionsDefinition", "PythonError" },
+    async = true,
+    example = [[for _, k in ipairs(client:dynamic_partitions("tenants")) do print(k) end]],
+  },
+  {
+    name = "client:add_partition", kind = "method",
+    summary = "Adds keys to a dynamic partitions definition (one there: no error).",
+    doc = [[Two requests whatever the number of keys (the definition's place, then one mutation with every key). Returns the keys added and the keys that were there already.]],
+    args = {
+      { name = "def_name", type = "string" },
+      { name = "keys", type = "string|string[]" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 3,
+    options = owner_options("definition", "location", "repository"),
+    returns = { { type = "string[]", doc = "the keys added" },
+      { type = "string[]", doc = "the keys that were there already" } },
+    errors = { "DynamicPartitionsDefinitionNotFound", "AmbiguousDynamicPartitionsDefinition",
+      "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[local added, existing = client:add_partition("tenants", {"acme", "globex"})]],
+  },
+  {
+    name = "client:delete_partitions", kind = "method",
+    summary = "Deletes keys of a dynamic partitions definition.",
+    doc = [[Keys the definition does not have raise PartitionKeysNotFoundError (partition_keys names them) before anything is deleted. Three requests.]],
+    args = {
+      { name = "def_name", type = "string" },
+      { name = "keys", type = "string|string[]" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 3,
+    options = owner_options("definition", "location", "repository"),
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "PartitionKeysNotFoundError", "DynamicPartitionsDefinitionNotFound",
+      "AmbiguousDynamicPartitionsDefinition", "UnsupportedOperationError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:delete_partitions("tenants", {"globex"})]],
+  },
+  {
+    name = "client:report_materialization", kind = "method",
+    summary = "Records an asset (or some partitions) as materialized outside Dagster.",
+    doc = [[reportRunlessAssetEvents: no run; the event is the asset's latest materialization. The server takes no metadata with it (dagster #22585): a description only.]],
+    args = {
+      { name = "key", type = "string|string[]", complete = "asset" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "partitions", type = "string|string[]", doc = "these partitions of it" },
+      { name = "description", type = "string", doc = "the event's description" },
+    },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:report_materialization("warehouse/orders", {description = "loaded by the nightly ETL"})
+client:report_materialization("daily_events", {partitions = {"2026-12-05"}})]],
+  },
+  {
+    name = "client:report_observation", kind = "method",
+    summary = "Records an observation of an asset (or partitions), without a run.",
+    args = {
+      { name = "key", type = "string|string[]", complete = "asset" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "partitions", type = "string|string[]", doc = "these partitions of it" },
+      { name = "description", type = "string", doc = "the event's description" },
+    },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:report_observation("warehouse/orders", {description = "row count checked"})]],
+  },
+  {
+    name = "client:wipe", kind = "method",
+    summary = "Wipes assets' materialization history: whole assets, or partitions.",
+    doc = [[Destructive: the keys are explicit, never a default; no keys is an argument error. partitions = {from =, to =} wipes a range of each asset's partitions, a list of keys each key; Dagster's SQL storage (OSS) cannot wipe partitions and the server raises UnsupportedOperationError (Dagster+ can). One request.]],
+    args = {
+      { name = "keys", type = "string|(string|string[])[]", complete = "asset" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "partitions", type = "dagster.PartitionRange|string[]", doc = "only these partitions" },
+    },
+    returns = { { type = "boolean", doc = "true" } },
+    errors = { "AssetNotFoundError", "UnsupportedOperationError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[client:wipe({"scratch/tmp_table"})
+client:wipe({"daily_events"}, {partitions = {from = "2026-11-01", to = "2026-11-07"}})   -- Dagster+]],
+  },
+
+  --------------------------------------------------------------------------------------
   -- The instance: settings, daemons, concurrency pools, deleting runs (instance.lua)
   --------------------------------------------------------------------------------------
   {

@@ -729,7 +729,7 @@ function Client:_now() return sys.now() end
 -- on the first use of a method the class does not have yet, all at once, so that a script
 -- that only calls the six never compiles them.
 local EXTENSIONS = { "dagster.runs", "dagster.backfills", "dagster.workspace", "dagster.timeline",
-  "dagster.runconfig", "dagster.instance" }
+  "dagster.runconfig", "dagster.instance", "dagster.assets" }
 
 -- the public methods (no leading underscore) of a table of functions, sorted
 local function public(t)

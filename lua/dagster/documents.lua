@@ -129,6 +129,57 @@ mutation DagsterLuaDeleteRun($runId: String!) {
   }
 }]]
 
+-- the repositories' asset nodes with their partitions definitions: where a dynamic
+-- partitions definition is used (assets.lua)
+D.dynamic_partition_defs = [[
+query DagsterLuaDynamicPartitionDefs {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name }
+      assetNodes { assetKey { path }
+        partitionDefinition { type name dimensionTypes { name dynamicPartitionsDefinitionName } } } } }
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.asset_partition_keys = [[
+query DagsterLuaAssetPartitionKeys($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    __typename
+    ... on AssetNode { partitionKeys partitionKeysByDimension { name partitionKeys } }
+    ... on Error { message }
+  }
+}]]
+
+D.delete_dynamic_partitions = [[
+mutation DagsterLuaDeleteDynamicPartitions($keys: [String!]!, $def: String!,
+    $repo: RepositorySelector!) {
+  deleteDynamicPartitions(partitionKeys: $keys, partitionsDefName: $def, repositorySelector: $repo) {
+    __typename
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.report_runless = [[
+mutation DagsterLuaReportRunless($params: ReportRunlessAssetEventsParams!) {
+  reportRunlessAssetEvents(eventParams: $params) {
+    __typename
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
+D.wipe_assets = [[
+mutation DagsterLuaWipeAssets($ranges: [PartitionsByAssetSelector!]!) {
+  wipeAssets(assetPartitionRanges: $ranges) {
+    __typename
+    ... on Error { message }
+    ... on PythonError { className stack }
+  }
+}]]
+
 D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {
