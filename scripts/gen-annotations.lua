@@ -141,7 +141,8 @@ local CLASSES = {
   { "dagster.Asset", "An asset (client:assets).", {
     { "key", "string[]" }, { "path", "string", '"a/b"' },
     { "latest_materialization", "number?", "epoch seconds" },
-    { "group", "string?", "the asset's group" } } },
+    { "group", "string?", "the asset's group" },
+    { "health", "string?", "Dagster's overall health where the server computes it (Dagster+)" } } },
   { "dagster.BackfillCounts", "A backfill's partitions by status (asset backfills: asset partitions).", {
     { "requested", "integer" }, { "succeeded", "integer" }, { "failed", "integer" },
     { "in_progress", "integer" }, { "canceled", "integer" }, { "pending", "integer" } } },

@@ -162,7 +162,7 @@ describe("the REPL as a launchpad", function()
       { 'client:jobs{location = "other"}', "^JOB%s+LOCATION%s+ASSET JOB%s+PARTITIONED$",
         client:jobs { location = "other" },
         function(x) return "^" .. x.name .. "%s+other%s+no%s+no$" end },
-      { 'client:assets{prefix = "nested"}', "^ASSET%s+GROUP%s+LAST MATERIALIZATION$",
+      { 'client:assets{prefix = "nested"}', "^ASSET%s+GROUP%s+LAST MATERIALIZATION%s+HEALTH$",
         client:assets { prefix = "nested" },
         function(x) return "^" .. x.path .. "%s+" .. x.group end },
     }

@@ -151,6 +151,7 @@ local Client = {}
 ---@field path string "a/b"
 ---@field latest_materialization number? epoch seconds
 ---@field group string? the asset's group
+---@field health string? Dagster's overall health where the server computes it (Dagster+)
 
 ---A backfill's partitions by status (asset backfills: asset partitions).
 ---@class dagster.BackfillCounts
@@ -1284,7 +1285,7 @@ function Client:reexecute_backfill(id, opts) end
 ---```
 ---@async
 ---@param opts? dagster.opts.assets
----@return dagster.Asset[] # {key, path, latest_materialization, group}
+---@return dagster.Asset[] # {key, path, latest_materialization, group, health}
 function Client:assets(opts) end
 
 ---Options of client:schedules.

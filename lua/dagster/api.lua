@@ -1047,7 +1047,7 @@ print(#r.terminated, #r.forced, #r.left)]],
       { name = "limit", type = "integer", doc = "at most this many (default: all)" },
       { name = "page_size", type = "integer", default = "100", doc = "assets per request" },
     },
-    returns = { { type = "dagster.Asset[]", doc = "{key, path, latest_materialization, group}" } },
+    returns = { { type = "dagster.Asset[]", doc = "{key, path, latest_materialization, group, health}" } },
     errors = { "PythonError" },
     async = true,
     example = [[for _, a in ipairs(client:assets{prefix = "nested"}) do

@@ -474,7 +474,7 @@ query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
   assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
     __typename
     ... on AssetConnection { nodes { key { path } latestMaterializationTimestamp
-      definition { groupName } } cursor }
+      definition { groupName } assetHealth { assetHealth } } cursor }
     ... on Error { message }
     ... on PythonError { className stack }
   }
@@ -487,7 +487,7 @@ query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
   assetsOrError(prefix: $prefix, cursor: $cursor, limit: $limit) {
     __typename
     ... on AssetConnection { nodes { key { path } assetMaterializations(limit: 1) { timestamp }
-      definition { groupName } } cursor }
+      definition { groupName } assetHealth { assetHealth } } cursor }
     ... on Error { message }
     ... on PythonError { className stack }
   }

@@ -42,7 +42,8 @@ M.paint = paint
 
 local STATUS_COLOUR = { SUCCESS = "green", FAILURE = "red", CANCELED = "magenta",
   CANCELING = "magenta", STARTED = "cyan", STARTING = "cyan", QUEUED = "yellow",
-  NOT_STARTED = "grey", LOADED = "green", LOADING = "yellow" }
+  NOT_STARTED = "grey", LOADED = "green", LOADING = "yellow", HEALTHY = "green",
+  DEGRADED = "red", WARNING = "yellow" }
 
 local function status_text(s)
   s = tostring(s)
@@ -160,9 +161,10 @@ local VIEWS = {
       return { tostring(b.id), status_text(b.status), target, parts, short_time(b.created) }
     end },
   { name = "assets", is = function(x) return x.path and type(x.key) == "table" end,
-    header = { "ASSET", "GROUP", "LAST MATERIALIZATION" },
+    header = { "ASSET", "GROUP", "LAST MATERIALIZATION", "HEALTH" },
     row = function(a)
-      return { tostring(a.path), cell(a.group), short_time(a.latest_materialization) }
+      return { tostring(a.path), cell(a.group), short_time(a.latest_materialization),
+        a.health and status_text(a.health) or "" }
     end },
   { name = "jobs", is = function(x) return x.is_asset_job ~= nil and x.name and x.location end,
     header = { "JOB", "LOCATION", "ASSET JOB", "PARTITIONED" },

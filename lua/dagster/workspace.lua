@@ -396,7 +396,9 @@ local ASSETS_OPTS = options("assets", { "prefix", "limit", "page_size" })
 
 -- client:assets([{prefix = "a/b" or {"a", "b"}, limit = n, page_size = 100}]) -> list of
 -- {key = {"a", "b"}, path = "a/b", latest_materialization = epoch seconds or nil, group =
--- the asset's group (nil for an asset without a definition)}, in key
+-- the asset's group (nil for an asset without a definition), health = Dagster's overall
+-- health (HEALTHY, WARNING, DEGRADED, UNKNOWN, NOT_APPLICABLE) where the server computes it:
+-- Dagster+; nil on OSS}, in key
 -- order, at most `limit` of them, fetched page_size at a time.
 function M:assets(opts)
   local F = "assets"
@@ -415,10 +417,11 @@ function M:assets(opts)
         local r = self:_member(d.assetsOrError, "AssetConnection", "DagsterLuaAssets")
         for _, node in ipairs(r.nodes) do
           local ts = caps.latest_materialization(node)
-          local def = value(node.definition)
+          local def, health = value(node.definition), value(node.assetHealth)
           out[#out + 1] = { key = node.key.path, path = key_string(node.key.path),
                             latest_materialization = not isnull(ts) and ts / 1000 or nil,
-                            group = def and value(def.groupName) or nil }
+                            group = def and value(def.groupName) or nil,
+                            health = health and value(health.assetHealth) or nil }
         end
         local c = value(r.cursor)
         if c ~= nil and type(c) ~= "string" then error("the cursor is not a string", 0) end
