@@ -569,7 +569,8 @@ mutation DagsterLuaStopSensor($id: String!) {
 
 -- one schedule or sensor in full, with its last ticks (the methods of issue 25)
 local TICK = [[
-        tickId status timestamp endTimestamp runIds skipReason cursor error { message }]]
+        tickId status timestamp endTimestamp runIds skipReason cursor
+        error { message errorChain { error { message } } }]]
 
 D.schedule = [[
 query DagsterLuaSchedule($selector: ScheduleSelector!, $limit: Int) {

@@ -445,22 +445,24 @@ local KINDS = {
              state = "sensorState", Kind = "Sensor" },
 }
 
+-- a tick's error: the user's own exception when Dagster wrapped it (the chain's first
+-- link: "SensorExecutionError: Error occurred during the execution of evaluation_fn" says
+-- nothing), else the message
+local function tick_error(err)
+  err = value(err)
+  if not err then return nil end
+  local chain = value(err.errorChain)
+  local first = chain and chain[1] and value(chain[1].error)
+  return first and value(first.message) or value(err.message)
+end
+
 local function instigator_table(kind, repo, s)
   local state = s[KINDS[kind].state]
   local t = { name = name_of(s.name), location = repo.location.name, repository = repo.name,
               status = state.status, id = state.id, selector_id = state.selectorId }
   local ticks = {}
   for i, k in ipairs(type(state.ticks) == "table" and state.ticks or {}) do
-    -- the error: the user's own exception when Dagster wrapped it (the chain's first link:
-    -- "SensorExecutionError: Error occurred during the execution of evaluation_fn" says
-    -- nothing), else the message
-    local err, text = value(k.error), nil
-    if err then
-      local chain = value(err.errorChain)
-      local first = chain and chain[1] and value(chain[1].error)
-      text = first and value(first.message) or value(err.message)
-    end
-    ticks[i] = { timestamp = k.timestamp, status = name_of(k.status), error = text }
+    ticks[i] = { timestamp = k.timestamp, status = name_of(k.status), error = tick_error(k.error) }
   end
   t.last_tick = ticks[1]
   if #ticks > 1 then t.ticks = ticks end
@@ -637,11 +639,10 @@ local TICK_STATUS = set { "STARTED", "SKIPPED", "SUCCESS", "FAILURE" }
 local DEFAULT_TICKS = 10
 
 local function tick_table(t)
-  local err = t.error
   return { id = t.tickId, status = name_of(t.status), timestamp = t.timestamp,
            end_timestamp = value(t.endTimestamp), run_ids = t.runIds,
            skip_reason = value(t.skipReason), cursor = value(t.cursor),
-           error = not isnull(err) and value(err.message) or nil }
+           error = tick_error(t.error) }
 end
 
 local function ticks_of(list)
