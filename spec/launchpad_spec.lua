@@ -97,20 +97,7 @@ end)
 
 local server = require("tmux").server("launchpad")
 
-local function prompts(t)
-  local n = 0
-  for _, l in ipairs(t:lines()) do if l:find("^dagster %S+>") then n = n + 1 end end
-  return n
-end
-
--- types `line` and Enter, and waits for the prompt after its output
-local function enter(t, line, timeout)
-  local before = prompts(t)
-  t:type(line); t:keys("Enter")
-  H.wait_until("the prompt after " .. line, function()
-    return prompts(t) > before and t:last_line():find(">$")
-  end, timeout or 20, 0.05)
-end
+local function enter(t, line, timeout) return t:enter(line, timeout) end
 
 -- the lines between the prompt of `line` and the next prompt
 local function output_of(t, line)

@@ -5,22 +5,7 @@ local H = require "helper"
 
 local server = require("tmux").server("repl")
 
--- the REPL's prompts on the screen (each line that starts with one)
-local function prompts(t)
-  local n = 0
-  for _, l in ipairs(t:lines()) do if l:find("^dagster %S+>") then n = n + 1 end end
-  return n
-end
-
--- types `line` and Enter, and waits for the prompt after its output: one more prompt on the
--- screen than before, on the last line (the prompt already there matches ">$" at once)
-local function enter(t, line, timeout)
-  local before = prompts(t)
-  t:type(line); t:keys("Enter")
-  H.wait_until("the prompt after " .. line, function()
-    return prompts(t) > before and t:last_line():find(">$")
-  end, timeout or 20, 0.05)
-end
+local function enter(t, line, timeout) return t:enter(line, timeout) end
 
 -- t:close() of a REPL: ends its session and removes its history file
 local function close(t)

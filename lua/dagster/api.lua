@@ -90,6 +90,12 @@ local function owner_options(kind, loc_name, repo_name)
     "the " .. kind .. "'s repository (inferred when unique)", loc_name, repo_name)
 end
 
+-- client:report_materialization's and client:report_observation's
+local REPORT_OPTIONS = {
+  { name = "partitions", type = "string|string[]", doc = "these partitions of it" },
+  { name = "description", type = "string", doc = "the event's description" },
+}
+
 -- client:schedule's and client:sensor's: where it is, and how many ticks
 local function detail_options(kind)
   local o = owner_options(kind)
@@ -1284,10 +1290,7 @@ end]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "partitions", type = "string|string[]", doc = "these partitions of it" },
-      { name = "description", type = "string", doc = "the event's description" },
-    },
+    options = REPORT_OPTIONS,
     returns = { { type = "boolean", doc = "true" } },
     errors = { "UnauthorizedError", "PythonError" },
     async = true,
@@ -1302,10 +1305,7 @@ client:report_materialization("daily_events", {partitions = {"2026-12-05"}})]],
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,
-    options = {
-      { name = "partitions", type = "string|string[]", doc = "these partitions of it" },
-      { name = "description", type = "string", doc = "the event's description" },
-    },
+    options = REPORT_OPTIONS,
     returns = { { type = "boolean", doc = "true" } },
     errors = { "UnauthorizedError", "PythonError" },
     async = true,

@@ -141,7 +141,7 @@ function M:edit_config(job, config, opts)
 
   local text, comments
   if config == nil then
-    local c
+    local c, _
     c, _, comments = scaffold(self, job, o, F)
     text = yaml.encode(c, comments)
   elseif type(config) == "string" then

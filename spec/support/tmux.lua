@@ -91,4 +91,23 @@ end
 
 function Session:close() pcall(self.server.run, self.server, "kill-session -t " .. self.name) end
 
+-- At the REPL's prompt ("dagster HOST> "):
+
+-- how many prompts the screen shows
+function Session:prompts()
+  local n = 0
+  for _, l in ipairs(self:lines()) do if l:find("^dagster %S+>") then n = n + 1 end end
+  return n
+end
+
+-- types `line` and Enter, and waits for the prompt after its output: one more prompt on the
+-- screen than before, on the last line (the prompt already there matches ">$" at once)
+function Session:enter(line, timeout)
+  local before = self:prompts()
+  self:type(line); self:keys("Enter")
+  H.wait_until("the prompt after " .. line, function()
+    return self:prompts() > before and self:last_line():find(">$")
+  end, timeout or 20, 0.05)
+end
+
 return M
