@@ -207,7 +207,7 @@ return playbook.define({
     "and checks again. Status 0 healthy, 6 findings left, 1 a check could not run.",
   flags = {
     { name = "fix", type = "boolean", doc = "make the safe fixes, then check again" },
-    { name = "check", type = "list", metavar = "NAME", doc = "only this check (repeatable)" },
+    { name = "check", type = "list", metavar = "NAME", doc = "only this check" },
     { name = "queued-for", type = "duration", metavar = "DURATION", default = "10m",
       doc = "a run QUEUED longer than this is a finding" },
     { name = "stuck-for", type = "duration", metavar = "DURATION", default = "15m",

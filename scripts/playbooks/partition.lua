@@ -27,7 +27,7 @@ return playbook.define({
   },
   flags = {
     { name = "def", type = "string", metavar = "NAME", doc = "the dynamic partitions definition (required)" },
-    { name = "backfill", type = "list", metavar = "ASSET", doc = "add: backfill this asset over the keys added (repeatable)" },
+    { name = "backfill", type = "list", metavar = "ASSET", doc = "add: backfill this asset over the keys added" },
     { name = "wait", type = "boolean", watch = true, doc = "add --backfill: follow the backfill to the end" },
     { name = "timeout", type = "duration", metavar = "DURATION", default = "1h", watch = true,
       doc = "with --wait: stop following after this long" },
