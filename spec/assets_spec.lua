@@ -106,7 +106,7 @@ describe("runless reports and wipes", function()
   end)
 end)
 
-describe("play partition", function()
+describe("play partition #binary", function()
   local client = H.client { timeout = 60 }
   local dir = os.tmpname(); os.remove(dir)
   local k3, k4 = "p-" .. dagster.submission_id():sub(1, 8), "p-" .. dagster.submission_id():sub(1, 8)

@@ -129,7 +129,7 @@ local function close(t)
   os.remove(t.hist)
 end
 
-describe("the REPL as a launchpad", function()
+describe("the REPL as a launchpad #binary", function()
   local url = H.url()
   local env = "DAGSTER_URL=" .. url
   local client = H.client()
