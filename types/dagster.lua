@@ -1216,7 +1216,7 @@ function Client:wait_for_backfill(id, opts) end
 
 ---Options of client:cancel_backfill.
 ---@class dagster.opts.cancel_backfill
----@field terminate_runs? boolean terminate the backfill's runs still queued or in flight (default: false)
+---@field terminate_runs? boolean terminate the backfill's runs not ended (made, queued or in flight) (default: false)
 ---@field grace? number seconds the terminated runs get before they are forced (default: 10)
 
 --- Cancels a backfill: no more launches, runs in flight canceled.

@@ -1000,7 +1000,7 @@ end]],
     opts_arg = 2,
     options = {
       { name = "terminate_runs", type = "boolean", default = "false",
-        doc = "terminate the backfill's runs still queued or in flight" },
+        doc = "terminate the backfill's runs not ended (made, queued or in flight)" },
       { name = "grace", type = "number", default = "10",
         doc = "seconds the terminated runs get before they are forced" },
     },

@@ -434,11 +434,15 @@ end
 
 local CANCEL_OPTS = options("cancel_backfill", { "terminate_runs", "grace" })
 
--- the backfill's runs in flight: {run_id = status}, and how many
+-- the statuses of a backfill's run not ended: in flight, or NOT_STARTED (made by the
+-- backfill daemon and not yet submitted to the queue)
+local NOT_ENDED = json.array { "NOT_STARTED", table.unpack(enums.IN_FLIGHT_RUN_STATUSES) }
+
+-- the backfill's runs not ended: {run_id = status}, and how many
 local function runs_in_flight(self, id)
   local out, n = {}, 0
   for _, r in ipairs(self:runs { tags = { ["dagster/backfill"] = id },
-      statuses = enums.IN_FLIGHT_RUN_STATUSES, limit = 1000 }) do
+      statuses = NOT_ENDED, limit = 1000 }) do
     out[r.run_id], n = r.status, n + 1
   end
   return out, n
@@ -446,8 +450,8 @@ end
 
 -- client:cancel_backfill(id [, {terminate_runs = true, grace = 10}]) -> true [, report]:
 -- Dagster stops launching its runs and cancels those in flight (the backfill goes
--- CANCELING, then CANCELED). With terminate_runs, the backfill's runs still queued or in
--- flight are terminated too, and those not finished after `grace` seconds are forced
+-- CANCELING, then CANCELED). With terminate_runs, the backfill's runs not ended (made, queued
+-- or in flight) are terminated too, and those not finished after `grace` seconds are forced
 -- (marked CANCELED); report = {terminated = run ids, forced = run ids, left = run ids still
 -- not finished}. A backfill already canceled is not an error then, so the call can be made
 -- twice.
