@@ -42,6 +42,13 @@ describe("client:scaffold_config", function()
     ok, err = pcall(client.scaffold_config, client, "config_job", { yml = true })
     assert.is_false(ok)
     assert.matches("yml", err)
+    ok, err = pcall(client.scaffold_config, client, "config_job", { location = 1 })
+    assert.is_false(ok)
+    assert.matches("bad argument #2 to 'scaffold_config' %(location: string expected, got number%)", err)
+    -- checked before the terminal is: the same message off a terminal
+    ok, err = pcall(client.edit_config, client, "config_job", nil, { repository = true })
+    assert.is_false(ok)
+    assert.matches("bad argument #3 to 'edit_config' %(repository: string expected, got boolean%)", err)
   end)
 
   it("edit_config off a terminal says it needs one, and opens no editor", function()

@@ -91,10 +91,7 @@ local PLACE_OPTS = {
 local function place_of(self, def_name, opts, n, fname)
   checktype(def_name, "string", 1, fname)
   local o = checkopts(opts, n, fname, PLACE_OPTS[fname])
-  for _, k in ipairs { "location", "repository" } do
-    if o[k] ~= nil then checktype(o[k], "string", n, fname, k) end
-  end
-  return self:_dynamic_place(def_name, o.location, o.repository)
+  return self:_dynamic_place(def_name, check.place(o, n, fname))
 end
 
 -- client:dynamic_partitions(def_name [, {location =, repository =}]) -> its keys, in order

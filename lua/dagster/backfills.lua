@@ -322,7 +322,8 @@ function M:backfill(spec)
     checktype(o.from_failure, "boolean", 1, F, "from_failure")
     if o.assets and o.from_failure then argerror(1, F, "from_failure: only for a job backfill") end
   end
-  for _, k in ipairs { "location", "repository", "title", "description" } do
+  check.place(o, 1, F)
+  for _, k in ipairs { "title", "description" } do
     if o[k] ~= nil then checktype(o[k], "string", 1, F, k) end
   end
   local sid = check.submission_id(o.submission_id, 1, F)

@@ -125,6 +125,14 @@ function M.opts(opts, n, fname, known)
   return opts
 end
 
+-- check.place(o, n, fname) -> o.location, o.repository: the two options that narrow a
+-- name to one code location and repository, each a string when given
+function M.place(o, n, fname)
+  if o.location ~= nil then M.type(o.location, "string", n, fname, "location") end
+  if o.repository ~= nil then M.type(o.repository, "string", n, fname, "repository") end
+  return o.location, o.repository
+end
+
 -- check.string_list(v, n, fname, what) -> a JSON array of the strings of list v
 function M.string_list(v, n, fname, what)
   checktype(v, "table", n, fname, what)

@@ -80,9 +80,7 @@ function M:scaffold_config(job, opts)
   local F = "scaffold_config"
   checktype(job, "string", 1, F)
   local o = checkopts(opts, 2, F, SCAFFOLD_OPTS)
-  for _, k in ipairs { "location", "repository" } do
-    if o[k] ~= nil then checktype(o[k], "string", 2, F, k) end
-  end
+  check.place(o, 2, F)
   local config, _, comments = scaffold(self, job, o, F)
   if o.yaml then return yaml.encode(config, comments) end
   return config
@@ -131,6 +129,7 @@ function M:edit_config(job, config, opts)
     checktype(config, "table", 2, F)
   end
   local o = checkopts(opts, 3, F, EDIT_OPTS)
+  check.place(o, 3, F)
   if not (sys.isatty(0) and sys.isatty(1)) then
     error(E.new("UnsupportedError", "edit_config needs a terminal for the editor " ..
       "(standard input and output are not both terminals)"), 2)

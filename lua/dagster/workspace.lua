@@ -163,10 +163,7 @@ local FILTER_OPTS = options({ "jobs", "schedules", "sensors", "start_schedule", 
 
 -- {location =, repository =} -> location, repository (each a string or nil)
 local function filter(opts, n, fname)
-  local o = checkopts(opts, n, fname, FILTER_OPTS)
-  if o.location ~= nil then checktype(o.location, "string", n, fname, "location") end
-  if o.repository ~= nil then checktype(o.repository, "string", n, fname, "repository") end
-  return o.location, o.repository
+  return check.place(checkopts(opts, n, fname, FILTER_OPTS), n, fname)
 end
 
 local function matches(repo, location, repository)
@@ -493,9 +490,8 @@ local LIST_OPTS = { schedules = options("schedules", { "location", "repository",
 -- ticks each carries, default 1)
 local function list_filter(opts, fname)
   local o = checkopts(opts, 1, fname, LIST_OPTS[fname])
-  if o.location ~= nil then checktype(o.location, "string", 1, fname, "location") end
-  if o.repository ~= nil then checktype(o.repository, "string", 1, fname, "repository") end
-  return o.location, o.repository, checkcount(o.ticks, 1, fname, "ticks")
+  local location, repository = check.place(o, 1, fname)
+  return location, repository, checkcount(o.ticks, 1, fname, "ticks")
 end
 
 -- the one schedule or sensor of that name (location and repository narrow the search), or
@@ -659,10 +655,9 @@ local CHANGE_OPTS = options({ "reset_schedule", "reset_sensor", "set_sensor_curs
 local function find(self, kind, fname, name, opts, n)
   checktype(name, "string", 1, fname)
   local o = checkopts(opts, n, fname, fname:find("_") and CHANGE_OPTS or DETAIL_OPTS)
-  if o.location ~= nil then checktype(o.location, "string", n, fname, "location") end
-  if o.repository ~= nil then checktype(o.repository, "string", n, fname, "repository") end
+  local location, repository = check.place(o, n, fname)
   local limit = checkcount(o.ticks, n, fname, "ticks")
-  return self:_find_instigator(kind, name, o.location, o.repository), limit or DEFAULT_TICKS
+  return self:_find_instigator(kind, name, location, repository), limit or DEFAULT_TICKS
 end
 
 local function read_schedule(d, self)
