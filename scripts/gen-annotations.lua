@@ -115,7 +115,9 @@ local CLASSES = {
     { "type", "string", "the GraphQL type name" }, { "event_type", "string?" },
     { "level", "string" }, { "message", "string" }, { "step_key", "string?" },
     { "run_id", "string" }, { "timestamp", "number", "epoch seconds" },
-    { "error_message", "string?" } } },
+    { "error_message", "string?" },
+    { "check", "{asset: string, name: string, passed: boolean?, severity: string?, description: string?}?",
+      "an asset check planned (asset, name) or evaluated (and passed, severity, description)" } } },
   { "dagster.EventState", "Where client:events is: resume from cursor.", {
     { "cursor", "string?" }, { "run_id", "string" }, { "done", "boolean" } } },
   { "dagster.TimelineStep", "One step of a timeline.", {
@@ -184,6 +186,21 @@ local CLASSES = {
     { "auto_materialize_paused", "boolean" }, { "pools_supported", "boolean" },
     { "min_pool_limit", "integer" }, { "max_pool_limit", "integer" },
     { "default_pool_limit", "integer?" }, { "pool_granularity", "string?" } } },
+  { "dagster.CheckExecution", "An asset check's last execution (client:asset_checks).", {
+    { "status", '"SUCCEEDED"|"FAILED"|"IN_PROGRESS"|"EXECUTION_FAILED"|"SKIPPED"' },
+    { "passed", "boolean?" }, { "severity", '"ERROR"|"WARN"?' }, { "description", "string?" },
+    { "run_id", "string" }, { "time", "number", "epoch seconds" },
+    { "for_latest", "boolean", "it checked the asset's latest materialization" } } },
+  { "dagster.AssetCheck", "An asset check (client:asset_checks).", {
+    { "asset", "string", '"a/b"' }, { "key", "string[]" }, { "name", "string" },
+    { "description", "string?" }, { "blocking", "boolean" },
+    { "can_execute", "boolean", "false: it runs only with its asset's materialization" },
+    { "jobs", "string[]" }, { "group", "string?" }, { "location", "string" },
+    { "repository", "string" }, { "last", "dagster.CheckExecution?" } } },
+  { "dagster.CheckResult", "An asset check's outcome in a run (client:check_results).", {
+    { "asset", "string" }, { "name", "string" },
+    { "status", '"SUCCEEDED"|"FAILED"|"IN_PROGRESS"|"EXECUTION_FAILED"|"SKIPPED"' },
+    { "passed", "boolean?" }, { "severity", '"ERROR"|"WARN"?' }, { "description", "string?" } } },
   { "dagster.DaemonStatus", "A daemon's health (client:daemon_health).", {
     { "type", "string", "SCHEDULER, SENSOR, QUEUED_RUN_COORDINATOR, BACKFILL, ..." },
     { "required", "boolean" }, { "healthy", "boolean?" },

@@ -145,7 +145,7 @@ describe("the REPL as a launchpad #binary", function()
   after_each(function() if t then close(t); t = nil end end)
   teardown(function() server:kill() end)
 
-  it("prints schedules, sensors, jobs and assets as tables: a header and a line each", function()
+  it("prints schedules, sensors, jobs, assets and asset checks as tables: a header and a line each", function()
     t = start(env)
     local cases = {
       { "client:schedules()", "^SCHEDULE%s+LOCATION%s+STATUS%s+CRON%s+LAST TICK$", client:schedules(),
@@ -159,6 +159,9 @@ describe("the REPL as a launchpad #binary", function()
       { 'client:assets{prefix = "nested"}', "^ASSET%s+GROUP%s+LAST MATERIALIZATION%s+HEALTH$",
         client:assets { prefix = "nested" },
         function(x) return "^" .. x.path .. "%s+" .. x.group end },
+      { 'client:asset_checks("checked_table")', "^ASSET%s+CHECK%s+LAST%s+SEVERITY%s+WHEN%s+DESCRIPTION$",
+        client:asset_checks("checked_table"),
+        function(x) return "^checked_table%s+" .. x.name .. "%s+" end },
     }
     for _, case in ipairs(cases) do
       local line, header, list, row = case[1], case[2], case[3], case[4]

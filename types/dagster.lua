@@ -96,6 +96,7 @@ local Client = {}
 ---@field run_id string
 ---@field timestamp number epoch seconds
 ---@field error_message string?
+---@field check {asset: string, name: string, passed: boolean?, severity: string?, description: string?}? an asset check planned (asset, name) or evaluated (and passed, severity, description)
 
 ---Where client:events is: resume from cursor.
 ---@class dagster.EventState
@@ -234,6 +235,39 @@ local Client = {}
 ---@field max_pool_limit integer
 ---@field default_pool_limit integer?
 ---@field pool_granularity string?
+
+---An asset check's last execution (client:asset_checks).
+---@class dagster.CheckExecution
+---@field status "SUCCEEDED"|"FAILED"|"IN_PROGRESS"|"EXECUTION_FAILED"|"SKIPPED"
+---@field passed boolean?
+---@field severity "ERROR"|"WARN"?
+---@field description string?
+---@field run_id string
+---@field time number epoch seconds
+---@field for_latest boolean it checked the asset's latest materialization
+
+---An asset check (client:asset_checks).
+---@class dagster.AssetCheck
+---@field asset string "a/b"
+---@field key string[]
+---@field name string
+---@field description string?
+---@field blocking boolean
+---@field can_execute boolean false: it runs only with its asset's materialization
+---@field jobs string[]
+---@field group string?
+---@field location string
+---@field repository string
+---@field last dagster.CheckExecution?
+
+---An asset check's outcome in a run (client:check_results).
+---@class dagster.CheckResult
+---@field asset string
+---@field name string
+---@field status "SUCCEEDED"|"FAILED"|"IN_PROGRESS"|"EXECUTION_FAILED"|"SKIPPED"
+---@field passed boolean?
+---@field severity "ERROR"|"WARN"?
+---@field description string?
 
 ---A daemon's health (client:daemon_health).
 ---@class dagster.DaemonStatus
@@ -931,7 +965,7 @@ function Client:runs_in_flight(filter) end
 ---@async
 ---@param run_id string
 ---@param opts? dagster.opts.events
----@return fun(): dagster.Event? # an iterator: {type, event_type, level, message, step_key, timestamp, ...}
+---@return fun(): dagster.Event? # an iterator: {type, event_type, level, message, step_key, timestamp, ...}; an asset check's events carry check = {asset, name [, passed, severity, description]}
 ---@return dagster.EventState # state: {cursor, run_id, done}; cursor is where to resume
 function Client:events(run_id, opts) end
 
@@ -1684,6 +1718,70 @@ function Client:report_observation(key, opts) end
 ---@param opts? dagster.opts.wipe
 ---@return boolean # true
 function Client:wipe(keys, opts) end
+
+---Options of client:asset_checks.
+---@class dagster.opts.asset_checks
+---@field job? string only the checks in this job
+---@field group? string only the checks of this group's assets
+---@field location? string only this code location's
+---@field repository? string only this repository's
+
+--- Lists asset checks, each with its last execution.
+---
+--- keys: one asset key or a list of them; none: every asset's checks; or a table of options alone (client:asset_checks{job = "daily_job"}). Each check: {asset, key, name, description, blocking, can_execute (false: it runs only with its asset's materialization), jobs, group, location, repository, last = nil or {status (SUCCEEDED, FAILED, IN_PROGRESS, EXECUTION_FAILED, SKIPPED), passed, severity (ERROR or WARN), description, run_id, time, for_latest (it checked the asset's latest materialization)}}, by asset then name. Two requests, whatever the number of checks.
+---
+---Raises dagster.Error: AssetNotFoundError, JobNotFoundError, AmbiguousJobError, PythonError.
+---
+---```lua
+--- for _, c in ipairs(client:asset_checks("warehouse/orders")) do
+---   print(c.name, c.last and c.last.status or "never run")
+--- end
+---```
+---@async
+---@param keys? string|(string|string[])[]|table
+---@param opts? dagster.opts.asset_checks
+---@return dagster.AssetCheck[]
+function Client:asset_checks(keys, opts) end
+
+---Options of client:execute_checks.
+---@class dagster.opts.execute_checks
+---@field tags? table<string,string> the run's tags
+---@field location? string choose among several definitions
+---@field repository? string choose among several definitions
+---@field submission_id? string the launch's identity (dagster.submission_id)
+
+--- Runs asset checks alone, without materializing; returns the run id.
+---
+--- checks: one check or a list, each "asset/key:check_name" or {asset =, name =} (the entries of client:asset_checks). One run, in __ASSET_JOB (or the first job that has them all), launched once (submission_id). wait_for_run then waits for it; check_results and events give the outcome. Checks that run only with their asset (can_execute false) raise AssetCheckNeedsMaterializationError; checks of several locations AssetsInSeveralLocationsError (one run per location). Two requests.
+---
+---Raises dagster.Error: AssetNotFoundError, AssetCheckNotFoundError, AssetCheckNeedsMaterializationError, AssetsInSeveralLocationsError, UnauthorizedError, PythonError.
+---
+---```lua
+--- local run_id = client:execute_checks({"warehouse/orders:no_null_ids", "warehouse/orders:fresh"})
+--- client:wait_for_run(run_id)
+--- for _, r in ipairs(client:check_results(run_id)) do print(r.name, r.status, r.severity) end
+---```
+---@async
+---@param checks string|table
+---@param opts? dagster.opts.execute_checks
+---@return string # the run id
+function Client:execute_checks(checks, opts) end
+
+--- The asset checks a run planned, with their outcome.
+---
+--- In the run's order: {asset, name, status, passed, severity, description}. status is Dagster's: SUCCEEDED or FAILED once evaluated; a check never evaluated is IN_PROGRESS while the run goes on, EXECUTION_FAILED when the run failed, SKIPPED otherwise. Any run: a materialization's checks too. Reads the run's events (a request per 1000), and its status when a check was not evaluated.
+---
+---Raises dagster.Error: RunNotFoundError, PythonError.
+---
+---```lua
+--- for _, r in ipairs(client:check_results(run_id)) do
+---   if r.status == "FAILED" and r.severity == "ERROR" then print("failed:", r.asset, r.name) end
+--- end
+---```
+---@async
+---@param run_id string
+---@return dagster.CheckResult[]
+function Client:check_results(run_id) end
 
 --- The instance's run queue, pool and automation settings.
 ---

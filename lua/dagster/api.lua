@@ -737,7 +737,7 @@ end]],
     },
     returns = {
       { type = "fun(): dagster.Event?",
-        doc = "an iterator: {type, event_type, level, message, step_key, timestamp, ...}" },
+        doc = "an iterator: {type, event_type, level, message, step_key, timestamp, ...}; an asset check's events carry check = {asset, name [, passed, severity, description]}" },
       { type = "table", doc = "state: {cursor, run_id, done}; cursor is where to resume" },
     },
     errors = { "RunNotFoundError", "PythonError" },
@@ -1328,6 +1328,63 @@ client:report_materialization("daily_events", {partitions = {"2026-12-05"}})]],
     async = true,
     example = [[client:wipe({"scratch/tmp_table"})
 client:wipe({"daily_events"}, {partitions = {from = "2026-11-01", to = "2026-11-07"}})   -- Dagster+]],
+  },
+  {
+    name = "client:asset_checks", kind = "method",
+    summary = "Lists asset checks, each with its last execution.",
+    doc = [[keys: one asset key or a list of them; none: every asset's checks; or a table of options alone (client:asset_checks{job = "daily_job"}). Each check: {asset, key, name, description, blocking, can_execute (false: it runs only with its asset's materialization), jobs, group, location, repository, last = nil or {status (SUCCEEDED, FAILED, IN_PROGRESS, EXECUTION_FAILED, SKIPPED), passed, severity (ERROR or WARN), description, run_id, time, for_latest (it checked the asset's latest materialization)}}, by asset then name. Two requests, whatever the number of checks.]],
+    args = {
+      { name = "keys", type = "string|(string|string[])[]|table", optional = true, complete = "asset" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "job", type = "string", doc = "only the checks in this job", complete = "job" },
+      { name = "group", type = "string", doc = "only the checks of this group's assets" },
+      { name = "location", type = "string", doc = "only this code location's", complete = "location" },
+      { name = "repository", type = "string", doc = "only this repository's" },
+    },
+    returns = { { type = "dagster.AssetCheck[]" } },
+    errors = { "AssetNotFoundError", "JobNotFoundError", "AmbiguousJobError", "PythonError" },
+    async = true,
+    example = [[for _, c in ipairs(client:asset_checks("warehouse/orders")) do
+  print(c.name, c.last and c.last.status or "never run")
+end]],
+  },
+  {
+    name = "client:execute_checks", kind = "method",
+    summary = "Runs asset checks alone, without materializing; returns the run id.",
+    doc = [[checks: one check or a list, each "asset/key:check_name" or {asset =, name =} (the entries of client:asset_checks). One run, in __ASSET_JOB (or the first job that has them all), launched once (submission_id). wait_for_run then waits for it; check_results and events give the outcome. Checks that run only with their asset (can_execute false) raise AssetCheckNeedsMaterializationError; checks of several locations AssetsInSeveralLocationsError (one run per location). Two requests.]],
+    args = {
+      { name = "checks", type = "string|table", },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "tags", type = "table<string,string>", doc = "the run's tags" },
+      { name = "location", type = "string", doc = "choose among several definitions", complete = "location" },
+      { name = "repository", type = "string", doc = "choose among several definitions" },
+      { name = "submission_id", type = "string", doc = "the launch's identity (dagster.submission_id)" },
+    },
+    returns = { { type = "string", doc = "the run id" } },
+    errors = { "AssetNotFoundError", "AssetCheckNotFoundError", "AssetCheckNeedsMaterializationError",
+      "AssetsInSeveralLocationsError", "UnauthorizedError", "PythonError" },
+    async = true,
+    example = [[local run_id = client:execute_checks({"warehouse/orders:no_null_ids", "warehouse/orders:fresh"})
+client:wait_for_run(run_id)
+for _, r in ipairs(client:check_results(run_id)) do print(r.name, r.status, r.severity) end]],
+  },
+  {
+    name = "client:check_results", kind = "method",
+    summary = "The asset checks a run planned, with their outcome.",
+    doc = [[In the run's order: {asset, name, status, passed, severity, description}. status is Dagster's: SUCCEEDED or FAILED once evaluated; a check never evaluated is IN_PROGRESS while the run goes on, EXECUTION_FAILED when the run failed, SKIPPED otherwise. Any run: a materialization's checks too. Reads the run's events (a request per 1000), and its status when a check was not evaluated.]],
+    args = { { name = "run_id", type = "string", complete = "run" } },
+    returns = { { type = "dagster.CheckResult[]" } },
+    errors = { "RunNotFoundError", "PythonError" },
+    async = true,
+    example = [[for _, r in ipairs(client:check_results(run_id)) do
+  if r.status == "FAILED" and r.severity == "ERROR" then print("failed:", r.asset, r.name) end
+end]],
   },
 
   --------------------------------------------------------------------------------------

@@ -7,14 +7,18 @@
 --   client:report_materialization(key [, opts])         -> true (reportRunlessAssetEvents)
 --   client:report_observation(key [, opts])             -> true
 --   client:wipe(keys [, {partitions =}])                -> true
+--   client:asset_checks([keys | opts] [, opts])         -> checks, each with its last execution
+--   client:execute_checks(checks [, opts])              -> run id (the checks alone)
+--   client:check_results(run_id)                        -> the run's checks and their outcome
 
 local json = require "dagster.json"
 local E = require "dagster.error"
 local D = require "dagster.documents"
 local check = require "dagster.check"
 local answer = require "dagster.answer"
+local enums = require "dagster.enums"
 
-local fmt, concat = string.format, table.concat
+local fmt, concat, sort = string.format, table.concat, table.sort
 local argerror, checktype, checkopts, options = check.argerror, check.type, check.opts, check.options
 local value = answer.value
 
@@ -255,6 +259,312 @@ function M:wipe(keys, opts)
     if r.__typename == "AssetWipeSuccess" then return true end
     self:_typed_error(r, "DagsterLuaWipeAssets")
   end, { once = true })
+end
+
+------------------------------------------------------------------------------------------
+-- Asset checks
+------------------------------------------------------------------------------------------
+
+local ASSET_JOB = "__ASSET_JOB"
+
+local function key_id(path) return json.encode(path) end
+
+-- a check's last execution (an AssetCheckExecution) as a table; `latest` is the id of the
+-- execution that targets the asset's latest materialization, if any
+local function execution(x, latest)
+  local v = value(x.evaluation)
+  local t = { status = x.status, run_id = x.runId, time = x.timestamp,
+              for_latest = latest ~= nil and latest == x.id }
+  if v then
+    t.passed, t.severity, t.description = v.success, v.severity, value(v.description)
+    t.time = v.timestamp
+  end
+  return t
+end
+
+-- the asset nodes of `keys` (nil: every asset, or a job's) with their checks, as a list
+-- of {path =, location =, repository =, group =, checks = {AssetCheck...}}; keys not found
+-- raise AssetNotFoundError
+local function nodes_with_checks(self, keys, pipeline)
+  local nodes = self:_query(D.asset_checks, { assetKeys = keys, pipeline = pipeline },
+    "DagsterLuaAssetChecks", function(d)
+      local out = {}
+      for _, node in ipairs(d.assetNodes) do
+        local r = self:_member(node.assetChecksOrError, "AssetChecks", "DagsterLuaAssetChecks")
+        out[#out + 1] = { path = node.assetKey.path, group = value(node.groupName),
+                          location = node.repository.location.name,
+                          repository = node.repository.name, checks = r.checks }
+      end
+      return out
+    end)
+  if keys then
+    local have, missing = {}, {}
+    for _, n in ipairs(nodes) do have[key_id(n.path)] = true end
+    for _, k in ipairs(keys) do
+      if not have[key_id(k.path)] then missing[#missing + 1] = "`" .. concat(k.path, "/") .. "`" end
+    end
+    if #missing > 0 then
+      error(E.new("AssetNotFoundError", fmt(#missing == 1 and "No asset with the key %s exists"
+        or "No assets with the keys %s exist", concat(missing, ", ")),
+        { url = self.url, body = missing }), 0)
+    end
+  end
+  return nodes
+end
+
+-- keys given as one key ("a/b", {"a", "b"} is a list of keys) or a list of keys
+local function asset_keys(v, n, fname)
+  if type(v) == "string" then v = { v } end
+  checktype(v, "table", n, fname)
+  if #v == 0 then argerror(n, fname, "at least one asset key expected") end
+  local keys, seen = json.array(), {}
+  for _, k in ipairs(v) do
+    local input = check.asset_key(k, n, fname)
+    if not seen[key_id(input.path)] then
+      seen[key_id(input.path)] = true
+      keys[#keys + 1] = input
+    end
+  end
+  return keys
+end
+
+local CHECKS_OPTS = options("asset_checks", { "job", "group", "location", "repository" })
+
+-- client:asset_checks([keys | opts] [, opts]) -> list of {asset = "a/b", key = {"a", "b"},
+-- name, description, blocking, can_execute (false when the check only runs with its
+-- asset's materialization), jobs, group, location, repository, last = nil or {status,
+-- passed, severity, description, run_id, time, for_latest}}, by asset then name. keys: one
+-- key or a list; none: every asset's checks. opts: job (the checks in that job), group,
+-- location, repository. Two requests, whatever the number of checks.
+function M:asset_checks(keys, opts)
+  local F = "asset_checks"
+  if opts == nil and type(keys) == "table" and keys[1] == nil and next(keys) ~= nil then
+    keys, opts = nil, keys                                -- asset_checks{job = ...}
+  end
+  local o = checkopts(opts, keys == nil and opts ~= nil and 1 or 2, F, CHECKS_OPTS)
+  local n = keys == nil and 1 or 2
+  local location, repository = check.place(o, n, F)
+  if o.job ~= nil then checktype(o.job, "string", n, F, "job") end
+  if o.group ~= nil then checktype(o.group, "string", n, F, "group") end
+  if keys ~= nil then keys = asset_keys(keys, 1, F) end
+  local pipeline
+  if o.job then
+    local loc, repo = self:_infer(o.job, location, repository)
+    pipeline = { pipelineName = o.job, repositoryLocationName = loc, repositoryName = repo }
+  end
+
+  local out = {}
+  for _, node in ipairs(nodes_with_checks(self, keys, pipeline)) do
+    if (location == nil or node.location == location)
+       and (repository == nil or node.repository == repository)
+       and (o.group == nil or node.group == o.group) then
+      for _, c in ipairs(node.checks) do
+        local latest = value(c.executionForLatestMaterialization)
+        out[#out + 1] = { asset = concat(node.path, "/"), key = node.path, name = c.name,
+          description = value(c.description), blocking = c.blocking,
+          can_execute = c.canExecuteIndividually == "CAN_EXECUTE", jobs = c.jobNames,
+          group = node.group, location = node.location, repository = node.repository,
+          _latest = latest and latest.id }
+      end
+    end
+  end
+  sort(out, function(a, b)
+    if a.asset ~= b.asset then return a.asset < b.asset end
+    if a.name ~= b.name then return a.name < b.name end
+    return a.location .. "\0" .. a.repository < b.location .. "\0" .. b.repository
+  end)
+  if #out == 0 then return out end
+
+  -- the last execution of each: one request, an alias per check
+  local vars, params, fields = {}, {}, {}
+  for i, c in ipairs(out) do
+    params[#params + 1] = fmt("$a%d: AssetKeyInput!, $n%d: String!", i, i)
+    fields[#fields + 1] = fmt("  c%d: assetCheckExecutions(assetKey: $a%d, checkName: $n%d, " ..
+      "limit: 1) { id runId status timestamp\n    evaluation { success severity description " ..
+      "timestamp } }", i, i, i)
+    vars["a" .. i], vars["n" .. i] = { path = c.key }, c.name
+  end
+  local document = fmt("query DagsterLuaAssetCheckExecutions(%s) {\n%s\n}",
+    concat(params, ", "), concat(fields, "\n"))
+  self:_query(document, vars, "DagsterLuaAssetCheckExecutions", function(d)
+    for i, c in ipairs(out) do
+      local x = d["c" .. i][1]
+      if x then c.last = execution(x, c._latest) end
+      c._latest = nil
+    end
+  end)
+  return out
+end
+
+-- a check named by the caller: "a/b:name", or {asset = "a/b" or {"a", "b"}, name = ...}
+-- (an entry of client:asset_checks), as an AssetCheckHandleInput
+local function check_handle(c, n, fname)
+  local asset, name
+  if type(c) == "string" then
+    asset, name = c:match("^(.+):([^:/]+)$")
+    if not asset then
+      argerror(n, fname, fmt("check %q: \"asset/key:check_name\" expected", c))
+    end
+  elseif type(c) == "table" then
+    asset, name = c.asset or c.key, c.name
+    if type(name) ~= "string" then
+      argerror(n, fname, "check: {asset = key, name = string} expected, got name " .. type(name))
+    end
+  else
+    argerror(n, fname, "check \"asset/key:check_name\" or {asset =, name =} expected, got " ..
+      (c == nil and "no value" or type(c)))
+  end
+  return { assetKey = check.asset_key(asset, n, fname), name = name }
+end
+
+local EXECUTE_OPTS = options("execute_checks", { "tags", "location", "repository",
+  "submission_id" })
+
+-- client:execute_checks(checks [, opts]) -> run id: runs the checks alone (no asset is
+-- materialized), in one run: checks is one check or a list of them, each "a/b:name" or
+-- {asset =, name =} (the entries client:asset_checks returns). opts: tags, location and
+-- repository (to choose among several definitions), submission_id. Raises
+-- AssetNotFoundError, AssetCheckNotFoundError, AssetCheckNeedsMaterializationError (a check
+-- that runs only with its asset) or AssetsInSeveralLocationsError before launching.
+function M:execute_checks(checks, opts)
+  local F = "execute_checks"
+  if type(checks) == "string" or (type(checks) == "table" and checks.name ~= nil) then
+    checks = { checks }
+  end
+  checktype(checks, "table", 1, F)
+  if #checks == 0 then argerror(1, F, "at least one check expected") end
+  local handles, keys, seen, seen_key = json.array(), json.array(), {}, {}
+  for _, c in ipairs(checks) do
+    local h = check_handle(c, 1, F)
+    local id = key_id(h.assetKey.path) .. h.name
+    if not seen[id] then
+      seen[id] = true
+      handles[#handles + 1] = h
+      if not seen_key[key_id(h.assetKey.path)] then
+        seen_key[key_id(h.assetKey.path)] = true
+        keys[#keys + 1] = h.assetKey
+      end
+    end
+  end
+  local o = checkopts(opts, 2, F, EXECUTE_OPTS)
+  local location, repository = check.place(o, 2, F)
+  local tags = check.tag_list(o.tags, 2, F)
+  local sid = check.submission_id(o.submission_id, 2, F)
+
+  -- where each check is: location/repository -> the jobs of each of its checks
+  local places, missing, whole = {}, {}, {}
+  local nodes = nodes_with_checks(self, keys, nil)
+  for _, h in ipairs(handles) do
+    local found = false
+    for _, node in ipairs(nodes) do
+      if key_id(node.path) == key_id(h.assetKey.path)
+         and (location == nil or node.location == location)
+         and (repository == nil or node.repository == repository) then
+        for _, c in ipairs(node.checks) do
+          if c.name == h.name then
+            found = true
+            if c.canExecuteIndividually ~= "CAN_EXECUTE" then
+              whole[#whole + 1] = concat(node.path, "/") .. ":" .. c.name
+            end
+            local where = node.location .. "\0" .. node.repository
+            local p = places[where] or { location = node.location, repository = node.repository,
+                                         n = 0 }
+            places[where] = p
+            p.n = p.n + 1
+            p.jobs = p.jobs or {}
+            p.jobs[#p.jobs + 1] = c.jobNames
+          end
+        end
+      end
+    end
+    if not found then missing[#missing + 1] = concat(h.assetKey.path, "/") .. ":" .. h.name end
+  end
+  if #missing > 0 then
+    error(E.new("AssetCheckNotFoundError", fmt("No asset check %s exists%s",
+      concat(missing, ", "), location and (" in location " .. location) or ""),
+      { url = self.url, body = missing }), 0)
+  end
+  if #whole > 0 then
+    error(E.new("AssetCheckNeedsMaterializationError", fmt("Cannot run %s alone: the check " ..
+      "runs only with its asset's materialization", concat(whole, ", ")),
+      { url = self.url, body = whole }), 0)
+  end
+  local all = {}
+  for where, p in pairs(places) do
+    if p.n == #handles then all[#all + 1] = where end
+  end
+  if #all ~= 1 then
+    local names = {}
+    for where in pairs(places) do names[#names + 1] = (where:gsub("%z", "/")) end
+    sort(names)
+    error(E.new("AssetsInSeveralLocationsError", fmt("Cannot run these checks in one run: " ..
+      "they are defined in %s; %s", concat(names, ", "), #all == 0
+      and "run each location's checks on their own" or "pass location and repository to choose one"),
+      { url = self.url, body = names }), 0)
+  end
+  local p = places[all[1]]
+  -- the job to run them in: __ASSET_JOB when every check is in it, else the first job
+  -- (by name) that has them all
+  local common
+  for _, jobs in ipairs(p.jobs) do
+    local here = check.set(jobs)
+    if common == nil then common = here
+    else for j in pairs(common) do if not here[j] then common[j] = nil end end end
+  end
+  local job = common[ASSET_JOB] and ASSET_JOB or nil
+  if not job then
+    local names = {}
+    for j in pairs(common) do names[#names + 1] = j end
+    sort(names)
+    job = names[1]
+  end
+  if not job then
+    error(E.new("AssetsInSeveralLocationsError", "Cannot run these checks in one run: no job " ..
+      "has them all", { url = self.url, body = handles }), 0)
+  end
+  return self:_launch({
+    selector = { repositoryLocationName = p.location, repositoryName = p.repository,
+                 jobName = job, assetSelection = json.array(), assetCheckSelection = handles },
+    runConfigData = {},
+    executionMetadata = { tags = tags },
+  }, sid)
+end
+
+-- client:check_results(run_id) -> list of {asset = "a/b", name, status, passed, severity,
+-- description}, the checks the run planned, in its order, each with Dagster's status:
+-- SUCCEEDED or FAILED once evaluated (passed true or false, severity WARN or ERROR), and
+-- for one never evaluated IN_PROGRESS while the run goes on, EXECUTION_FAILED when the run
+-- failed, SKIPPED when it ended otherwise. Reads the run's events (a page per 1000), and
+-- the run's status when a check was not evaluated.
+function M:check_results(run_id)
+  checktype(run_id, "string", 1, "check_results")
+  local out, by = {}, {}
+  for e in self:events(run_id) do
+    local c = e.check
+    if c then
+      local id = c.asset .. "\0" .. c.name
+      local r = by[id]
+      if not r then
+        r = { asset = c.asset, name = c.name }
+        by[id] = r
+        out[#out + 1] = r
+      end
+      if c.passed ~= nil then
+        r.passed, r.severity, r.description = c.passed, c.severity, c.description
+        r.status = c.passed and "SUCCEEDED" or "FAILED"
+      end
+    end
+  end
+  local run_status
+  for _, r in ipairs(out) do
+    if r.status == nil then
+      run_status = run_status or self:get_run_status(run_id)
+      if not enums.FINAL_RUN_STATUSES[run_status] then r.status = "IN_PROGRESS"
+      elseif run_status == "FAILURE" then r.status = "EXECUTION_FAILED"
+      else r.status = "SKIPPED" end
+    end
+  end
+  return out
 end
 
 return M

@@ -180,6 +180,22 @@ mutation DagsterLuaWipeAssets($ranges: [PartitionsByAssetSelector!]!) {
   }
 }]]
 
+-- the checks of some assets (assetKeys) or of a job's assets (pipeline), with the execution
+-- that targets each asset's latest materialization
+D.asset_checks = [[
+query DagsterLuaAssetChecks($assetKeys: [AssetKeyInput!], $pipeline: PipelineSelector) {
+  assetNodes(assetKeys: $assetKeys, pipeline: $pipeline) {
+    assetKey { path } groupName
+    repository { name location { name } }
+    assetChecksOrError(pipeline: $pipeline) {
+      __typename
+      ... on AssetChecks { checks { name description blocking canExecuteIndividually jobNames
+        executionForLatestMaterialization { id } } }
+      ... on Error { message }
+    }
+  }
+}]]
+
 D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {
@@ -365,6 +381,9 @@ query DagsterLuaLogsForRun($runId: ID!, $afterCursor: String, $limit: Int) {
         __typename
         ... on MessageEvent { runId message timestamp level stepKey eventType }
         ... on ErrorEvent { error { message className cause { message className } } }
+        ... on AssetCheckEvaluationPlannedEvent { assetKey { path } checkName }
+        ... on AssetCheckEvaluationEvent { evaluation { assetKey { path } checkName success
+          severity description } }
       }
     }
     ... on Error { message }

@@ -43,7 +43,8 @@ M.paint = paint
 local STATUS_COLOUR = { SUCCESS = "green", FAILURE = "red", CANCELED = "magenta",
   CANCELING = "magenta", STARTED = "cyan", STARTING = "cyan", QUEUED = "yellow",
   NOT_STARTED = "grey", LOADED = "green", LOADING = "yellow", HEALTHY = "green",
-  DEGRADED = "red", WARNING = "yellow" }
+  DEGRADED = "red", WARNING = "yellow", SUCCEEDED = "green", FAILED = "red",
+  EXECUTION_FAILED = "red", IN_PROGRESS = "cyan", SKIPPED = "grey" }
 
 local function status_text(s)
   s = tostring(s)
@@ -192,6 +193,19 @@ local VIEWS = {
       return { tostring(d.type), d.required and "yes" or "no", healthy,
         d.last_heartbeat and (term.seconds(os.time() - d.last_heartbeat) .. " ago") or "never",
         d.errors[1] and paint("red", first_line(d.errors[1])) or "" }
+    end },
+  { name = "asset checks", is = function(x) return x.asset and x.name and x.can_execute ~= nil end,
+    header = { "ASSET", "CHECK", "LAST", "SEVERITY", "WHEN", "DESCRIPTION" },
+    row = function(c)
+      local l = type(c.last) == "table" and c.last or {}
+      return { tostring(c.asset), tostring(c.name), l.status and status_text(l.status) or "-",
+        cell(l.severity), short_time(l.time), first_line(l.description or c.description) }
+    end },
+  { name = "check results", is = function(x) return x.asset and x.name and x.status and x.can_execute == nil end,
+    header = { "ASSET", "CHECK", "STATUS", "SEVERITY", "DESCRIPTION" },
+    row = function(r)
+      return { tostring(r.asset), tostring(r.name), status_text(r.status), cell(r.severity),
+        first_line(r.description) }
     end },
   { name = "events", is = function(x) return x.type and x.timestamp and x.run_id end,
     header = { "TIME", "TYPE", "STEP", "MESSAGE" },

@@ -12,7 +12,7 @@ local check = require "dagster.check"
 local answer = require "dagster.answer"
 local wait = require "dagster.wait"
 
-local fmt = string.format
+local fmt, concat = string.format, table.concat
 local argerror, checktype, checkopts, options = check.argerror, check.type, check.opts, check.options
 local checknumber, checkcount = check.number, check.count
 local isnull, value = answer.isnull, answer.value
@@ -69,6 +69,14 @@ local function event(e)
     timestamp = ts and ts / 1000 or nil,
   }
   if not isnull(e.error) then ev.error_message, ev.error_class = error_text(e.error) end
+  -- an asset check planned, or its result
+  local v = value(e.evaluation)
+  if v then
+    ev.check = { asset = concat(v.assetKey.path, "/"), name = v.checkName, passed = v.success,
+                 severity = v.severity, description = value(v.description) }
+  elseif not isnull(e.checkName) then
+    ev.check = { asset = concat(e.assetKey.path, "/"), name = e.checkName }
+  end
   return ev
 end
 
@@ -235,7 +243,7 @@ function M:wait_for_runs(run_ids, opts)
     table.sort(names)
     for i, s in ipairs(names) do names[i] = fmt("%d %s", counts[s], s) end
     w.progress.show(fmt("%d of %d runs finished  %.0fs  %s", #ids - #pending(), #ids,
-      w.progress.elapsed(), table.concat(names, ", ")))
+      w.progress.elapsed(), concat(names, ", ")))
   end
   wait.run(w, wait.poll, self, w, function()
     local p = pending()
@@ -263,7 +271,7 @@ function M:wait_for_runs(run_ids, opts)
     if w.progress then show() end
     if #missing > 0 then
       error(E.new("RunNotFoundError", fmt("Run(s) could not be found: %s",
-        table.concat(missing, ", ")), { run_ids = missing, url = self.url }), 0)
+        concat(missing, ", ")), { run_ids = missing, url = self.url }), 0)
     end
     return #pending() == 0, changed
   end, function(last_error)
@@ -271,7 +279,7 @@ function M:wait_for_runs(run_ids, opts)
     local parts = {}
     for i, id in ipairs(p) do parts[i] = fmt("%s (%s)", id, last[id] or "unknown") end
     error(E.new("TimeoutError", wait.with_error(fmt("%d of %d runs did not finish within %g s: %s",
-      #p, #ids, w.timeout, table.concat(parts, ", ")), last_error),
+      #p, #ids, w.timeout, concat(parts, ", ")), last_error),
       { pending = p, last_statuses = last, timeout = w.timeout, url = self.url,
         last_error = last_error }), 0)
   end)
