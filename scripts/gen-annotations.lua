@@ -201,6 +201,21 @@ local CLASSES = {
     { "asset", "string" }, { "name", "string" },
     { "status", '"SUCCEEDED"|"FAILED"|"IN_PROGRESS"|"EXECUTION_FAILED"|"SKIPPED"' },
     { "passed", "boolean?" }, { "severity", '"ERROR"|"WARN"?' }, { "description", "string?" } } },
+  { "dagster.AssetRun", "A run as client:asset_health gives it.", {
+    { "run_id", "string" }, { "status", "string" }, { "time", "number?", "its last update, epoch seconds" } } },
+  { "dagster.AssetHealth", "An asset's partitions, latest run and failures (client:asset_health).", {
+    { "asset", "string", '"a/b"' }, { "key", "string[]" }, { "group", "string?" },
+    { "location", "string" }, { "repository", "string" }, { "materializable", "boolean" },
+    { "partitioned", '"STATIC"|"TIME_WINDOW"|"DYNAMIC"|"MULTIPARTITIONED"?' },
+    { "partitions_def", "string?", "the partitions definition's description" },
+    { "latest_run", "dagster.AssetRun?" },
+    { "latest_materialization", "{run_id: string, time: number}?" },
+    { "in_progress", "boolean", "a run of it is queued or going" },
+    { "failed", "boolean", "its latest attempt (a partition's) failed and nothing succeeded since" },
+    { "partitions", "{total: integer, materialized: integer, failed: integer, in_progress: integer, missing: integer}?" },
+    { "failed_partitions", "string[]?", "nil for a multi-partitioned asset" },
+    { "in_progress_partitions", "string[]?" },
+    { "failed_runs", "table<string, dagster.AssetRun>?", "with failures = true" } } },
   { "dagster.DaemonStatus", "A daemon's health (client:daemon_health).", {
     { "type", "string", "SCHEDULER, SENSOR, QUEUED_RUN_COORDINATOR, BACKFILL, ..." },
     { "required", "boolean" }, { "healthy", "boolean?" },

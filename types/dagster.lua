@@ -269,6 +269,31 @@ local Client = {}
 ---@field severity "ERROR"|"WARN"?
 ---@field description string?
 
+---A run as client:asset_health gives it.
+---@class dagster.AssetRun
+---@field run_id string
+---@field status string
+---@field time number? its last update, epoch seconds
+
+---An asset's partitions, latest run and failures (client:asset_health).
+---@class dagster.AssetHealth
+---@field asset string "a/b"
+---@field key string[]
+---@field group string?
+---@field location string
+---@field repository string
+---@field materializable boolean
+---@field partitioned "STATIC"|"TIME_WINDOW"|"DYNAMIC"|"MULTIPARTITIONED"?
+---@field partitions_def string? the partitions definition's description
+---@field latest_run dagster.AssetRun?
+---@field latest_materialization {run_id: string, time: number}?
+---@field in_progress boolean a run of it is queued or going
+---@field failed boolean its latest attempt (a partition's) failed and nothing succeeded since
+---@field partitions {total: integer, materialized: integer, failed: integer, in_progress: integer, missing: integer}?
+---@field failed_partitions string[]? nil for a multi-partitioned asset
+---@field in_progress_partitions string[]?
+---@field failed_runs table<string, dagster.AssetRun>? with failures = true
+
 ---A daemon's health (client:daemon_health).
 ---@class dagster.DaemonStatus
 ---@field type string SCHEDULER, SENSOR, QUEUED_RUN_COORDINATOR, BACKFILL, ...
@@ -1782,6 +1807,31 @@ function Client:execute_checks(checks, opts) end
 ---@param run_id string
 ---@return dagster.CheckResult[]
 function Client:check_results(run_id) end
+
+---Options of client:asset_health.
+---@class dagster.opts.asset_health
+---@field prefix? string|string[] only the assets under this key prefix
+---@field group? string only this group's assets
+---@field location? string only this code location's
+---@field repository? string only this repository's
+---@field failures? boolean each failed partition's latest run (more requests)
+
+--- Each asset's partitions, latest run and materialization, and failures.
+---
+--- keys: one asset key or a list; none: every asset with a definition (or a table of options alone). Each: {asset, key, group, location, repository, materializable, partitioned (nil or STATIC, TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def, latest_run = {run_id, status, time}, latest_materialization = {run_id, time}, in_progress, failed (the latest attempt failed and nothing succeeded since)} and for a partitioned asset partitions = {total, materialized, failed, in_progress, missing}, failed_partitions and in_progress_partitions (keys; nil for a multi-partitioned asset), with failures = true failed_runs = {[key] = {run_id, status, time}}. Two requests; one more per 200 failed partitions with failures, and one for time-partitioned assets with a failed range of several keys. Dagster+'s own health (assetHealth) is in client:assets' health.
+---
+---Raises dagster.Error: AssetNotFoundError, PythonError.
+---
+---```lua
+--- for _, a in ipairs(client:asset_health{group = "warehouse", failures = true}) do
+---   if a.failed then print(a.asset, a.failed_partitions and table.concat(a.failed_partitions, ",") or "") end
+--- end
+---```
+---@async
+---@param keys? string|(string|string[])[]|table
+---@param opts? dagster.opts.asset_health
+---@return dagster.AssetHealth[]
+function Client:asset_health(keys, opts) end
 
 --- The instance's run queue, pool and automation settings.
 ---

@@ -1386,6 +1386,29 @@ for _, r in ipairs(client:check_results(run_id)) do print(r.name, r.status, r.se
   if r.status == "FAILED" and r.severity == "ERROR" then print("failed:", r.asset, r.name) end
 end]],
   },
+  {
+    name = "client:asset_health", kind = "method",
+    summary = "Each asset's partitions, latest run and materialization, and failures.",
+    doc = [[keys: one asset key or a list; none: every asset with a definition (or a table of options alone). Each: {asset, key, group, location, repository, materializable, partitioned (nil or STATIC, TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def, latest_run = {run_id, status, time}, latest_materialization = {run_id, time}, in_progress, failed (the latest attempt failed and nothing succeeded since)} and for a partitioned asset partitions = {total, materialized, failed, in_progress, missing}, failed_partitions and in_progress_partitions (keys; nil for a multi-partitioned asset), with failures = true failed_runs = {[key] = {run_id, status, time}}. Two requests; one more per 200 failed partitions with failures, and one for time-partitioned assets with a failed range of several keys. Dagster+'s own health (assetHealth) is in client:assets' health.]],
+    args = {
+      { name = "keys", type = "string|(string|string[])[]|table", optional = true, complete = "asset" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "prefix", type = "string|string[]", doc = "only the assets under this key prefix" },
+      { name = "group", type = "string", doc = "only this group's assets" },
+      { name = "location", type = "string", doc = "only this code location's", complete = "location" },
+      { name = "repository", type = "string", doc = "only this repository's" },
+      { name = "failures", type = "boolean", doc = "each failed partition's latest run (more requests)" },
+    },
+    returns = { { type = "dagster.AssetHealth[]" } },
+    errors = { "AssetNotFoundError", "PythonError" },
+    async = true,
+    example = [[for _, a in ipairs(client:asset_health{group = "warehouse", failures = true}) do
+  if a.failed then print(a.asset, a.failed_partitions and table.concat(a.failed_partitions, ",") or "") end
+end]],
+  },
 
   --------------------------------------------------------------------------------------
   -- The instance: settings, daemons, concurrency pools, deleting runs (instance.lua)

@@ -10,6 +10,7 @@
 --   client:asset_checks([keys | opts] [, opts])         -> checks, each with its last execution
 --   client:execute_checks(checks [, opts])              -> run id (the checks alone)
 --   client:check_results(run_id)                        -> the run's checks and their outcome
+--   client:asset_health([keys | opts] [, opts])          -> each asset's partitions and runs
 
 local json = require "dagster.json"
 local E = require "dagster.error"
@@ -338,8 +339,8 @@ local CHECKS_OPTS = options("asset_checks", { "job", "group", "location", "repos
 -- location, repository. Two requests, whatever the number of checks.
 function M:asset_checks(keys, opts)
   local F = "asset_checks"
-  if opts == nil and type(keys) == "table" and keys[1] == nil and next(keys) ~= nil then
-    keys, opts = nil, keys                                -- asset_checks{job = ...}
+  if opts == nil and type(keys) == "table" and keys[1] == nil then   -- a table of options alone
+    keys, opts = nil, keys
   end
   local o = checkopts(opts, keys == nil and opts ~= nil and 1 or 2, F, CHECKS_OPTS)
   local n = keys == nil and 1 or 2
@@ -562,6 +563,203 @@ function M:check_results(run_id)
       if not enums.FINAL_RUN_STATUSES[run_status] then r.status = "IN_PROGRESS"
       elseif run_status == "FAILURE" then r.status = "EXECUTION_FAILED"
       else r.status = "SKIPPED" end
+    end
+  end
+  return out
+end
+
+------------------------------------------------------------------------------------------
+-- Health: partitions, latest run and materialization, failures
+------------------------------------------------------------------------------------------
+
+local HEALTH_OPTS = options("asset_health", { "prefix", "group", "location", "repository",
+  "failures" })
+
+-- the keys of a time-partitioned asset's ranges of `status`, expanded with its keys
+local function range_keys(ranges, status, keys_of_asset)
+  local out = {}
+  for _, r in ipairs(ranges) do
+    if r.status == status then
+      if r.startKey == r.endKey then out[#out + 1] = r.startKey
+      else
+        local keys, inside = keys_of_asset(), false
+        for _, k in ipairs(keys) do
+          if k == r.startKey then inside = true end
+          if inside then out[#out + 1] = k end
+          if k == r.endKey then break end
+        end
+      end
+    end
+  end
+  return out
+end
+
+-- asks one aliased query per `n` items: field(i, item) is the alias's text, vars(i, item, v)
+-- fills its variables, read(i, item, answer) reads it
+local function aliased(self, opname, params, items, field, vars, read)
+  local CHUNK = 200
+  for first = 1, #items, CHUNK do
+    local decl, fields, v = {}, {}, {}
+    for i = first, math.min(#items, first + CHUNK - 1) do
+      decl[#decl + 1] = params(i)
+      fields[#fields + 1] = field(i, items[i])
+      vars(i, items[i], v)
+    end
+    local document = fmt("query %s(%s) {\n%s\n}", opname, concat(decl, ", "), concat(fields, "\n"))
+    self:_query(document, v, opname, function(d)
+      for i = first, math.min(#items, first + CHUNK - 1) do read(i, items[i], d["a" .. i]) end
+    end)
+  end
+end
+
+local function run_of(r)
+  r = value(r)
+  if not r then return nil end
+  return { run_id = r.runId, status = r.status, time = value(r.updateTime) }
+end
+
+-- client:asset_health([keys | opts] [, opts]) -> list of {asset = "a/b", key, group,
+-- location, repository, materializable, partitioned (nil, or the definition's type: STATIC,
+-- TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def (its description), latest_run = {run_id, status, time}, latest_materialization =
+-- {run_id, time}, in_progress (a run is queued or going), failed (its latest attempt failed
+-- and nothing succeeded since), and for a partitioned asset: partitions = {total,
+-- materialized, failed, in_progress, missing} (counts), failed_partitions (the keys; nil for
+-- a multi-partitioned asset), in_progress_partitions, and with failures = true
+-- failed_runs = {[key] = {run_id, status, time}} (each failed partition's latest run)}, by
+-- key. keys: one key or a list; none: every asset with a definition; opts: prefix, group,
+-- location, repository, failures. Two requests; more for the failed partitions' runs
+-- (failures) and a time-partitioned asset with a failed range of several keys.
+function M:asset_health(keys, opts)
+  local F = "asset_health"
+  if opts == nil and type(keys) == "table" and keys[1] == nil then   -- a table of options alone
+    keys, opts = nil, keys
+  end
+  local n = keys == nil and 1 or 2
+  local o = checkopts(opts, n, F, HEALTH_OPTS)
+  local location, repository = check.place(o, n, F)
+  local prefix = o.prefix ~= nil and check.asset_key(o.prefix, n, F).path or nil
+  if o.group ~= nil then checktype(o.group, "string", n, F, "group") end
+  if keys ~= nil then keys = asset_keys(keys, 1, F) end
+
+  local out, statuses = {}, {}
+  local function under(path)
+    if not prefix then return true end
+    for i, part in ipairs(prefix) do if path[i] ~= part then return false end end
+    return true
+  end
+  self:_query(D.asset_health, { assetKeys = keys }, "DagsterLuaAssetHealth", function(d)
+    for _, node in ipairs(d.assetNodes) do
+      local loc, repo = node.repository.location.name, node.repository.name
+      local group = value(node.groupName)
+      if under(node.assetKey.path) and (location == nil or loc == location)
+         and (repository == nil or repo == repository) and (o.group == nil or group == o.group) then
+        local p = value(node.partitionDefinition)
+        local a = { asset = concat(node.assetKey.path, "/"), key = node.assetKey.path,
+                    group = group, location = loc, repository = repo,
+                    materializable = node.isMaterializable,
+                    partitioned = p and p.type or nil, partitions_def = p and p.description or nil }
+        local st = value(node.partitionStats)
+        if a.partitioned and st then
+          a.partitions = { total = st.numPartitions, materialized = st.numMaterialized,
+            failed = st.numFailed, in_progress = st.numMaterializing,
+            missing = st.numPartitions - st.numMaterialized - st.numFailed - st.numMaterializing }
+        end
+        out[#out + 1] = a
+        statuses[a] = value(node.assetPartitionStatuses)
+      end
+    end
+  end)
+  if keys then
+    local have, missing = {}, {}
+    for _, a in ipairs(out) do have[key_id(a.key)] = true end
+    for _, k in ipairs(keys) do
+      if not have[key_id(k.path)] then missing[#missing + 1] = "`" .. concat(k.path, "/") .. "`" end
+    end
+    if #missing > 0 then
+      error(E.new("AssetNotFoundError", fmt(#missing == 1 and "No asset with the key %s exists"
+        or "No assets with the keys %s exist", concat(missing, ", ")),
+        { url = self.url, body = missing }), 0)
+    end
+  end
+  if #out == 0 then return out end
+  sort(out, function(x, y) return x.asset < y.asset end)
+
+  -- the latest run and materialization of each
+  local index, inputs = {}, json.array()
+  for i, a in ipairs(out) do index[key_id(a.key)] = i; inputs[i] = { path = a.key } end
+  self:_query(D.assets_latest_info, { assetKeys = inputs }, "DagsterLuaAssetsLatestInfo", function(d)
+    for _, info in ipairs(d.assetsLatestInfo) do
+      local a = out[index[key_id(info.assetKey.path)]]
+      if a then
+        a.latest_run = run_of(info.latestRun)
+        local m = value(info.latestMaterialization)
+        if m then
+          local ts = tonumber(m.timestamp)
+          a.latest_materialization = { run_id = m.runId, time = ts and ts / 1000 }
+        end
+        a.in_progress = #info.inProgressRunIds + #info.unstartedRunIds > 0
+      end
+    end
+  end)
+
+  -- failed: a partition's status is its latest attempt's; an unpartitioned asset failed
+  -- when its latest run failed without materializing it
+  local need_keys = {}
+  for i, a in ipairs(out) do
+    local s = statuses[a]
+    if a.partitioned == nil then
+      local r, m = a.latest_run, a.latest_materialization
+      a.failed = r ~= nil and r.status == "FAILURE" and not (m and m.run_id == r.run_id)
+    elseif s and s.__typename == "DefaultPartitionStatuses" then
+      a.failed_partitions, a.in_progress_partitions = s.failedPartitions, s.materializingPartitions
+    elseif s and s.__typename == "TimePartitionStatuses" then
+      for _, r in ipairs(s.ranges) do
+        if r.startKey ~= r.endKey and (r.status == "FAILED" or r.status == "MATERIALIZING") then
+          need_keys[#need_keys + 1] = i
+          break
+        end
+      end
+    end
+    if a.partitioned then a.failed = (a.partitions and a.partitions.failed or 0) > 0 end
+  end
+  local all_keys = {}
+  if #need_keys > 0 then
+    aliased(self, "DagsterLuaAssetPartitionKeysMany",
+      function(i) return fmt("$k%d: AssetKeyInput!", i) end, need_keys,
+      function(i) return fmt("  a%d: assetNodeOrError(assetKey: $k%d) { __typename " ..
+        "... on AssetNode { partitionKeys } ... on Error { message } }", i, i) end,
+      function(i, at, v) v["k" .. i] = { path = out[at].key } end,
+      function(_, at, r)
+        all_keys[at] = self:_member(r, "AssetNode", "DagsterLuaAssetPartitionKeysMany").partitionKeys
+      end)
+  end
+  for i, a in ipairs(out) do
+    local s = statuses[a]
+    if a.partitioned and s and s.__typename == "TimePartitionStatuses" then
+      local function keys_of_asset() return all_keys[i] or {} end
+      a.failed_partitions = range_keys(s.ranges, "FAILED", keys_of_asset)
+      a.in_progress_partitions = range_keys(s.ranges, "MATERIALIZING", keys_of_asset)
+    end
+  end
+
+  -- each failed partition's latest run
+  if o.failures then
+    local items = {}
+    for _, a in ipairs(out) do
+      for _, k in ipairs(a.failed_partitions or {}) do items[#items + 1] = { a = a, key = k } end
+      if a.failed_partitions then a.failed_runs = {} end
+    end
+    if #items > 0 then
+      aliased(self, "DagsterLuaFailedPartitionRuns",
+        function(i) return fmt("$k%d: AssetKeyInput!, $p%d: String!", i, i) end, items,
+        function(i) return fmt("  a%d: assetNodeOrError(assetKey: $k%d) { __typename " ..
+          "... on AssetNode { latestRunForPartition(partition: $p%d) { runId status updateTime } } " ..
+          "... on Error { message } }", i, i, i) end,
+        function(i, it, v) v["k" .. i], v["p" .. i] = { path = it.a.key }, it.key end,
+        function(_, it, r)
+          local node = self:_member(r, "AssetNode", "DagsterLuaFailedPartitionRuns")
+          it.a.failed_runs[it.key] = run_of(node.latestRunForPartition)
+        end)
     end
   end
   return out

@@ -196,6 +196,33 @@ query DagsterLuaAssetChecks($assetKeys: [AssetKeyInput!], $pipeline: PipelineSel
   }
 }]]
 
+-- what client:asset_health reads of each asset: its place, its partitions' statuses and
+-- counts (assetsLatestInfo adds its latest run and materialization)
+D.asset_health = [[
+query DagsterLuaAssetHealth($assetKeys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $assetKeys) {
+    assetKey { path } groupName isMaterializable
+    repository { name location { name } }
+    partitionDefinition { type description }
+    partitionStats { numMaterialized numPartitions numFailed numMaterializing }
+    assetPartitionStatuses {
+      __typename
+      ... on DefaultPartitionStatuses { failedPartitions materializingPartitions }
+      ... on TimePartitionStatuses { ranges { status startKey endKey } }
+    }
+  }
+}]]
+
+D.assets_latest_info = [[
+query DagsterLuaAssetsLatestInfo($assetKeys: [AssetKeyInput!]!) {
+  assetsLatestInfo(assetKeys: $assetKeys) {
+    assetKey { path }
+    latestMaterialization { runId timestamp }
+    inProgressRunIds unstartedRunIds
+    latestRun { runId status updateTime }
+  }
+}]]
+
 D.run_by_tag = [[
 query DagsterLuaRunByTag($key: String!, $value: String!) {
   runsOrError(filter: {tags: [{key: $key, value: $value}]}, limit: 1) {

@@ -3,6 +3,7 @@
 --   dagster-lua play recover [--since 24h] [--job J]... [--tag k=v]...
 --       [--strategy FROM_FAILURE|FROM_ASSET_FAILURE|ALL_STEPS] [--concurrency 4]
 --       [--max-errors N] [--wait]
+--   dagster-lua play recover --assets [--prefix a/b] [--group G] [--checks] [--since 24h] ...
 --
 -- The runs updated within --since (of each --job, carrying every --tag) are listed once, a
 -- page per 100 runs, and grouped by lineage (dagster/root_run_id: a run and all its
@@ -20,6 +21,17 @@
 -- --wait a run that did not succeed) nothing more is launched. Each launch is journaled and
 -- made once: resumed after a crash, the playbook finds the runs it launched.
 --
+-- With --assets it re-materializes assets instead (--prefix P, --group G narrow them): those
+-- whose latest materialization attempt failed, within --since, and that have not been
+-- materialized since nor are being materialized now: an unpartitioned asset whose latest run
+-- failed without materializing it, and each partition whose status is failed (its latest
+-- run's time within the window). With --checks, also the unpartitioned assets whose latest
+-- materialization failed an ERROR check. One launch per set of assets Dagster runs together
+-- (the same code location, partitions definition and partition key), with the same
+-- concurrency, --max-errors, --wait and journal as re-executions. A set re-materialized
+-- successfully is materialized again, so it is not taken again; one whose re-materialization
+-- failed is. Multi-partitioned assets are left out, and said so.
+--
 -- Exit status: 0 when every run was re-executed (with --wait: and succeeded), or nothing
 -- needed it; 6 when some re-execution failed or was not made; else the usual table.
 local playbook = require "dagster.playbook"
@@ -27,6 +39,187 @@ local dagster = require "dagster"
 
 local FINAL = dagster.FINAL_RUN_STATUSES
 local STRATEGIES = { FROM_FAILURE = true, FROM_ASSET_FAILURE = true, ALL_STEPS = true }
+local EXIT = playbook.EXIT
+
+-- Launches rows in turn with --concurrency workers: launch(row) makes the row's launch (made
+-- once: pb:launch) and returns the new run id; a launch that fails counts as an error, and
+-- once --max-errors errors are counted nothing more is launched. With --wait each worker
+-- waits for its run before taking the next, and one watcher polls the statuses of every
+-- unfinished run with one query a second. Each row gets new_run and status. Returns {rows,
+-- max_in_flight}.
+local function launch_all(pb, rows, launch)
+  local f = pb.flags
+  local next_i, errors, live, broken = 0, 0, f.concurrency, nil
+  local unfinished = {}                           -- new run id -> its row, with --wait
+  local function interrupted(e) return playbook.code_of_error(e) == EXIT.INTERRUPTED end
+  local function worker()
+    while not (f["max-errors"] and errors >= f["max-errors"]) do
+      if broken then error(broken, 0) end
+      next_i = next_i + 1
+      local row = rows[next_i]
+      if row == nil then return end
+      local ok, new = pcall(launch, row)
+      if not ok then
+        if interrupted(new) then error(new, 0) end
+        errors, row.status = errors + 1, "not launched: " .. tostring(new):gsub("\n.*", "")
+      elseif pb.dry_run then
+        row.status = "dry run"
+      else
+        row.new_run, row.status = new, "launched"
+        if f.wait then
+          unfinished[new] = row
+          while unfinished[new] do
+            if broken then error(broken, 0) end
+            dagster.sleep(0.2)
+          end
+          if row.status ~= "SUCCESS" then errors = errors + 1 end
+        end
+      end
+    end
+  end
+  local function watcher()
+    while live > 0 and not broken do
+      local ids = {}
+      for id in pairs(unfinished) do ids[#ids + 1] = id end
+      if #ids > 0 then
+        local ok, runs = pcall(pb.client.runs, pb.client, { run_ids = ids, limit = #ids })
+        if not ok and interrupted(runs) then error(runs, 0) end
+        for _, r in ipairs(ok and runs or {}) do
+          if FINAL[r.status] then unfinished[r.run_id].status, unfinished[r.run_id] = r.status, nil end
+        end
+      end
+      dagster.sleep(1)
+    end
+  end
+  local stats = dagster.stats
+  stats.max_in_flight = 0
+  local tasks = {}
+  for i = 1, f.concurrency do
+    tasks[i] = dagster.spawn(function()
+      local ok, e = pcall(worker)
+      live = live - 1
+      if not ok then broken = broken or e; error(e, 0) end
+    end)
+  end
+  if f.wait and not pb.dry_run then
+    tasks[#tasks + 1] = dagster.spawn(function()
+      local ok, e = pcall(watcher)
+      if not ok then broken = broken or e; error(e, 0) end
+    end)
+  end
+  dagster.gather(tasks)
+  return { rows = rows, max_in_flight = stats.max_in_flight }
+end
+
+-- recover --assets: the sets of assets to materialize again, each {assets = {"a/b", ...},
+-- partition = key or nil, location, repository, why}, in a fixed order
+local function failed_asset_sets(pb, since)
+  local f = pb.flags
+  local health = pb.client:asset_health { prefix = f.prefix, group = f.group, failures = true }
+  local sets, order, left_out = {}, {}, {}
+  local function add(a, partition, why)
+    local id = table.concat({ a.location, a.repository, a.partitions_def or "", partition or "" }, "\0")
+    local set = sets[id]
+    if not set then
+      set = { assets = dagster.array(), partition = partition, location = a.location,
+              repository = a.repository, why = dagster.array() }
+      sets[id] = set
+      order[#order + 1] = id
+    end
+    set.assets[#set.assets + 1] = a.asset
+    set.why[#set.why + 1] = why
+  end
+  local taken = {}
+  for _, a in ipairs(health) do
+    if a.materializable ~= false then
+      if a.partitioned == "MULTIPARTITIONED" then
+        if a.partitions and a.partitions.failed > 0 then left_out[#left_out + 1] = a.asset end
+      elseif a.partitioned then
+        local going = {}
+        for _, k in ipairs(a.in_progress_partitions or {}) do going[k] = true end
+        for _, k in ipairs(a.failed_partitions or {}) do
+          local r = a.failed_runs and a.failed_runs[k]
+          if not going[k] and r and (r.time or 0) >= since then
+            add(a, k, ("%s[%s]: run %s failed"):format(a.asset, k, r.run_id))
+          end
+        end
+      elseif a.failed and not a.in_progress and (a.latest_run.time or 0) >= since then
+        taken[a.asset] = true
+        add(a, nil, ("%s: run %s failed"):format(a.asset, a.latest_run.run_id))
+      end
+    end
+  end
+  if f.checks then
+    local plain = {}
+    for _, a in ipairs(health) do
+      if not a.partitioned and a.materializable ~= false and not a.in_progress then plain[a.asset] = a end
+    end
+    for _, c in ipairs(pb.client:asset_checks { group = f.group }) do
+      local a, l = plain[c.asset], c.last
+      if a and not taken[c.asset] and l and l.status == "FAILED" and l.severity == "ERROR"
+         and l.for_latest and (l.time or 0) >= since then
+        taken[c.asset] = true
+        add(a, nil, ("%s: check %s failed"):format(c.asset, c.name))
+      end
+    end
+  end
+  table.sort(order)
+  local out = dagster.array()
+  for i, id in ipairs(order) do out[i] = sets[id] end
+  return out, left_out
+end
+
+local function recover_assets(pb, since)
+  local f = pb.flags
+  if #f.job > 0 or #f.tag > 0 then pb:usage("--job and --tag choose runs: not with --assets") end
+  local found = pb:step("find the failed assets", { since = f.since, prefix = f.prefix,
+      group = f.group, checks = f.checks or false }, function()
+    local todo, left_out = failed_asset_sets(pb, since)
+    local n = 0
+    for _, set in ipairs(todo) do n = n + #set.assets end
+    pb:say("  %d asset(s) (or partitions) to materialize again since %s, in %d run(s)", n,
+      os.date("%Y-%m-%d %H:%M", since), #todo)
+    return { todo = todo, left_out = left_out }
+  end)
+  if #found.left_out > 0 then
+    pb:say("left out (multi-partitioned: re-materialize their partitions with play backfill): %s",
+      table.concat(found.left_out, ", "))
+  end
+  local todo = found.todo
+  if #todo == 0 then pb:say("nothing to materialize again"); pb:exit(EXIT.OK) end
+
+  local done = pb:step("materialize " .. #todo .. " asset sets again", function()
+    local rows = dagster.array()
+    for i, set in ipairs(todo) do
+      rows[i] = { assets = set.assets, partition = set.partition, location = set.location,
+                  repository = set.repository, status = "not launched" }
+    end
+    return launch_all(pb, rows, function(row)
+      local what = ("materialize %s%s"):format(table.concat(row.assets, ", "),
+        row.partition and (" partition " .. row.partition) or "")
+      return pb:launch(what, function(sid)
+        return pb.client:materialize(row.assets, { partition = row.partition,
+          location = row.location, repository = row.repository, submission_id = sid })
+      end, { key = table.concat({ row.location, row.repository, row.partition or "",
+                                  table.concat(row.assets, ",") }, "/") })
+    end)
+  end)
+
+  local recovered, bad, table_rows = 0, 0, {}
+  for i, r in ipairs(done.rows) do
+    table_rows[i] = { table.concat(r.assets, ", "), r.partition or "-", r.new_run or "-", r.status }
+    if r.status == "SUCCESS" or (r.status == "launched" and not f.wait) then
+      recovered = recovered + 1
+    elseif r.status ~= "dry run" then
+      bad = bad + 1
+    end
+  end
+  pb:say("")
+  pb:table({ "ASSETS", "PARTITION", "NEW RUN", "STATUS" }, table_rows)
+  pb:event { event = "recover", assets = true, candidates = #todo, recovered = recovered,
+    failed = bad, dry_run = pb.dry_run or nil, max_in_flight = done.max_in_flight, runs = done.rows }
+  pb:exit(bad == 0 and EXIT.OK or EXIT.PARTIAL)
+end
 
 return playbook.define({
   name = "recover",
@@ -43,10 +236,15 @@ return playbook.define({
     { name = "max-errors", type = "integer", metavar = "N",
       doc = "stop launching once this many re-executions have failed" },
     { name = "wait", type = "boolean", watch = true, doc = "wait for the re-executions to finish" },
+    { name = "assets", type = "boolean",
+      doc = "re-materialize the assets whose latest attempt failed, instead of re-executing runs" },
+    { name = "prefix", type = "string", metavar = "P", doc = "with --assets: only the assets under this key prefix" },
+    { name = "group", type = "string", metavar = "G", doc = "with --assets: only this group's assets" },
+    { name = "checks", type = "boolean",
+      doc = "with --assets: also the assets whose latest materialization failed an ERROR check" },
   },
 }, function(pb)
   local f = pb.flags
-  local EXIT = playbook.EXIT
 
   -- the window of the run's first attempt: a resumed run looks where it looked before
   local since = pb.started - f.since
@@ -55,6 +253,10 @@ return playbook.define({
   end
   if f.concurrency < 1 then pb:usage("--concurrency: at least 1 expected") end
   if f["max-errors"] and f["max-errors"] < 1 then pb:usage("--max-errors: at least 1 expected") end
+  if not f.assets and (f.prefix or f.group or f.checks) then
+    pb:usage("--prefix, --group and --checks go with --assets")
+  end
+  if f.assets then return recover_assets(pb, since) end
   local tags = pb:tags(f.tag)
 
   -- Each --job must exist: a misspelt one would find nothing to do and say all is well.
@@ -92,72 +294,14 @@ return playbook.define({
   local todo = found.todo
   if #todo == 0 then pb:say("nothing to re-execute"); pb:exit(EXIT.OK) end
 
-  -- Re-execute them: --concurrency workers take the runs in turn; with --wait one watcher
-  -- polls the statuses of every unfinished re-execution with one query.
   local done = pb:step("re-execute " .. #todo .. " runs", function()
-    local rows, next_i, errors, live, broken = dagster.array(), 0, 0, f.concurrency, nil
+    local rows = dagster.array()
     for i, r in ipairs(todo) do
       rows[i] = { run_id = r.run_id, root_run_id = r.root_run_id, job = r.job, status = "not launched" }
     end
-    local unfinished = {}                           -- new run id -> its row, with --wait
-    local function interrupted(e) return playbook.code_of_error(e) == EXIT.INTERRUPTED end
-    local function worker()
-      while not (f["max-errors"] and errors >= f["max-errors"]) do
-        if broken then error(broken, 0) end
-        next_i = next_i + 1
-        local row = rows[next_i]
-        if row == nil then return end
-        local ok, new = pcall(pb.reexecute, pb, row.run_id, { strategy = f.strategy })
-        if not ok then
-          if interrupted(new) then error(new, 0) end
-          errors, row.status = errors + 1, "not launched: " .. tostring(new):gsub("\n.*", "")
-        elseif pb.dry_run then
-          row.status = "dry run"
-        else
-          row.new_run, row.status = new, "launched"
-          if f.wait then
-            unfinished[new] = row
-            while unfinished[new] do
-              if broken then error(broken, 0) end
-              dagster.sleep(0.2)
-            end
-            if row.status ~= "SUCCESS" then errors = errors + 1 end
-          end
-        end
-      end
-    end
-    local function watcher()
-      while live > 0 and not broken do
-        local ids = {}
-        for id in pairs(unfinished) do ids[#ids + 1] = id end
-        if #ids > 0 then
-          local ok, runs = pcall(pb.client.runs, pb.client, { run_ids = ids, limit = #ids })
-          if not ok and interrupted(runs) then error(runs, 0) end
-          for _, r in ipairs(ok and runs or {}) do
-            if FINAL[r.status] then unfinished[r.run_id].status, unfinished[r.run_id] = r.status, nil end
-          end
-        end
-        dagster.sleep(1)
-      end
-    end
-    local stats = dagster.stats
-    stats.max_in_flight = 0
-    local tasks = {}
-    for i = 1, f.concurrency do
-      tasks[i] = dagster.spawn(function()
-        local ok, e = pcall(worker)
-        live = live - 1
-        if not ok then broken = broken or e; error(e, 0) end
-      end)
-    end
-    if f.wait and not pb.dry_run then
-      tasks[#tasks + 1] = dagster.spawn(function()
-        local ok, e = pcall(watcher)
-        if not ok then broken = broken or e; error(e, 0) end
-      end)
-    end
-    dagster.gather(tasks)
-    return { rows = rows, max_in_flight = stats.max_in_flight }
+    return launch_all(pb, rows, function(row)
+      return pb:reexecute(row.run_id, { strategy = f.strategy })
+    end)
   end)
 
   -- Report: the failed run (the newest of its lineage), job, new run, final status.

@@ -1,0 +1,148 @@
+-- Asset health and `recover --assets` (issue 27), against the real deployment: partition "y"
+-- of fragile_asset (static partitions x, y) and fragile_plain fail until
+-- $DAGSTER_HOME/fragile_fixed exists; checked_table's no_null_ids check always fails (ERROR).
+local dagster = require "dagster"
+local H = require "helper"
+
+local FIXED = H.state_dir() .. "/home/fragile_fixed"
+
+local function catch(f, ...)
+  local ok, e = pcall(f, ...)
+  assert.is_false(ok, "no error")
+  return e
+end
+
+local function by_asset(list)
+  local out = {}
+  for _, a in ipairs(list) do out[a.asset] = a end
+  return out
+end
+
+-- fragile_asset x (succeeds), y and fragile_plain (fail while not fixed); their run ids
+local function break_them(client)
+  os.remove(FIXED)
+  local x = client:materialize("fragile_asset", { partition = "x" })
+  local y = client:materialize("fragile_asset", { partition = "y" })
+  local plain = client:materialize("fragile_plain")
+  local finals = client:wait_for_runs({ x, y, plain }, { timeout = 60 })
+  assert.same({ [x] = "SUCCESS", [y] = "FAILURE", [plain] = "FAILURE" }, finals)
+  return x, y, plain
+end
+
+describe("asset health", function()
+  local client = H.client { timeout = 60 }
+  teardown(function() os.remove(FIXED) end)
+
+  it("gives partition counts, the failed partitions with their runs, and an unpartitioned asset's failure", function()
+    local x, y, plain = break_them(client)
+    local h = by_asset(client:asset_health { group = "fragile", failures = true })
+    local a = h.fragile_asset
+    assert.equal("STATIC", a.partitioned)
+    assert.same({ total = 2, materialized = 1, failed = 1, in_progress = 0, missing = 0 }, a.partitions)
+    assert.same({ "y" }, a.failed_partitions)
+    assert.same({}, a.in_progress_partitions)
+    assert.equal(y, a.failed_runs.y.run_id)
+    assert.equal("FAILURE", a.failed_runs.y.status)
+    assert.is_true(a.failed)
+    assert.equal(x, a.latest_materialization.run_id)
+    assert.equal("fragile", a.group)
+    assert.equal("main", a.location)
+    assert.is_true(a.materializable)
+    local p = h.fragile_plain
+    assert.is_nil(p.partitioned)
+    assert.is_nil(p.partitions)
+    assert.is_true(p.failed)
+    assert.is_false(p.in_progress)
+    assert.equal(plain, p.latest_run.run_id)
+    assert.equal("FAILURE", p.latest_run.status)
+    assert.is_number(p.latest_run.time)
+    -- fixed and materialized again: no longer failed
+    assert.is_true(io.open(FIXED, "w"):close())
+    client:wait_for_runs({ client:materialize("fragile_asset", { partition = "y" }),
+                           client:materialize("fragile_plain") }, { timeout = 60 })
+    h = by_asset(client:asset_health { "fragile_asset", "fragile_plain" })
+    assert.same({}, h.fragile_asset.failed_partitions)
+    assert.is_false(h.fragile_asset.failed)
+    assert.is_false(h.fragile_plain.failed)
+    assert.equal("SUCCESS", h.fragile_plain.latest_run.status)
+  end)
+
+  it("counts a time-partitioned and a multi-partitioned asset's partitions (the latter without keys)", function()
+    local h = by_asset(client:asset_health({ "daily_events", "grid_asset" }))
+    assert.equal("TIME_WINDOW", h.daily_events.partitioned)
+    assert.is_table(h.daily_events.failed_partitions)
+    assert.equal("MULTIPARTITIONED", h.grid_asset.partitioned)
+    assert.equal(21, h.grid_asset.partitions.total)
+    assert.is_nil(h.grid_asset.failed_partitions)
+  end)
+
+  it("names an unknown asset, and checks its arguments as Lua does", function()
+    assert.equal("AssetNotFoundError", catch(client.asset_health, client, "no_such_asset").name)
+    assert.matches("bad argument #1 to 'asset_health' %(unknown option 'grup'%)",
+      catch(client.asset_health, client, { grup = "x" }))
+    assert.matches("bad argument #2 to 'asset_health' %(group: string expected, got number%)",
+      catch(client.asset_health, client, "fragile_plain", { group = 1 }))
+  end)
+end)
+
+describe("play recover --assets #binary", function()
+  local client = H.client { timeout = 60 }
+  local dir = os.tmpname(); os.remove(dir)
+  teardown(function()
+    os.remove(FIXED)
+    os.execute("rm -rf " .. H.quote(dir))
+  end)
+
+  local function asset_runs_since(t0)
+    local n = 0
+    for _, r in ipairs(client:runs { job_name = "__ASSET_JOB", created_after = t0, limit = 100 }) do
+      if not r.tags["dagster/partition"] or r.tags["dagster/partition"] == "y" then n = n + 1 end
+    end
+    return n
+  end
+
+  it("killed right after a launch and resumed, materializes each failed set once; then nothing is left", function()
+    break_them(client)
+    local dry, derr, dcode = H.play(dir, "recover --assets --group fragile --since 1h --dry-run")
+    assert.equal(0, dcode, derr)
+    assert.matches("would materialize fragile_plain", dry)
+    assert.matches("would materialize fragile_asset partition y", dry)
+    assert.is_nil(dry:find("partition x", 1, true))
+    assert.is_true(io.open(FIXED, "w"):close())
+    local t0 = os.time() - 1
+    local args = "recover --assets --group fragile --since 1h --concurrency 1 --wait"
+    local _, _, code = H.play(dir, args, "DAGSTER_LUA_PLAYBOOK_KILL_AT=after-request")
+    assert.equal(137, code)
+    local out, err
+    out, err, code = H.play(dir, args .. " --resume")
+    assert.equal(0, code, out .. err)
+    assert.matches("found what was launched before the interruption", out)
+    assert.matches("fragile_asset%s+y%s+%S+%s+SUCCESS", out)
+    assert.matches("fragile_plain%s+%-%s+%S+%s+SUCCESS", out)
+    assert.equal(2, asset_runs_since(t0))
+    -- materialized again: not taken again
+    out, err, code = H.play(dir, "recover --assets --group fragile --since 1h --fresh")
+    assert.equal(0, code, err)
+    assert.matches("nothing to materialize again", out)
+    assert.equal(2, asset_runs_since(t0))
+  end)
+
+  it("--checks takes an asset whose latest materialization failed an ERROR check", function()
+    assert.equal("SUCCESS", (client:wait_for_run(client:materialize("checked_table"), { timeout = 60 })))
+    local out, err, code = H.play(dir, "recover --assets --group checks --checks --dry-run --fresh")
+    assert.equal(0, code, err)
+    assert.matches("would materialize checked_table", out)
+    out, err, code = H.play(dir, "recover --assets --group checks --dry-run --fresh")
+    assert.equal(0, code, err)
+    assert.matches("nothing to materialize again", out)
+  end)
+
+  it("refuses the run filters with --assets, and the asset filters without it (status 4)", function()
+    local _, err, code = H.play(dir, "recover --assets --job etl --fresh")
+    assert.equal(4, code)
+    assert.matches("%-%-job and %-%-tag choose runs: not with %-%-assets", err)
+    _, err, code = H.play(dir, "recover --group fragile --fresh")
+    assert.equal(4, code)
+    assert.matches("%-%-prefix, %-%-group and %-%-checks go with %-%-assets", err)
+  end)
+end)
