@@ -111,7 +111,7 @@ end
 -- client's submit_job_execution, with the journal's submission_id in place of any given)
 local FORWARDED = {
   ["pb:submit"] = "submit_job_execution", ["pb:reexecute"] = "reexecute",
-  ["pb:backfill"] = "backfill", ["pb:terminate"] = "terminate_run",
+  ["pb:backfill"] = "backfill", ["pb:terminate"] = "terminate_run", ["pb:stop_runs"] = "stop_runs",
 }
 local function registry_key(e)
   if e.name == "dagster.client" then return "client" end

@@ -60,6 +60,37 @@ describe("the instance", function()
     assert.equal("RunNotFoundError", catch(client.delete_run, client, done).name)
   end)
 
+  it("queue() reads the instance, the daemons and the pools at once, then the runs in flight", function()
+    local concurrent = require "dagster.concurrent"
+    local pool = "spec_queue_" .. dagster.submission_id():sub(1, 6)
+    finally(function() pcall(client.delete_concurrency_limit, client, pool) end)
+    assert.is_true(client:set_concurrency_limit(pool, 2))
+    local stats = concurrent.stats
+    local transfers = stats.transfers
+    stats.max_in_flight = 0
+    local q = client:queue()
+    assert.equal(4, stats.transfers - transfers, "requests")
+    assert.equal(3, stats.max_in_flight, "requests at once")
+    assert.same(client:instance(), q.instance)
+    assert.equal("QUEUED_RUN_COORDINATOR", q.daemon.type)
+    assert.is_table(q.daemons)
+    local found
+    for _, p in ipairs(q.pools) do if p.pool == pool then found = p end end
+    assert.same({ pool = pool, limit = 2, slot_count = 2, using_default_limit = false,
+                  claimed = {}, pending = {}, ended = {} }, found)
+    assert.is_table(q.queued)
+    assert.is_table(q.in_progress)
+    -- the same from a task, and from a coroutine that is not one (its requests block)
+    local from_task = dagster.run(client.queue, client)
+    local from_co = coroutine.wrap(function() return client:queue() end)()
+    for _, x in ipairs { from_task, from_co } do
+      assert.same(q.instance, x.instance)
+      assert.same(found, (function()
+        for _, p in ipairs(x.pools) do if p.pool == pool then return p end end
+      end)())
+    end
+  end)
+
   it("cancel_backfill{terminate_runs} ends the backfill's runs, and can be made twice", function()
     local b = client:backfill { assets = { "region_slow" }, partitions = { "eu" } }
     H.wait_until("the backfill's run", function()

@@ -794,6 +794,26 @@ function Client:terminate_run(run_id, opts) end
 ---@param opts? dagster.opts.terminate_runs
 function Client:terminate_runs(run_ids, opts) end
 
+---Options of client:stop_runs.
+---@class dagster.opts.stop_runs
+---@field grace? number seconds the terminated runs get before they are forced (default: 10)
+
+--- Terminates runs, and forces those not finished after a grace period.
+---
+--- The runs of run_ids not ended (made, queued or in flight) are terminated; those not finished after `grace` seconds are forced (MARK_AS_CANCELED_IMMEDIATELY). A run that refuses (CANCELING already) is no error: it is forced after the grace like the others. Requests: a run listing, one termination, a listing per half second of grace until they have all ended, and with forcing a termination and a listing.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- local r = client:stop_runs({a, b}, {grace = 30})
+--- print(#r.terminated, #r.forced, #r.left)
+---```
+---@async
+---@param run_ids string[]
+---@param opts? dagster.opts.stop_runs
+---@return table # {terminated, forced, left}: run ids, sorted (left: not finished even forced)
+function Client:stop_runs(run_ids, opts) end
+
 --- Sends any GraphQL query or mutation; returns its data.
 ---
 ---Raises dagster.Error: GraphQLError.
@@ -1280,7 +1300,7 @@ function Client:wait_for_backfill(id, opts) end
 
 --- Cancels a backfill: no more launches, runs in flight canceled.
 ---
---- With terminate_runs, the backfill's runs still queued or in flight are terminated too (Dagster leaves them to finish, or stuck), those not finished after `grace` seconds are forced (marked CANCELED), and a backfill canceled already is no error, so the call can be made twice. Requests: the cancel, one run listing per half second of grace, one termination (two with forcing).
+--- With terminate_runs, the backfill's runs still queued or in flight are stopped too with client:stop_runs (Dagster leaves them to finish, or stuck): terminated, and forced (marked CANCELED) when not finished after `grace` seconds; a backfill canceled already is no error, so the call can be made twice. Requests: the cancel, a listing of the backfill's runs, then stop_runs's.
 ---
 ---Raises dagster.Error: BackfillNotFoundError, UnauthorizedError, PythonError.
 ---
@@ -2291,6 +2311,23 @@ function Playbook:backfill(spec) end
 ---@param run_id string
 ---@param opts? dagster.opts.pb_terminate
 function Playbook:terminate(run_id, opts) end
+
+---Options of pb:stop_runs.
+---@class dagster.opts.pb_stop_runs
+---@field grace? number seconds the terminated runs get before they are forced (default: 10)
+
+--- client:stop_runs, journaled; under --dry-run, printed instead.
+---
+---Raises dagster.Error: PythonError.
+---
+---```lua
+--- local r = pb:step("stop them", function() return pb:stop_runs(ids, { grace = 30 }) end)
+---```
+---@async
+---@param run_ids string[]
+---@param opts? dagster.opts.pb_stop_runs
+---@return table? # {terminated, forced, left}: run ids, sorted; nil in a dry run
+function Playbook:stop_runs(run_ids, opts) end
 
 --- client:reload_repository_location; under --dry-run, printed instead.
 ---

@@ -569,6 +569,26 @@ assert(r.status == "SUCCESS", r.message)]],
 if not ok then for _, f in ipairs(e.body) do print(f.run_id, f.name, f.message) end end]],
   },
   {
+    name = "client:stop_runs", kind = "method",
+    summary = "Terminates runs, and forces those not finished after a grace period.",
+    doc = [[The runs of run_ids not ended (made, queued or in flight) are terminated; those not finished after `grace` seconds are forced (MARK_AS_CANCELED_IMMEDIATELY). A run that refuses (CANCELING already) is no error: it is forced after the grace like the others. Requests: a run listing, one termination, a listing per half second of grace until they have all ended, and with forcing a termination and a listing.]],
+    args = {
+      { name = "run_ids", type = "string[]", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "grace", type = "number", default = "10",
+        doc = "seconds the terminated runs get before they are forced" },
+    },
+    returns = { { type = "table",
+      doc = "{terminated, forced, left}: run ids, sorted (left: not finished even forced)" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[local r = client:stop_runs({a, b}, {grace = 30})
+print(#r.terminated, #r.forced, #r.left)]],
+  },
+  {
     name = "client:graphql", kind = "method",
     summary = "Sends any GraphQL query or mutation; returns its data.",
     args = {
@@ -995,7 +1015,7 @@ end]],
   {
     name = "client:cancel_backfill", kind = "method",
     summary = "Cancels a backfill: no more launches, runs in flight canceled.",
-    doc = [[With terminate_runs, the backfill's runs still queued or in flight are terminated too (Dagster leaves them to finish, or stuck), those not finished after `grace` seconds are forced (marked CANCELED), and a backfill canceled already is no error, so the call can be made twice. Requests: the cancel, one run listing per half second of grace, one termination (two with forcing).]],
+    doc = [[With terminate_runs, the backfill's runs still queued or in flight are stopped too with client:stop_runs (Dagster leaves them to finish, or stuck): terminated, and forced (marked CANCELED) when not finished after `grace` seconds; a backfill canceled already is no error, so the call can be made twice. Requests: the cancel, a listing of the backfill's runs, then stop_runs's.]],
     args = { { name = "id", type = "string" }, { name = "opts", type = "table", optional = true } },
     opts_arg = 2,
     options = {
@@ -1663,7 +1683,7 @@ end)]],
   {
     name = "pb", kind = "topic",
     summary = "The pb a playbook's body is given: its command line, client, methods.",
-    doc = [[body(pb) finds the parsed command line in pb.args and pb.flags and the client in pb.client. Its work goes in pb:step (once each, journaled); runs and backfills are launched with pb:submit, pb:reexecute, pb:backfill or pb:launch (made once: a resumed playbook finds them); pb:terminate, pb:reload and pb:shutdown are printed instead of made under --dry-run; pb:exit ends it.]],
+    doc = [[body(pb) finds the parsed command line in pb.args and pb.flags and the client in pb.client. Its work goes in pb:step (once each, journaled); runs and backfills are launched with pb:submit, pb:reexecute, pb:backfill or pb:launch (made once: a resumed playbook finds them); pb:terminate, pb:stop_runs, pb:reload and pb:shutdown are printed instead of made under --dry-run; pb:exit ends it.]],
     sections = {
       { title = "Fields", class = "dagster.Playbook", fields = {
         { name = "args", type = "table<string, string|string[]>",
@@ -1906,6 +1926,24 @@ end)]],
     errors = { "RunNotFoundError", "TerminateRunFailure", "UnauthorizedError", "PythonError" },
     async = true,
     example = [[pb:terminate(run_id, { force = true })]],
+  },
+  {
+    name = "pb:stop_runs", kind = "method",
+    summary = "client:stop_runs, journaled; under --dry-run, printed instead.",
+    args = {
+      { name = "run_ids", type = "string[]", complete = "run" },
+      { name = "opts", type = "table", optional = true },
+    },
+    opts_arg = 2,
+    options = {
+      { name = "grace", type = "number", default = "10",
+        doc = "seconds the terminated runs get before they are forced" },
+    },
+    returns = { { type = "table?",
+      doc = "{terminated, forced, left}: run ids, sorted; nil in a dry run" } },
+    errors = { "PythonError" },
+    async = true,
+    example = [[local r = pb:step("stop them", function() return pb:stop_runs(ids, { grace = 30 }) end)]],
   },
   {
     name = "pb:reload", kind = "method",

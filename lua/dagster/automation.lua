@@ -26,7 +26,6 @@
 local json = require "dagster.json"
 local file = require "dagster.file"
 local journal = require "dagster.playbook.journal"
-local D = require "dagster.documents"
 
 local fmt = string.format
 
@@ -118,11 +117,11 @@ function M.read_state(client, filter)
 end
 
 -- the instance's concurrency pools: {[key] = slots}, or nil where the server has none
+-- (client:instance, then client:concurrency_pools)
 function M.pools(client)
-  local inst = client:graphql(D.concurrency_limits).instance
-  if inst.supportsConcurrencyLimits ~= true then return nil end
+  if client:instance().pools_supported ~= true then return nil end
   local out = {}
-  for _, p in ipairs(inst.concurrencyLimits) do out[p.concurrencyKey] = p.slotCount end
+  for _, p in ipairs(client:concurrency_pools()) do out[p.pool] = p.slot_count end
   return out
 end
 

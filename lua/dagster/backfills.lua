@@ -435,26 +435,22 @@ end
 
 local CANCEL_OPTS = options("cancel_backfill", { "terminate_runs", "grace" })
 
--- the statuses of a backfill's run not ended: in flight, or NOT_STARTED (made by the
--- backfill daemon and not yet submitted to the queue)
-local NOT_ENDED = json.array { "NOT_STARTED", table.unpack(enums.IN_FLIGHT_RUN_STATUSES) }
-
--- the backfill's runs not ended: {run_id = status}, and how many
-local function runs_in_flight(self, id)
-  local out, n = {}, 0
+-- the ids of the backfill's runs not ended (made, queued or in flight)
+local function runs_not_ended(self, id)
+  local ids = {}
   for _, r in ipairs(self:runs { tags = { ["dagster/backfill"] = id },
-      statuses = NOT_ENDED, limit = 1000 }) do
-    out[r.run_id], n = r.status, n + 1
+      statuses = json.array { table.unpack(enums.NOT_ENDED_RUN_STATUSES) }, limit = 1000 }) do
+    ids[#ids + 1] = r.run_id
   end
-  return out, n
+  return ids
 end
 
 -- client:cancel_backfill(id [, {terminate_runs = true, grace = 10}]) -> true [, report]:
 -- Dagster stops launching its runs and cancels those in flight (the backfill goes
 -- CANCELING, then CANCELED). With terminate_runs, the backfill's runs not ended (made, queued
--- or in flight) are terminated too, and those not finished after `grace` seconds are forced
--- (marked CANCELED); report = {terminated = run ids, forced = run ids, left = run ids still
--- not finished}. A backfill already canceled is not an error then, so the call can be made
+-- or in flight) are stopped too, with client:stop_runs (terminated, and forced after `grace`
+-- seconds); report = {terminated = run ids, forced = run ids, left = run ids still not
+-- finished}. A backfill already canceled is not an error then, so the call can be made
 -- twice.
 function M:cancel_backfill(id, opts)
   local F = "cancel_backfill"
@@ -477,30 +473,7 @@ function M:cancel_backfill(id, opts)
     local b = self:get_backfill(id)
     if not enums.FINAL_BACKFILL_STATUSES[b.status] and b.status ~= "CANCELING" then error(err, 0) end
   end
-  local report = { terminated = json.array(), forced = json.array(), left = json.array() }
-  local flying, n = runs_in_flight(self, id)
-  if n == 0 then return true, report end
-  local ids = {}
-  for run_id in pairs(flying) do ids[#ids + 1] = run_id end
-  table.sort(ids)
-  pcall(self.terminate_runs, self, ids)   -- a run CANCELING already refuses: forced below
-  for i, run_id in ipairs(ids) do report.terminated[i] = run_id end
-  local deadline = self:_now() + grace
-  while true do
-    flying, n = runs_in_flight(self, id)
-    if n == 0 or self:_now() >= deadline then break end
-    self:_sleep(math.min(0.5, deadline - self:_now()))
-  end
-  if n > 0 then
-    ids = {}
-    for run_id in pairs(flying) do ids[#ids + 1] = run_id end
-    table.sort(ids)
-    pcall(self.terminate_runs, self, ids, { force = true })
-    for i, run_id in ipairs(ids) do report.forced[i] = run_id end
-    flying, n = runs_in_flight(self, id)
-    for run_id in pairs(flying) do report.left[#report.left + 1] = run_id end
-  end
-  return true, report
+  return true, self:stop_runs(runs_not_ended(self, id), { grace = grace })
 end
 
 -- client:resume_backfill(id) -> true: a failed or canceled backfill is requested again

@@ -725,12 +725,6 @@ query DagsterLuaInstigationStates($repositoryID: String!) {
   }
 }]]
 
--- the instance's concurrency pools (play snapshot)
-D.concurrency_limits = [[
-query DagsterLuaConcurrencyLimits {
-  instance { supportsConcurrencyLimits concurrencyLimits { concurrencyKey slotCount } }
-}]]
-
 D.set_concurrency_limit = [[
 mutation DagsterLuaSetConcurrencyLimit($key: String!, $limit: Int!) {
   setConcurrencyLimit(concurrencyKey: $key, limit: $limit)

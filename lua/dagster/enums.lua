@@ -36,6 +36,9 @@ M.FINAL_RUN_STATUSES = set("FINAL_RUN_STATUSES", { "SUCCESS", "FAILURE", "CANCEL
 -- the run statuses of a run in flight: launched and not yet final (NOT_STARTED and MANAGED
 -- runs are left out: nothing moves them on)
 M.IN_FLIGHT_RUN_STATUSES = { "QUEUED", "STARTING", "STARTED", "CANCELING" }
+-- the run statuses of a run not ended that terminating can stop: in flight, or NOT_STARTED
+-- (made, e.g. by the backfill daemon, and not yet submitted to the queue)
+M.NOT_ENDED_RUN_STATUSES = { "NOT_STARTED", table.unpack(M.IN_FLIGHT_RUN_STATUSES) }
 -- a backfill's statuses after which it does not change by itself (resume_backfill can
 -- still set it going again)
 M.FINAL_BACKFILL_STATUSES = set("FINAL_BACKFILL_STATUSES", { "COMPLETED", "COMPLETED_SUCCESS",

@@ -15,6 +15,7 @@ local check = require "dagster.check"
 local answer = require "dagster.answer"
 local enums = require "dagster.enums"
 local yaml = require "dagster.yaml"
+local concurrent = require "dagster.concurrent"
 
 local fmt = string.format
 local checktype, checkopts, options, argerror = check.type, check.opts, check.options, check.argerror
@@ -145,6 +146,22 @@ local function tag_matches(lim, tags, other)
   return true
 end
 
+-- The first result of each of fns, in order: the functions run as concurrent tasks when
+-- called from the main coroutine or from a task, one after the other from any other
+-- coroutine (which can neither drive the tasks nor wait for them by yielding). The first
+-- error, in the order of fns, is raised once all have ended.
+local function all(fns)
+  local _, main = coroutine.running()
+  if not main and not concurrent.in_task() then
+    local out = {}
+    for i, fn in ipairs(fns) do out[i] = fn() end
+    return out
+  end
+  local tasks = {}
+  for i, fn in ipairs(fns) do tasks[i] = concurrent.spawn(fn) end
+  return concurrent.gather(tasks)
+end
+
 -- client:queue([{heartbeat = 120, limit = 1000}]) -> the run queue now, and what holds each
 -- queued run: {queued = list of {run_id, job_name, created, queued_for, pools, tags, held_by
 -- = list of {kind, text, ...}}, in_progress = the runs in flight not queued, pools =
@@ -152,20 +169,28 @@ end
 -- instance = instance(), daemons = daemon_health(), daemon = its QUEUED_RUN_COORDINATOR}.
 -- held_by kinds: "daemon" (no queued run coordinator, or its heartbeat older than
 -- `heartbeat` seconds), "queue_limit", "tag_limit" (key, value, limit), "pool" (pool, limit,
--- claimed, ended). Four requests, whatever the number of runs (at most `limit` in flight).
+-- claimed, ended). Four requests, whatever the number of runs (at most `limit` in flight):
+-- the instance, the daemons and the pools at once, the runs in flight after the pools (the
+-- runs holding slots are asked for with them).
 function M:queue(opts)
   local F = "queue"
   local o = checkopts(opts, 1, F, QUEUE_OPTS)
   local heartbeat = check.number(o.heartbeat, 1, F, "heartbeat", "positive") or 120
   local limit = check.count(o.limit, 1, F, "limit", 1000)
-  local inst = self:instance()
-  local daemons = self:daemon_health()
-  local pools = self:concurrency_pools()
-  local claimed = {}
-  for _, p in ipairs(pools) do
-    for _, c in ipairs(p.claimed) do claimed[#claimed + 1] = c.run_id end
-  end
-  local runs = self:runs_in_flight { also = claimed, limit = limit, pools = true, steps = false }
+  local got = all {
+    function() return self:instance() end,
+    function() return self:daemon_health() end,
+    function()
+      local pools = self:concurrency_pools()
+      local claimed = {}
+      for _, p in ipairs(pools) do
+        for _, c in ipairs(p.claimed) do claimed[#claimed + 1] = c.run_id end
+      end
+      return { pools, self:runs_in_flight { also = claimed, limit = limit, pools = true,
+                                             steps = false } }
+    end,
+  }
+  local inst, daemons, pools, runs = got[1], got[2], got[3][1], got[3][2]
   local now = os.time()
   local status_of, queued, in_progress = {}, {}, {}
   for _, r in ipairs(runs) do

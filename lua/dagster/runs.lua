@@ -1,5 +1,5 @@
 -- Runs: wait_for_run, get_run, runs, each_run, runs_in_flight, events, reexecute,
--- wait_for_runs (methods of the client). Every wait sleeps and reads the clock through
+-- wait_for_runs, stop_runs (methods of the client). Every wait sleeps and reads the clock through
 -- client:_sleep and client:_now, so that inside a dagster.spawn task it yields to the other
 -- tasks.
 
@@ -496,6 +496,54 @@ function M:runs_in_flight(filter)
     end
     return out
   end)
+end
+
+----------------------------------------------------------------------------------------
+-- Stopping
+----------------------------------------------------------------------------------------
+
+local STOP_OPTS = options("stop_runs", { "grace" })
+
+-- Which of ids are not ended (one run listing): a JSON array of run ids, sorted.
+local function not_ended(self, ids)
+  local out = json.array()
+  local statuses = json.array { table.unpack(enums.NOT_ENDED_RUN_STATUSES) }
+  for _, r in ipairs(self:runs { run_ids = ids, statuses = statuses, limit = #ids }) do
+    out[#out + 1] = r.run_id
+  end
+  table.sort(out)
+  return out
+end
+
+-- client:stop_runs(run_ids [, {grace = 10}]) -> {terminated, forced, left}: the runs of
+-- run_ids not ended (made, queued or in flight) are terminated, and those not finished after
+-- `grace` seconds are forced (MARK_AS_CANCELED_IMMEDIATELY). terminated: the runs asked to
+-- stop; forced: those forced; left: those still not finished after that (run ids, sorted).
+-- A run that refuses (CANCELING already: it was asked before) is no error: forced after the
+-- grace like the others. Requests: a run listing, one termination, one listing per half
+-- second of grace until they have all ended, and with forcing a termination and a listing.
+function M:stop_runs(run_ids, opts)
+  local F = "stop_runs"
+  local given = check.string_list(run_ids, 1, F, "run_ids")
+  local o = checkopts(opts, 2, F, STOP_OPTS)
+  local grace = checknumber(o.grace, 2, F, "grace") or 10
+  local report = { terminated = json.array(), forced = json.array(), left = json.array() }
+  if #given == 0 then return report end
+  local ids = not_ended(self, given)
+  if #ids == 0 then return report end
+  pcall(self.terminate_runs, self, ids)   -- refusals: forced below
+  report.terminated = ids
+  local deadline = self:_now() + grace
+  local flying = not_ended(self, ids)
+  while #flying > 0 and self:_now() < deadline do
+    self:_sleep(math.min(0.5, deadline - self:_now()))
+    flying = not_ended(self, ids)
+  end
+  if #flying == 0 then return report end
+  pcall(self.terminate_runs, self, flying, { force = true })
+  report.forced = flying
+  report.left = not_ended(self, flying)
+  return report
 end
 
 ----------------------------------------------------------------------------------------

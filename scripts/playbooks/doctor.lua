@@ -16,7 +16,7 @@
 --   locations   code locations that fail to load, with the user code's own exception
 --   queued      runs QUEUED for longer than --queued-for, with what holds them
 --   stuck       runs STARTING or CANCELING for longer than --stuck-for (fix: terminate,
---               then force, as sweep does)
+--               then force, as sweep does: pb:stop_runs)
 --
 -- Without --fix nothing changes. --fix makes the safe fixes, each a journaled step (a doctor
 -- killed midway and resumed does not fix twice), and checks again (after min(--grace, 5s),
@@ -301,17 +301,10 @@ return playbook.define({
         elseif fx.action == "stop" then
           return pb.client["stop_" .. fx.kind](pb.client, fx.name, { location = fx.location })
         elseif fx.action == "sweep" then
-          local st = pb.client:get_run_status(fx.run_id)
-          if dagster.FINAL_RUN_STATUSES[st] then return "ended " .. st end
-          if st ~= "CANCELING" then pcall(pb.terminate, pb, fx.run_id) end
-          local deadline = dagster.now() + f.grace
-          while dagster.now() < deadline and not dagster.FINAL_RUN_STATUSES[st] do
-            dagster.sleep(0.5)
-            st = pb.client:get_run_status(fx.run_id)
-          end
-          if dagster.FINAL_RUN_STATUSES[st] then return "ended " .. st end
-          pb:terminate(fx.run_id, { force = true })
-          return "forced"
+          local r = pb:stop_runs({ fx.run_id }, { grace = f.grace })
+          if r == nil then return nil end   -- a dry run
+          if #r.left > 0 then error(fmt("run %s did not stop, even forced", fx.run_id), 0) end
+          return #r.forced > 0 and "forced" or #r.terminated > 0 and "stopped" or "ended already"
         end
       end)
     end

@@ -62,6 +62,9 @@ return playbook.define({
   end
 
   -- 2. Terminate each (Dagster refuses a run already CANCELING: it was asked before).
+  -- Not pb:stop_runs, which does 2 and 3 in one go: the table says what each run answered to
+  -- its termination and its forcing, and each is a step of its own, so that a sweep killed
+  -- during the grace period and resumed neither asks nor journals a termination twice.
   local asked = pb:step("terminate", function()
     local out = {}
     for _, r in ipairs(stuck) do

@@ -386,14 +386,29 @@ function PB:_would(what, action)
   return true
 end
 
--- pb:terminate(run_id [, opts]), pb:reload(location), pb:shutdown(location): the mutations
--- that a dry run prints instead of making
+-- pb:terminate(run_id [, opts]), pb:stop_runs(run_ids [, opts]), pb:reload(location),
+-- pb:shutdown(location): the mutations that a dry run prints instead of making
 function PB:terminate(run_id, opts)
   local what = fmt("terminate run %s%s", run_id, opts and opts.force and " (force)" or "")
   if self:_would(what, "terminate") then return nil end
   local res = self.client:terminate_run(run_id, opts)
   self.journal:record { event = "terminated", run_id = run_id, force = opts and opts.force or nil }
   return res
+end
+
+-- pb:stop_runs(run_ids [, {grace = 10}]) -> client:stop_runs's report {terminated, forced,
+-- left}, each run terminated or forced journaled as pb:terminate's are; nil in a dry run
+function PB:stop_runs(run_ids, opts)
+  local ids = check.string_list(run_ids, 1, "stop_runs", "run_ids")
+  local what = fmt("stop run%s %s (terminate, force after the grace)", #ids == 1 and "" or "s",
+    concat(ids, ", "))
+  if self:_would(what, "terminate") then return nil end
+  local r = self.client:stop_runs(ids, opts)
+  for _, id in ipairs(r.terminated) do self.journal:record { event = "terminated", run_id = id } end
+  for _, id in ipairs(r.forced) do
+    self.journal:record { event = "terminated", run_id = id, force = true }
+  end
+  return r
 end
 
 function PB:reload(location)
