@@ -531,7 +531,13 @@ function M:stop_runs(run_ids, opts)
   if #given == 0 then return report end
   local ids = not_ended(self, given)
   if #ids == 0 then return report end
-  pcall(self.terminate_runs, self, ids)   -- refusals: forced below
+  -- a run refusing the termination (TerminateRunsError) is forced below; any other error
+  -- (unreachable, unauthorized) is the caller's
+  local function terminate(list, o)
+    local ok, e = pcall(self.terminate_runs, self, list, o)
+    if not ok and not E.is(e, "TerminateRunsError") then error(e, 0) end
+  end
+  terminate(ids)
   report.terminated = ids
   local deadline = self:_now() + grace
   local flying = not_ended(self, ids)
@@ -540,7 +546,7 @@ function M:stop_runs(run_ids, opts)
     flying = not_ended(self, ids)
   end
   if #flying == 0 then return report end
-  pcall(self.terminate_runs, self, flying, { force = true })
+  terminate(flying, { force = true })
   report.forced = flying
   report.left = not_ended(self, flying)
   return report
