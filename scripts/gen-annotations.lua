@@ -215,7 +215,8 @@ local CLASSES = {
     { "partitions", "{total: integer, materialized: integer, failed: integer, in_progress: integer, missing: integer}?" },
     { "failed_partitions", "string[]?", "nil for a multi-partitioned asset" },
     { "in_progress_partitions", "string[]?" },
-    { "failed_runs", "table<string, dagster.AssetRun>?", "with failures = true" } } },
+    { "failed_runs", "table<string, dagster.AssetRun>?", "with failures = true" },
+    { "checks", "dagster.AssetCheck[]?", "client:asset: its checks" } } },
   { "dagster.DaemonStatus", "A daemon's health (client:daemon_health).", {
     { "type", "string", "SCHEDULER, SENSOR, QUEUED_RUN_COORDINATOR, BACKFILL, ..." },
     { "required", "boolean" }, { "healthy", "boolean?" },

@@ -145,7 +145,7 @@ describe("the REPL as a launchpad #binary", function()
   after_each(function() if t then close(t); t = nil end end)
   teardown(function() server:kill() end)
 
-  it("prints schedules, sensors, jobs, assets and asset checks as tables: a header and a line each", function()
+  it("prints schedules, sensors, jobs, assets, asset checks and asset health as tables: a header and a line each", function()
     t = start(env)
     local cases = {
       { "client:schedules()", "^SCHEDULE%s+LOCATION%s+STATUS%s+CRON%s+LAST TICK$", client:schedules(),
@@ -162,6 +162,9 @@ describe("the REPL as a launchpad #binary", function()
       { 'client:asset_checks("checked_table")', "^ASSET%s+CHECK%s+LAST%s+SEVERITY%s+WHEN%s+DESCRIPTION$",
         client:asset_checks("checked_table"),
         function(x) return "^checked_table%s+" .. x.name .. "%s+" end },
+      { 'client:asset_health{group = "fragile"}', "^ASSET%s+GROUP%s+PARTITIONS%s+LATEST RUN%s+STATE$",
+        client:asset_health { group = "fragile" },
+        function(x) return "^" .. x.asset .. "%s+fragile%s+" end },
     }
     for _, case in ipairs(cases) do
       local line, header, list, row = case[1], case[2], case[3], case[4]

@@ -67,6 +67,18 @@ describe("asset health", function()
     assert.equal("SUCCESS", h.fragile_plain.latest_run.status)
   end)
 
+  it("of one asset comes with its checks (client:asset)", function()
+    local a = client:asset("checked_table")
+    assert.equal("checked_table", a.asset)
+    assert.is_nil(a.partitioned)
+    assert.is_boolean(a.failed)
+    local names = {}
+    for i, c in ipairs(a.checks) do names[i] = c.name end
+    assert.same({ "fresh_enough", "has_rows", "no_null_ids" }, names)
+    assert.equal("AssetNotFoundError", catch(client.asset, client, "no_such_asset").name)
+    assert.matches("bad argument #1 to 'asset' %(asset key must be", catch(client.asset, client, 42))
+  end)
+
   it("counts a time-partitioned and a multi-partitioned asset's partitions (the latter without keys)", function()
     local h = by_asset(client:asset_health({ "daily_events", "grid_asset" }))
     assert.equal("TIME_WINDOW", h.daily_events.partitioned)

@@ -293,6 +293,7 @@ local Client = {}
 ---@field failed_partitions string[]? nil for a multi-partitioned asset
 ---@field in_progress_partitions string[]?
 ---@field failed_runs table<string, dagster.AssetRun>? with failures = true
+---@field checks dagster.AssetCheck[]? client:asset: its checks
 
 ---A daemon's health (client:daemon_health).
 ---@class dagster.DaemonStatus
@@ -1827,6 +1828,21 @@ function Client:execute_checks(checks, opts) end
 ---@param run_id string
 ---@return dagster.CheckResult[]
 function Client:check_results(run_id) end
+
+--- One asset: its health (asset_health) and its checks (asset_checks).
+---
+--- client:asset_health(key, {failures = true})[1] with checks = client:asset_checks(key). Four requests.
+---
+---Raises dagster.Error: AssetNotFoundError, PythonError.
+---
+---```lua
+--- local a = client:asset("warehouse/orders")
+--- print(a.failed, a.latest_materialization and os.date("%c", a.latest_materialization.time), #a.checks)
+---```
+---@async
+---@param key string|string[]
+---@return dagster.AssetHealth # with checks: dagster.AssetCheck[]
+function Client:asset(key) end
 
 ---Options of client:asset_health.
 ---@class dagster.opts.asset_health

@@ -1407,6 +1407,17 @@ for _, r in ipairs(client:check_results(run_id)) do print(r.name, r.status, r.se
 end]],
   },
   {
+    name = "client:asset", kind = "method",
+    summary = "One asset: its health (asset_health) and its checks (asset_checks).",
+    doc = [[client:asset_health(key, {failures = true})[1] with checks = client:asset_checks(key). Four requests.]],
+    args = { { name = "key", type = "string|string[]", complete = "asset" } },
+    returns = { { type = "dagster.AssetHealth", doc = "with checks: dagster.AssetCheck[]" } },
+    errors = { "AssetNotFoundError", "PythonError" },
+    async = true,
+    example = [[local a = client:asset("warehouse/orders")
+print(a.failed, a.latest_materialization and os.date("%c", a.latest_materialization.time), #a.checks)]],
+  },
+  {
     name = "client:asset_health", kind = "method",
     summary = "Each asset's partitions, latest run and materialization, and failures.",
     doc = [[keys: one asset key or a list; none: every asset with a definition (or a table of options alone). Each: {asset, key, group, location, repository, materializable, partitioned (nil or STATIC, TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def, latest_run = {run_id, status, time}, latest_materialization = {run_id, time}, in_progress, failed (the latest attempt failed and nothing succeeded since)} and for a partitioned asset partitions = {total, materialized, failed, in_progress, missing}, failed_partitions and in_progress_partitions (keys; nil for a multi-partitioned asset), with failures = true failed_runs = {[key] = {run_id, status, time}}. Two requests; one more per 200 failed partitions with failures, and one for time-partitioned assets with a failed range of several keys. Dagster+'s own health (assetHealth) is in client:assets' health.]],

@@ -11,6 +11,7 @@
 --   client:execute_checks(checks [, opts])              -> run id (the checks alone)
 --   client:check_results(run_id)                        -> the run's checks and their outcome
 --   client:asset_health([keys | opts] [, opts])          -> each asset's partitions and runs
+--   client:asset(key)                                    -> one asset's health and checks
 
 local json = require "dagster.json"
 local E = require "dagster.error"
@@ -763,6 +764,16 @@ function M:asset_health(keys, opts)
     end
   end
   return out
+end
+
+-- client:asset(key) -> one asset as client:asset_health gives it (with failures = true), with
+-- checks = its checks as client:asset_checks gives them. Four requests (more for many
+-- failed partitions).
+function M:asset(key)
+  local k = check.asset_key(key, 1, "asset")
+  local a = self:asset_health({ k.path }, { failures = true })[1]
+  a.checks = self:asset_checks({ k.path })
+  return a
 end
 
 return M

@@ -44,7 +44,7 @@ local STATUS_COLOUR = { SUCCESS = "green", FAILURE = "red", CANCELED = "magenta"
   CANCELING = "magenta", STARTED = "cyan", STARTING = "cyan", QUEUED = "yellow",
   NOT_STARTED = "grey", LOADED = "green", LOADING = "yellow", HEALTHY = "green",
   DEGRADED = "red", WARNING = "yellow", SUCCEEDED = "green", FAILED = "red",
-  EXECUTION_FAILED = "red", IN_PROGRESS = "cyan", SKIPPED = "grey" }
+  EXECUTION_FAILED = "red", IN_PROGRESS = "cyan", SKIPPED = "grey", OK = "green" }
 
 local function status_text(s)
   s = tostring(s)
@@ -193,6 +193,18 @@ local VIEWS = {
       return { tostring(d.type), d.required and "yes" or "no", healthy,
         d.last_heartbeat and (term.seconds(os.time() - d.last_heartbeat) .. " ago") or "never",
         d.errors[1] and paint("red", first_line(d.errors[1])) or "" }
+    end },
+  { name = "asset health", is = function(x) return x.asset and x.materializable ~= nil end,
+    header = { "ASSET", "GROUP", "PARTITIONS", "LATEST RUN", "STATE" },
+    row = function(a)
+      local p = type(a.partitions) == "table" and a.partitions
+      local parts = p and fmt("%d/%d ok, %d failed", p.materialized, p.total, p.failed) or "-"
+      local r = type(a.latest_run) == "table" and a.latest_run
+      local done = a.latest_materialization or (p and p.materialized > 0)
+      local state = a.in_progress and status_text("IN_PROGRESS")
+        or a.failed and status_text("FAILED") or done and status_text("OK") or "-"
+      return { tostring(a.asset), cell(a.group), parts,
+        r and (tostring(r.run_id):sub(1, 8) .. " " .. status_text(r.status)) or "-", state }
     end },
   { name = "asset checks", is = function(x) return x.asset and x.name and x.can_execute ~= nil end,
     header = { "ASSET", "CHECK", "LAST", "SEVERITY", "WHEN", "DESCRIPTION" },
