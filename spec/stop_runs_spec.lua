@@ -82,7 +82,7 @@ describe("client:stop_runs", function()
       tostring(select(2, pcall(client.stop_runs, client, {}, { force = true }))))
   end)
 
-  describe("pb:stop_runs", function()
+  describe("pb:stop_runs #binary", function()
     local book
     setup(function()
       book = dir .. "/stopper.lua"
