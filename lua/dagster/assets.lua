@@ -284,6 +284,21 @@ local function execution(x, latest)
   return t
 end
 
+-- raises AssetNotFoundError naming the keys (AssetKeyInputs) that no entry of `found` has
+-- (each entry's key path in its field `field`)
+local function all_found(self, keys, found, field)
+  local have, missing = {}, {}
+  for _, x in ipairs(found) do have[key_id(x[field])] = true end
+  for _, k in ipairs(keys) do
+    if not have[key_id(k.path)] then missing[#missing + 1] = "`" .. concat(k.path, "/") .. "`" end
+  end
+  if #missing > 0 then
+    error(E.new("AssetNotFoundError", fmt(#missing == 1 and "No asset with the key %s exists"
+      or "No assets with the keys %s exist", concat(missing, ", ")),
+      { url = self.url, body = missing }), 0)
+  end
+end
+
 -- the asset nodes of `keys` (nil: every asset, or a job's) with their checks, as a list
 -- of {path =, location =, repository =, group =, checks = {AssetCheck...}}; keys not found
 -- raise AssetNotFoundError
@@ -299,18 +314,7 @@ local function nodes_with_checks(self, keys, pipeline)
       end
       return out
     end)
-  if keys then
-    local have, missing = {}, {}
-    for _, n in ipairs(nodes) do have[key_id(n.path)] = true end
-    for _, k in ipairs(keys) do
-      if not have[key_id(k.path)] then missing[#missing + 1] = "`" .. concat(k.path, "/") .. "`" end
-    end
-    if #missing > 0 then
-      error(E.new("AssetNotFoundError", fmt(#missing == 1 and "No asset with the key %s exists"
-        or "No assets with the keys %s exist", concat(missing, ", ")),
-        { url = self.url, body = missing }), 0)
-    end
-  end
+  if keys then all_found(self, keys, nodes, "path") end
   return nodes
 end
 
@@ -670,18 +674,7 @@ function M:asset_health(keys, opts)
       end
     end
   end)
-  if keys then
-    local have, missing = {}, {}
-    for _, a in ipairs(out) do have[key_id(a.key)] = true end
-    for _, k in ipairs(keys) do
-      if not have[key_id(k.path)] then missing[#missing + 1] = "`" .. concat(k.path, "/") .. "`" end
-    end
-    if #missing > 0 then
-      error(E.new("AssetNotFoundError", fmt(#missing == 1 and "No asset with the key %s exists"
-        or "No assets with the keys %s exist", concat(missing, ", ")),
-        { url = self.url, body = missing }), 0)
-    end
-  end
+  if keys then all_found(self, keys, out, "key") end
   if #out == 0 then return out end
   sort(out, function(x, y) return x.asset < y.asset end)
 

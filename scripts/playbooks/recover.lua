@@ -111,6 +111,27 @@ local function launch_all(pb, rows, launch)
   return { rows = rows, max_in_flight = stats.max_in_flight }
 end
 
+-- The end of both modes: a table of what launch_all did (cells(row): a row's cells under
+-- headers), the summary event (`event` plus the counts) and the status: 0 when every launch
+-- was made (with --wait: and succeeded) or a dry run, else 6.
+local function report(pb, done, headers, cells, event)
+  local recovered, bad, rows = 0, 0, {}
+  for i, r in ipairs(done.rows) do
+    rows[i] = cells(r)
+    if r.status == "SUCCESS" or (r.status == "launched" and not pb.flags.wait) then
+      recovered = recovered + 1
+    elseif r.status ~= "dry run" then
+      bad = bad + 1
+    end
+  end
+  pb:say("")
+  pb:table(headers, rows)
+  event.event, event.recovered, event.failed = "recover", recovered, bad
+  event.dry_run, event.max_in_flight, event.runs = pb.dry_run or nil, done.max_in_flight, done.rows
+  pb:event(event)
+  pb:exit(bad == 0 and EXIT.OK or EXIT.PARTIAL)
+end
+
 -- recover --assets: the sets of assets to materialize again, each {assets = {"a/b", ...},
 -- partition = key or nil, location, repository, why}, in a fixed order
 local function failed_asset_sets(pb, since)
@@ -205,20 +226,9 @@ local function recover_assets(pb, since)
     end)
   end)
 
-  local recovered, bad, table_rows = 0, 0, {}
-  for i, r in ipairs(done.rows) do
-    table_rows[i] = { table.concat(r.assets, ", "), r.partition or "-", r.new_run or "-", r.status }
-    if r.status == "SUCCESS" or (r.status == "launched" and not f.wait) then
-      recovered = recovered + 1
-    elseif r.status ~= "dry run" then
-      bad = bad + 1
-    end
-  end
-  pb:say("")
-  pb:table({ "ASSETS", "PARTITION", "NEW RUN", "STATUS" }, table_rows)
-  pb:event { event = "recover", assets = true, candidates = #todo, recovered = recovered,
-    failed = bad, dry_run = pb.dry_run or nil, max_in_flight = done.max_in_flight, runs = done.rows }
-  pb:exit(bad == 0 and EXIT.OK or EXIT.PARTIAL)
+  report(pb, done, { "ASSETS", "PARTITION", "NEW RUN", "STATUS" }, function(r)
+    return { table.concat(r.assets, ", "), r.partition or "-", r.new_run or "-", r.status }
+  end, { assets = true, candidates = #todo })
 end
 
 return playbook.define({
@@ -305,18 +315,7 @@ return playbook.define({
   end)
 
   -- Report: the failed run (the newest of its lineage), job, new run, final status.
-  local recovered, bad, table_rows = 0, 0, {}
-  for i, r in ipairs(done.rows) do
-    table_rows[i] = { r.run_id, r.job, r.new_run or "-", r.status }
-    if r.status == "SUCCESS" or (r.status == "launched" and not f.wait) then
-      recovered = recovered + 1
-    elseif r.status ~= "dry run" then
-      bad = bad + 1
-    end
-  end
-  pb:say("")
-  pb:table({ "FAILED RUN", "JOB", "NEW RUN", "STATUS" }, table_rows)
-  pb:event { event = "recover", candidates = #todo, recovered = recovered, failed = bad,
-    dry_run = pb.dry_run or nil, max_in_flight = done.max_in_flight, runs = done.rows }
-  pb:exit(bad == 0 and EXIT.OK or EXIT.PARTIAL)
+  report(pb, done, { "FAILED RUN", "JOB", "NEW RUN", "STATUS" }, function(r)
+    return { r.run_id, r.job, r.new_run or "-", r.status }
+  end, { candidates = #todo })
 end)
