@@ -89,6 +89,13 @@ local function calls(ids)
     { "cancel_backfill", function(c) return c:cancel_backfill("no-such-backfill") end },
     { "resume_backfill", function(c) return c:resume_backfill("no-such-backfill") end },
     { "reexecute_backfill", function(c) return c:reexecute_backfill(ids.backfill) end },
+    { "asset_checks", function(c) return c:asset_checks("checked_table") end },
+    { "execute_checks", function(c) return c:execute_checks("checked_table:has_rows") end },
+    { "check_results", function(c) return c:check_results(ids.checks) end },
+    { "asset_health", function(c)
+      return c:asset_health({ "fragile_asset", "fragile_plain", "daily_events" }, { failures = true })
+    end },
+    { "asset", function(c) return c:asset("checked_table") end },
   }
 end
 
@@ -108,8 +115,11 @@ describe("answers of an unexpected shape", function()
       ok = live:submit_job_execution("succeed_job"),
       failed = live:submit_job_execution("fail_job"),
       backfill = live:backfill { assets = { "region_totals" }, partitions = { "us", "apac" } },
+      checks = live:execute_checks { "checked_table:has_rows", "checked_table:no_null_ids" },
+      -- a failed partition, for asset_health's failed_runs
+      fragile = live:materialize("fragile_asset", { partition = "y" }),
     }
-    live:wait_for_runs({ ids.ok, ids.failed }, { timeout = 120 })
+    live:wait_for_runs({ ids.ok, ids.failed, ids.checks, ids.fragile }, { timeout = 120 })
     live:wait_for_backfill(ids.backfill, { timeout = 180 })
     list = calls(ids)
     -- every method's answers, recorded once for the cases below (each of which needs them)

@@ -22,7 +22,7 @@ local enums = require "dagster.enums"
 
 local fmt, concat, sort = string.format, table.concat, table.sort
 local argerror, checktype, checkopts, options = check.argerror, check.type, check.opts, check.options
-local value = answer.value
+local value, name_of = answer.value, answer.name
 
 local M = {}
 
@@ -271,15 +271,24 @@ local ASSET_JOB = "__ASSET_JOB"
 
 local function key_id(path) return json.encode(path) end
 
+-- an asset key's path read from an answer: a list of strings, or a plain error (answer.read)
+local function path_of(p)
+  if type(p) ~= "table" or #p == 0 then error("an asset key is not a list of strings", 0) end
+  for _, part in ipairs(p) do name_of(part) end
+  return p
+end
+
+local function number_or_nil(v) return type(v) == "number" and v or nil end
+
 -- a check's last execution (an AssetCheckExecution) as a table; `latest` is the id of the
 -- execution that targets the asset's latest materialization, if any
 local function execution(x, latest)
   local v = value(x.evaluation)
-  local t = { status = x.status, run_id = x.runId, time = x.timestamp,
-              for_latest = latest ~= nil and latest == x.id }
+  local t = { status = name_of(x.status), run_id = answer.run_id(x.runId),
+              time = number_or_nil(x.timestamp), for_latest = latest ~= nil and latest == x.id }
   if v then
-    t.passed, t.severity, t.description = v.success, v.severity, value(v.description)
-    t.time = v.timestamp
+    t.passed, t.severity, t.description = v.success == true, value(v.severity), value(v.description)
+    t.time = number_or_nil(v.timestamp) or t.time
   end
   return t
 end
@@ -308,9 +317,19 @@ local function nodes_with_checks(self, keys, pipeline)
       local out = {}
       for _, node in ipairs(d.assetNodes) do
         local r = self:_member(node.assetChecksOrError, "AssetChecks", "DagsterLuaAssetChecks")
-        out[#out + 1] = { path = node.assetKey.path, group = value(node.groupName),
-                          location = node.repository.location.name,
-                          repository = node.repository.name, checks = r.checks }
+        local checks = {}
+        for i, c in ipairs(r.checks) do
+          local latest = value(c.executionForLatestMaterialization)
+          local jobs = {}
+          for j, name in ipairs(c.jobNames) do jobs[j] = name_of(name) end
+          checks[i] = { name = name_of(c.name), description = value(c.description),
+                        blocking = c.blocking == true, jobs = jobs,
+                        can_execute = c.canExecuteIndividually == "CAN_EXECUTE",
+                        latest = latest and latest.id }
+        end
+        out[#out + 1] = { path = path_of(node.assetKey.path), group = value(node.groupName),
+                          location = name_of(node.repository.location.name),
+                          repository = name_of(node.repository.name), checks = checks }
       end
       return out
     end)
@@ -365,12 +384,11 @@ function M:asset_checks(keys, opts)
        and (repository == nil or node.repository == repository)
        and (o.group == nil or node.group == o.group) then
       for _, c in ipairs(node.checks) do
-        local latest = value(c.executionForLatestMaterialization)
         out[#out + 1] = { asset = concat(node.path, "/"), key = node.path, name = c.name,
-          description = value(c.description), blocking = c.blocking,
-          can_execute = c.canExecuteIndividually == "CAN_EXECUTE", jobs = c.jobNames,
+          description = c.description, blocking = c.blocking,
+          can_execute = c.can_execute, jobs = c.jobs,
           group = node.group, location = node.location, repository = node.repository,
-          _latest = latest and latest.id }
+          _latest = c.latest }
       end
     end
   end
@@ -469,7 +487,7 @@ function M:execute_checks(checks, opts)
         for _, c in ipairs(node.checks) do
           if c.name == h.name then
             found = true
-            if c.canExecuteIndividually ~= "CAN_EXECUTE" then
+            if not c.can_execute then
               whole[#whole + 1] = concat(node.path, "/") .. ":" .. c.name
             end
             local where = node.location .. "\0" .. node.repository
@@ -478,7 +496,7 @@ function M:execute_checks(checks, opts)
             places[where] = p
             p.n = p.n + 1
             p.jobs = p.jobs or {}
-            p.jobs[#p.jobs + 1] = c.jobNames
+            p.jobs[#p.jobs + 1] = c.jobs
           end
         end
       end
