@@ -96,6 +96,14 @@ local function calls(ids)
       return c:asset_health({ "fragile_asset", "fragile_plain", "daily_events" }, { failures = true })
     end },
     { "asset", function(c) return c:asset("checked_table") end },
+    { "instance", function(c) return c:instance() end },
+    { "daemon_health", function(c) return c:daemon_health() end },
+    { "concurrency_pools", function(c) return c:concurrency_pools() end },
+    { "queue", function(c) return c:queue() end },
+    { "dynamic_partitions", function(c) return c:dynamic_partitions("tenants") end },
+    { "add_partition", function(c) return c:add_partition("tenants", { "answers-a", "answers-b" }) end },
+    { "report_materialization", function(c) return c:report_materialization("ops_plain") end },
+    { "scaffold_config", function(c) return c:scaffold_config("config_job") end },
   }
 end
 

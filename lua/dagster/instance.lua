@@ -39,7 +39,7 @@ function M:instance()
       min_pool_limit = i.minConcurrencyLimitValue, max_pool_limit = i.maxConcurrencyLimitValue,
     }
     if q then
-      out.max_concurrent_runs = q.maxConcurrentRuns
+      out.max_concurrent_runs = math.tointeger(q.maxConcurrentRuns)
       out.op_concurrency_aware = value(q.isOpConcurrencyAware)
       local text = value(q.tagConcurrencyLimitsYaml)
       if text and text ~= "" and yaml.available() then

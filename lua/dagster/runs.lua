@@ -34,11 +34,18 @@ local function status_of(r)
 end
 
 -- a Run's cheap fields (RUN_SUMMARY in documents.lua) in snake_case; nil for null
+-- a time read from an answer: epoch seconds, nil for null, else a plain error (answer.read)
+local function time_of(v)
+  if isnull(v) then return nil end
+  if type(v) ~= "number" then error("a time is not a number", 0) end
+  return v
+end
+
 local function summary(r)
   return {
     run_id = answer.run_id(r.runId), job_name = r.jobName, status = status_of(r), tags = answer.tags(r.tags),
-    creation_time = value(r.creationTime), start_time = value(r.startTime),
-    end_time = value(r.endTime), update_time = value(r.updateTime),
+    creation_time = time_of(r.creationTime), start_time = time_of(r.startTime),
+    end_time = time_of(r.endTime), update_time = time_of(r.updateTime),
     parent_run_id = value(r.parentRunId), root_run_id = value(r.rootRunId),
     can_terminate = r.canTerminate,
   }
