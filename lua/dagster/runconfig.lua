@@ -108,14 +108,13 @@ end
 local HEAD = "# %s: the run config of job %s (YAML). Save and quit to check it with the\n" ..
   "# server; quit without saving a change to give up.\n"
 
--- the lines this loop wrote (the header, error comments), taken out of what it reads back
-local function strip(text)
-  local out = {}
+-- the lines this loop wrote (the lines of `head`, error comments), taken out of what it
+-- reads back
+local function strip(text, head)
+  local ours, out = {}, {}
+  for line in head:gmatch("(.-)\n") do ours[line] = true end
   for line in (text .. "\n"):gmatch("(.-)\n") do
-    if not line:find("^%s*# error: ") and not line:find("^# edit_config: ") and
-        not line:find("^# server; quit without saving") then
-      out[#out + 1] = line
-    end
+    if not ours[line] and not line:find("^%s*# error: ") then out[#out + 1] = line end
   end
   return concat(out, "\n")
 end
@@ -162,7 +161,7 @@ function M:edit_config(job, config, opts)
       end
       local saved = slurp(path)
       local unchanged = saved == shown
-      local body = strip(saved)
+      local body = strip(saved, head)
       local okd, value = pcall(decode, body, "edit_config")
       if not okd then
         if unchanged then error(value, 0) end
