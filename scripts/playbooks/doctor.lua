@@ -60,15 +60,14 @@ end
 
 function check.backfills(ctx)
   local out, by_backfill = {}, {}
-  for _, r in ipairs(ctx.queue().in_progress) do
-    local b = r.tags["dagster/backfill"]
-    if b then by_backfill[b] = by_backfill[b] or {}; table.insert(by_backfill[b], r) end
-  end
-  for _, r in ipairs(ctx.queue().queued) do
-    local b = r.tags["dagster/backfill"]
-    if b then
-      by_backfill[b] = by_backfill[b] or {}
-      table.insert(by_backfill[b], { run_id = r.run_id, status = "QUEUED" })
+  local q = ctx.queue()
+  for _, list in ipairs { q.in_progress, q.queued } do
+    for _, r in ipairs(list) do
+      local b = r.tags["dagster/backfill"]
+      if b then
+        by_backfill[b] = by_backfill[b] or {}
+        table.insert(by_backfill[b], { run_id = r.run_id, status = r.status or "QUEUED" })
+      end
     end
   end
   if next(by_backfill) == nil then return out end
@@ -236,20 +235,15 @@ return playbook.define({
 
   -- runs every check; returns findings, failures ({check, error}) and counts by check
   local function examine()
-    local memo = {}
-    local function once(key, fn) return function()
-      if memo[key] == nil then memo[key] = fn() end
-      return memo[key]
-    end end
+    -- one client:queue for every check that reads it; it carries the daemons' health, which
+    -- the daemons check reads from it when it was made, else on its own
+    local q
     local ctx = { client = pb.client, flags = f,
-      queue = once("queue", function() return pb.client:queue { heartbeat = f.heartbeat } end),
-      daemons = function() return memo.queue_daemons or pb.client:daemon_health() end }
-    local queue = ctx.queue
-    ctx.queue = function()
-      local q = queue()
-      memo.queue_daemons = q.daemons
-      return q
-    end
+      queue = function()
+        q = q or pb.client:queue { heartbeat = f.heartbeat }
+        return q
+      end,
+      daemons = function() return q and q.daemons or pb.client:daemon_health() end }
     local findings, failures, counts = {}, {}, {}
     for _, name in ipairs(names) do
       local ok, res = pcall(check[name], ctx)
