@@ -121,7 +121,8 @@ local function registry_key(e)
 end
 
 local COMPLETE = { job = true, location = true, schedule = true, sensor = true, asset = true,
-                   run = true, deployment = true, instigator = true, run_config = true }
+                   run = true, deployment = true, instigator = true, run_config = true,
+                   check = true }
 
 describe("lua/dagster/api.lua", function()
   it("has an entry for every public module function", function()
@@ -300,7 +301,7 @@ describe("lua/dagster/api.lua", function()
     none(problems)
   end)
 
-  it("completes only kinds the REPL knows (job, location, schedule, sensor, instigator, asset, run, deployment, run_config)", function()
+  it("completes only kinds the REPL knows (job, location, schedule, sensor, instigator, asset, check, run, deployment, run_config)", function()
     local problems = {}
     for _, e in ipairs(api.entries) do
       for _, list in ipairs { e.args or {}, e.options or {} } do

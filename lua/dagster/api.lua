@@ -18,7 +18,8 @@
 --   doc       optional: a paragraph more, where the summary cannot say enough
 --   args      the positional arguments in order (self not listed): {name, type, optional,
 --             complete}; complete is what the REPL can offer inside a string argument:
---             "job", "location", "schedule", "sensor", "asset" or "run"
+--             "job", "location", "schedule", "sensor", "asset", "check" ("asset/key:name")
+--             or "run"
 --   opts_arg  which argument is the options table; options lists every key it accepts:
 --             {name, type, default (as Lua source; omitted when there is none), doc,
 --             complete (as for args)}
@@ -1376,7 +1377,7 @@ end]],
     summary = "Runs asset checks alone, without materializing; returns the run id.",
     doc = [[checks: one check or a list, each "asset/key:check_name" or {asset =, name =} (the entries of client:asset_checks). One run, in __ASSET_JOB (or the first job that has them all), launched once (submission_id). wait_for_run then waits for it; check_results and events give the outcome. Checks that run only with their asset (can_execute false) raise AssetCheckNeedsMaterializationError; checks of several locations AssetsInSeveralLocationsError (one run per location). Two requests.]],
     args = {
-      { name = "checks", type = "string|table", },
+      { name = "checks", type = "string|table", complete = "check" },
       { name = "opts", type = "table", optional = true },
     },
     opts_arg = 2,

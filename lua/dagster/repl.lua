@@ -747,6 +747,11 @@ local function context(before)
     return ctx
   end
   if not path then return nil end
+  -- a string in a list that is the argument itself: materialize({"a", "b...
+  if quote and top.ch == "{" and top.key and #path == 0 then
+    ctx.in_string, ctx.prefix, ctx.list_item = quote, before:sub(qstart + 1), true
+    return ctx
+  end
   -- a string value: runs{job_name = "..., run_config = {ops = {x = {config = {mode = "...
   if quote and top.ch == "{" and not top.key and top.last_key then
     path[#path + 1] = top.last_key
@@ -826,6 +831,16 @@ local FETCH = {
     for _, node in ipairs(d.assetsOrError.nodes) do out[#out + 1] = concat(node.key.path, "/") end
     return out
   end, { limit = 500 } },
+  check = { D.asset_checks, "DagsterLuaAssetChecks", function(d)   -- "asset/key:check_name"
+    local out = {}
+    for _, node in ipairs(d.assetNodes) do
+      local r = node.assetChecksOrError
+      for _, c in ipairs(r.checks or {}) do
+        out[#out + 1] = concat(node.assetKey.path, "/") .. ":" .. c.name
+      end
+    end
+    return out
+  end },
   run = { D.runs, "DagsterLuaRuns", function(d)
     local out = {}
     for _, r in ipairs(d.runsOrError.results) do out[#out + 1] = r.runId end
