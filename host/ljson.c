@@ -69,9 +69,10 @@
 #define MARKER		"\xFF"		/* starts the strings the rewrite makes */
 #define MARKERBYTE	0xFF		/* never in UTF-8 */
 
-/* upvalues of every function in the module */
+/* upvalues of every function in the module (each has its own copies) */
 #define UV_DECODE	lua_upvalueindex(1)	/* cjson's decode */
 #define UV_ARRAYMT	lua_upvalueindex(2)	/* json.array_mt */
+#define UV_WORK		lua_upvalueindex(3)	/* encode's idle work table, or false */
 
 #define addliteral(B,s)	luaL_addlstring(B, "" s, sizeof(s) - 1)
 
@@ -200,6 +201,13 @@ static int isbigint (const unsigned char *s, size_t n) {
 }
 
 
+/* Is the token s[0..n) true, false or null (the tokens that are no number)? */
+static int isliteral (const unsigned char *s, size_t n) {
+  return (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0))
+      || (n == 5 && memcmp(s, "false", 5) == 0);
+}
+
+
 #define MAXTRACK	1024	/* nesting 'scan' follows, beyond cjson's 1000 */
 
 typedef struct Scan {
@@ -210,6 +218,7 @@ typedef struct Scan {
   int writing;       /* has 'b' been started (a rewrite found)? */
   size_t nobj;       /* empty objects rewritten */
   size_t nbig;       /* integer literals rewritten */
+  int plain;         /* no '[' and no token but true, false, null outside strings */
   size_t bad;        /* 1-based position of the first bad byte, or 0 */
   const char *why;   /* what is wrong there */
   luaL_Buffer b;     /* the rewritten text */
@@ -236,6 +245,8 @@ static void rewrite (Scan *sc, size_t at, const char *r, size_t n) {
 ** NUL byte outside strings (cjson would take it for the end of the text), and
 ** rewrites, outside strings, each empty object to {"\xFF":null} and each
 ** integer literal beyond 2^53 that is not in key position to "\xFF<digits>".
+** Clears 'sc->plain' at a '[' or a token other than true, false and null
+** outside strings: a text without either has nothing for the fix-up to do.
 ** Returns 1 and leaves the rewritten text on the stack when there was
 ** something to rewrite; returns 0 with the stack unchanged otherwise, or with
 ** 'sc->bad' set at the first bad byte. Invalid JSON is scanned without harm
@@ -301,6 +312,7 @@ static int scan (Scan *sc) {
         break;
       }
       case C_LBRACKET:
+        sc->plain = 0;
         if (depth < MAXTRACK) isobj[depth / 8] &= (unsigned char)~(1u << depth % 8);
         depth++;
         i++;
@@ -319,6 +331,7 @@ static int scan (Scan *sc) {
       case C_NUM: {  /* a number (or a literal, or junk) */
         size_t j = i + 1;
         while (j < len && outclass[s[j]] == C_NUM) j++;
+        if (!isliteral(s + i, j - i)) sc->plain = 0;  /* a number, or junk */
         if (!keypos && isbigint(s + i, j - i)) {
           rewrite(sc, i, "\"" MARKER, 2);
           luaL_addlstring(&sc->b, (const char *)s + i, j - i);
@@ -510,6 +523,7 @@ static int json_decode (lua_State *L) {
   sc.from = 0;
   sc.writing = 0;
   sc.nobj = sc.nbig = sc.bad = 0;
+  sc.plain = 1;
   sc.why = NULL;
   lua_settop(L, 1);
   lua_pushvalue(L, UV_DECODE);  /* s decode */
@@ -543,6 +557,8 @@ static int json_decode (lua_State *L) {
   }
   type = lua_type(L, -1);
   if (type == LUA_TTABLE) {
+    if (sc.plain && !rewritten)  /* no array, no number: nothing to fix */
+      return 1;
     if (!fixtable(L, 1, flags)) {
       lua_settop(L, 1);
       luaL_pushfail(L);
@@ -580,6 +596,7 @@ static int json_decode (lua_State *L) {
 typedef struct Encoder {
   lua_State *L;
   int work;       /* stack index of the work table */
+  int depth;      /* deepest table met: work slots up to W_ENTRIES(depth) used */
   luaL_Buffer b;  /* the output */
 } Encoder;
 
@@ -819,6 +836,7 @@ static void encodetable (Encoder *e, int depth, const Path *p) {
   if (depth > MAXDEPTH)  /* the path would be as long: none */
     encerror(e, NULL, "nesting too deep (more than %d levels, or a cycle)",
              MAXDEPTH);
+  if (depth > e->depth) e->depth = depth;
   if (classify(e, lua_gettop(L), p, &n)) {
     lua_rawseti(L, e->work, W_HOLD(depth));  /* anchor and pop it */
     luaL_addchar(&e->b, '[');
@@ -924,18 +942,41 @@ static void encodevalue (Encoder *e, int depth, const Path *p) {
 }
 
 
-/* json.encode(v): see the head of this file. */
+#define WORK_KEEP	3	/* levels that fit the work table as made (8 slots) */
+
+/*
+** json.encode(v): see the head of this file. The work table is kept from one
+** call to the next (it is most of the cost of encoding a small variables
+** table): taken from UV_WORK, which holds false meanwhile, so that a call made
+** during this one (by a finalizer) makes its own; given back emptied after a
+** success, unless deep tables made it grow. An error just drops it.
+*/
 static int json_encode (lua_State *L) {
   Encoder e;
+  int i;
   luaL_checkany(L, 1);
   lua_settop(L, 1);
   e.L = L;
-  lua_createtable(L, 8, 0);  /* v work: W_STRING and 3 levels without growing */
+  e.depth = 0;
+  if (lua_type(L, UV_WORK) == LUA_TTABLE) {  /* v work */
+    lua_pushvalue(L, UV_WORK);
+    lua_pushboolean(L, 0);
+    lua_replace(L, UV_WORK);
+  }
+  else lua_createtable(L, 2 * WORK_KEEP + 2, 0);  /* W_STRING, WORK_KEEP levels */
   e.work = 2;
   luaL_buffinit(L, &e.b);  /* v work buffer */
   lua_pushvalue(L, 1);
   encodevalue(&e, 0, NULL);
-  luaL_pushresult(&e.b);
+  luaL_pushresult(&e.b);  /* v work s */
+  if (e.depth <= WORK_KEEP) {
+    for (i = W_STRING; i <= W_ENTRIES(e.depth); i++) {
+      lua_pushnil(L);
+      lua_rawseti(L, e.work, i);
+    }
+    lua_pushvalue(L, e.work);
+    lua_replace(L, UV_WORK);
+  }
   return 1;
 }
 
@@ -1009,7 +1050,8 @@ int luaopen_dagster_json (lua_State *L) {
   }
   lua_pushvalue(L, -1);
   lua_setfield(L, -4, "array_mt");
-  luaL_setfuncs(L, json_funcs, 2);  /* M */
+  lua_pushboolean(L, 0);            /* M decode mt false (no work table yet) */
+  luaL_setfuncs(L, json_funcs, 3);  /* M */
   lua_pushliteral(L, JSON_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

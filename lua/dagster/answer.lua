@@ -23,6 +23,7 @@ local E = require "dagster.error"
 
 local null = json.null
 local fmt, concat = string.format, table.concat
+local type = type
 
 local M = {}
 

@@ -15,6 +15,7 @@ local yaml = require "dagster.yaml"
 
 local fmt, concat = string.format, table.concat
 local utf8len = utf8.len
+local type, getmetatable = type, getmetatable
 
 local M = {}
 
@@ -46,12 +47,21 @@ local function typename(v) return v == nil and "no value" or type(v) end
 -- check.type(v, want, n, fname [, what]): v must be of Lua type `want`; `what` names the
 -- option ("timeout: number expected, got string")
 -- A string must also be valid UTF-8: JSON cannot carry anything else to the server.
+-- Short strings found valid are remembered (a poll checks the same run id again and again,
+-- and utf8.len reads every byte each time), at most VALID_MAX of them.
+local valid, nvalid, VALID_MAX = {}, 0, 256
 function M.type(v, want, n, fname, what)
   if type(v) ~= want then
     argerror(n, fname, fmt("%s%s expected, got %s", what and (what .. ": ") or "", want,
       typename(v)))
   end
-  if want == "string" and not utf8len(v) then M.utf8(v, n, fname, what) end
+  if want == "string" and not valid[v] then
+    if not utf8len(v) then M.utf8(v, n, fname, what) end
+    if #v <= 64 then
+      if nvalid >= VALID_MAX then valid, nvalid = {}, 0 end
+      valid[v], nvalid = true, nvalid + 1
+    end
+  end
 end
 
 -- check.utf8(s, n, fname [, what]): s must be valid UTF-8

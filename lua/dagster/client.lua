@@ -299,7 +299,7 @@ local NO_CALL = {}
 -- call.url sends it elsewhere than self.url (the organization's URL of a Dagster+ client).
 function Client:_execute(document, variables, opname, call)
   call = call or NO_CALL
-  local p = prepare(document)
+  local p = prepared[document] or prepare(document)
   local payload
   if variables == nil then
     payload = p.head .. "}"
@@ -722,7 +722,9 @@ end
 -- Sleeping and the clock go through here, so that inside a dagster.spawn task a wait
 -- yields to the other tasks instead of blocking them (see dagster.concurrent).
 function Client:_sleep(seconds) return concurrent.sleep(seconds) end
-function Client:_now() return sys.now() end
+-- client:_now() is sys.now itself, which ignores its argument: a request reads the clock
+-- twice, and a Lua function in between costs as much as the clock
+Client._now = sys.now
 
 -- The methods beyond the Python client's six, a file per subject: each returns a table of
 -- methods and requires what it uses, so none depends on another's being loaded. They load

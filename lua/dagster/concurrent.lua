@@ -13,6 +13,8 @@
 local http = require "dagster.http"
 local sys = require "dagster.sys"
 
+local running_co = coroutine.running
+
 local M = {}
 
 local tasks = {}          -- coroutine -> task, for every task not yet finished
@@ -31,7 +33,7 @@ function Task:__tostring()
 end
 
 local function current()
-  local co, main = coroutine.running()
+  local co, main = running_co()
   if main then return nil end
   return tasks[co]
 end
@@ -55,7 +57,8 @@ end
 -- a new connection (mutations: libcurl never silently re-sends those); `timeout` (seconds)
 -- bounds this transfer instead of the session's own limit
 function M.post(session, url, body, fresh, timeout)
-  local task = current()
+  local co, main = running_co()  -- current(), inline: every request comes through here
+  local task = not main and tasks[co] or nil
   if not task then return session:post(url, body, fresh, timeout) end
   multi = multi or http.multi { max_connections = M.max_connections }
   local id = multi:add(session, url, body, fresh, timeout)
