@@ -526,6 +526,16 @@ query DagsterLuaAssets($prefix: [String!], $cursor: String, $limit: Int) {
   }
 }]]
 
+-- the asset keys alone (the REPL's completion), valid on every supported server
+D.asset_keys = [[
+query DagsterLuaAssetKeys($limit: Int) {
+  assetsOrError(limit: $limit) {
+    __typename
+    ... on AssetConnection { nodes { key { path } } }
+    ... on Error { message }
+  }
+}]]
+
 -- the same for servers whose Asset has no latestMaterializationTimestamp (before Dagster
 -- 1.11): the timestamp of the newest materialization event (a string, in milliseconds)
 D.assets_from_events = [[

@@ -826,7 +826,7 @@ local FETCH = {
     end
     return out
   end },
-  asset = { D.assets, "DagsterLuaAssets", function(d)
+  asset = { D.asset_keys, "DagsterLuaAssetKeys", function(d)
     local out = {}
     for _, node in ipairs(d.assetsOrError.nodes) do out[#out + 1] = concat(node.key.path, "/") end
     return out

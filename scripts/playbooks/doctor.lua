@@ -11,7 +11,8 @@
 --   daemons     daemons unhealthy, or silent for longer than --heartbeat (Dagster calls a
 --               daemon healthy for minutes after it died), or reporting errors
 --   ticks       running schedules and sensors whose last --ticks ticks all failed (with the
---               last error), or that have not ticked for more than two of their intervals
+--               last error; a tick under way is passed over), or that have not ticked for
+--               more than two of their intervals
 --   unloadable  running schedules and sensors whose code is gone (fix: stop them)
 --   locations   code locations that fail to load, with the user code's own exception
 --   queued      runs QUEUED for longer than --queued-for, with what holds them
@@ -112,9 +113,12 @@ end
 function check.ticks(ctx)
   local out, n = {}, ctx.flags.ticks
   for _, kind in ipairs { "schedule", "sensor" } do
-    for _, s in ipairs(ctx.client[kind .. "s"](ctx.client, { ticks = math.max(n, 2) })) do
+    -- one tick more than needed: the newest may be under way (STARTED), which says nothing
+    -- yet (a daemon stopped or slow keeps it so), and is passed over
+    for _, s in ipairs(ctx.client[kind .. "s"](ctx.client, { ticks = math.max(n, 2) + 1 })) do
       if s.status == "RUNNING" then
         local ticks = s.ticks or (s.last_tick and { s.last_tick }) or {}
+        if ticks[1] and ticks[1].status == "STARTED" then ticks = { table.unpack(ticks, 2) } end
         local failed = 0
         for i = 1, math.min(n, #ticks) do
           if ticks[i].status == "FAILURE" then failed = failed + 1 end
