@@ -320,17 +320,28 @@ describe("workspace methods against a real Dagster", function()
 
       it("starts and stops other_" .. kind .. " by name, idempotently", function()
         finally(function() pcall(stop, name) end)
-        -- Dagster's scheduler daemon runs at each minute: its first pass after a start
-        -- writes back the state it read (RUNNING) with its checkpoint, undoing a stop made
-        -- in between (dagster/_scheduler/scheduler.py, _write_and_get_next_checkpoint_
-        -- timestamp). A real race of the server's, not of the client's: start away from the
-        -- minute so that the pass comes after the stop.
-        local sec = tonumber(os.date("%S"))
-        if sec < 8 or sec > 50 then dagster.sleep((68 - sec) % 60) end
+        -- Dagster's daemons write back the state they read when their pass began: the
+        -- scheduler's first pass after a start (at the minute) writes RUNNING with its
+        -- checkpoint (dagster/_scheduler/scheduler.py, _write_and_get_next_checkpoint_
+        -- timestamp), the sensor daemon with its tick (every 30 s for other_sensor, the
+        -- first at once). A stop made during that pass is undone: a race of the server's, not
+        -- of the client's. So the schedule starts away from the minute, and the sensor is
+        -- stopped once its first tick has ended.
+        if kind == "schedule" then
+          local sec = tonumber(os.date("%S"))
+          if sec < 8 or sec > 50 then dagster.sleep((68 - sec) % 60) end
+        end
+        local t0 = os.time()
         assert.equal("RUNNING", start(name))
         assert.equal("RUNNING", list()[name].status)
         assert.equal("RUNNING", start(name))
         assert.equal("RUNNING", list()[name].status)
+        if kind == "sensor" then
+          H.wait_until("other_sensor's first tick to end", function()
+            local t = client:sensor(name, { ticks = 1 }).ticks[1]
+            return t and t.timestamp >= t0 - 1 and t.status ~= "STARTED"
+          end, 60, 0.2)
+        end
         assert.equal("STOPPED", stop(name, { location = "other" }))
         assert.equal("STOPPED", list()[name].status)
         assert.equal("STOPPED", stop(name))
