@@ -53,8 +53,10 @@ describe("play freeze and play thaw", function()
   it("freeze stops what runs and records it; thaw starts exactly that again, cursors and drift included", function()
     local snap = dir .. "/incident.json"
     c:start_schedule("other_schedule")
-    c:start_sensor("other_sensor")
+    -- the cursor before the start, as thaw does: the sensor daemon writes back the state it
+    -- read when a tick began, so a cursor set during the first tick would be lost
     c:set_sensor_cursor("other_sensor", "cursor-at-freeze")
+    c:start_sensor("other_sensor")
     c:set_auto_materialize_paused(false)
 
     -- a dry run lists and changes nothing
