@@ -353,6 +353,25 @@ local function asset_keys(v, n, fname)
   return keys
 end
 
+-- asks aliased queries, `chunk` items a query: params(i) declares item i's variables,
+-- field(i, item) is its alias a<i>'s text, vars(i, item, v) fills its variables in v, and
+-- read(i, item, answer) reads its answer
+local function aliased(self, opname, chunk, items, params, field, vars, read)
+  for first = 1, #items, chunk do
+    local last = math.min(#items, first + chunk - 1)
+    local decl, fields, v = {}, {}, {}
+    for i = first, last do
+      decl[#decl + 1] = params(i)
+      fields[#fields + 1] = field(i, items[i])
+      vars(i, items[i], v)
+    end
+    local document = fmt("query %s(%s) {\n%s\n}", opname, concat(decl, ", "), concat(fields, "\n"))
+    self:_query(document, v, opname, function(d)
+      for i = first, last do read(i, items[i], d["a" .. i]) end
+    end)
+  end
+end
+
 local CHECKS_OPTS = options("asset_checks", { "job", "group", "location", "repository" })
 
 -- client:asset_checks([keys | opts] [, opts]) -> list of {asset = "a/b", key = {"a", "b"},
@@ -378,7 +397,7 @@ function M:asset_checks(keys, opts)
     pipeline = { pipelineName = o.job, repositoryLocationName = loc, repositoryName = repo }
   end
 
-  local out = {}
+  local out, latest = {}, {}   -- latest: check -> its execution for the latest materialization
   for _, node in ipairs(nodes_with_checks(self, keys, pipeline)) do
     if (location == nil or node.location == location)
        and (repository == nil or node.repository == repository)
@@ -387,8 +406,8 @@ function M:asset_checks(keys, opts)
         out[#out + 1] = { asset = concat(node.path, "/"), key = node.path, name = c.name,
           description = c.description, blocking = c.blocking,
           can_execute = c.can_execute, jobs = c.jobs,
-          group = node.group, location = node.location, repository = node.repository,
-          _latest = c.latest }
+          group = node.group, location = node.location, repository = node.repository }
+        latest[out[#out]] = c.latest
       end
     end
   end
@@ -400,23 +419,15 @@ function M:asset_checks(keys, opts)
   if #out == 0 then return out end
 
   -- the last execution of each: one request, an alias per check
-  local vars, params, fields = {}, {}, {}
-  for i, c in ipairs(out) do
-    params[#params + 1] = fmt("$a%d: AssetKeyInput!, $n%d: String!", i, i)
-    fields[#fields + 1] = fmt("  c%d: assetCheckExecutions(assetKey: $a%d, checkName: $n%d, " ..
+  aliased(self, "DagsterLuaAssetCheckExecutions", #out, out,
+    function(i) return fmt("$k%d: AssetKeyInput!, $n%d: String!", i, i) end,
+    function(i) return fmt("  a%d: assetCheckExecutions(assetKey: $k%d, checkName: $n%d, " ..
       "limit: 1) { id runId status timestamp\n    evaluation { success severity description " ..
-      "timestamp } }", i, i, i)
-    vars["a" .. i], vars["n" .. i] = { path = c.key }, c.name
-  end
-  local document = fmt("query DagsterLuaAssetCheckExecutions(%s) {\n%s\n}",
-    concat(params, ", "), concat(fields, "\n"))
-  self:_query(document, vars, "DagsterLuaAssetCheckExecutions", function(d)
-    for i, c in ipairs(out) do
-      local x = d["c" .. i][1]
-      if x then c.last = execution(x, c._latest) end
-      c._latest = nil
-    end
-  end)
+      "timestamp } }", i, i, i) end,
+    function(i, c, v) v["k" .. i], v["n" .. i] = { path = c.key }, c.name end,
+    function(_, c, list)
+      if list[1] then c.last = execution(list[1], latest[c]) end
+    end)
   return out
 end
 
@@ -617,24 +628,6 @@ local function range_keys(ranges, status, keys_of_asset)
   return out
 end
 
--- asks one aliased query per `n` items: field(i, item) is the alias's text, vars(i, item, v)
--- fills its variables, read(i, item, answer) reads it
-local function aliased(self, opname, params, items, field, vars, read)
-  local CHUNK = 200
-  for first = 1, #items, CHUNK do
-    local decl, fields, v = {}, {}, {}
-    for i = first, math.min(#items, first + CHUNK - 1) do
-      decl[#decl + 1] = params(i)
-      fields[#fields + 1] = field(i, items[i])
-      vars(i, items[i], v)
-    end
-    local document = fmt("query %s(%s) {\n%s\n}", opname, concat(decl, ", "), concat(fields, "\n"))
-    self:_query(document, v, opname, function(d)
-      for i = first, math.min(#items, first + CHUNK - 1) do read(i, items[i], d["a" .. i]) end
-    end)
-  end
-end
-
 local function run_of(r)
   r = value(r)
   if not r then return nil end
@@ -736,8 +729,8 @@ function M:asset_health(keys, opts)
   end
   local all_keys = {}
   if #need_keys > 0 then
-    aliased(self, "DagsterLuaAssetPartitionKeysMany",
-      function(i) return fmt("$k%d: AssetKeyInput!", i) end, need_keys,
+    aliased(self, "DagsterLuaAssetPartitionKeysMany", 200, need_keys,
+      function(i) return fmt("$k%d: AssetKeyInput!", i) end,
       function(i) return fmt("  a%d: assetNodeOrError(assetKey: $k%d) { __typename " ..
         "... on AssetNode { partitionKeys } ... on Error { message } }", i, i) end,
       function(i, at, v) v["k" .. i] = { path = out[at].key } end,
@@ -762,8 +755,8 @@ function M:asset_health(keys, opts)
       if a.failed_partitions then a.failed_runs = {} end
     end
     if #items > 0 then
-      aliased(self, "DagsterLuaFailedPartitionRuns",
-        function(i) return fmt("$k%d: AssetKeyInput!, $p%d: String!", i, i) end, items,
+      aliased(self, "DagsterLuaFailedPartitionRuns", 200, items,
+        function(i) return fmt("$k%d: AssetKeyInput!, $p%d: String!", i, i) end,
         function(i) return fmt("  a%d: assetNodeOrError(assetKey: $k%d) { __typename " ..
           "... on AssetNode { latestRunForPartition(partition: $p%d) { runId status updateTime } } " ..
           "... on Error { message } }", i, i, i) end,
