@@ -117,6 +117,9 @@ local function output_of(t, line)
       out[#out + 1] = l
     end
   end
+  -- the time a call took, which the REPL adds below its value from half a second on (a
+  -- loaded machine), is not part of the value
+  if out[#out] and out[#out]:find("^%(%d+%.%d+ s%)$") then out[#out] = nil end
   return out
 end
 
