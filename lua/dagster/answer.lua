@@ -13,6 +13,10 @@
 --   answer.isnull(v)       -> whether v is nil or JSON null
 --   answer.tags(list)      -> {key = value} from [{key, value}]
 --   answer.run_id(v), answer.backfill_id(v), answer.name(v) -> v, checked
+--   answer.path(v)         -> an asset key's path (a list of strings), checked
+--   answer.key_id(path)    -> a string that names an asset key, for tables keyed by asset
+--   answer.common_job(lists) -> the job in every list of job names: __ASSET_JOB when it is,
+--                                else the first by name; nil when there is none
 --   answer.typed_error(result, url, opname [, message, body]) raises the union member's error
 --   answer.launch(result, url, opname) -> the run or backfill id of a launch mutation's
 --                                          result, or raises the member's error
@@ -45,6 +49,30 @@ end
 function M.name(v)
   if type(v) ~= "string" then error("a name is not a string", 0) end
   return v
+end
+
+-- an asset key's path read from an answer: a list of strings, or a plain error
+function M.path(p)
+  if type(p) ~= "table" or #p == 0 then error("an asset key is not a list of strings", 0) end
+  for _, part in ipairs(p) do M.name(part) end
+  return p
+end
+
+function M.key_id(path) return json.encode(path) end
+
+function M.common_job(lists)
+  local common
+  for _, jobs in ipairs(lists) do
+    local here = {}
+    for _, j in ipairs(jobs) do here[j] = true end
+    if common == nil then common = here
+    else for j in pairs(common) do if not here[j] then common[j] = nil end end end
+  end
+  if common == nil then return nil end
+  if common.__ASSET_JOB then return "__ASSET_JOB" end
+  local first
+  for j in pairs(common) do if first == nil or j < first then first = j end end
+  return first
 end
 
 function M.tags(list)

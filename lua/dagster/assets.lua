@@ -267,16 +267,7 @@ end
 -- Asset checks
 ------------------------------------------------------------------------------------------
 
-local ASSET_JOB = "__ASSET_JOB"
-
-local function key_id(path) return json.encode(path) end
-
--- an asset key's path read from an answer: a list of strings, or a plain error (answer.read)
-local function path_of(p)
-  if type(p) ~= "table" or #p == 0 then error("an asset key is not a list of strings", 0) end
-  for _, part in ipairs(p) do name_of(part) end
-  return p
-end
+local key_id, path_of = answer.key_id, answer.path
 
 local function number_or_nil(v) return type(v) == "number" and v or nil end
 
@@ -337,22 +328,6 @@ local function nodes_with_checks(self, keys, pipeline)
   return nodes
 end
 
--- keys given as one key ("a/b", {"a", "b"} is a list of keys) or a list of keys
-local function asset_keys(v, n, fname)
-  if type(v) == "string" then v = { v } end
-  checktype(v, "table", n, fname)
-  if #v == 0 then argerror(n, fname, "at least one asset key expected") end
-  local keys, seen = json.array(), {}
-  for _, k in ipairs(v) do
-    local input = check.asset_key(k, n, fname)
-    if not seen[key_id(input.path)] then
-      seen[key_id(input.path)] = true
-      keys[#keys + 1] = input
-    end
-  end
-  return keys
-end
-
 -- asks aliased queries, `chunk` items a query: params(i) declares item i's variables,
 -- field(i, item) is its alias a<i>'s text, vars(i, item, v) fills its variables in v, and
 -- read(i, item, answer) reads its answer
@@ -382,15 +357,13 @@ local CHECKS_OPTS = options("asset_checks", { "job", "group", "location", "repos
 -- location, repository. Two requests, whatever the number of checks.
 function M:asset_checks(keys, opts)
   local F = "asset_checks"
-  if opts == nil and type(keys) == "table" and keys[1] == nil then   -- a table of options alone
-    keys, opts = nil, keys
-  end
-  local o = checkopts(opts, keys == nil and opts ~= nil and 1 or 2, F, CHECKS_OPTS)
-  local n = keys == nil and 1 or 2
+  local n
+  keys, opts, n = check.keys_or_opts(keys, opts)
+  local o = checkopts(opts, n, F, CHECKS_OPTS)
   local location, repository = check.place(o, n, F)
   if o.job ~= nil then checktype(o.job, "string", n, F, "job") end
   if o.group ~= nil then checktype(o.group, "string", n, F, "group") end
-  if keys ~= nil then keys = asset_keys(keys, 1, F) end
+  if keys ~= nil then keys = check.asset_keys(keys, 1, F) end
   local pipeline
   if o.job then
     local loc, repo = self:_infer(o.job, location, repository)
@@ -540,19 +513,7 @@ function M:execute_checks(checks, opts)
   local p = places[all[1]]
   -- the job to run them in: __ASSET_JOB when every check is in it, else the first job
   -- (by name) that has them all
-  local common
-  for _, jobs in ipairs(p.jobs) do
-    local here = check.set(jobs)
-    if common == nil then common = here
-    else for j in pairs(common) do if not here[j] then common[j] = nil end end end
-  end
-  local job = common[ASSET_JOB] and ASSET_JOB or nil
-  if not job then
-    local names = {}
-    for j in pairs(common) do names[#names + 1] = j end
-    sort(names)
-    job = names[1]
-  end
+  local job = answer.common_job(p.jobs)
   if not job then
     error(E.new("AssetsInSeveralLocationsError", "Cannot run these checks in one run: no job " ..
       "has them all", { url = self.url, body = handles }), 0)
@@ -647,15 +608,13 @@ end
 -- (failures) and a time-partitioned asset with a failed range of several keys.
 function M:asset_health(keys, opts)
   local F = "asset_health"
-  if opts == nil and type(keys) == "table" and keys[1] == nil then   -- a table of options alone
-    keys, opts = nil, keys
-  end
-  local n = keys == nil and 1 or 2
+  local n
+  keys, opts, n = check.keys_or_opts(keys, opts)
   local o = checkopts(opts, n, F, HEALTH_OPTS)
   local location, repository = check.place(o, n, F)
   local prefix = o.prefix ~= nil and check.asset_key(o.prefix, n, F).path or nil
   if o.group ~= nil then checktype(o.group, "string", n, F, "group") end
-  if keys ~= nil then keys = asset_keys(keys, 1, F) end
+  if keys ~= nil then keys = check.asset_keys(keys, 1, F) end
 
   local out, statuses = {}, {}
   local function under(path)

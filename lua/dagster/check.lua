@@ -206,6 +206,47 @@ function M.asset_key(key, n, fname)
   argerror(n, fname, "asset key must be a string \"a/b\" or a list {\"a\",\"b\"}")
 end
 
+-- check.asset_keys(v, n, fname) -> keys, given_strings: one key ("a/b") or a list of keys
+-- (each "a/b" or {"a", "b"}) as a list of AssetKeyInputs, each key once, in order;
+-- given_strings: a list of several one-part strings, perhaps meant as one key's parts
+function M.asset_keys(v, n, fname)
+  local given_strings = false
+  if type(v) == "string" then
+    v = { v }
+  elseif type(v) == "table" then
+    local len = #v
+    if len == 0 then argerror(n, fname, "no asset keys given") end
+    for k in pairs(v) do
+      if math.type(k) ~= "integer" or k < 1 or k > len then
+        argerror(n, fname, "asset key string or list of asset keys expected")
+      end
+    end
+    given_strings = len > 1
+  else
+    argerror(n, fname, "asset key string or list of asset keys expected, got " ..
+      (v == nil and "no value" or type(v)))
+  end
+  local keys, seen = json.array(), {}
+  for _, k in ipairs(v) do
+    if type(k) ~= "string" or k:find("/", 1, true) then given_strings = false end
+    local input = M.asset_key(k, n, fname)
+    local id = json.encode(input.path)
+    if not seen[id] then
+      seen[id] = true
+      keys[#keys + 1] = input
+    end
+  end
+  return keys, given_strings
+end
+
+-- check.keys_or_opts(keys, opts) -> keys, opts, n for a function called as
+-- f([keys | opts] [, opts]): a table of options alone (no keys[1]) is the options; n is the
+-- options' argument number
+function M.keys_or_opts(keys, opts)
+  if opts == nil and type(keys) == "table" and keys[1] == nil then return nil, keys, 1 end
+  return keys, opts, keys == nil and 1 or 2
+end
+
 -- check.run_config(v, n, fname) -> a run config: a table or a YAML string, {} for nil. A
 -- YAML string is parsed here first (when lyaml is installed), so that a syntax error reads
 -- as everywhere else ("run_config: <yaml>:4:13: ...") instead of as the server's Python

@@ -217,7 +217,7 @@ end
 
 local ASSET_JOB = "__ASSET_JOB"
 
-local function key_id(path) return json.encode(path) end
+local key_id = answer.key_id
 local function key_string(path) return concat(path, "/") end
 
 local MATERIALIZE_OPTS = options("materialize",
@@ -264,24 +264,16 @@ local function place(self, keys, nodes_by_key, location, repository)
   end
   local loc, repo = first[candidates[1]][1], first[candidates[1]][2]
   -- a job that contains every key: __ASSET_JOB when it does (it always exists where assets do)
-  local common
+  local lists = {}
   for _, k in ipairs(keys) do
     for _, node in ipairs(nodes_by_key[key_id(k.path)]) do
       if node.repository.location.name == loc and node.repository.name == repo then
-        local names = set(node.jobNames)
-        if common == nil then common = names
-        else for j in pairs(common) do if not names[j] then common[j] = nil end end end
+        lists[#lists + 1] = node.jobNames
         break
       end
     end
   end
-  local job = ASSET_JOB
-  if common ~= nil and not common[ASSET_JOB] and next(common) ~= nil then
-    local names = {}
-    for j in pairs(common) do names[#names + 1] = j end
-    table.sort(names)
-    job = names[1]
-  end
+  local job = answer.common_job(lists) or ASSET_JOB
   return loc, repo, job
 end
 
@@ -293,31 +285,7 @@ end
 -- keys and AssetsInSeveralLocationsError when the keys cannot run in one repository.
 function M:materialize(asset_keys, opts)
   local F = "materialize"
-  local keys, given_strings = json.array(), false
-  if type(asset_keys) == "string" then
-    keys[1] = check.asset_key(asset_keys, 1, F)
-  elseif type(asset_keys) == "table" then
-    local n = #asset_keys
-    if n == 0 then argerror(1, F, "no asset keys given") end
-    for k in pairs(asset_keys) do
-      if math.type(k) ~= "integer" or k < 1 or k > n then
-        argerror(1, F, "asset key string or list of asset keys expected")
-      end
-    end
-    given_strings = n > 1
-    local seen = {}
-    for _, k in ipairs(asset_keys) do
-      if type(k) ~= "string" or k:find("/", 1, true) then given_strings = false end
-      local input = check.asset_key(k, 1, F)
-      if not seen[key_id(input.path)] then
-        seen[key_id(input.path)] = true
-        keys[#keys + 1] = input
-      end
-    end
-  else
-    argerror(1, F, "asset key string or list of asset keys expected, got " ..
-      (asset_keys == nil and "no value" or type(asset_keys)))
-  end
+  local keys, given_strings = check.asset_keys(asset_keys, 1, F)
   local o = checkopts(opts, 2, F, MATERIALIZE_OPTS)
   local location, repository = filter({ location = o.location, repository = o.repository }, 2, F)
   local run_config = check.run_config(o.run_config, 2, F)
