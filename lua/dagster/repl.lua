@@ -980,11 +980,15 @@ function M.complete(before, word)
         if not (arg and arg.complete and c) then return {} end
         names = server_names(c, arg.complete)
       end
-      local prefix = word:gsub("^[\"']", "")
-      local out = sorted_matches(names, prefix, ctx.in_string)
-      if word:sub(1, 1) == ctx.in_string then
-        for i, s in ipairs(out) do out[i] = ctx.in_string .. s end
-      end
+      -- the names are matched with the string's whole text so far, and each given back as
+      -- the part that replaces `word`: the line editor's word starts after the last word
+      -- break ("/" in "nested/ta", "-" in a date)
+      local tail = word:gsub("^[\"']", "")
+      local full = ctx.prefix or tail
+      local cut = #full - #tail
+      local out = sorted_matches(names, full, ctx.in_string)
+      local quote = word:sub(1, 1) == ctx.in_string and ctx.in_string or ""
+      for i, s in ipairs(out) do out[i] = quote .. s:sub(cut + 1) end
       return out
     end
     if ctx and ctx.in_table and word:match("^[%a_]*[%w_]*$") then
