@@ -62,4 +62,37 @@ return {
   call("stop_schedule", function(c) return c:stop_schedule("other_schedule") end),
   call("start_sensor", function(c) return c:start_sensor("other_sensor") end),
   call("stop_sensor", function(c) return c:stop_sensor("other_sensor") end),
+  -- (added later: a call's index is its seeds' first byte, so new calls go at the end)
+  call("asset_checks", function(c) return c:asset_checks() end),
+  call("execute_checks", function(c) return c:execute_checks("checked_table:has_rows") end),
+  call("check_results", function(c) return c:check_results("r1") end),
+  call("asset_health", function(c)
+    return c:asset_health({ "fragile_asset", "daily_events", "asset_one" }, { failures = true })
+  end),
+  call("asset", function(c) return c:asset("checked_table") end),
+  call("dynamic_partitions", function(c) return c:dynamic_partitions("tenants") end),
+  call("add_partition", function(c) return c:add_partition("tenants", { "fuzz_a", "fuzz_b" }) end),
+  call("delete_partitions", function(c) return c:delete_partitions("tenants", { "fuzz_a" }) end),
+  call("report_materialization", function(c)
+    return c:report_materialization("asset_one", { description = "fuzz" })
+  end),
+  call("concurrency_pools", function(c) return c:concurrency_pools() end),
+  call("daemon_health", function(c) return c:daemon_health() end),
+  call("instance", function(c) return c:instance() end),
+  call("backfills", function(c) return c:backfills { limit = 3 } end),
+  call("get_backfill", function(c) return c:get_backfill("b1") end),
+  call("ticks", function(c) return c:ticks("other_sensor", { limit = 3 }) end),
+  call("schedule", function(c) return c:schedule("other_schedule") end),
+  call("sensor", function(c) return c:sensor("other_sensor") end),
+  call("unloadable_instigators", function(c) return c:unloadable_instigators() end),
+  call("validate_run_config", function(c)
+    return c:validate_run_config("config_job", { run_config = { ops = { config_op = {
+      config = { name = 42 } } } } })
+  end),
+  call("runs_in_flight", function(c) return c:runs_in_flight() end),
+  call("queue", function(c) return c:queue() end),
+  call("permissions", function(c) return c:permissions() end),
+  call("timeline", function(c) return c:timeline("r1") end),
+  call("scaffold_config", function(c) return c:scaffold_config("config_job") end),
+  call("stop_runs", function(c) return c:stop_runs({ "r1", "r2" }, { grace = 2 }) end),
 }

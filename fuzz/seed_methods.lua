@@ -5,7 +5,8 @@
 --
 --   DAGSTER_URL=http://127.0.0.1:PORT build/dagster-lua fuzz/seed_methods.lua
 --
--- Run ids in the calls ("r1", "r2") are replaced by real ones: a succeeded and a failed run.
+-- Run ids in the calls ("r1", "r2") are replaced by real ones: a succeeded and a failed run;
+-- "b1" by a backfill's.
 local dagster = require "dagster"
 
 local url = assert(os.getenv("DAGSTER_URL"), "DAGSTER_URL is not set")
@@ -13,6 +14,7 @@ local live = dagster.client(url)
 local ok_id = live:submit_job_execution("succeed_job")
 local failed_id = live:submit_job_execution("fail_job")
 live:wait_for_runs({ ok_id, failed_id }, { timeout = 120 })
+local backfill_id = live:backfill { job = "region_job", partitions = { "us" } }
 
 local captured
 local answer = require "dagster.answer"
@@ -28,6 +30,7 @@ local execute = c._execute
 function c:_execute(document, variables, ...)
   local function real(v)
     if v == "r1" then return ok_id elseif v == "r2" then return failed_id end
+    if v == "b1" then return backfill_id end
     if type(v) == "table" then
       local t = getmetatable(v) and dagster.array() or {}
       for k, x in pairs(v) do t[k] = real(x) end

@@ -30,14 +30,66 @@ local M = {}
 
 local ANY = { __typename = "RegularConfigType", key = "Any", typeParamKeys = {} }
 
+-- the answer's parts, checked: a plain error names what is wrong (answer.read makes it a
+-- ProtocolError), so that what reads a schema later can trust its shape
+local function str(v, what)
+  if type(v) ~= "string" then error(what .. " is not a string", 0) end
+  return v
+end
+
+local function list(v, what)
+  if v == nil or v == json.null then return {} end
+  if type(v) ~= "table" then error(what .. " is not a list", 0) end
+  return v
+end
+
+local function opt_str(v) return type(v) == "string" and v or nil end
+
+local function read_type(t)
+  if type(t) ~= "table" then error("a config type is not an object", 0) end
+  local out = { __typename = str(t.__typename, "a config type's __typename"),
+                key = str(t.key, "a config type's key"), isSelector = t.isSelector == true,
+                typeParamKeys = {} }
+  for i, k in ipairs(list(t.typeParamKeys, "typeParamKeys")) do
+    out.typeParamKeys[i] = str(k, "a type parameter key")
+  end
+  if t.fields ~= nil and t.fields ~= json.null then
+    out.fields = {}
+    for i, f in ipairs(list(t.fields, "fields")) do
+      if type(f) ~= "table" then error("a config field is not an object", 0) end
+      out.fields[i] = { name = str(f.name, "a config field's name"),
+                        configTypeKey = str(f.configTypeKey, "a config field's configTypeKey"),
+                        isRequired = f.isRequired == true,
+                        defaultValueAsJson = opt_str(f.defaultValueAsJson),
+                        description = opt_str(f.description) }
+    end
+  end
+  if t.values ~= nil and t.values ~= json.null then
+    out.values = {}
+    for i, v in ipairs(list(t.values, "values")) do
+      out.values[i] = { value = str(type(v) == "table" and v.value, "an enum value") }
+    end
+  end
+  if out.__typename == "ScalarUnionConfigType" then
+    out.scalarTypeKey = str(t.scalarTypeKey, "scalarTypeKey")
+    out.nonScalarTypeKey = str(t.nonScalarTypeKey, "nonScalarTypeKey")
+  end
+  return out
+end
+
 function M.read(r)
   local types = {}
-  for _, t in ipairs(r.allConfigTypes or {}) do
-    if type(t) == "table" and type(t.key) == "string" then types[t.key] = t end
+  for _, t in ipairs(list(r.allConfigTypes, "allConfigTypes")) do
+    t = read_type(t)
+    types[t.key] = t
   end
-  local root = type(r.rootConfigType) == "table" and r.rootConfigType.key or nil
-  return { root = root, types = types,
-           default_yaml = type(r.rootDefaultYaml) == "string" and r.rootDefaultYaml or nil }
+  local root = r.rootConfigType
+  if root ~= nil and root ~= json.null then
+    root = str(type(root) == "table" and root.key, "rootConfigType.key")
+  else
+    root = nil
+  end
+  return { root = root, types = types, default_yaml = opt_str(r.rootDefaultYaml) }
 end
 
 local function get(s, key) return s.types[key] or ANY end
