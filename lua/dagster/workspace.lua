@@ -553,10 +553,17 @@ end
 -- One request for the repositories, then one per repository.
 local KIND_OF = { SCHEDULE = "schedule", SENSOR = "sensor" }
 
+-- the stored states, read here (inside the answer's reader, so that a bad one is a
+-- ProtocolError): {kind = "schedule" | "sensor" | nil, name, status, id, selector_id}
 local function read_states(d, self)
-  local r = d.instigationStatesOrError
-  if r.__typename ~= "InstigationStates" then self:_typed_error(r, "DagsterLuaInstigationStates") end
-  return r.results
+  local r = self:_member(d.instigationStatesOrError, "InstigationStates",
+    "DagsterLuaInstigationStates")
+  local out = {}
+  for i, st in ipairs(r.results) do
+    out[i] = { kind = KIND_OF[st.instigationType], name = name_of(st.name),
+               status = name_of(st.status), id = value(st.id), selector_id = value(st.selectorId) }
+  end
+  return out
 end
 
 function M:unloadable_instigators(opts)
@@ -577,11 +584,10 @@ function M:unloadable_instigators(opts)
     local states = self:_query(D.instigation_states, { repositoryID = r.id },
       "DagsterLuaInstigationStates", read_states)
     for _, st in ipairs(states) do
-      local kind = KIND_OF[st.instigationType]
-      if kind and st.status == "RUNNING" and not r.names[kind][st.name] then
-        out[#out + 1] = { kind = kind, name = name_of(st.name), location = r.location,
+      if st.kind and st.status == "RUNNING" and not r.names[st.kind][st.name] then
+        out[#out + 1] = { kind = st.kind, name = st.name, location = r.location,
                           repository = r.name, status = st.status, id = st.id,
-                          selector_id = st.selectorId }
+                          selector_id = st.selector_id }
       end
     end
   end
