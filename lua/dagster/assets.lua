@@ -56,7 +56,7 @@ function M:_dynamic_place(def_name, location, repository)
           if dim ~= nil and not seen[where] then
             seen[where] = true
             found[#found + 1] = { location = loc, repository = repo.name,
-                                  asset = node.assetKey.path, dimension = dim or nil }
+                                  asset = answer.path(node.assetKey.path), dimension = dim or nil }
           end
         end
       end
@@ -80,11 +80,17 @@ local function keys_of(self, place)
   return self:_query(D.asset_partition_keys, { assetKey = { path = place.asset } },
     "DagsterLuaAssetPartitionKeys", function(d)
       local node = self:_member(d.assetNodeOrError, "AssetNode", "DagsterLuaAssetPartitionKeys")
-      if not place.dimension then return node.partitionKeys end
-      for _, dim in ipairs(node.partitionKeysByDimension) do
-        if dim.name == place.dimension then return dim.partitionKeys end
+      local keys = {}
+      if not place.dimension then
+        keys = node.partitionKeys
+      else
+        for _, dim in ipairs(node.partitionKeysByDimension) do
+          if dim.name == place.dimension then keys = dim.partitionKeys end
+        end
       end
-      return {}
+      local out = {}
+      for i, k in ipairs(keys) do out[i] = name_of(k) end
+      return out
     end)
 end
 
