@@ -581,18 +581,46 @@ local function range_keys(ranges, status, keys_of_asset)
   local out = {}
   for _, r in ipairs(ranges) do
     if r.status == status then
-      if r.startKey == r.endKey then out[#out + 1] = r.startKey
+      if r.from == r.to then out[#out + 1] = r.from
       else
         local keys, inside = keys_of_asset(), false
         for _, k in ipairs(keys) do
-          if k == r.startKey then inside = true end
+          if k == r.from then inside = true end
           if inside then out[#out + 1] = k end
-          if k == r.endKey then break end
+          if k == r.to then break end
         end
       end
     end
   end
   return out
+end
+
+local function strings(list)
+  local out = {}
+  for i, k in ipairs(list) do out[i] = name_of(k) end
+  return out
+end
+
+local function count(v)
+  if math.type(v) ~= "integer" then error("a partition count is not an integer", 0) end
+  return v
+end
+
+-- an asset's partition statuses, read (inside the answer's reader): {failed =,
+-- materializing =} (keys) or {ranges = {{status, from, to}...}} (time windows); nil for
+-- none or for a multi-partitioned asset's
+local function statuses_of(s)
+  s = value(s)
+  if not s then return nil end
+  if s.__typename == "DefaultPartitionStatuses" then
+    return { failed = strings(s.failedPartitions), materializing = strings(s.materializingPartitions) }
+  elseif s.__typename == "TimePartitionStatuses" then
+    local ranges = {}
+    for i, r in ipairs(s.ranges) do
+      ranges[i] = { status = name_of(r.status), from = name_of(r.startKey), to = name_of(r.endKey) }
+    end
+    return { ranges = ranges }
+  end
 end
 
 local function run_of(r)
@@ -635,18 +663,21 @@ function M:asset_health(keys, opts)
       if under(node.assetKey.path) and (location == nil or loc == location)
          and (repository == nil or repo == repository) and (o.group == nil or group == o.group) then
         local p = value(node.partitionDefinition)
-        local a = { asset = concat(node.assetKey.path, "/"), key = node.assetKey.path,
+        local path = path_of(node.assetKey.path)
+        local a = { asset = concat(path, "/"), key = path,
                     group = group, location = loc, repository = repo,
                     materializable = node.isMaterializable,
-                    partitioned = p and p.type or nil, partitions_def = p and p.description or nil }
+                    partitioned = p and name_of(p.type) or nil,
+                    partitions_def = p and value(p.description) or nil }
         local st = value(node.partitionStats)
         if a.partitioned and st then
-          a.partitions = { total = st.numPartitions, materialized = st.numMaterialized,
-            failed = st.numFailed, in_progress = st.numMaterializing,
-            missing = st.numPartitions - st.numMaterialized - st.numFailed - st.numMaterializing }
+          local total, done = count(st.numPartitions), count(st.numMaterialized)
+          local failed, under_way = count(st.numFailed), count(st.numMaterializing)
+          a.partitions = { total = total, materialized = done, failed = failed,
+            in_progress = under_way, missing = total - done - failed - under_way }
         end
         out[#out + 1] = a
-        statuses[a] = value(node.assetPartitionStatuses)
+        statuses[a] = statuses_of(node.assetPartitionStatuses)
       end
     end
   end)
@@ -665,7 +696,8 @@ function M:asset_health(keys, opts)
         local m = value(info.latestMaterialization)
         if m then
           local ts = tonumber(m.timestamp)
-          a.latest_materialization = { run_id = m.runId, time = ts and ts / 1000 }
+          a.latest_materialization = { run_id = value(m.runId) and answer.run_id(m.runId),
+                                       time = ts and ts / 1000 }
         end
         a.in_progress = #info.inProgressRunIds + #info.unstartedRunIds > 0
       end
@@ -680,11 +712,11 @@ function M:asset_health(keys, opts)
     if a.partitioned == nil then
       local r, m = a.latest_run, a.latest_materialization
       a.failed = r ~= nil and r.status == "FAILURE" and not (m and m.run_id == r.run_id)
-    elseif s and s.__typename == "DefaultPartitionStatuses" then
-      a.failed_partitions, a.in_progress_partitions = s.failedPartitions, s.materializingPartitions
-    elseif s and s.__typename == "TimePartitionStatuses" then
+    elseif s and s.failed then
+      a.failed_partitions, a.in_progress_partitions = s.failed, s.materializing
+    elseif s and s.ranges then
       for _, r in ipairs(s.ranges) do
-        if r.startKey ~= r.endKey and (r.status == "FAILED" or r.status == "MATERIALIZING") then
+        if r.from ~= r.to and (r.status == "FAILED" or r.status == "MATERIALIZING") then
           need_keys[#need_keys + 1] = i
           break
         end
@@ -700,12 +732,13 @@ function M:asset_health(keys, opts)
         "... on AssetNode { partitionKeys } ... on Error { message } }", i, i) end,
       function(i, at, v) v["k" .. i] = { path = out[at].key } end,
       function(_, at, r)
-        all_keys[at] = self:_member(r, "AssetNode", "DagsterLuaAssetPartitionKeysMany").partitionKeys
+        all_keys[at] = strings(self:_member(r, "AssetNode",
+          "DagsterLuaAssetPartitionKeysMany").partitionKeys)
       end)
   end
   for i, a in ipairs(out) do
     local s = statuses[a]
-    if a.partitioned and s and s.__typename == "TimePartitionStatuses" then
+    if a.partitioned and s and s.ranges then
       local function keys_of_asset() return all_keys[i] or {} end
       a.failed_partitions = range_keys(s.ranges, "FAILED", keys_of_asset)
       a.in_progress_partitions = range_keys(s.ranges, "MATERIALIZING", keys_of_asset)
