@@ -79,10 +79,11 @@ local function event(e)
   -- an asset check planned, or its result
   local v = value(e.evaluation)
   if v then
-    ev.check = { asset = concat(v.assetKey.path, "/"), name = v.checkName, passed = v.success,
-                 severity = v.severity, description = value(v.description) }
+    ev.check = { asset = concat(answer.path(v.assetKey.path), "/"),
+                 name = answer.name(v.checkName), passed = v.success == true,
+                 severity = value(v.severity), description = value(v.description) }
   elseif not isnull(e.checkName) then
-    ev.check = { asset = concat(e.assetKey.path, "/"), name = e.checkName }
+    ev.check = { asset = concat(answer.path(e.assetKey.path), "/"), name = answer.name(e.checkName) }
   end
   return ev
 end
