@@ -14,6 +14,7 @@
 --   answer.tags(list)      -> {key = value} from [{key, value}]
 --   answer.run_id(v), answer.backfill_id(v), answer.name(v) -> v, checked
 --   answer.path(v)         -> an asset key's path (a list of strings), checked
+--   answer.number(v), answer.boolean(v) -> v, or nil for JSON null, checked
 --   answer.key_id(path)    -> a string that names an asset key, for tables keyed by asset
 --   answer.common_job(lists) -> the job in every list of job names: __ASSET_JOB when it is,
 --                                else the first by name; nil when there is none
@@ -48,6 +49,18 @@ end
 -- a name read from an answer: a string, or a plain error
 function M.name(v)
   if type(v) ~= "string" then error("a name is not a string", 0) end
+  return v
+end
+
+function M.number(v)
+  if v == nil or v == null then return nil end
+  if type(v) ~= "number" then error("a number is not a number", 0) end
+  return v
+end
+
+function M.boolean(v)
+  if v == nil or v == null then return nil end
+  if type(v) ~= "boolean" then error("a boolean is not a boolean", 0) end
   return v
 end
 

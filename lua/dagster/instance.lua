@@ -20,6 +20,7 @@ local concurrent = require "dagster.concurrent"
 local fmt = string.format
 local checktype, checkopts, options, argerror = check.type, check.opts, check.options, check.argerror
 local value, isnull = answer.value, answer.isnull
+local number, boolean, name_of = answer.number, answer.boolean, answer.name
 
 local M = {}
 
@@ -34,13 +35,14 @@ function M:instance()
     local pc = value(i.poolConfig)
     local out = {
       run_queuing = i.runQueuingSupported == true and q ~= nil,
-      auto_materialize_paused = i.autoMaterializePaused,
-      pools_supported = i.supportsConcurrencyLimits,
-      min_pool_limit = i.minConcurrencyLimitValue, max_pool_limit = i.maxConcurrencyLimitValue,
+      auto_materialize_paused = boolean(i.autoMaterializePaused),
+      pools_supported = boolean(i.supportsConcurrencyLimits),
+      min_pool_limit = number(i.minConcurrencyLimitValue),
+      max_pool_limit = number(i.maxConcurrencyLimitValue),
     }
     if q then
-      out.max_concurrent_runs = math.tointeger(q.maxConcurrentRuns)
-      out.op_concurrency_aware = value(q.isOpConcurrencyAware)
+      out.max_concurrent_runs = math.tointeger(number(q.maxConcurrentRuns))
+      out.op_concurrency_aware = boolean(q.isOpConcurrencyAware)
       local text = value(q.tagConcurrencyLimitsYaml)
       if text and text ~= "" and yaml.available() then
         local ok, v = pcall(yaml.decode, text, "tagConcurrencyLimitsYaml")
@@ -49,7 +51,7 @@ function M:instance()
       out.tag_concurrency_limits_yaml = text
     end
     if pc then
-      out.default_pool_limit = value(pc.defaultPoolLimit)
+      out.default_pool_limit = number(pc.defaultPoolLimit)
       out.pool_granularity = value(pc.poolGranularity)
     end
     return out
@@ -66,8 +68,9 @@ function M:daemon_health()
       for _, e in ipairs(s.lastHeartbeatErrors) do
         errors[#errors + 1] = value(e.message) or value(e.className) or "an error"
       end
-      out[#out + 1] = { type = s.daemonType, required = s.required, healthy = value(s.healthy),
-                        last_heartbeat = value(s.lastHeartbeatTime), errors = errors }
+      out[#out + 1] = { type = name_of(s.daemonType), required = boolean(s.required),
+                        healthy = boolean(s.healthy),
+                        last_heartbeat = number(s.lastHeartbeatTime), errors = errors }
     end
     table.sort(out, function(a, b) return a.type < b.type end)
     return out
@@ -82,13 +85,17 @@ function M:concurrency_pools()
     local out = {}
     for _, p in ipairs(d.instance.concurrencyLimits) do
       local claimed, pending = {}, {}
-      for i, c in ipairs(p.claimedSlots) do claimed[i] = { run_id = c.runId, step_key = c.stepKey } end
-      for i, s in ipairs(p.pendingSteps) do
-        pending[i] = { run_id = s.runId, step_key = s.stepKey, enqueued = s.enqueuedTimestamp,
-                       assigned = value(s.assignedTimestamp), priority = value(s.priority) }
+      for i, c in ipairs(p.claimedSlots) do
+        claimed[i] = { run_id = answer.run_id(c.runId), step_key = name_of(c.stepKey) }
       end
-      out[#out + 1] = { pool = p.concurrencyKey, limit = value(p.limit), slot_count = p.slotCount,
-                        using_default_limit = value(p.usingDefaultLimit), claimed = claimed,
+      for i, s in ipairs(p.pendingSteps) do
+        pending[i] = { run_id = answer.run_id(s.runId), step_key = name_of(s.stepKey),
+                       enqueued = number(s.enqueuedTimestamp),
+                       assigned = number(s.assignedTimestamp), priority = number(s.priority) }
+      end
+      out[#out + 1] = { pool = name_of(p.concurrencyKey), limit = number(p.limit),
+                        slot_count = number(p.slotCount),
+                        using_default_limit = boolean(p.usingDefaultLimit), claimed = claimed,
                         pending = pending }
     end
     table.sort(out, function(a, b) return a.pool < b.pool end)
