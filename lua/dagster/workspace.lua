@@ -418,26 +418,29 @@ local function tick_error(err)
   if not err then return nil end
   local chain = value(err.errorChain)
   local first = chain and chain[1] and value(chain[1].error)
-  return first and value(first.message) or value(err.message)
+  local m = first and value(first.message) or value(err.message)
+  return type(m) == "string" and m or nil
 end
 
 local function instigator_table(kind, repo, s)
   local state = s[KINDS[kind].state]
-  local t = { name = name_of(s.name), location = repo.location.name, repository = repo.name,
-              status = state.status, id = state.id, selector_id = state.selectorId }
+  local t = { name = name_of(s.name), location = name_of(repo.location.name),
+              repository = name_of(repo.name), status = name_of(state.status),
+              id = value(state.id), selector_id = value(state.selectorId) }
   local ticks = {}
   for i, k in ipairs(type(state.ticks) == "table" and state.ticks or {}) do
-    ticks[i] = { timestamp = k.timestamp, status = name_of(k.status), error = tick_error(k.error) }
+    ticks[i] = { timestamp = answer.number(k.timestamp), status = name_of(k.status),
+                 error = tick_error(k.error) }
   end
   t.last_tick = ticks[1]
   if #ticks > 1 then t.ticks = ticks end
   if kind == "schedule" then
-    t.cron_schedule, t.job_name = s.cronSchedule, s.pipelineName
+    t.cron_schedule, t.job_name = name_of(s.cronSchedule), name_of(s.pipelineName)
   else
-    t.min_interval = value(s.minIntervalSeconds)
+    t.min_interval = answer.number(s.minIntervalSeconds)
     local names = {}
     if type(s.targets) == "table" then
-      for _, target in ipairs(s.targets) do names[#names + 1] = target.pipelineName end
+      for _, target in ipairs(s.targets) do names[#names + 1] = name_of(target.pipelineName) end
     end
     t.job_names, t.job_name = names, names[1]
   end
@@ -609,8 +612,10 @@ local TICK_STATUS = set { "STARTED", "SKIPPED", "SUCCESS", "FAILURE" }
 local DEFAULT_TICKS = 10
 
 local function tick_table(t)
-  return { id = t.tickId, status = name_of(t.status), timestamp = t.timestamp,
-           end_timestamp = value(t.endTimestamp), run_ids = t.runIds,
+  local run_ids = {}
+  for i, id in ipairs(t.runIds) do run_ids[i] = answer.run_id(id) end
+  return { id = value(t.tickId), status = name_of(t.status), timestamp = answer.number(t.timestamp),
+           end_timestamp = answer.number(t.endTimestamp), run_ids = run_ids,
            skip_reason = value(t.skipReason), cursor = value(t.cursor),
            error = tick_error(t.error) }
 end
