@@ -433,14 +433,17 @@ return playbook.define({ name = "six_calls", summary = "six calls", journal = fa
   pb:step("six calls", function() for _ = 1, 6 do pb.client:version() end end)
 end)
 ]])
-      local out, err, rc = host(envs, "play " .. H.quote(book) .. " --max-rps 3")
+      -- (at 2 a second, half the front's rate: the front reads the times requests arrive,
+      -- and on a loaded machine, under the sanitizers, two of them can arrive closer than
+      -- they left; at 3 a second one 429 was seen in CI's asan step)
+      local out, err, rc = host(envs, "play " .. H.quote(book) .. " --max-rps 2")
       assert.equal(0, rc, out .. err)
       local entries = log(limited)
       local n429 = 0
       for _, e in ipairs(entries) do if e.limited then n429 = n429 + 1 end end
       assert.equal(0, n429)
       assert.is_true(#entries >= 6, out .. err .. dagster.inspect(entries))
-      for i = 2, #entries do  -- a third of a second apart, give or take the front's clock
+      for i = 2, #entries do  -- half a second apart, give or take the front's clock
         assert.is_true(entries[i].t - entries[i - 1].t >= 0.25, dagster.inspect(entries))
       end
     end)
