@@ -25,6 +25,7 @@
 
 local json = require "dagster.json"
 local E = require "dagster.error"
+local check = require "dagster.check"
 
 local null = json.null
 local fmt, concat = string.format, table.concat
@@ -54,13 +55,13 @@ end
 
 function M.number(v)
   if v == nil or v == null then return nil end
-  if type(v) ~= "number" then error("a number is not a number", 0) end
+  if type(v) ~= "number" then error("not a number", 0) end
   return v
 end
 
 function M.boolean(v)
   if v == nil or v == null then return nil end
-  if type(v) ~= "boolean" then error("a boolean is not a boolean", 0) end
+  if type(v) ~= "boolean" then error("not a boolean", 0) end
   return v
 end
 
@@ -71,13 +72,12 @@ function M.path(p)
   return p
 end
 
-function M.key_id(path) return json.encode(path) end
+M.key_id = check.key_id
 
 function M.common_job(lists)
   local common
   for _, jobs in ipairs(lists) do
-    local here = {}
-    for _, j in ipairs(jobs) do here[j] = true end
+    local here = check.set(jobs)
     if common == nil then common = here
     else for j in pairs(common) do if not here[j] then common[j] = nil end end end
   end

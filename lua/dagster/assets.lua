@@ -75,6 +75,13 @@ function M:_dynamic_place(def_name, location, repository)
     concat(names, ", ")), { url = self.url, partitions_def = def_name, body = found }), 0)
 end
 
+-- a list of names read from an answer, each checked (answer.name)
+local function strings(list)
+  local out = {}
+  for i, k in ipairs(list) do out[i] = name_of(k) end
+  return out
+end
+
 -- the keys of the definition, read through an asset that uses it
 local function keys_of(self, place)
   return self:_query(D.asset_partition_keys, { assetKey = { path = place.asset } },
@@ -88,9 +95,7 @@ local function keys_of(self, place)
           if dim.name == place.dimension then keys = dim.partitionKeys end
         end
       end
-      local out = {}
-      for i, k in ipairs(keys) do out[i] = name_of(k) end
-      return out
+      return strings(keys)
     end)
 end
 
@@ -592,12 +597,6 @@ local function range_keys(ranges, status, keys_of_asset)
       end
     end
   end
-  return out
-end
-
-local function strings(list)
-  local out = {}
-  for i, k in ipairs(list) do out[i] = name_of(k) end
   return out
 end
 

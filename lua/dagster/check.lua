@@ -104,6 +104,10 @@ function M.callable(v, n, fname, what)
   return v
 end
 
+-- check.key_id(path) -> a string that names an asset key's path (a list of strings), for
+-- tables keyed by asset
+function M.key_id(path) return json.encode(path) end
+
 -- check.set(list) -> {[v] = true} for each v of list
 function M.set(list)
   local s = {}
@@ -230,7 +234,7 @@ function M.asset_keys(v, n, fname)
   for _, k in ipairs(v) do
     if type(k) ~= "string" or k:find("/", 1, true) then given_strings = false end
     local input = M.asset_key(k, n, fname)
-    local id = json.encode(input.path)
+    local id = M.key_id(input.path)
     if not seen[id] then
       seen[id] = true
       keys[#keys + 1] = input
