@@ -2,7 +2,8 @@
 ** lhttp.c: dagster.http, the libcurl transport. require "dagster.http".
 **
 **   http.session{headers=, timeout=, connect_timeout=, insecure=, cainfo=,
-**                max_response_bytes=, user_agent=}          -> session
+**                max_response_bytes=, user_agent=, userinfo=} -> session
+**                            (userinfo: a URL's "user:password", percent-encoded)
 **   session:post(url, body [, fresh [, timeout]])
 **                            -> status, body, content_type, retry_after  (any HTTP answer;
 **                               retry_after: a 4xx or 5xx's Retry-After in seconds, or nil)
@@ -242,6 +243,25 @@ static void set_headers (lua_State *L, Session *s) {
 ** http.session(opts) -> session. The userdata is created closed, given its metatable, and
 ** only then does it acquire the easy handle and header list.
 */
+/*
+** The credentials of a URL's "user:password@" (percent-encoded, as in the URL), given to
+** curl apart from the URL: the URL the client shows, in messages and errors, is without them.
+** (curl_easy_duphandle copies them to the transfers of a multi.)
+*/
+static void set_userinfo (lua_State *L, CURL *curl, const char *userinfo) {
+  const char *colon = strchr(userinfo, ':');
+  int n = colon ? (int)(colon - userinfo) : (int)strlen(userinfo);
+  char *user = curl_easy_unescape(curl, userinfo, n, NULL);
+  char *password = colon ? curl_easy_unescape(curl, colon + 1, 0, NULL) : NULL;
+  int ok = user != NULL && (colon == NULL || password != NULL)
+    && curl_easy_setopt(curl, CURLOPT_USERNAME, user) == CURLE_OK
+    && (password == NULL || curl_easy_setopt(curl, CURLOPT_PASSWORD, password) == CURLE_OK);
+  curl_free(user);
+  curl_free(password);
+  if (!ok) luaL_error(L, "cannot set the URL's credentials");
+}
+
+
 static int l_session (lua_State *L) {
   Session *s;
   long timeout, connect;
@@ -297,6 +317,8 @@ static int l_session (lua_State *L) {
   curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->sink.errbuf);
   curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  if (lua_getfield(L, 1, "userinfo") != LUA_TNIL)
+    set_userinfo(L, s->curl, luaL_checkstring(L, -1));
   lua_pushvalue(L, 2);
   return 1;
 }

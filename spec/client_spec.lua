@@ -353,4 +353,61 @@ describe("errors from the transport and the server", function()
     end
     assert.equal(2, seen)
   end)
+
+  it("sends a URL's user:password as Basic auth, and shows the URL without it everywhere", function()
+    local portfile = os.tmpname()
+    os.remove(portfile)
+    local fixtures = H.root .. "/spec/fixtures"
+    os.execute(("python3 %s/header_proxy.py %s %s >/dev/null 2>&1 & echo $! > %s.pid"):format(
+      fixtures, H.quote(H.url()), H.quote(portfile), H.quote(portfile)))
+    local port = H.wait_until("the proxy to listen", function()
+      local f = io.open(portfile); if not f then return nil end
+      local p = tonumber(f:read("a")); f:close(); return p
+    end, 20, 0.1)
+    local shown = {}
+    local ok, err = pcall(function()
+      -- percent-encoded in the URL ("p@ss:w%rd"), sent decoded
+      local client = dagster.client(("http://ops:p%%40ss%%3Aw%%25rd@127.0.0.1:%d"):format(port))
+      shown[#shown + 1] = tostring(client)
+      shown[#shown + 1] = client.url
+      assert.equal(H.version(), client:version())
+      -- a task's request (the multi interface) carries them too
+      assert.equal(H.version(), dagster.run(function() return client:version() end))
+      local bad = H.catch(client.get_run, client, "no-such-run")
+      shown[#shown + 1] = tostring(bad)
+      shown[#shown + 1] = dagster.json.encode { url = bad.url, message = bad.message }
+      local wrong = dagster.client(("http://ops:p%%40ss%%3Aw%%25rd@127.0.0.1:%d/nope"):format(port),
+        { retries = 0 })
+      local e = H.catch(wrong.version, wrong)
+      assert.equal("HTTPError", e.name)
+      shown[#shown + 1] = tostring(e)
+      shown[#shown + 1] = tostring(e.url)
+      local okc, empty = pcall(dagster.client, "http://ops:p%40ss@/x")
+      assert.is_false(okc)
+      assert.matches("URL has no host", empty)
+      shown[#shown + 1] = tostring(empty)
+    end)
+    local f = assert(io.open(portfile .. ".log")); local log = f:read("a"); f:close()
+    os.execute("kill $(cat " .. H.quote(portfile .. ".pid") .. ") 2>/dev/null")
+    os.remove(portfile); os.remove(portfile .. ".log"); os.remove(portfile .. ".pid")
+    assert.is_true(ok, tostring(err))
+    for _, text in ipairs(shown) do
+      assert.is_nil(text:find("p%40ss", 1, true), text)
+      assert.is_nil(text:find("ops:", 1, true), text)
+      assert.is_nil(text:find("@", 1, true), text)
+    end
+    assert.matches("^dagster%.Client%(http://127%.0%.0%.1:%d+/graphql%)$", shown[1])
+    local seen = 0
+    for line in log:gmatch("[^\n]+") do
+      local req = dagster.json.decode(line)
+      local value
+      for _, pair in ipairs(req.headers) do
+        if pair[1]:lower() == "authorization" then value = pair[2] end
+      end
+      -- base64 of "ops:p@ss:w%rd"
+      assert.equal("Basic b3BzOnBAc3M6dyVyZA==", value)
+      seen = seen + 1
+    end
+    assert.is_true(seen >= 4, log)   -- version twice (once in a task), get_run, the wrong path
+  end)
 end)

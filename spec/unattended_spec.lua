@@ -702,13 +702,17 @@ end)
 
     it("never shows a URL from --notify-env, nor a --notify URL: not in the output, the journal, the history, the lock or the document", function()
       local dir, tag = tmpdir(), unique()
-      local secret, secret2 = "s3cr3t-" .. tag, "t0ken-" .. tag
+      local secret, secret2, secret3 = "s3cr3t-" .. tag, "t0ken-" .. tag, "pa55-" .. tag
       local env = { HOOK = hook("/secret/" .. secret), BAD_HOOK = hook("/status/500/" .. secret) }
-      local args = ("%s --code 6 --notify-env HOOK --notify-env BAD_HOOK --notify %s"):format(PROBE,
-        hook("/query/" .. tag .. "?token=" .. secret2))
+      -- and one with a user:password, whose failure the warning names by scheme and host alone
+      local with_password = hook("/status/500/u-" .. tag):gsub("^http://", "http://hook:" .. secret3 .. "@")
+      local args = ("%s --code 6 --notify-env HOOK --notify-env BAD_HOOK --notify %s --notify %s"):format(PROBE,
+        hook("/query/" .. tag .. "?token=" .. secret2), with_password)
       local out, err, code = play(dir, args, env)
       assert.equal(6, code, err)
       assert.matches("warning: the notification to $BAD_HOOK was not sent (HTTP 500)", err, 1, true)
+      assert.matches(("warning: the notification to http://127.0.0.1:%d was not sent (HTTP 500)"):format(srv.port), err, 1, true)
+      assert.equal(1, #received("/status/500/u-" .. tag))
       local got = received("/secret/" .. secret)
       assert.equal(1, #got)
       assert.equal(1, #received("/query/" .. tag))
@@ -721,8 +725,8 @@ end)
       end
       seen[#seen + 1] = H.run("cat " .. H.quote(dir) .. "/dagster-lua/*")   -- journal and lock
       local all = table.concat(seen, "\n")
-      assert.matches("--notify-env HOOK --notify-env BAD_HOOK --notify <url>", all, 1, true)
-      for _, s in ipairs { secret, secret2, "token=" } do
+      assert.matches("--notify-env HOOK --notify-env BAD_HOOK --notify <url> --notify <url>", all, 1, true)
+      for _, s in ipairs { secret, secret2, "token=", secret3, "hook:" } do
         assert.is_nil(all:find(s, 1, true), s .. " was shown")
       end
     end)

@@ -35,6 +35,16 @@ local CLIENT_OPTS = options("client", { "port_number", "use_https", "timeout", "
   "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent", "retries",
   "retry_delay", "retry_max_delay", "max_rps" })
 
+-- s (a URL after its scheme, or a hostname) without the "user:password@" of its authority,
+-- and that userinfo (nil when none): the credentials go to the C session alone, so that
+-- the client's url, which messages, errors and journals show, never holds them
+local function without_userinfo(s)
+  local authority = s:match("^[^/?#]*")
+  local userinfo = authority:match("^(.*)@")     -- up to the last "@"
+  if userinfo == nil then return s end
+  return s:sub(#userinfo + 2), userinfo ~= "" and userinfo or nil
+end
+
 -- The URL as the Python client builds it: scheme, hostname verbatim, :port when truthy,
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
 -- is already a full http(s):// URL is taken as it is (plus /graphql when it lacks it).
@@ -60,36 +70,43 @@ local function build_url(hostname, o)
   if o.use_https ~= nil then checktype(o.use_https, "boolean", 2, "client", "use_https") end
   local scheme, rest = hostname:match("^(https?)://(.*)$")
   if scheme then
+    local rest_, userinfo = without_userinfo(rest)
+    rest = rest_
     local host = rest:match("^[^/?#]*")
-    if host == "" or host:match("^:") or host:match("@$") then
-      argerror(1, "client", fmt("URL has no host: %s", hostname))
+    if host == "" or host:match("^:") then
+      argerror(1, "client", fmt("URL has no host: %s://%s", scheme, rest))
     end
     if o.use_https ~= nil or (port and port ~= 0) then
       argerror(2, "client", "use_https and port_number cannot be given with a full URL")
     end
     rest = rest:gsub("/+$", "")
     if not rest:find("/graphql$") then rest = rest .. prefix .. "/graphql" end
-    return scheme .. "://" .. rest
+    return scheme .. "://" .. rest, userinfo
   end
   if hostname:find("://", 1, true) then
     argerror(1, "client", "only http:// and https:// URLs are supported")
   end
-  local url = (o.use_https and "https://" or "http://") .. hostname:gsub("/+$", "")
+  local host, userinfo = without_userinfo(hostname)
+  if host == "" then argerror(1, "client", "hostname is empty") end
+  local url = (o.use_https and "https://" or "http://") .. host:gsub("/+$", "")
   if port and port ~= 0 then url = url .. ":" .. port end
-  return url .. prefix .. "/graphql"
+  return url .. prefix .. "/graphql", userinfo
 end
 
--- A token sent over plain http to another machine can be read on the way: say so, once.
+-- A token or a password sent over plain http to another machine can be read on the way:
+-- say so, once.
 local warned_plain = false
-local function warn_plain_http(url, headers)
-  if warned_plain or headers == nil or next(headers) == nil then return end
+local function warn_plain_http(url, headers, userinfo)
+  local has_headers = headers ~= nil and next(headers) ~= nil
+  if warned_plain or not (has_headers or userinfo) then return end
   local host = url:match("^http://([^/]+)")
   if not host then return end
   host = host:gsub(":%d+$", ""):lower()
   if host == "localhost" or host:match("^127%.") or host == "[::1]" then return end
   warned_plain = true
-  io.stderr:write(fmt("dagster-lua: warning: custom headers (such as an API token) are sent " ..
-    "unencrypted over http:// to %s; use https\n", host))
+  io.stderr:write(fmt("dagster-lua: warning: %s sent unencrypted over http:// to %s; use https\n",
+    has_headers and "custom headers (such as an API token) are" or "the URL's user:password is",
+    host))
 end
 
 -- dagster.client(hostname, opts) -> client
@@ -97,7 +114,7 @@ function Client.new(hostname, opts)
   checktype(hostname, "string", 1, "client")
   if hostname == "" then argerror(1, "client", "hostname is empty") end
   local o = checkopts(opts, 2, "client", CLIENT_OPTS)
-  local url = build_url(hostname, o)
+  local url, userinfo = build_url(hostname, o)
   local timeout = check.number(o.timeout, 2, "client", "timeout") or 300
   local attempt_timeout = check.number(o.attempt_timeout, 2, "client", "attempt_timeout") or timeout
   local retry_delay = check.number(o.retry_delay, 2, "client", "retry_delay") or 0.25
@@ -108,9 +125,10 @@ function Client.new(hostname, opts)
   end
   if o.headers ~= nil then checktype(o.headers, "table", 2, "client", "headers") end
   local max_rps = check.number(o.max_rps, 2, "client", "max_rps", "positive")
-  warn_plain_http(url, o.headers)
+  warn_plain_http(url, o.headers, userinfo)
   local session = http.session {
     timeout = attempt_timeout, connect_timeout = o.connect_timeout, headers = o.headers,
+    userinfo = userinfo,
     insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
     user_agent = o.user_agent,
   }

@@ -81,7 +81,9 @@ end
 local function targets(pb)
   local out = {}
   for _, url in ipairs(pb.flags.notify) do
-    out[#out + 1] = { url = url, shown = url:match("^(https?://[^/?#]+)") or "a URL" }
+    -- scheme and host: never the path (a webhook's secret) nor a user:password@
+    local scheme, authority = url:match("^(https?://)([^/?#]+)")
+    out[#out + 1] = { url = url, shown = scheme and scheme .. authority:gsub("^.*@", "") or "a URL" }
   end
   for _, var in ipairs(pb.flags["notify-env"]) do
     out[#out + 1] = { url = os.getenv(var) or "", shown = "$" .. var }
