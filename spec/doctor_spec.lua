@@ -267,4 +267,27 @@ describe("play doctor", function()
     assert.equal(4, code)
     assert.matches("%-%-check nope: one of pools, backfills, daemons, ticks, unloadable, locations, queued, stuck expected", err)
   end)
+
+  it("stops at the first check that cannot reach the deployment: status 5, said once", function()
+    -- a port nothing listens on: each check would retry on its own, and each say the same
+    local metrics = dir .. "/unreachable.prom"
+    -- (with a password in the URL, which nothing shows)
+    local out, err, code = H.play(dir, "doctor --url http://ops:p%40ss@127.0.0.1:1 --metrics " .. H.quote(metrics))
+    assert.equal(5, code, err)
+    local _, n = err:gsub("ConnectionError", "")
+    assert.equal(1, n, err)
+    assert.matches("^dagster%-lua play: ConnectionError: could not connect to http://127%.0%.0%.1:1/graphql", err)
+    assert.is_nil(out:find("could not run", 1, true), out)
+    local prom = assert(H.slurp(metrics))
+    for _, check in ipairs { "pools", "backfills", "daemons", "ticks", "unloadable", "locations", "queued", "stuck" } do
+      assert.matches('dagster_lua_doctor_findings{[^}]*check="' .. check .. '"} %-1\n', prom)
+    end
+    assert.matches("dagster_lua_doctor_healthy{[^}]*} 0\n", prom)
+    assert.matches("dagster_lua_playbook_last_exit_status{[^}]*} 5\n", prom)
+    local _, err2, code2 = H.play(dir, "doctor --url http://ops:p%40ss@")
+    assert.equal(4, code2, err2)
+    for _, text in ipairs { out, err, prom, err2 } do
+      assert.is_nil(text:find("p%40ss", 1, true), text)
+    end
+  end)
 end)

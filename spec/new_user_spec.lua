@@ -198,6 +198,31 @@ print(ok, dagster.Error.is(e, "Interrupted"), tostring(e))]])
     assert.is_nil(out:find("lua/dagster/", 1, true), out)
   end)
 
+  it("stops a playbook whose pb:try was in a request: 130, the step not recorded as failed", function()
+    -- pb:try is a pcall for what the playbook reports and goes on from; Ctrl-C is not that
+    local journal = os.tmpname()
+    local status, out = interrupt(([[
+local playbook = require "dagster.playbook"
+local def = playbook.define({ name = "tryer", summary = "a request under pb:try" }, function(pb)
+  local r = pb:step("ask", function()
+    local ok, e = pb:try(pb.client.version, pb.client)
+    print("went on", ok, tostring(e))
+    return ok and "asked" or "failed"
+  end)
+  print("after the step", r)
+  return 0
+end)
+os.exit(playbook.run(def, { "--url", "http://127.0.0.1:PORT", "--journal", %q }))]]):format(journal))
+    local text = H.slurp(journal) or ""
+    os.remove(journal)
+    assert.equal(130, status, out)
+    assert.is_nil(out:find("went on", 1, true), out)
+    assert.is_nil(out:find("after the step", 1, true), out)
+    assert.matches("dagster%-lua play: interrupted; %-%-resume goes on", out)
+    assert.is_nil(text:find('"done"', 1, true), text)   -- --resume asks again
+    assert.matches('"event":"stopped"', text)
+  end)
+
   it("stops Lua code that runs on with the same error", function()
     local status, out = interrupt([[
 local dagster = require "dagster"

@@ -2312,6 +2312,20 @@ function Playbook:reexecute(run_id, opts) end
 ---@return string? # the backfill's id; nil in a dry run
 function Playbook:backfill(spec) end
 
+--- pcall that lets Ctrl-C and pb:exit still end the playbook.
+---
+---Raises dagster.Error: Interrupted.
+---
+---```lua
+--- local ok, err = pb:try(pb.client.stop_schedule, pb.client, name)
+--- if not ok then pb:say("%s: not stopped: %s", name, tostring(err)) end
+---```
+---@param fn function
+---@param ... any
+---@return boolean # true, then fn's results; or false, then the error
+---@return any # fn's results, or the error
+function Playbook:try(fn, ...) end
+
 ---Options of pb:terminate.
 ---@class dagster.opts.pb_terminate
 ---@field force? boolean mark the run canceled at once instead of asking it to stop (default: false)

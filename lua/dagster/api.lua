@@ -1695,7 +1695,7 @@ end)]],
   {
     name = "pb", kind = "topic",
     summary = "The pb a playbook's body is given: its command line, client, methods.",
-    doc = [[body(pb) finds the parsed command line in pb.args and pb.flags and the client in pb.client. Its work goes in pb:step (once each, journaled); runs and backfills are launched with pb:submit, pb:reexecute, pb:backfill or pb:launch (made once: a resumed playbook finds them); pb:terminate, pb:stop_runs, pb:reload and pb:shutdown are printed instead of made under --dry-run; pb:exit ends it.]],
+    doc = [[body(pb) finds the parsed command line in pb.args and pb.flags and the client in pb.client. Its work goes in pb:step (once each, journaled); runs and backfills are launched with pb:submit, pb:reexecute, pb:backfill or pb:launch (made once: a resumed playbook finds them); pb:terminate, pb:stop_runs, pb:reload and pb:shutdown are printed instead of made under --dry-run; pb:try catches what it reports and goes on from (Ctrl-C and pb:exit pass through); pb:exit ends it.]],
     sections = {
       { title = "Fields", class = "dagster.Playbook", fields = {
         { name = "args", type = "table<string, string|string[]>",
@@ -1921,6 +1921,19 @@ end)]],
     example = [[local id = pb:step("launch the backfill", function()
   return pb:backfill { job = "daily_job", partitions = { "2026-11-01", "2026-11-02" } }
 end)]],
+  },
+  {
+    name = "pb:try", kind = "method",
+    summary = "pcall that lets Ctrl-C and pb:exit still end the playbook.",
+    args = {
+      { name = "fn", type = "function" },
+      { name = "...", type = "any", optional = true },
+    },
+    returns = { { type = "boolean", doc = "true, then fn's results; or false, then the error" },
+                { type = "any", doc = "fn's results, or the error" } },
+    errors = { "Interrupted" },
+    example = [[local ok, err = pb:try(pb.client.stop_schedule, pb.client, name)
+if not ok then pb:say("%s: not stopped: %s", name, tostring(err)) end]],
   },
   {
     name = "pb:terminate", kind = "method",

@@ -25,7 +25,8 @@
 -- whatever the number of runs (at most 1000 runs in flight are read).
 --
 -- Exit status: 0 healthy; 6 findings are left (after --fix: what it could not fix); 1 a
--- check could not run (the table says which and why).
+-- check could not run (the table says which and why); 5 the deployment cannot be reached
+-- (the first check that meets it stops the others).
 local playbook = require "dagster.playbook"
 local dagster = require "dagster"
 
@@ -207,7 +208,8 @@ return playbook.define({
   description = "Checks: " .. concat(CHECKS, ", ") .. ".\n" ..
     "Prints each finding with its evidence and the fix it would make; --fix makes the safe\n" ..
     "fixes (freeing pool slots, terminating runs, stopping instigators whose code is gone)\n" ..
-    "and checks again. Status 0 healthy, 6 findings left, 1 a check could not run.",
+    "and checks again. Status 0 healthy, 6 findings left, 1 a check could not run, 5 the\n" ..
+    "deployment cannot be reached.",
   flags = {
     { name = "fix", type = "boolean", doc = "make the safe fixes, then check again" },
     { name = "check", type = "list", metavar = "NAME", doc = "only this check" },
@@ -237,6 +239,21 @@ return playbook.define({
     if next(wanted) == nil or wanted[name] then names[#names + 1] = name end
   end
 
+  -- the gauges of --metrics: findings by check (-1: it could not run), and healthy
+  local function gauges(counts, healthy)
+    for _, name in ipairs(names) do
+      pb:gauge("doctor_findings", "Findings of a doctor check (-1: the check could not run).",
+        counts[name], { check = name })
+    end
+    pb:gauge("doctor_healthy", "1 when the last doctor found nothing.", healthy and 1 or 0)
+  end
+
+  -- an error that says the deployment itself cannot be examined, rather than one check
+  local function cannot_examine(e)
+    local code = playbook.code_of_error(e)
+    return code == playbook.EXIT.UNREACHABLE or (code == playbook.EXIT.USAGE and e.not_graphql)
+  end
+
   -- runs every check; returns findings, failures ({check, error}) and counts by check
   local function examine()
     -- one client:queue for every check that reads it; it carries the daemons' health, which
@@ -250,10 +267,16 @@ return playbook.define({
       daemons = function() return q and q.daemons or pb.client:daemon_health() end }
     local findings, failures, counts = {}, {}, {}
     for _, name in ipairs(names) do
-      local ok, res = pcall(check[name], ctx)
+      local ok, res = pb:try(check[name], ctx)
       if ok then
         counts[name] = #res
         for _, x in ipairs(res) do findings[#findings + 1] = x end
+      elseif cannot_examine(res) then
+        -- the deployment cannot be reached (or is no Dagster): no other check would get
+        -- further, each after its own retries; the runner says why once (status 5 or 4)
+        for _, n in ipairs(names) do counts[n] = -1 end
+        gauges(counts, false)
+        error(res, 0)
       else
         counts[name] = -1
         failures[#failures + 1] = { check = name, error = (tostring(res):gsub("\n.*", "")) }
@@ -317,12 +340,8 @@ return playbook.define({
 
   local errors = 0
   for _, x in ipairs(findings) do if x.severity == "error" then errors = errors + 1 end end
-  for _, name in ipairs(names) do
-    pb:gauge("doctor_findings", "Findings of a doctor check (-1: the check could not run).",
-      counts[name], { check = name })
-  end
   local healthy = #findings == 0 and #failures == 0
-  pb:gauge("doctor_healthy", "1 when the last doctor found nothing.", healthy and 1 or 0)
+  gauges(counts, healthy)
   if #failures > 0 then
     local which = {}
     for i, x in ipairs(failures) do which[i] = x.check .. ": " .. x.error end

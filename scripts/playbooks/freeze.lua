@@ -91,7 +91,7 @@ return playbook.define({
   for _, t in ipairs(todo) do
     local s = t.s
     local res = pb:step(("stop %s %s"):format(t.kind, s.name), { location = s.location }, function()
-      local ok, st = pcall(pb.client["stop_" .. t.kind], pb.client, s.name,
+      local ok, st = pb:try(pb.client["stop_" .. t.kind], pb.client, s.name,
         { location = s.location, repository = s.repository })
       return ok and st or ("failed: " .. tostring(st):gsub("\n.*", ""))
     end)
@@ -110,7 +110,7 @@ return playbook.define({
         local key = automation.key(t.kind, t.s)
         if now[key] == "RUNNING" then
           flipped = flipped + 1
-          local ok = pcall(pb.client["stop_" .. t.kind], pb.client, t.s.name,
+          local ok = pb:try(pb.client["stop_" .. t.kind], pb.client, t.s.name,
             { location = t.s.location, repository = t.s.repository })
           out[key] = ok and "STOPPED (again)" or "RUNNING"
         end
@@ -129,7 +129,7 @@ return playbook.define({
 
   if pause then
     local res = pb:step("pause auto-materialize", function()
-      local ok, v = pcall(pb.client.set_auto_materialize_paused, pb.client, true)
+      local ok, v = pb:try(pb.client.set_auto_materialize_paused, pb.client, true)
       return ok and (v and "PAUSED" or "RUNNING") or ("failed: " .. tostring(v))
     end)
     if res ~= "PAUSED" then failed = failed + 1 end

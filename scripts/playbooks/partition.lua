@@ -45,7 +45,7 @@ return playbook.define({
   local where = { location = f.location, repository = f.repository }
 
   -- what is there now (and whether the definition is known at all: status 4 when not)
-  local ok, have = pcall(pb.client.dynamic_partitions, pb.client, f.def, where)
+  local ok, have = pb:try(pb.client.dynamic_partitions, pb.client, f.def, where)
   if not ok then
     if dagster.Error.is(have, "DynamicPartitionsDefinitionNotFound")
         or dagster.Error.is(have, "AmbiguousDynamicPartitionsDefinition") then

@@ -79,7 +79,7 @@ return playbook.define({
     -- a run of a backfill still going is left: Dagster follows a backfill through its runs
     local going = {}
     for id in pairs(backfills) do
-      local ok, b = pcall(pb.client.get_backfill, pb.client, id)
+      local ok, b = pb:try(pb.client.get_backfill, pb.client, id)
       if ok and not dagster.FINAL_BACKFILL_STATUSES[b.status] then going[id] = b.status end
     end
     local kept = dagster.json.array()
@@ -115,7 +115,7 @@ return playbook.define({
       local out = { deleted = 0, failed = {} }
       for i = first, last do
         local r = runs[i]
-        local ok, err = pcall(pb.client.delete_run, pb.client, r.run_id)
+        local ok, err = pb:try(pb.client.delete_run, pb.client, r.run_id)
         if ok or dagster.Error.is(err, "RunNotFoundError") then
           out.deleted = out.deleted + 1
         else

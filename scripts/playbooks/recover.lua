@@ -51,16 +51,14 @@ local function launch_all(pb, rows, launch)
   local f = pb.flags
   local next_i, errors, live, broken = 0, 0, f.concurrency, nil
   local unfinished = {}                           -- new run id -> its row, with --wait
-  local function interrupted(e) return playbook.code_of_error(e) == EXIT.INTERRUPTED end
   local function worker()
     while not (f["max-errors"] and errors >= f["max-errors"]) do
       if broken then error(broken, 0) end
       next_i = next_i + 1
       local row = rows[next_i]
       if row == nil then return end
-      local ok, new = pcall(launch, row)
+      local ok, new = pb:try(launch, row)
       if not ok then
-        if interrupted(new) then error(new, 0) end
         errors, row.status = errors + 1, "not launched: " .. tostring(new):gsub("\n.*", "")
       elseif pb.dry_run then
         row.status = "dry run"
@@ -82,8 +80,7 @@ local function launch_all(pb, rows, launch)
       local ids = {}
       for id in pairs(unfinished) do ids[#ids + 1] = id end
       if #ids > 0 then
-        local ok, runs = pcall(pb.client.runs, pb.client, { run_ids = ids, limit = #ids })
-        if not ok and interrupted(runs) then error(runs, 0) end
+        local ok, runs = pb:try(pb.client.runs, pb.client, { run_ids = ids, limit = #ids })
         for _, r in ipairs(ok and runs or {}) do
           if FINAL[r.status] then unfinished[r.run_id].status, unfinished[r.run_id] = r.status, nil end
         end

@@ -82,7 +82,7 @@ return playbook.define({
       local deadline, last = dagster.now() + timeout, nil
       while true do
         local slice = math.max(0.5, math.min(5, deadline - dagster.now()))
-        local ok, res = pcall(pb.client.wait_for_location, pb.client, name,
+        local ok, res = pb:try(pb.client.wait_for_location, pb.client, name,
           { not_server_id = before.server_id, timeout = slice })
         if ok then return res end
         if not (dagster.Error.is(res) and res.name == "TimeoutError" and res.location) then
@@ -108,7 +108,7 @@ return playbook.define({
     if r.status ~= "SUCCESS" and r.failure_type == "ReloadNotSupported" then
       -- Dagster+: a code location is redeployed by its CI, not reloaded through the API;
       -- say so, and how the location is now
-      local ok, loc = pcall(pb.client.location, pb.client, name)
+      local ok, loc = pb:try(pb.client.location, pb.client, name)
       local now = not ok and "its status could not be read: " .. tostring(loc):gsub("\n.*", "")
         or loc.error and ("LOADED with a load error: " .. loc.error:gsub("\n.*", ""))
         or (tostring(loc.load_status) .. (loc.server_id and (", served by " .. loc.server_id) or ""))

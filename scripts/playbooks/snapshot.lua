@@ -98,7 +98,7 @@ return playbook.define({
     else
       res = pb:step(("set %s %s %s"):format(c.kind, c.name, c.field), { location = c.location, want = c.want },
         function()
-          local ok, e = pcall(function()
+          local ok, e = pb:try(function()
             if c.field == "status" then
               local verb = c.want == "RUNNING" and "start_" or "stop_"
               return pb.client[verb .. c.kind](pb.client, c.name, where)

@@ -68,7 +68,7 @@ return playbook.define({
   local asked = pb:step("terminate", function()
     local out = {}
     for _, r in ipairs(stuck) do
-      local ok, err = pcall(pb.terminate, pb, r.run_id)
+      local ok, err = pb:try(pb.terminate, pb, r.run_id)
       local status = not ok and tostring(err):match("due to having status (%u+)")
       out[r.run_id] = pb.dry_run and "would" or ok and "asked" or
         status and ("refused (" .. status .. ")") or ("failed: " .. tostring(err):gsub("\n.*", ""))
@@ -93,7 +93,7 @@ return playbook.define({
     local now, out = statuses(stuck), {}
     for _, r in ipairs(stuck) do
       if not FINAL[now[r.run_id]] then
-        local ok, err = pcall(pb.terminate, pb, r.run_id, { force = true })
+        local ok, err = pb:try(pb.terminate, pb, r.run_id, { force = true })
         out[r.run_id] = ok and "forced" or ("failed: " .. tostring(err))
       else
         out[r.run_id] = "-"

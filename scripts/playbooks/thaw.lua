@@ -76,10 +76,10 @@ return playbook.define({
         result = pb:step(("start %s %s"):format(kind, s.name), { location = s.location }, function()
           local where = { location = s.location, repository = s.repository }
           if kind == "sensor" and f["restore-cursors"] then
-            local ok, err = pcall(pb.client.set_sensor_cursor, pb.client, s.name, s.cursor, where)
+            local ok, err = pb:try(pb.client.set_sensor_cursor, pb.client, s.name, s.cursor, where)
             if not ok then return "failed: cursor: " .. tostring(err):gsub("\n.*", "") end
           end
-          local ok, st = pcall(pb.client["start_" .. kind], pb.client, s.name, where)
+          local ok, st = pb:try(pb.client["start_" .. kind], pb.client, s.name, where)
           return ok and st or ("failed: " .. tostring(st):gsub("\n.*", ""))
         end)
         if result ~= "RUNNING" then bad = bad + 1 end
@@ -94,7 +94,7 @@ return playbook.define({
       pb:event { event = "dry_run", action = "resume auto-materialize" }
     else
       result = pb:step("resume auto-materialize", function()
-        local ok, v = pcall(pb.client.set_auto_materialize_paused, pb.client, false)
+        local ok, v = pb:try(pb.client.set_auto_materialize_paused, pb.client, false)
         return ok and (v and "PAUSED" or "RUNNING") or ("failed: " .. tostring(v))
       end)
       if result ~= "RUNNING" then bad = bad + 1 end

@@ -49,7 +49,8 @@ local function client_of(decl, flags)
   if ok then return c end
   if E.is(c) then usage(decl.name, c.message) end
   local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
-  local url = flags.url or os.getenv("DAGSTER_URL") or "?"
+  -- the URL without its "user:password@", which is a secret too
+  local url = (flags.url or os.getenv("DAGSTER_URL") or "?"):gsub("^(%a[%w+.-]*://)[^/?#]*@", "%1")
   usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
 end
 
@@ -219,6 +220,23 @@ function PB:step(name, inputs, fn)
                result = storable(res) }
   journal.crash_point("after-step")
   return res
+end
+
+-- pb:try(fn, ...) -> true, fn's results | false, err: pcall, for an operation whose failure
+-- the playbook reports and goes on from (one schedule of many that would not stop). What
+-- must end the playbook is raised again: Ctrl-C (Interrupted, so the playbook stops with
+-- 130 and --resume redoes the step it was in, instead of recording "failed: Interrupted"
+-- as that step's result) and a playbook's exit (pb:exit, a usage error).
+local function rethrow(ok, ...)
+  if not ok then
+    local e = ...
+    if exit.is_stop(e) or E.is(e, "Interrupted") then error(e, 0) end
+  end
+  return ok, ...
+end
+
+function PB:try(fn, ...)
+  return rethrow(pcall(fn, ...))
 end
 
 -- pb:launch's options, recorded for the API table (spec/api_spec.lua holds them)
