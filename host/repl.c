@@ -192,6 +192,16 @@ static const char *const secret_words[] = {
   NULL
 };
 
+/* a URL with a "user:password@" (or a user@) before its host */
+static int holds_userinfo (const char *line) {
+  const char *p = line;
+  while ((p = strstr(p, "://")) != NULL) {
+    for (p += 3; *p && !strchr("/?#\"' \t", *p); p++)
+      if (*p == '@') return 1;
+  }
+  return 0;
+}
+
 static int holds_secret (const char *line) {
   char low[1024];
   size_t i, n = strlen(line);
@@ -200,7 +210,7 @@ static int holds_secret (const char *line) {
   for (i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)line[i]);
   for (w = secret_words; *w; w++)
     if (strstr(low, *w)) return 1;
-  return 0;
+  return holds_userinfo(line);
 }
 
 
