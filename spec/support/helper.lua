@@ -240,14 +240,18 @@ function H.signal_group(sig, g)
 end
 
 -- Stops the daemon's group g and launches `job` while it is stopped; returns the run id, the
--- group left stopped. Tries again (up to 5 times) when the daemon was stopped holding the
--- database's lock (the launch then fails with "database is locked" after SQLite's busy
--- timeout).
+-- group left stopped. Tries again (up to 5 times) when the daemon was stopped holding a
+-- database's lock (a request then fails with "database is locked" after SQLite's busy
+-- timeout): the runs' (the launch), or the schedules' and sensors' (a tick being written,
+-- which every later read of instigator states or ticks would meet: read here first).
 function H.launch_while_stopped(client, g, job)
   local last
   for _ = 1, 5 do
     assert(H.signal_group("STOP", g), "the daemon's group could not be stopped")
-    local ok, res = pcall(client.submit_job_execution, client, job)
+    local ok, res = pcall(function()
+      client:unloadable_instigators()
+      return client:submit_job_execution(job)
+    end)
     if ok then return res end
     H.signal_group("CONT", g)
     if not tostring(res):find("database is locked", 1, true) then error(res, 0) end
