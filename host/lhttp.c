@@ -240,10 +240,6 @@ static void set_headers (lua_State *L, Session *s) {
 
 
 /*
-** http.session(opts) -> session. The userdata is created closed, given its metatable, and
-** only then does it acquire the easy handle and header list.
-*/
-/*
 ** The credentials of a URL's "user:password@" (percent-encoded, as in the URL), given to
 ** curl apart from the URL: the URL the client shows, in messages and errors, is without them.
 ** (curl_easy_duphandle copies them to the transfers of a multi.)
@@ -262,6 +258,10 @@ static void set_userinfo (lua_State *L, CURL *curl, const char *userinfo) {
 }
 
 
+/*
+** http.session(opts) -> session. The userdata is created closed, given its metatable, and
+** only then does it acquire the easy handle and header list.
+*/
 static int l_session (lua_State *L) {
   Session *s;
   long timeout, connect;
