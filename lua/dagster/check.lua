@@ -104,6 +104,17 @@ function M.callable(v, n, fname, what)
   return v
 end
 
+-- check.without_userinfo(url) -> url without the "user:password@" of its authority, and that
+-- userinfo (nil when none, or empty): a secret, which no message or error may show. url may
+-- start with its scheme ("https://") or with the host.
+function M.without_userinfo(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*://)(.*)$")
+  if not scheme then scheme, rest = "", url end
+  local userinfo = rest:match("^[^/?#]*"):match("^(.*)@")     -- up to the last "@"
+  if userinfo == nil then return url end
+  return scheme .. rest:sub(#userinfo + 2), userinfo ~= "" and userinfo or nil
+end
+
 -- check.key_id(path) -> a string that names an asset key's path (a list of strings), for
 -- tables keyed by asset
 function M.key_id(path) return json.encode(path) end

@@ -35,16 +35,6 @@ local CLIENT_OPTS = options("client", { "port_number", "use_https", "timeout", "
   "connect_timeout", "insecure", "cainfo", "max_response_bytes", "user_agent", "retries",
   "retry_delay", "retry_max_delay", "max_rps" })
 
--- s (a URL after its scheme, or a hostname) without the "user:password@" of its authority,
--- and that userinfo (nil when none): the credentials go to the C session alone, so that
--- the client's url, which messages, errors and journals show, never holds them
-local function without_userinfo(s)
-  local authority = s:match("^[^/?#]*")
-  local userinfo = authority:match("^(.*)@")     -- up to the last "@"
-  if userinfo == nil then return s end
-  return s:sub(#userinfo + 2), userinfo ~= "" and userinfo or nil
-end
-
 -- The URL as the Python client builds it: scheme, hostname verbatim, :port when truthy,
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
 -- is already a full http(s):// URL is taken as it is (plus /graphql when it lacks it).
@@ -70,7 +60,7 @@ local function build_url(hostname, o)
   if o.use_https ~= nil then checktype(o.use_https, "boolean", 2, "client", "use_https") end
   local scheme, rest = hostname:match("^(https?)://(.*)$")
   if scheme then
-    local rest_, userinfo = without_userinfo(rest)
+    local rest_, userinfo = check.without_userinfo(rest)
     rest = rest_
     local host = rest:match("^[^/?#]*")
     if host == "" or host:match("^:") then
@@ -86,7 +76,7 @@ local function build_url(hostname, o)
   if hostname:find("://", 1, true) then
     argerror(1, "client", "only http:// and https:// URLs are supported")
   end
-  local host, userinfo = without_userinfo(hostname)
+  local host, userinfo = check.without_userinfo(hostname)
   if host == "" then argerror(1, "client", "hostname is empty") end
   local url = (o.use_https and "https://" or "http://") .. host:gsub("/+$", "")
   if port and port ~= 0 then url = url .. ":" .. port end

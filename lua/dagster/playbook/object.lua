@@ -49,8 +49,7 @@ local function client_of(decl, flags)
   if ok then return c end
   if E.is(c) then usage(decl.name, c.message) end
   local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
-  -- the URL without its "user:password@", which is a secret too
-  local url = (flags.url or os.getenv("DAGSTER_URL") or "?"):gsub("^(%a[%w+.-]*://)[^/?#]*@", "%1")
+  local url = (check.without_userinfo(flags.url or os.getenv("DAGSTER_URL") or "?"))
   usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
 end
 

@@ -17,6 +17,7 @@
 local json = require "dagster.json"
 local http = require "dagster.http"
 local E = require "dagster.error"
+local check = require "dagster.check"
 local term = require "dagster.term"
 local sys = require "dagster.sys"
 local exit = require "dagster.playbook.exit"
@@ -82,8 +83,8 @@ local function targets(pb)
   local out = {}
   for _, url in ipairs(pb.flags.notify) do
     -- scheme and host: never the path (a webhook's secret) nor a user:password@
-    local scheme, authority = url:match("^(https?://)([^/?#]+)")
-    out[#out + 1] = { url = url, shown = scheme and scheme .. authority:gsub("^.*@", "") or "a URL" }
+    local bare = check.without_userinfo(url)
+    out[#out + 1] = { url = url, shown = bare:match("^(https?://[^/?#]+)") or "a URL" }
   end
   for _, var in ipairs(pb.flags["notify-env"]) do
     out[#out + 1] = { url = os.getenv(var) or "", shown = "$" .. var }
