@@ -208,6 +208,33 @@ describe("the REPL as a launchpad #binary", function()
     assert.is_true(cut, table.concat(out, "\n"))
     enter(t, "_[#_].type")
     assert.matches('"[%a]+"', output_of(t, "_[#_].type")[1])
+    -- the same when the run id comes from another call of the line: the table, not the
+    -- iterator and its state
+    enter(t, ("id = %q"):format(run_id))
+    line = "client:events(client:get_run(id).run_id)"
+    enter(t, line)
+    out = output_of(t, line)
+    assert.matches("^TIME%s+TYPE%s+STEP%s+MESSAGE$", out[1], table.concat(out, "\n"))
+    enter(t, "#_ == " .. (#out - 1))
+    assert.same({ "true" }, output_of(t, "#_ == " .. (#out - 1)))
+  end)
+
+  it("prints a listing's table without the nil cursor that ends it, and a cursor that is not", function()
+    if #client:backfills { limit = 1 } == 0 then   -- one to list, when no file before made one
+      local id = client:backfill { job = "daily_job", partitions = { "2026-11-01" } }
+      client:wait_for_backfill(id, { timeout = 120 })
+    end
+    local all = client:backfills()
+    t = start(env)
+    enter(t, "client:backfills()")
+    local out = output_of(t, "client:backfills()")
+    assert.matches("^BACKFILL%s+STATUS", out[1])
+    assert.equal(#all + 1, #out, table.concat(out, "\n"))   -- no "nil" line after the rows
+    local line = ("client:backfills{limit = %d}"):format(#all)
+    enter(t, line)
+    out = output_of(t, line)
+    assert.equal(#all + 2, #out, table.concat(out, "\n"))
+    assert.equal(("%q"):format(all[#all].id), out[#out])   -- the cursor of the next page
   end)
 
   it("completes a run config from the job's schema: ops, an op's config fields, enum values", function()

@@ -294,9 +294,15 @@ end
 local function show(call, n, ...)
   local parts = {}
   local sep = "\t"
+  local grid1 = as_table((...), call)
   for i = 1, n do
-    parts[i] = M.render((select(i, ...)), call)
+    parts[i] = i == 1 and grid1 or M.render((select(i, ...)), call)
     if parts[i]:find("\n") then sep = "\n" end   -- a table or a dump: the next on a line of its own
+  end
+  -- after a list shown as a table, the nils that end the results say nothing (a listing's
+  -- cursor when no page follows: client:backfills()); `lua` would print them
+  if grid1 then
+    while n > 1 and select(n, ...) == nil do parts[n], n = nil, n - 1 end
   end
   io.stdout:write(fit(concat(parts, sep)), "\n")
 end
@@ -315,18 +321,20 @@ end
 local function interrupted(e) return E.is(e, "Interrupted") end
 
 -- the client method or module function a line calls, when it calls exactly one the API
--- describes (the client's tail calls leave no frame to read it from)
+-- describes (the client's tail calls leave no frame to read it from), and the first one
+-- it calls, the outermost as a line is written (client:events(client:runs{}[1].run_id))
 local function api_call(line)
-  local a, found = api(), nil
+  local a, found, first = api(), nil, nil
   if not a or not line then return nil end
   for sep, name in line:gmatch("([.:])([%a_][%w_]*)%s*[%(\"'{]") do
     local en = a.by_name[(sep == ":" and "client:" or "dagster.") .. name]
     if en then
-      if found and found ~= name then return nil end
-      found = name
+      first = first or name
+      if found ~= false and found ~= nil and found ~= name then found = false end
+      if found == nil then found = name end
     end
   end
-  return found
+  return found or nil, first
 end
 
 -- runs fn (one compiled line); prints its results or its error
@@ -353,11 +361,12 @@ function M.run(fn, line)
       or line:find("shutdown_repository_location", 1, true)) then
     M.forget()
   end
-  local call = api_call(line)
-  if res[1] and call == "events" and type(res[2]) == "function" and res.n >= 2 then
+  local call, first = api_call(line)
+  if res[1] and first == "events" and type(res[2]) == "function" and res.n >= 2 then
     -- client:events(id) at the prompt: the events it gives, read to the end (with follow,
     -- to the run's end or Ctrl-C), as a list
     local list, iter = {}, res[2]
+    call = "events"
     local ok, e = pcall(function() for ev in iter do list[#list + 1] = ev end end)
     res = table.pack(true, list)
     if not ok then
@@ -369,7 +378,7 @@ function M.run(fn, line)
   if res[1] then
     if res.n > 1 then
       rawset(_G, "_", res[2])
-      show(call, res.n - 1, table.unpack(res, 2, res.n))
+      show(call or first, res.n - 1, table.unpack(res, 2, res.n))
     end
   else
     local e = res[2]
