@@ -226,9 +226,12 @@ end)
 
     it("prints the server's validation errors with their paths for an invalid config", function()
       local before = #client:runs { job_name = "config_job", limit = 1000 }
-      local _, err, code = play([[run config_job --config-json '{"ops":{"config_op":{"config":{"name":42}}}}']])
+      local out, err, code = play([[run config_job --config-json '{"ops":{"config_op":{"config":{"name":42}}}}']])
       assert.equal(4, code)
       assert.matches("invalid run config:\n%s+ops%.config_op%.config%.name: ", err)
+      -- the summary's line says what is wrong, not only "invalid run config:"
+      assert.matches("launch config_job%s+failed%s+[%d.]+s%s+invalid run config: ops%.config_op%.config%.name: ",
+        out .. err)
       assert.equal(before, #client:runs { job_name = "config_job", limit = 1000 })
     end)
 

@@ -172,7 +172,7 @@ end
 -- the first line of a value, at most n characters
 local function line_of(v, n)
   if type(v) == "table" and not E.is(v) and not is_stop(v) then v = json.encode(v) end
-  local s = v ~= nil and tostring(v):gsub("\n.*", "") or ""
+  local s = v ~= nil and term.headline(v) or ""
   if #s > n then s = s:sub(1, n - 3) .. "..." end
   return s
 end

@@ -9,6 +9,9 @@
 --   term.pad(s, w [, right]) -> s padded with spaces to w columns (on the left with right)
 --   term.cut(s, w)          -> s cut to w columns, its last column "…" when cut (colour
 --                              codes kept, and reset after a cut)
+--   term.headline(v)        -> the first line of tostring(v), what a line of a summary shows
+--                              of a message; a first line that ends in ":" ("invalid run
+--                              config:") is joined by the next line, which says what
 --   term.table(headers, rows [, {paint =, align =}]) -> the one table printer: an aligned
 --                              table of strings, two spaces between columns, the header
 --                              line given to paint (bold, say); align[i] = "right" for a
@@ -34,6 +37,15 @@ function M.seconds(d)
   if d < 3600 then return fmt("%dm%02ds", d // 60, math.floor(d % 60)) end
   if d < 86400 then return fmt("%dh%02dm", d // 3600, math.floor(d % 3600) // 60) end
   return fmt("%dd%02dh", d // 86400, math.floor(d % 86400) // 3600)
+end
+
+function M.headline(v)
+  local first, rest = tostring(v):match("^([^\n]*)\n?(.*)$")
+  local next_line = rest:match("^%s*([^\n]*)")
+  if next_line ~= "" and first:find(":%s*$") then
+    first = first:gsub("%s+$", "") .. " " .. next_line
+  end
+  return first
 end
 
 function M.width(s)

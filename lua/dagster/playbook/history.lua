@@ -190,7 +190,7 @@ function M.show(argv)
     local r = st.result
     if r == json.null then r = nil end
     if type(r) == "table" then r = json.encode(r) end
-    r = r ~= nil and tostring(r):gsub("\n.*", "") or ""
+    r = r ~= nil and term.headline(r) or ""
     if #r > 70 then r = r:sub(1, 67) .. "..." end
     rows[i] = { st.name or "?", st.status or "?", term.seconds(st.duration or 0), r }
   end

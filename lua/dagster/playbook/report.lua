@@ -36,7 +36,7 @@ local function rows_of(pb)
     local r = s.status == "failed" and s.error or s.result
     if type(r) == "table" and not E.is(r) then r = json.encode(r) end
     rows[i] = { step = s.name, result = s.status or "stopped", time = s.duration,
-                detail = r ~= nil and tostring(r):gsub("\n.*", ""):sub(1, 200) or nil }
+                detail = r ~= nil and term.headline(r):sub(1, 200) or nil }
   end
   return rows
 end
@@ -68,7 +68,7 @@ function M.document(pb, code, message, summary)
   local text = fmt("dagster-lua play %s on %s: exit %d (%s) after %s%s%s", pb.name,
     tostring(pb.host), code, meaning, term.seconds(duration),
     #words > 0 and "; " .. concat(words, ", ") or "",
-    message and ("; " .. tostring(message):gsub("\n.*", "")) or "")
+    message and ("; " .. term.headline(message)) or "")
   return {
     playbook = pb.name, argv = pb.argv, host = pb.host, journal = pb.journal.off and json.null
       or pb.journal.path, exit_status = code, meaning = meaning, message = message,
