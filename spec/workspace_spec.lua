@@ -135,6 +135,16 @@ describe("workspace methods against a real Dagster", function()
       assert.equal("main", client:wait_for_location("main", { timeout = 5 }).name)
     end)
 
+    it("takes a timeout of 0 for no limit: still waiting two seconds later", function()
+      -- (in a process of its own, which timeout(1) ends: 124; a wait that gave up at once
+      -- would exit 1 with its TimeoutError)
+      local id = client:location("main").server_id
+      local _, err, code = H.run(("DAGSTER_URL=%s timeout 2 %s -e %s"):format(H.quote(H.url()),
+        H.quote(H.bin), H.quote(([[local c = require("dagster").client(os.getenv("DAGSTER_URL"))
+          c:wait_for_location("main", { not_server_id = %q, timeout = 0 })]]):format(id))))
+      assert.equal(124, code, err)
+    end)
+
     it("keeps polling through transport errors until its timeout, then names the last one", function()
       local down = dagster.client("http://127.0.0.1:1", { connect_timeout = 2 })
       local t0 = H.now()

@@ -847,7 +847,7 @@ function Client:close() end
 
 ---Options of client:wait_for_run.
 ---@class dagster.opts.wait_for_run
----@field timeout? number seconds to wait (default: no limit)
+---@field timeout? number seconds to wait (default and 0: no limit)
 ---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
 ---@field max_interval? number longest delay between polls (default: 5)
 ---@field on_status? fun(status: dagster.RunStatusName, run: dagster.Run) called once per status change, the first included
@@ -870,7 +870,7 @@ function Client:wait_for_run(run_id, opts) end
 
 ---Options of client:wait_for_runs.
 ---@class dagster.opts.wait_for_runs
----@field timeout? number seconds to wait (default: no limit)
+---@field timeout? number seconds to wait (default and 0: no limit)
 ---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
 ---@field max_interval? number longest delay between polls (default: 5)
 ---@field on_status? fun(run_id: string, status: dagster.RunStatusName) called once per status change of each run
@@ -1081,7 +1081,7 @@ function Client:location(name) end
 
 ---Options of client:wait_for_location.
 ---@class dagster.opts.wait_for_location
----@field timeout? number seconds to wait (default: 60)
+---@field timeout? number seconds to wait (0: no limit) (default: 60)
 ---@field interval? number first delay between polls, x1.5 per poll up to 2 s (default: 0.5)
 ---@field not_server_id? string wait until another server than this one serves it
 
@@ -1273,7 +1273,7 @@ function Client:backfills(opts) end
 
 ---Options of client:wait_for_backfill.
 ---@class dagster.opts.wait_for_backfill
----@field timeout? number seconds to wait (default: no limit)
+---@field timeout? number seconds to wait (default and 0: no limit)
 ---@field interval? number first delay between polls, x1.5 per poll (default: 0.5)
 ---@field max_interval? number longest delay between polls (default: 5)
 ---@field on_progress? fun(backfill: dagster.Backfill) called when the status or the counts change

@@ -108,7 +108,7 @@ end
 -- the callback (each wait's own) and progress
 local function wait_options(callback, callback_type, callback_doc)
   return {
-    { name = "timeout", type = "number", doc = "seconds to wait (default: no limit)" },
+    { name = "timeout", type = "number", doc = "seconds to wait (default and 0: no limit)" },
     { name = "interval", type = "number", default = "0.5",
       doc = "first delay between polls, x1.5 per poll" },
     { name = "max_interval", type = "number", default = "5",
@@ -834,7 +834,7 @@ end]],
     },
     opts_arg = 2,
     options = {
-      { name = "timeout", type = "number", default = "60", doc = "seconds to wait" },
+      { name = "timeout", type = "number", default = "60", doc = "seconds to wait (0: no limit)" },
       { name = "interval", type = "number", default = "0.5",
         doc = "first delay between polls, x1.5 per poll up to 2 s" },
       { name = "not_server_id", type = "string",

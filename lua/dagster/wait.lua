@@ -6,6 +6,8 @@
 --   wait.run(w, progress_fn, poll_args...)                -- the progress line erased at the end
 --   wait.poll(client, w, observe, apply, on_timeout)      -- the loop itself
 --
+-- A timeout of 0 is no limit, as the client's own timeout (and timeout(1), curl -m) has it.
+--
 -- wait.progress is the default of the `progress` option (the REPL sets it to true).
 -- wait.notice, when set (the REPL and the playbooks set it), is called with a line to show
 -- once when a call starts waiting for the server's sake (a maintenance window).
@@ -52,6 +54,7 @@ function M.options(opts, n, fname, known, callback)
     [callback] = check.callable(o[callback], n, fname, callback),
   }
   if w.max_interval < w.interval then w.max_interval = w.interval end
+  if w.timeout == 0 then w.timeout = nil end
   local progress = o.progress
   if progress ~= nil then check.type(progress, "boolean", n, fname, "progress") end
   if progress == nil then progress = M.progress end

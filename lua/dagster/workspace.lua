@@ -91,7 +91,8 @@ local WAIT_OPTS = options("wait_for_location", { "timeout", "interval", "not_ser
 -- served by another server than that one). Polls the cheap locationStatusesOrError and reads
 -- the location in detail only when its versionKey or update time has changed. Transient
 -- transport errors are retried until the deadline; on expiry raises TimeoutError naming the
--- last error (or status) seen, with fields location, last_error and last_status.
+-- last error (or status) seen, with fields location, last_error and last_status. A timeout
+-- of 0 is no limit.
 function M:wait_for_location(name, opts)
   local F = "wait_for_location"
   checktype(name, "string", 1, F)
@@ -102,7 +103,7 @@ function M:wait_for_location(name, opts)
   local not_server = o.not_server_id
   if not_server ~= nil then checktype(not_server, "string", 2, F, "not_server_id") end
 
-  local deadline = self:_now() + timeout
+  local deadline = timeout > 0 and self:_now() + timeout or nil
   local seen            -- versionKey and update time of the last detailed read
   local last_error, last_state
 
@@ -143,7 +144,7 @@ function M:wait_for_location(name, opts)
         last_error, last_state = tostring(res), tostring(res)
       end
     end
-    local left = deadline - self:_now()
+    local left = deadline and deadline - self:_now() or math.huge
     if left <= 0 then
       error(E.new("TimeoutError", fmt("location %s was not loaded after %gs (last: %s)", name,
         timeout, last_state or "no answer"),

@@ -32,7 +32,7 @@ return playbook.define({
     { name = "location", type = "string", metavar = "L", doc = "the job's code location" },
     { name = "repository", type = "string", metavar = "R", doc = "the job's repository" },
     { name = "timeout", type = "duration", metavar = "DURATION", default = "1h", watch = true,
-      doc = "stop following after this long (30m, 2h); the backfill goes on" },
+      doc = "stop following after this long (30m, 2h; 0: no limit); the backfill goes on" },
     { name = "no-wait", type = "boolean", watch = true, doc = "launch it and leave" },
   },
 }, function(pb)

@@ -37,7 +37,7 @@ return playbook.define({
     { name = "failing", type = "boolean", doc = "run the checks whose last execution did not pass" },
     { name = "tag", type = "list", metavar = "K=V", doc = "a tag of the check runs" },
     { name = "timeout", type = "duration", metavar = "DURATION", default = "30m", watch = true,
-      doc = "how long to wait for the runs" },
+      doc = "how long to wait for the runs (0: no limit)" },
   },
 }, function(pb)
   local f, a = pb.flags, pb.args

@@ -30,7 +30,7 @@ return playbook.define({
     { name = "backfill", type = "list", metavar = "ASSET", doc = "add: backfill this asset over the keys added" },
     { name = "wait", type = "boolean", watch = true, doc = "add --backfill: follow the backfill to the end" },
     { name = "timeout", type = "duration", metavar = "DURATION", default = "1h", watch = true,
-      doc = "with --wait: stop following after this long" },
+      doc = "with --wait: stop following after this long (0: no limit)" },
     { name = "location", type = "string", metavar = "L", doc = "the definition's code location" },
     { name = "repository", type = "string", metavar = "R", doc = "the definition's repository" },
   },

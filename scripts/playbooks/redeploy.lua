@@ -25,7 +25,7 @@ return playbook.define({
   args = { { name = "location", doc = "the code location" } },
   flags = {
     { name = "timeout", type = "duration", metavar = "DURATION", default = "120s", watch = true,
-      doc = "how long the location may stay away (30s, 5m)" },
+      doc = "how long the location may stay away (30s, 5m; 0: no limit)" },
     { name = "allow-removed", type = "boolean", doc = "a job that disappeared is not an error" },
   },
 }, function(pb)
@@ -70,8 +70,8 @@ return playbook.define({
     return pb.dry_run and "dry run" or "shut down"
   end)
   if pb.dry_run then
-    pb:say("  would wait up to %s for a new server, reload %s and compare its definitions",
-      playbook.seconds(timeout), name)
+    pb:say("  would wait %s for a new server, reload %s and compare its definitions",
+      timeout > 0 and "up to " .. playbook.seconds(timeout) or "without a limit", name)
     pb:exit(0)
   end
 
@@ -79,7 +79,7 @@ return playbook.define({
   local back
   if shut == "shut down" then
     back = pb:step("wait for " .. name, function()
-      local deadline, last = dagster.now() + timeout, nil
+      local deadline, last = timeout > 0 and dagster.now() + timeout or math.huge, nil
       while true do
         local slice = math.max(0.5, math.min(5, deadline - dagster.now()))
         local ok, res = pb:try(pb.client.wait_for_location, pb.client, name,

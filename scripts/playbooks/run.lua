@@ -29,7 +29,7 @@ return playbook.define({
     { name = "wait", type = "boolean", watch = true, doc = "wait for the run to finish, showing its status" },
     { name = "logs", type = "boolean", watch = true, doc = "stream the run's events until it finishes" },
     { name = "timeout", type = "duration", metavar = "DURATION", watch = true,
-      doc = "give up waiting after this long (90, 30s, 10m, 2h)" },
+      doc = "give up waiting after this long (90, 30s, 10m, 2h; 0: no limit)" },
   },
 }, function(pb)
   local f = pb.flags
@@ -84,7 +84,7 @@ return playbook.define({
   -- status line.
   local status = pb:step("wait for " .. run_id, function()
     if f.logs then
-      local deadline = f.timeout and (dagster.now() + f.timeout)
+      local deadline = f.timeout and f.timeout > 0 and (dagster.now() + f.timeout) or nil
       for ev in pb.client:events(run_id, { follow = true }) do
         local text = (ev.error_message or ev.message or ""):gsub("\n.*", "")
         pb:say("%s %-7s %s%s%s", os.date("%H:%M:%S", math.floor(ev.timestamp or os.time())),
