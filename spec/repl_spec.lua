@@ -83,6 +83,16 @@ describe("the REPL on a terminal", function()
         "repository_location_name", "Returns:", "Example:" } do
       assert.truthy(s:find(o, 1, true), o .. " is missing from:\n" .. s)
     end
+    -- a name with no entry: what it may have meant (a typo away, or names that hold it)
+    for line, says in pairs {
+      ['help "wait_fr_run"'] = "help: no entry for wait_fr_run; did you mean client:wait_for_run, client:wait_for_runs?",
+      ['help "backfil"'] = "help: no entry for backfil; did you mean client:backfill, client:backfills, client:cancel_backfill",
+      ['help "zzzz"'] = "help: no entry for zzzz (help() lists them all)",
+    } do
+      enter(t, line)
+      s = t:screen()
+      assert.truthy(s:find(says, 1, true), says .. " is missing from:\n" .. s)
+    end
   end)
 
   it("prints an API error in one line and keeps it in _err", function()

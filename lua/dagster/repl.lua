@@ -428,6 +428,42 @@ end
 
 -- the entry a function value or a name stands for: "wait_for_run", "client:wait_for_run",
 -- "dagster.client", "playbook", "playbook.define", "pb:step" (or "pb.step")
+-- the number of single-character edits (insert, delete, replace) that turn a into b, or
+-- more than `limit` as soon as that is certain
+local function edits(a, b, limit)
+  if math.abs(#a - #b) > limit then return limit + 1 end
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur, best = { [0] = i }, i
+    for j = 1, #b do
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1,
+        prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
+      if cur[j] < best then best = cur[j] end
+    end
+    if best > limit then return limit + 1 end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- the entries a name that has none may have meant: those whose own name holds it, else those
+-- a typo or two away (help "wait" -> the waits; help "wait_fr_run" -> wait_for_run)
+local function near_entries(a, what)
+  local name = what:gsub("^client[:.]", ""):gsub("^dagster%.", ""):gsub("^pb[:.]", ""):lower()
+  local holding, close = {}, {}
+  local typos = #name < 6 and 1 or 2
+  if #name < 3 then return holding end   -- "x" is in too many names to say anything
+  for _, en in ipairs(a.entries) do
+    local short = en.name:match("[:.]([%w_]+)$") or en.name
+    if short:lower():find(name, 1, true) then holding[#holding + 1] = en.name
+    elseif edits(name, short:lower(), typos) <= typos then close[#close + 1] = en.name end
+  end
+  local out = #holding > 0 and holding or close
+  table.sort(out)
+  return out
+end
+
 local function find_entry(a, what)
   if type(what) == "string" then
     local method = what:match("^pb[:.]([%w_]+)$")
@@ -533,7 +569,13 @@ function M.help(what)
     if en.example then out[#out + 1] = "Example:\n  " .. en.example:gsub("\n", "\n  ") end
   else
     local en = find_entry(a, what)
-    if not en then print(fmt("help: no entry for %s", tostring(what))) return end
+    if not en then
+      local near = type(what) == "string" and near_entries(a, what) or {}
+      if #near > 8 then near = { table.unpack(near, 1, 8) }; near[9] = "..." end
+      print(fmt("help: no entry for %s%s", tostring(what), #near > 0
+        and "; did you mean " .. concat(near, ", ") .. "?" or " (help() lists them all)"))
+      return
+    end
     out[1] = paint("bold", signature(en))
     out[2] = "  " .. (en.summary or "")
     if en.doc then out[#out + 1] = wrap("  " .. en.doc, 2) end
