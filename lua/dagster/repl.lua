@@ -324,17 +324,15 @@ local function interrupted(e) return E.is(e, "Interrupted") end
 -- describes (the client's tail calls leave no frame to read it from), and the first one
 -- it calls, the outermost as a line is written (client:events(client:runs{}[1].run_id))
 local function api_call(line)
-  local a, found, first = api(), nil, nil
+  local a, first, several = api(), nil, false
   if not a or not line then return nil end
   for sep, name in line:gmatch("([.:])([%a_][%w_]*)%s*[%(\"'{]") do
-    local en = a.by_name[(sep == ":" and "client:" or "dagster.") .. name]
-    if en then
+    if a.by_name[(sep == ":" and "client:" or "dagster.") .. name] then
+      if first and first ~= name then several = true end
       first = first or name
-      if found ~= false and found ~= nil and found ~= name then found = false end
-      if found == nil then found = name end
     end
   end
-  return found or nil, first
+  return not several and first or nil, first
 end
 
 -- runs fn (one compiled line); prints its results or its error
@@ -426,8 +424,6 @@ local function wrap(text, indent)
   return concat(lines, "\n")
 end
 
--- the entry a function value or a name stands for: "wait_for_run", "client:wait_for_run",
--- "dagster.client", "playbook", "playbook.define", "pb:step" (or "pb.step")
 -- the number of single-character edits (insert, delete, replace) that turn a into b, or
 -- more than `limit` as soon as that is certain
 local function edits(a, b, limit)
@@ -464,6 +460,8 @@ local function near_entries(a, what)
   return out
 end
 
+-- the entry a function value or a name stands for: "wait_for_run", "client:wait_for_run",
+-- "dagster.client", "playbook", "playbook.define", "pb:step" (or "pb.step")
 local function find_entry(a, what)
   if type(what) == "string" then
     local method = what:match("^pb[:.]([%w_]+)$")
