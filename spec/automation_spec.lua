@@ -146,12 +146,9 @@ describe("automation state", function()
     -- iteration over a started schedule writes back the state it read when the iteration
     -- began (with its first iteration time), so a stop made during it is lost (seen once
     -- under make asan: the schedule still RUNNING after the stop)
-    assert.equal("STOPPED", c:stop_schedule("file_schedule", { location = "file_loc" }))
-    H.wait_until("the stop to hold", function()
-      H.sleep(1.5)
-      if #c:unloadable_instigators { location = "file_loc" } == 0 then return true end
-      assert.equal("STOPPED", c:stop_schedule("file_schedule", { location = "file_loc" }))
-    end, 30, 0)
+    H.make_it_hold("the stop",
+      function() assert.equal("STOPPED", c:stop_schedule("file_schedule", { location = "file_loc" })) end,
+      function() return #c:unloadable_instigators { location = "file_loc" } == 0 end)
     assert.equal("ScheduleNotFoundError", (catch_name(c.start_schedule, c, "file_schedule")))
   end)
 

@@ -13,6 +13,8 @@ local DAYS = { "2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-
 local FIXED = H.state_dir() .. "/home/region_fixed"
 -- how the cases clean up after a region_slow backfill: its run ended at once
 local STOP = { terminate_runs = true, grace = 5 }
+-- (a cancel can be lost to the backfill daemon's iteration, and the backfill go on: the cases
+-- cancel with H.cancel_backfill_for_good)
 
 local function count(list, pred)
   local n = 0
@@ -24,20 +26,6 @@ local function ids_of(list)
   local s = {}
   for _, b in ipairs(list) do s[b.id] = true end
   return s
-end
-
--- Cancels backfill `id` (opts as for cancel_backfill) so that the cancel holds. Dagster's
--- backfill daemon writes back the status it read when an iteration began, so a cancel made
--- during one is lost (the backfill goes on, and a region_slow run holds 60 s): cancel again
--- until CANCELING or CANCELED holds a second and a half later.
-local function cancel_for_good(client, id, opts)
-  assert.is_true(client:cancel_backfill(id, opts))
-  H.wait_until("the cancel to hold", function()
-    H.sleep(1.5)
-    local st = client:get_backfill(id).status
-    if st == "CANCELING" or st == "CANCELED" then return true end
-    client:cancel_backfill(id, opts)
-  end, 30, 0)
 end
 
 describe("partitions", function()
@@ -231,7 +219,7 @@ describe("backfills", function()
       end
     end, 120)
     local t0 = H.now()
-    cancel_for_good(client, id)  -- (a lost cancel was seen under make asan)
+    H.cancel_backfill_for_good(client, id)  -- (a lost cancel was seen under make asan)
     local status, b = client:wait_for_backfill(id, { timeout = 120 })
     assert.equal("CANCELED", status)
     assert.is_true(H.now() - t0 < 55, "the runs were not stopped (they hold 60 s)")
@@ -245,7 +233,7 @@ describe("backfills", function()
     end
     assert.is_true(client:resume_backfill(id))
     assert.equal("REQUESTED", client:get_backfill(id).status)
-    cancel_for_good(client, id, STOP)
+    H.cancel_backfill_for_good(client, id, STOP)
     client:wait_for_backfill(id, { timeout = 120 })
   end)
 
@@ -275,7 +263,7 @@ describe("backfills", function()
     end
     if #client:backfills { status = "CANCELED", limit = 1 } == 0 then
       local id = client:backfill { assets = { "region_slow" }, partitions = { "eu" } }
-      cancel_for_good(client, id, STOP)
+      H.cancel_backfill_for_good(client, id, STOP)
       mine[#mine + 1] = id
     end
     for _, id in ipairs(mine) do client:wait_for_backfill(id, { timeout = 180 }) end
@@ -313,7 +301,7 @@ describe("backfills", function()
     assert.equal("TimeoutError", e.name)
     assert.equal(id, e.backfill_id)
     assert.equal("REQUESTED", e.last_status)
-    cancel_for_good(client, id, STOP)
+    H.cancel_backfill_for_good(client, id, STOP)
     client:wait_for_backfill(id, { timeout = 120 })
   end)
 end)

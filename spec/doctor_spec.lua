@@ -111,11 +111,7 @@ describe("play doctor", function()
     workers[#workers + 1] = wait_pid(HOME .. "/stubborn-" .. stuck .. ".pid", "stubborn_op to start")
     -- canceled again until it holds: the backfill daemon writes back the status it read
     -- when its iteration began, so a cancel made during one is lost
-    H.wait_until("the backfill to be canceled", function()
-      local st = client:get_backfill(backfill).status
-      if st == "CANCELING" or st == "CANCELED" then return true end
-      client:cancel_backfill(backfill)
-    end, 60, 0.5)
+    H.cancel_backfill_for_good(client, backfill)
     H.wait_until("the stubborn run to be CANCELING", function()
       if client:get_run_status(stuck) == "STARTED" then pcall(client.terminate_run, client, stuck) end
       return client:get_run_status(stuck) == "CANCELING"

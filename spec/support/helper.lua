@@ -54,6 +54,30 @@ end
 function H.sleep(s) system.sleep(s) end
 function H.now() return system.gettime() end
 
+-- Makes change(), then makes it again until holds() is still true a second and a half after
+-- it, within `timeout` seconds (default 30). Dagster's daemons write back the state they read
+-- when an iteration began (the backfill daemon a backfill's status, the scheduler a
+-- schedule's state on its first iteration over it), so a change made during one is lost.
+function H.make_it_hold(what, change, holds, timeout)
+  change()
+  H.wait_until(what .. " to hold", function()
+    H.sleep(1.5)
+    if holds() then return true end
+    change()
+  end, timeout or 30, 0)
+end
+
+-- Cancels backfill `id` (opts as for cancel_backfill) so that the cancel holds: CANCELING or
+-- CANCELED (H.make_it_hold)
+function H.cancel_backfill_for_good(client, id, opts)
+  H.make_it_hold("the cancel of backfill " .. id,
+    function() assert(client:cancel_backfill(id, opts) == true, "cancel_backfill did not answer true") end,
+    function()
+      local st = client:get_backfill(id).status
+      return st == "CANCELING" or st == "CANCELED"
+    end)
+end
+
 -- polls fn() every `interval` seconds until it returns a truthy value; returns that value,
 -- or fails with `what` after `timeout` seconds
 function H.wait_until(what, fn, timeout, interval)
