@@ -338,10 +338,12 @@ def part_loop(url, run_id, payload, n, rounds, res):
     lua = [BIN, os.path.join(HERE, "loop_status.lua"), url, run_id, str(n)]
     floor = [FLOOR, url.rstrip("/") + "/graphql", payload, str(n), '"__typename":"Run"']
     fdec = floor + ["decode"]  # the floor that also decodes each answer with cjson (context)
-    rows = {"lua": [], "floor": [], "fdec": []}
+    # the host's transport and cjson from a Lua loop, without the client's layers (context)
+    bare = [BIN, os.path.join(HERE, "loop_transport.lua"), url, payload, str(n)]
+    rows = {"lua": [], "floor": [], "fdec": [], "bare": []}
     for r in range(rounds + 1):
-        order = [("lua", lua), ("floor", floor), ("fdec", fdec)]
-        order = order[r % 3:] + order[:r % 3]  # each goes first in turn
+        order = [("lua", lua), ("floor", floor), ("fdec", fdec), ("bare", bare)]
+        order = order[r % 4:] + order[:r % 4]  # each goes first in turn
         this = {}
         for name, argv in order:
             m = measure(argv)
@@ -354,9 +356,10 @@ def part_loop(url, run_id, payload, n, rounds, res):
         for k in rows:
             rows[k].append(this[k])
         say("loop: round %d/%d: %d calls: lua %.2fs (cpu %.3fs), floor %.2fs (cpu %.3fs), "
-            "floor+decode cpu %.3fs (load %s)" % (
+            "floor+decode cpu %.3fs, transport+cjson cpu %.3fs (load %s)" % (
                 r, rounds, n, this["lua"]["loop_wall"], this["lua"]["loop_cpu"],
-                this["floor"]["loop_wall"], this["floor"]["loop_cpu"], this["fdec"]["loop_cpu"], loadavg()))
+                this["floor"]["loop_wall"], this["floor"]["loop_cpu"], this["fdec"]["loop_cpu"],
+                this["bare"]["loop_cpu"], loadavg()))
     res["loop"] = rows
     res["loop_n"] = n
 
@@ -933,7 +936,13 @@ def report(res, args):
         if loop.get("fdec"):
             for label, num, den in [
                     (f"{n} calls in one process: loop CPU, floor+cjson.decode / floor", "fdec", "floor"),
-                    (f"{n} calls in one process: loop CPU, dagster-lua / floor+cjson.decode", "lua", "fdec")]:
+                    (f"{n} calls in one process: loop CPU, dagster-lua / floor+cjson.decode", "lua", "fdec"),
+                    (f"{n} calls in one process: loop CPU, host transport+cjson from a Lua loop "
+                     "/ floor+cjson.decode", "bare", "fdec"),
+                    (f"{n} calls in one process: loop CPU, dagster-lua / host transport+cjson "
+                     "from a Lua loop", "lua", "bare")]:
+                if not loop.get(num) or not loop.get(den):
+                    continue
                 med, lo, hi, k = ratio_stats(loop[num], loop[den], "loop_cpu")
                 rows.append((label, "—", *fmt_ratio(med, lo, hi, k), "(context)"))
     runs = res.get("runs")
@@ -1050,7 +1059,8 @@ def report(res, args):
     if loop:
         n = res["loop_n"]
         for k, label in (("lua", f"dagster-lua: {n} calls (in-loop)"), ("floor", f"floor: {n} POSTs (in-loop)"),
-                         ("fdec", f"floor + cjson.decode: {n} POSTs (in-loop)")):
+                         ("fdec", f"floor + cjson.decode: {n} POSTs (in-loop)"),
+                         ("bare", f"host transport + cjson.decode from Lua: {n} POSTs (in-loop)")):
             xs = loop.get(k)
             if not xs:
                 continue
