@@ -1,6 +1,6 @@
 -- Asset health and `recover --assets` (issue 27), against the real deployment: partition "y"
--- of fragile_asset (static partitions x, y) and fragile_plain fail until
--- $DAGSTER_HOME/fragile_fixed exists; checked_table's no_null_ids check always fails (ERROR).
+-- of fragile_asset (static partitions x, y), fragile_plain and fragile_grid's region "apac"
+-- (days x regions) fail until $DAGSTER_HOME/fragile_fixed exists; checked_table's no_null_ids check always fails (ERROR).
 local dagster = require "dagster"
 local H = require "helper"
 
@@ -79,13 +79,14 @@ describe("asset health", function()
     assert.matches("bad argument #1 to 'asset' %(asset key must be", catch(client.asset, client, 42))
   end)
 
-  it("counts a time-partitioned and a multi-partitioned asset's partitions (the latter without keys)", function()
+  it("counts a time-partitioned and a multi-partitioned asset's partitions", function()
     local h = by_asset(client:asset_health({ "daily_events", "grid_asset" }))
     assert.equal("TIME_WINDOW", h.daily_events.partitioned)
     assert.is_table(h.daily_events.failed_partitions)
     assert.equal("MULTIPARTITIONED", h.grid_asset.partitioned)
     assert.equal(21, h.grid_asset.partitions.total)
-    assert.is_nil(h.grid_asset.failed_partitions)
+    assert.same({}, h.grid_asset.failed_partitions)   -- grid_asset never fails
+    assert.same({}, h.grid_asset.in_progress_partitions)
   end)
 
   it("names an unknown asset, and checks its arguments as Lua does", function()
@@ -137,6 +138,35 @@ describe("play recover --assets #binary", function()
     assert.equal(0, code, err)
     assert.matches("nothing to materialize again", out)
     assert.equal(2, asset_runs_since(t0))
+  end)
+
+  it("names a multi-partitioned asset's failed keys as Dagster spells them, and materializes each again", function()
+    os.remove(FIXED)
+    -- two days of region apac fail: one range of primary (day) keys in Dagster's statuses
+    local ids = {}
+    for _, day in ipairs { "2026-11-03", "2026-11-04" } do
+      ids[day] = client:materialize("fragile_grid", { partition = { day = day, region = "apac" } })
+    end
+    local finals = client:wait_for_runs({ ids["2026-11-03"], ids["2026-11-04"] }, { timeout = 60 })
+    assert.same({ [ids["2026-11-03"]] = "FAILURE", [ids["2026-11-04"]] = "FAILURE" }, finals)
+    local a = client:asset_health("fragile_grid", { failures = true })[1]
+    assert.equal("MULTIPARTITIONED", a.partitioned)
+    assert.equal(2, a.partitions.failed)
+    assert.same({ "2026-11-03|apac", "2026-11-04|apac" }, a.failed_partitions)
+    assert.same({}, a.in_progress_partitions)
+    assert.equal(ids["2026-11-03"], a.failed_runs["2026-11-03|apac"].run_id)
+    assert.equal("FAILURE", a.failed_runs["2026-11-04|apac"].status)
+    assert.is_true(a.failed)
+    -- recover takes them (before, it left multi-partitioned assets out)
+    assert.is_true(io.open(FIXED, "w"):close())
+    local out, err, code = H.play(dir, "recover --assets --group fragile --since 1h --wait --fresh")
+    assert.equal(0, code, out .. err)
+    assert.matches("fragile_grid%s+2026%-11%-03|apac%s+%S+%s+SUCCESS", out)
+    assert.matches("fragile_grid%s+2026%-11%-04|apac%s+%S+%s+SUCCESS", out)
+    assert.is_nil(out:find("left out", 1, true))
+    a = client:asset_health("fragile_grid")[1]
+    assert.same({}, a.failed_partitions)
+    assert.is_false(a.failed)
   end)
 
   it("--checks takes an asset whose latest materialization failed an ERROR check", function()

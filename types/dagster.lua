@@ -1152,7 +1152,7 @@ function Client:jobs(opts) end
 ---@class dagster.opts.materialize
 ---@field tags? table<string, string> run tags
 ---@field run_config? table|string the run config, a table or a YAML string (default: {})
----@field partition? dagster.PartitionKey|dagster.PartitionRange a partition (checked first), or a range {from =, to =} run as one
+---@field partition? dagster.PartitionKey|dagster.PartitionRange a partition (checked first; a multi-dimensional key also tags each dimension), or a range {from =, to =} run as one
 ---@field submission_id? string an idempotency key: found again by client:find_submission (default: a new one)
 ---@field location? string choose among several definitions of the keys
 ---@field repository? string choose among several definitions of the keys
@@ -1206,7 +1206,7 @@ function Client:partitions(job_or_asset, opts) end
 ---@param partitions dagster.PartitionKey[]|dagster.PartitionRange|true
 ---@param opts? dagster.opts.check_partitions
 ---@return string[] # the keys, a range or all in the definition's order
----@return table # where they were read: {job, location, repository} or {asset}
+---@return table # where they were read: {job, location, repository} or {asset} (and dimensions: a multi-dimensional asset's dimension names, in the order its keys join them)
 function Client:check_partitions(job_or_asset, partitions, opts) end
 
 ---Options of client:backfill.
@@ -1854,7 +1854,7 @@ function Client:asset(key) end
 
 --- Each asset's partitions, latest run and materialization, and failures.
 ---
---- keys: one asset key or a list; none: every asset with a definition (or a table of options alone). Each: {asset, key, group, location, repository, materializable, partitioned (nil or STATIC, TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def, latest_run = {run_id, status, time}, latest_materialization = {run_id, time}, in_progress, failed (the latest attempt failed and nothing succeeded since)} and for a partitioned asset partitions = {total, materialized, failed, in_progress, missing}, failed_partitions and in_progress_partitions (keys; nil for a multi-partitioned asset), with failures = true failed_runs = {[key] = {run_id, status, time}}. Two requests; one more per 200 failed partitions with failures, and one for time-partitioned assets with a failed range of several keys. Dagster+'s own health (assetHealth) is in client:assets' health.
+--- keys: one asset key or a list; none: every asset with a definition (or a table of options alone). Each: {asset, key, group, location, repository, materializable, partitioned (nil or STATIC, TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def, latest_run = {run_id, status, time}, latest_materialization = {run_id, time}, in_progress, failed (the latest attempt failed and nothing succeeded since)} and for a partitioned asset partitions = {total, materialized, failed, in_progress, missing}, failed_partitions and in_progress_partitions (keys as Dagster spells them: a multi-partitioned asset's "2026-11-03|apac"), with failures = true failed_runs = {[key] = {run_id, status, time}}. Two requests; one more per 200 failed partitions with failures, and one for the keys of assets with a failed or materializing time range of several keys or multi-partitioned ones with failed or materializing partitions. Dagster+'s own health (assetHealth) is in client:assets' health.
 ---
 ---Raises dagster.Error: AssetNotFoundError, PythonError.
 ---

@@ -588,12 +588,7 @@ local function range_keys(ranges, status, keys_of_asset)
     if r.status == status then
       if r.from == r.to then out[#out + 1] = r.from
       else
-        local keys, inside = keys_of_asset(), false
-        for _, k in ipairs(keys) do
-          if k == r.from then inside = true end
-          if inside then out[#out + 1] = k end
-          if k == r.to then break end
-        end
+        for _, k in ipairs(keys_between(keys_of_asset(), r.from, r.to)) do out[#out + 1] = k end
       end
     end
   end
@@ -606,8 +601,10 @@ local function count(v)
 end
 
 -- an asset's partition statuses, read (inside the answer's reader): {failed =,
--- materializing =} (keys) or {ranges = {{status, from, to}...}} (time windows); nil for
--- none or for a multi-partitioned asset's
+-- materializing =} (keys), {ranges = {{status, from, to}...}} (time windows), or for a
+-- multi-partitioned asset {primary = the primary dimension's name, grid = {{from, to,
+-- secondary = statuses of the other dimension}...}} (ranges of primary keys whose
+-- secondary statuses are the same); nil for none
 local function statuses_of(s)
   s = value(s)
   if not s then return nil end
@@ -619,7 +616,67 @@ local function statuses_of(s)
       ranges[i] = { status = name_of(r.status), from = name_of(r.startKey), to = name_of(r.endKey) }
     end
     return { ranges = ranges }
+  elseif s.__typename == "MultiPartitionStatuses" then
+    local grid = {}
+    for i, r in ipairs(s.ranges) do
+      grid[i] = { from = name_of(r.primaryDimStartKey), to = name_of(r.primaryDimEndKey),
+                  secondary = statuses_of(r.secondaryDim) }
+    end
+    return { primary = name_of(s.primaryDimensionName), grid = grid }
   end
+end
+
+-- the keys of `keys` (a list in the definition's order) from `from` to `to`, both included
+local function keys_between(keys, from, to)
+  local out, inside = {}, false
+  for _, k in ipairs(keys) do
+    if k == from then inside = true end
+    if inside then out[#out + 1] = k end
+    if k == to then break end
+  end
+  return out
+end
+
+-- whether 1-D statuses s (of a dimension) have keys of `status` (FAILED, MATERIALIZING)
+local function has_status(s, status)
+  if s == nil then return false end
+  if s.ranges then
+    for _, r in ipairs(s.ranges) do if r.status == status then return true end end
+    return false
+  end
+  return #(status == "FAILED" and s.failed or s.materializing) > 0
+end
+
+-- the keys of a multi-partitioned asset's statuses s of `status`, as Dagster spells them
+-- (the two dimensions' keys in the order of the dimension names, joined with "|"); dims:
+-- {{name =, keys =}...}, the asset's dimensions with their keys
+local function grid_keys(s, status, dims)
+  local primary, secondary = dims[1], dims[2]
+  if primary.name ~= s.primary then primary, secondary = secondary, primary end
+  local primary_first = primary.name < secondary.name
+  local out = {}
+  for _, r in ipairs(s.grid) do
+    local sec = r.secondary
+    if has_status(sec, status) then
+      local second
+      if sec.ranges then
+        second = {}
+        for _, sr in ipairs(sec.ranges) do
+          if sr.status == status then
+            for _, k in ipairs(keys_between(secondary.keys, sr.from, sr.to)) do second[#second + 1] = k end
+          end
+        end
+      else
+        second = status == "FAILED" and sec.failed or sec.materializing
+      end
+      for _, p in ipairs(keys_between(primary.keys, r.from, r.to)) do
+        for _, q in ipairs(second) do
+          out[#out + 1] = primary_first and (p .. "|" .. q) or (q .. "|" .. p)
+        end
+      end
+    end
+  end
+  return out
 end
 
 local function run_of(r)
@@ -630,15 +687,17 @@ end
 
 -- client:asset_health([keys | opts] [, opts]) -> list of {asset = "a/b", key, group,
 -- location, repository, materializable, partitioned (nil, or the definition's type: STATIC,
--- TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def (its description), latest_run = {run_id, status, time}, latest_materialization =
--- {run_id, time}, in_progress (a run is queued or going), failed (its latest attempt failed
--- and nothing succeeded since), and for a partitioned asset: partitions = {total,
--- materialized, failed, in_progress, missing} (counts), failed_partitions (the keys; nil for
--- a multi-partitioned asset), in_progress_partitions, and with failures = true
--- failed_runs = {[key] = {run_id, status, time}} (each failed partition's latest run)}, by
--- key. keys: one key or a list; none: every asset with a definition; opts: prefix, group,
--- location, repository, failures. Two requests; more for the failed partitions' runs
--- (failures) and a time-partitioned asset with a failed range of several keys.
+-- TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def (its description), latest_run =
+-- {run_id, status, time}, latest_materialization = {run_id, time}, in_progress (a run is
+-- queued or going), failed (its latest attempt failed and nothing succeeded since), and for
+-- a partitioned asset: partitions = {total, materialized, failed, in_progress, missing}
+-- (counts), failed_partitions (the keys as Dagster spells them: a multi-partitioned asset's
+-- "2026-11-03|apac"), in_progress_partitions, and with failures = true failed_runs =
+-- {[key] = {run_id, status, time}} (each failed partition's latest run)}, by key. keys: one
+-- key or a list; none: every asset with a definition; opts: prefix, group, location,
+-- repository, failures. Two requests; more for the failed partitions' runs (failures), and
+-- one for the keys of the assets with a failed or materializing time range of several keys
+-- or multi-partitioned ones with failed or materializing partitions.
 function M:asset_health(keys, opts)
   local F = "asset_health"
   local n
@@ -720,6 +779,13 @@ function M:asset_health(keys, opts)
           break
         end
       end
+    elseif s and s.grid then
+      for _, r in ipairs(s.grid) do
+        if has_status(r.secondary, "FAILED") or has_status(r.secondary, "MATERIALIZING") then
+          need_keys[#need_keys + 1] = i
+          break
+        end
+      end
     end
     if a.partitioned then a.failed = (a.partitions and a.partitions.failed or 0) > 0 end
   end
@@ -727,12 +793,23 @@ function M:asset_health(keys, opts)
   if #need_keys > 0 then
     aliased(self, "DagsterLuaAssetPartitionKeysMany", 200, need_keys,
       function(i) return fmt("$k%d: AssetKeyInput!", i) end,
-      function(i) return fmt("  a%d: assetNodeOrError(assetKey: $k%d) { __typename " ..
-        "... on AssetNode { partitionKeys } ... on Error { message } }", i, i) end,
+      function(i, at) return fmt("  a%d: assetNodeOrError(assetKey: $k%d) { __typename " ..
+        "... on AssetNode { %s } ... on Error { message } }", i, i,
+        statuses[out[at]].grid and "partitionKeysByDimension { name partitionKeys }"
+        or "partitionKeys") end,
       function(i, at, v) v["k" .. i] = { path = out[at].key } end,
       function(_, at, r)
-        all_keys[at] = strings(self:_member(r, "AssetNode",
-          "DagsterLuaAssetPartitionKeysMany").partitionKeys)
+        local node = self:_member(r, "AssetNode", "DagsterLuaAssetPartitionKeysMany")
+        if statuses[out[at]].grid then
+          local dims = {}
+          for j, d in ipairs(node.partitionKeysByDimension) do
+            dims[j] = { name = name_of(d.name), keys = strings(d.partitionKeys) }
+          end
+          if #dims ~= 2 then error("a multi-partitioned asset without two dimensions", 0) end
+          all_keys[at] = dims
+        else
+          all_keys[at] = strings(node.partitionKeys)
+        end
       end)
   end
   for i, a in ipairs(out) do
@@ -741,6 +818,10 @@ function M:asset_health(keys, opts)
       local function keys_of_asset() return all_keys[i] or {} end
       a.failed_partitions = range_keys(s.ranges, "FAILED", keys_of_asset)
       a.in_progress_partitions = range_keys(s.ranges, "MATERIALIZING", keys_of_asset)
+    elseif a.partitioned and s and s.grid then
+      local dims = all_keys[i]
+      a.failed_partitions = dims and grid_keys(s, "FAILED", dims) or {}
+      a.in_progress_partitions = dims and grid_keys(s, "MATERIALIZING", dims) or {}
     end
   end
 

@@ -111,11 +111,13 @@ end
 -- The partition names a backfill or a run asks for, checked against the keys of target t
 -- (one request): `wanted` is a list of key strings, a range {from =, to =} (both ends
 -- included; check.partitions makes either) or true for every key. Returns the names (a JSON
--- array, duplicates dropped) and whether they came from a range. Raises
+-- array, duplicates dropped), whether they came from a range, and the dimension names of a
+-- multi-dimensional asset (sorted, as its keys join them; nil otherwise). Raises
 -- PartitionKeysNotFoundError (keys the target does not have, or a target that is not
 -- partitioned) and PartitionRangeError (an end outside the definition, or from after to).
 local function checked_partitions(self, t, wanted)
-  local keys = partition_strings(self, t).keys
+  local p = partition_strings(self, t)
+  local keys, dims = p.keys, p.dims
   local index = {}
   for i, k in ipairs(keys) do index[k] = i end
   if #keys == 0 then
@@ -123,7 +125,7 @@ local function checked_partitions(self, t, wanted)
     error(E.new("PartitionKeysNotFoundError", fmt("%s is not partitioned", t.describe),
       { url = self.url, partition_keys = asked }), 0)
   end
-  if wanted == true then return table.move(keys, 1, #keys, 1, json.array()), true end
+  if wanted == true then return table.move(keys, 1, #keys, 1, json.array()), true, dims end
   if wanted.from then
     local a, b = index[wanted.from], index[wanted.to]
     local why
@@ -135,7 +137,7 @@ local function checked_partitions(self, t, wanted)
         wanted.from, wanted.to, why, keys[1], keys[#keys]),
         { url = self.url, from = wanted.from, to = wanted.to }), 0)
     end
-    return table.move(keys, a, b, 1, json.array()), true
+    return table.move(keys, a, b, 1, json.array()), true, dims
   end
   local missing, names, seen = {}, json.array(), {}
   for _, k in ipairs(wanted) do
@@ -146,7 +148,7 @@ local function checked_partitions(self, t, wanted)
     error(E.new("PartitionKeysNotFoundError", fmt("partition keys not found in %s: %s",
       t.describe, concat(missing, ", ")), { url = self.url, partition_keys = missing }), 0)
   end
-  return names, false
+  return names, false, dims
 end
 
 local CHECK_OPTS = options("check_partitions", { "location", "repository" })
@@ -155,17 +157,19 @@ local CHECK_OPTS = options("check_partitions", { "location", "repository" })
 -- target. partitions: a list of keys, a range {from =, to =} (both ends included), or true
 -- for all of them. keys: Dagster's key strings, checked against the target's partitions (a
 -- range or all in the definition's order). target: where they were read, {job, location,
--- repository} or {asset = "a/b"}, to pass on to client:backfill (which then checks the keys
--- with one request and infers nothing). Two requests for a job, one for an asset.
+-- repository} or {asset = "a/b"} (with dimensions = the dimension names of a
+-- multi-dimensional asset, in the order its keys join them), to pass on to client:backfill
+-- (which then checks the keys with one request and infers nothing). Two requests for a job,
+-- one for an asset.
 function M:check_partitions(job_or_asset, partitions, opts)
   local F = "check_partitions"
   check_target(job_or_asset, 1, F)
   local wanted = partitions == true or check.partitions(partitions, 2, F)
   local o = checkopts(opts, 3, F, CHECK_OPTS)
   local t = target_of(self, job_or_asset, o, 1, F)
-  local keys = checked_partitions(self, t, wanted)
+  local keys, _, dims = checked_partitions(self, t, wanted)
   local where = t.job and { job = t.job, location = t.location, repository = t.repository }
-    or { asset = concat(t.asset.path, "/") }
+    or { asset = concat(t.asset.path, "/"), dimensions = dims }
   return keys, where
 end
 

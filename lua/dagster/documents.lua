@@ -209,6 +209,17 @@ query DagsterLuaAssetHealth($assetKeys: [AssetKeyInput!]) {
       __typename
       ... on DefaultPartitionStatuses { failedPartitions materializingPartitions }
       ... on TimePartitionStatuses { ranges { status startKey endKey } }
+      ... on MultiPartitionStatuses {
+        primaryDimensionName
+        ranges {
+          primaryDimStartKey primaryDimEndKey
+          secondaryDim {
+            __typename
+            ... on DefaultPartitionStatuses { failedPartitions materializingPartitions }
+            ... on TimePartitionStatuses { ranges { status startKey endKey } }
+          }
+        }
+      }
     }
   }
 }]]

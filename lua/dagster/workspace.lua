@@ -335,19 +335,30 @@ function M:materialize(asset_keys, opts)
   local loc, repo, job = place(self, keys, by_key, location, repository)
   if partition ~= nil then
     -- checked against the first key's partitions; a range is one run over all of it (the
-    -- range tags of Dagster's single-run backfills), a key the dagster/partition tag
-    local names = self:check_partitions(keys[1].path, partition)
-    local set = range and { ["dagster/asset_partition_range_start"] = names[1],
-                            ["dagster/asset_partition_range_end"] = names[#names] }
-                      or { ["dagster/partition"] = names[1] }
+    -- range tags of Dagster's single-run backfills), a key the dagster/partition tag, and a
+    -- multi-dimensional key a dagster/partition/<dimension> tag per dimension as well (as
+    -- Dagster tags its own runs: without them the asset's context.partition_key is a plain
+    -- string, not a MultiPartitionKey)
+    local names, where = self:check_partitions(keys[1].path, partition)
     for i = #tags, 1, -1 do
-      if tags[i].key:find("^dagster/partition$") or tags[i].key:find("^dagster/asset_partition_range_") then
+      if tags[i].key:find("^dagster/partition$") or tags[i].key:find("^dagster/partition/")
+         or tags[i].key:find("^dagster/asset_partition_range_") then
         table.remove(tags, i)
       end
     end
-    for _, k in ipairs { "dagster/asset_partition_range_end", "dagster/asset_partition_range_start",
-                         "dagster/partition" } do
-      if set[k] then tags[#tags + 1] = { key = k, value = set[k] } end
+    if range then
+      tags[#tags + 1] = { key = "dagster/asset_partition_range_end", value = names[#names] }
+      tags[#tags + 1] = { key = "dagster/asset_partition_range_start", value = names[1] }
+    else
+      tags[#tags + 1] = { key = "dagster/partition", value = names[1] }
+      if where.dimensions then
+        local i = 0
+        for part in (names[1] .. "|"):gmatch("([^|]*)|") do
+          i = i + 1
+          local dim = where.dimensions[i]
+          if dim then tags[#tags + 1] = { key = "dagster/partition/" .. dim, value = part } end
+        end
+      end
     end
   end
   return self:_launch({

@@ -30,7 +30,8 @@
 -- (the same code location, partitions definition and partition key), with the same
 -- concurrency, --max-errors, --wait and journal as re-executions. A set re-materialized
 -- successfully is materialized again, so it is not taken again; one whose re-materialization
--- failed is. Multi-partitioned assets are left out, and said so.
+-- failed is. A multi-partitioned asset's partition is named as Dagster spells it
+-- ("2026-11-03|apac": the dimensions' keys in the order of their names).
 --
 -- Exit status: 0 when every run was re-executed (with --wait: and succeeded), or nothing
 -- needed it; 6 when some re-execution failed or was not made; else the usual table.
@@ -134,7 +135,7 @@ end
 local function failed_asset_sets(pb, since)
   local f = pb.flags
   local health = pb.client:asset_health { prefix = f.prefix, group = f.group, failures = true }
-  local sets, order, left_out = {}, {}, {}
+  local sets, order = {}, {}
   local function add(a, partition, why)
     local id = table.concat({ a.location, a.repository, a.partitions_def or "", partition or "" }, "\0")
     local set = sets[id]
@@ -150,9 +151,7 @@ local function failed_asset_sets(pb, since)
   local taken = {}
   for _, a in ipairs(health) do
     if a.materializable ~= false then
-      if a.partitioned == "MULTIPARTITIONED" then
-        if a.partitions and a.partitions.failed > 0 then left_out[#left_out + 1] = a.asset end
-      elseif a.partitioned then
+      if a.partitioned then
         local going = {}
         for _, k in ipairs(a.in_progress_partitions or {}) do going[k] = true end
         for _, k in ipairs(a.failed_partitions or {}) do
@@ -184,7 +183,7 @@ local function failed_asset_sets(pb, since)
   table.sort(order)
   local out = dagster.array()
   for i, id in ipairs(order) do out[i] = sets[id] end
-  return out, left_out
+  return out
 end
 
 local function recover_assets(pb, since)
@@ -192,17 +191,13 @@ local function recover_assets(pb, since)
   if #f.job > 0 or #f.tag > 0 then pb:usage("--job and --tag choose runs: not with --assets") end
   local found = pb:step("find the failed assets", { since = f.since, prefix = f.prefix,
       group = f.group, checks = f.checks or false }, function()
-    local todo, left_out = failed_asset_sets(pb, since)
+    local todo = failed_asset_sets(pb, since)
     local n = 0
     for _, set in ipairs(todo) do n = n + #set.assets end
     pb:say("  %d asset(s) (or partitions) to materialize again since %s, in %d run(s)", n,
       os.date("%Y-%m-%d %H:%M", since), #todo)
-    return { todo = todo, left_out = left_out }
+    return { todo = todo }
   end)
-  if #found.left_out > 0 then
-    pb:say("left out (multi-partitioned: re-materialize their partitions with play backfill): %s",
-      table.concat(found.left_out, ", "))
-  end
   local todo = found.todo
   if #todo == 0 then pb:say("nothing to materialize again"); pb:exit(EXIT.OK) end
 
