@@ -54,6 +54,14 @@ describe("partitions", function()
       seen[tostring(k)] = true
     end
     assert.is_true(seen["2026-11-07|apac"])
+    -- a key in another order, or of one dimension, is named with the order it should take
+    for _, bad in ipairs { "apac|2026-11-03", { region = "apac" } } do
+      local ok, e = pcall(client.check_partitions, client, "grid_asset", { bad })
+      assert.is_false(ok)
+      assert.equal("PartitionKeysNotFoundError", e.name)
+      assert.matches('its keys join the keys of day and region, in this order, with "|": ' ..
+        "2026%-11%-01|eu, ...%)$", e.message)
+    end
   end)
 
   it("includes the dynamic partitions added at run time", function()

@@ -145,8 +145,10 @@ local function checked_partitions(self, t, wanted)
     elseif not seen[k] then seen[k] = true; names[#names + 1] = k end
   end
   if #missing > 0 then
-    error(E.new("PartitionKeysNotFoundError", fmt("partition keys not found in %s: %s",
-      t.describe, concat(missing, ", ")), { url = self.url, partition_keys = missing }), 0)
+    error(E.new("PartitionKeysNotFoundError", fmt("partition keys not found in %s: %s%s",
+      t.describe, concat(missing, ", "), dims and fmt(" (its keys join the keys of %s, in " ..
+      "this order, with \"|\": %s, ...)", concat(dims, " and "), keys[1]) or ""),
+      { url = self.url, partition_keys = missing }), 0)
   end
   return names, false, dims
 end
