@@ -237,6 +237,47 @@ describe("the REPL as a launchpad #binary", function()
     assert.equal(("%q"):format(all[#all].id), out[#out])   -- the cursor of the next page
   end)
 
+  it("prints an empty listing as its header and (0 rows), not {}", function()
+    t = start(env)
+    local line = 'client:runs{tags = {nobody = "launchpad-empty"}}'
+    enter(t, line)
+    assert.same({ "RUN  JOB  STATUS  STARTED  DURATION", "(0 rows)" }, output_of(t, line))
+    enter(t, "#_")
+    assert.same({ "0" }, output_of(t, "#_"))
+  end)
+
+  it("prints the queue and one asset as a summary and tables, not a dump", function()
+    t = start(env)
+    enter(t, "client:queue()")
+    local out = output_of(t, "client:queue()")
+    assert.matches("^%d+ queued, %d+ in progress; run coordinator healthy %(heartbeat [%d.]+m?s ago%); " ..
+      "at most 10 runs at once$", out[1], 1)
+    enter(t, "_.instance.max_concurrent_runs")   -- `_` is the record itself
+    assert.same({ "10" }, output_of(t, "_.instance.max_concurrent_runs"))
+    local line = 'client:asset("checked_table")'
+    enter(t, line)
+    out = output_of(t, line)
+    assert.matches("^ASSET%s+GROUP%s+PARTITIONS%s+LATEST RUN%s+STATE$", out[1])
+    assert.matches("^checked_table%s+checks%s+", out[2])
+    assert.equal("", out[3])
+    assert.matches("^ASSET%s+CHECK%s+LAST%s+SEVERITY%s+WHEN%s+DESCRIPTION$", out[4])
+    assert.equal(7, #out, table.concat(out, "\n"))   -- its three checks
+    assert.matches("^checked_table%s+fresh_enough%s", out[5])
+  end)
+
+  it("names the method a call that does not exist may have meant", function()
+    t = start(env)
+    enter(t, "client:daemons()")
+    local out = output_of(t, "client:daemons()")
+    assert.equal("client has no method daemons; did you mean client:daemon_health?", out[#out])
+    enter(t, 'dagster.clent("x")')
+    out = output_of(t, 'dagster.clent("x")')
+    assert.equal("dagster has no function clent; did you mean dagster.client?", out[#out])
+    enter(t, "client:zzzzzz()")
+    out = output_of(t, "client:zzzzzz()")
+    assert.equal("client has no method zzzzzz (help() lists them all)", out[#out])
+  end)
+
   it("completes a run config from the job's schema: ops, an op's config fields, enum values", function()
     t = start(env, 200)   -- the whole line on one terminal line
     t:type('client:submit_job_execution("config_job", {run_config = {'); t:keys("Tab", "Tab")

@@ -125,33 +125,34 @@ local function tick_text(t)
 end
 
 -- The lists the REPL prints as tables: `is` tells an element of the list apart (every
--- element must pass), `row` makes its cells. One printer (grid) for them all.
+-- element must pass), `row` makes its cells, `type` is the element's type in the API
+-- table (an empty list of it prints its header). One printer (grid) for them all.
 local VIEWS = {
-  { name = "runs", is = function(x) return x.run_id and x.status end,
+  { name = "runs", type = "dagster.RunSummary", is = function(x) return x.run_id and x.status end,
     header = { "RUN", "JOB", "STATUS", "STARTED", "DURATION" },
     row = function(r)
       return { tostring(r.run_id), cell(r.job_name), status_text(r.status),
         short_time(r.start_time), duration(r.start_time, r.end_time) }
     end },
-  { name = "locations", is = function(x) return x.name and x.load_status end,
+  { name = "locations", type = "dagster.Location", is = function(x) return x.name and x.load_status end,
     header = { "LOCATION", "STATUS", "ERROR" },
     row = function(l)
       return { tostring(l.name), status_text(l.error and "FAILURE" or l.load_status),
         l.error and paint("red", first_line(l.error)) or "" }
     end },
-  { name = "schedules", is = function(x) return x.cron_schedule and x.selector_id end,
+  { name = "schedules", type = "dagster.Schedule", is = function(x) return x.cron_schedule and x.selector_id end,
     header = { "SCHEDULE", "LOCATION", "STATUS", "CRON", "LAST TICK" },
     row = function(x)
       return { tostring(x.name), cell(x.location), status_text(x.status), tostring(x.cron_schedule),
         tick_text(x.last_tick) }
     end },
-  { name = "sensors", is = function(x) return x.job_names and x.selector_id end,
+  { name = "sensors", type = "dagster.Sensor", is = function(x) return x.job_names and x.selector_id end,
     header = { "SENSOR", "LOCATION", "STATUS", "INTERVAL", "LAST TICK" },
     row = function(x)
       return { tostring(x.name), cell(x.location), status_text(x.status),
         x.min_interval and term.seconds(x.min_interval) or "-", tick_text(x.last_tick) }
     end },
-  { name = "backfills", is = function(x) return x.id and x.status and x.asset_keys end,
+  { name = "backfills", type = "dagster.Backfill", is = function(x) return x.id and x.status and x.asset_keys end,
     header = { "BACKFILL", "STATUS", "TARGET", "PARTITIONS", "CREATED" },
     row = function(b)
       local target = b.job_name or concat(b.asset_keys, ",")
@@ -161,13 +162,13 @@ local VIEWS = {
       end
       return { tostring(b.id), status_text(b.status), target, parts, short_time(b.created) }
     end },
-  { name = "assets", is = function(x) return x.path and type(x.key) == "table" end,
+  { name = "assets", type = "dagster.Asset", is = function(x) return x.path and type(x.key) == "table" end,
     header = { "ASSET", "GROUP", "LAST MATERIALIZATION", "HEALTH" },
     row = function(a)
       return { tostring(a.path), cell(a.group), short_time(a.latest_materialization),
         a.health and status_text(a.health) or "" }
     end },
-  { name = "jobs", is = function(x) return x.is_asset_job ~= nil and x.name and x.location end,
+  { name = "jobs", type = "dagster.Job", is = function(x) return x.is_asset_job ~= nil and x.name and x.location end,
     header = { "JOB", "LOCATION", "ASSET JOB", "PARTITIONED" },
     row = function(j)
       return { tostring(j.name), tostring(j.location), j.is_asset_job and "yes" or "no",
@@ -181,12 +182,12 @@ local VIEWS = {
       return { tostring(r.run_id), cell(r.job_name), r.queued_for and term.seconds(r.queued_for) or "-",
         #why > 0 and concat(why, "; ") or "-" }
     end },
-  { name = "pools", is = function(x) return x.pool and x.claimed and x.pending end,
+  { name = "pools", type = "dagster.Pool", is = function(x) return x.pool and x.claimed and x.pending end,
     header = { "POOL", "LIMIT", "CLAIMED", "PENDING" },
     row = function(p)
       return { tostring(p.pool), cell(p.limit), tostring(#p.claimed), tostring(#p.pending) }
     end },
-  { name = "daemons", is = function(x) return x.type and x.required ~= nil and x.errors end,
+  { name = "daemons", type = "dagster.DaemonStatus", is = function(x) return x.type and x.required ~= nil and x.errors end,
     header = { "DAEMON", "REQUIRED", "HEALTHY", "LAST HEARTBEAT", "ERRORS" },
     row = function(d)
       local healthy = d.healthy == nil and "-" or (d.healthy and paint("green", "yes") or paint("red", "no"))
@@ -194,7 +195,7 @@ local VIEWS = {
         d.last_heartbeat and (term.seconds(os.time() - d.last_heartbeat) .. " ago") or "never",
         d.errors[1] and paint("red", first_line(d.errors[1])) or "" }
     end },
-  { name = "asset health", is = function(x) return x.asset and x.materializable ~= nil end,
+  { name = "asset health", type = "dagster.AssetHealth", is = function(x) return x.asset and x.materializable ~= nil end,
     header = { "ASSET", "GROUP", "PARTITIONS", "LATEST RUN", "STATE" },
     row = function(a)
       local p = type(a.partitions) == "table" and a.partitions
@@ -206,14 +207,14 @@ local VIEWS = {
       return { tostring(a.asset), cell(a.group), parts,
         r and (tostring(r.run_id):sub(1, 8) .. " " .. status_text(r.status)) or "-", state }
     end },
-  { name = "asset checks", is = function(x) return x.asset and x.name and x.can_execute ~= nil end,
+  { name = "asset checks", type = "dagster.AssetCheck", is = function(x) return x.asset and x.name and x.can_execute ~= nil end,
     header = { "ASSET", "CHECK", "LAST", "SEVERITY", "WHEN", "DESCRIPTION" },
     row = function(c)
       local l = type(c.last) == "table" and c.last or {}
       return { tostring(c.asset), tostring(c.name), l.status and status_text(l.status) or "-",
         cell(l.severity), short_time(l.time), first_line(l.description or c.description) }
     end },
-  { name = "check results", is = function(x) return x.asset and x.name and x.status and x.can_execute == nil end,
+  { name = "check results", type = "dagster.CheckResult", is = function(x) return x.asset and x.name and x.status and x.can_execute == nil end,
     header = { "ASSET", "CHECK", "STATUS", "SEVERITY", "DESCRIPTION" },
     row = function(r)
       return { tostring(r.asset), tostring(r.name), status_text(r.status), cell(r.severity),
@@ -250,10 +251,101 @@ local function columns(title, list)
   return concat(out, "\n")
 end
 
--- lists the REPL knows as tables (see VIEWS); nil for anything else. call: the API method
--- the line called, when one (a list of strings from partitions prints in columns)
+local function view_named(name)
+  for _, view in ipairs(VIEWS) do if view.name == name then return view end end
+end
+
+-- the rows of `list` in view `name`'s table
+local function view_grid(name, list)
+  local view, rows = view_named(name), {}
+  for i, x in ipairs(list) do rows[i] = view.row(x) end
+  return grid(view.header, rows)
+end
+
+-- "a, b, c and 12 more": at most n of a list of strings
+local function some(list, n)
+  if #list <= n then return concat(list, ", ") end
+  return fmt("%s and %d more", concat(list, ", ", 1, n), #list - n)
+end
+
+-- The records (one value, not a list) the REPL prints in a few lines: by the type the API
+-- table gives the call's result; `show` returns the text, or nil for a value of another
+-- shape (it then prints as Lua does).
+local RECORDS = {
+  ["dagster.Queue"] = function(q)
+    if type(q.queued) ~= "table" or type(q.in_progress) ~= "table" then return nil end
+    local d, inst = type(q.daemon) == "table" and q.daemon, type(q.instance) == "table" and q.instance or {}
+    local coordinator = not d and paint("red", "no run coordinator")
+      or d.healthy == false and paint("red", "run coordinator unhealthy")
+      or "run coordinator healthy"
+    if d and d.last_heartbeat then
+      coordinator = fmt("%s (heartbeat %s ago)", coordinator, term.seconds(os.time() - d.last_heartbeat))
+    end
+    local out = { fmt("%d queued, %d in progress; %s%s", #q.queued, #q.in_progress, coordinator,
+      math.type(inst.max_concurrent_runs) == "integer" and inst.max_concurrent_runs >= 0
+      and fmt("; at most %d runs at once", inst.max_concurrent_runs) or "") }
+    if #q.queued > 0 then out[#out + 1] = view_grid("queued runs", q.queued) end
+    if #q.in_progress > 0 then out[#out + 1] = view_grid("runs", q.in_progress) end
+    if type(q.pools) == "table" and #q.pools > 0 then out[#out + 1] = view_grid("pools", q.pools) end
+    return concat(out, "\n\n")
+  end,
+  ["dagster.AssetHealth"] = function(a)
+    local view = view_named("asset health")
+    if not view.is(a) then return nil end
+    local out = { grid(view.header, { view.row(a) }) }
+    local runs = type(a.failed_runs) == "table" and a.failed_runs or {}
+    for _, k in ipairs { { "failed", a.failed_partitions }, { "in progress", a.in_progress_partitions } } do
+      local what, keys = k[1], k[2]
+      if type(keys) == "table" and #keys > 0 then
+        local named = {}
+        for i, key in ipairs(keys) do
+          local r = runs[key]
+          named[i] = r and r.run_id and fmt("%s (run %s)", key, tostring(r.run_id):sub(1, 8)) or tostring(key)
+        end
+        out[#out + 1] = fmt("%s partitions (%d): %s", what, #keys, some(named, 10))
+      end
+    end
+    if type(a.checks) == "table" and #a.checks > 0 then
+      out[#out + 1] = "\n" .. view_grid("asset checks", a.checks)
+    end
+    return concat(out, "\n")
+  end,
+}
+
+-- the API table's entry of the method or function a line called
+local function entry_of(call)
+  local a = call and api()
+  return a and (a.by_name["client:" .. call] or a.by_name["dagster." .. call]) or nil
+end
+
+-- an empty list from a call the API says returns a list: the header of its table, or of
+-- its columns, and "(0 rows)"; nil for anything else
+local function empty_list(v, call)
+  if type(v) ~= "table" or next(v) ~= nil then return nil end
+  local en = entry_of(call)
+  local ty = en and en.returns and en.returns[1] and en.returns[1].type
+  local elem = type(ty) == "string" and ty:match("^(.-)%[%]$")
+  if not elem then return nil end
+  if call == "partitions" or call == "check_partitions" then return columns("PARTITIONS", v) end
+  for _, view in ipairs(VIEWS) do
+    if view.type == elem then return grid(view.header, {}) .. "\n" .. paint("grey", "(0 rows)") end
+  end
+end
+
+-- a record the REPL knows (see RECORDS), by the type of the call's result; nil otherwise
+local function as_record(v, call)
+  if type(v) ~= "table" or is_list(v) or getmetatable(v) ~= nil then return nil end
+  local en = entry_of(call)
+  local ty = en and en.returns and en.returns[1] and en.returns[1].type
+  local render = RECORDS[ty]
+  return render and render(v) or nil
+end
+
+-- lists the REPL knows as tables (see VIEWS), and records (RECORDS); nil for anything
+-- else. call: the API method the line called, when one (a list of strings from partitions
+-- prints in columns)
 local function as_table(v, call)
-  if not is_list(v) then return nil end
+  if not is_list(v) then return empty_list(v, call) or as_record(v, call) end
   if type(v[1]) == "string" and (call == "partitions" or call == "check_partitions") then
     for _, x in ipairs(v) do if type(x) ~= "string" then return nil end end
     return columns("PARTITIONS", v)
@@ -312,6 +404,7 @@ end
 ------------------------------------------------------------------------------------------
 
 local last_trace
+local missing_hint   -- (below, with help's suggestions)
 
 -- trace() prints the traceback of the last error (`_err`)
 function M.trace()
@@ -389,6 +482,8 @@ function M.run(fn, line)
         paint("grey", "  [_err, trace()]"), "\n")
     else
       io.stdout:write(paint("red", last_trace or tostring(e)), "\n")
+      local hint = missing_hint(e, line)
+      if hint then io.stdout:write(paint("grey", hint), "\n") end
     end
   end
   if took >= 0.5 then io.stdout:write(paint("grey", fmt("(%.2f s)", took)), "\n") end
@@ -456,8 +551,32 @@ local function near_entries(a, what)
     elseif edits(name, short:lower(), typos) <= typos then close[#close + 1] = en.name end
   end
   local out = #holding > 0 and holding or close
+  -- a plural of a name's word: help "daemons" -> daemon_health
+  if #out == 0 and #name > 3 and name:sub(-1) == "s" then return near_entries(a, name:sub(1, -2)) end
   table.sort(out)
   return out
+end
+
+-- A line that called a client method or a dagster function that does not exist: what it
+-- may have meant (Lua's own message names only the missing method); nil for other errors.
+missing_hint = function(e, line)
+  local a = type(e) == "string" and line and api()
+  if not a then return nil end
+  local name = e:match("attempt to call a nil value %(method '([%w_]+)'%)")
+  local what = name and line:find("client:" .. name, 1, true) and "client:" .. name
+  if not what then
+    name = e:match("attempt to call a nil value %(field '([%w_]+)'%)")
+    what = name and line:find("dagster." .. name, 1, true) and "dagster." .. name
+  end
+  if not what then return nil end
+  local prefix, near = what:match("^%a+[:.]"), {}
+  for _, n in ipairs(near_entries(a, what)) do
+    if n:sub(1, #prefix) == prefix then near[#near + 1] = n end
+  end
+  if #near > 8 then near = { table.unpack(near, 1, 8) }; near[9] = "..." end
+  return fmt("%s has no %s %s%s", prefix == "client:" and "client" or "dagster",
+    prefix == "client:" and "method" or "function", name,
+    #near > 0 and "; did you mean " .. concat(near, ", ") .. "?" or " (help() lists them all)")
 end
 
 -- the entry a function value or a name stands for: "wait_for_run", "client:wait_for_run",
