@@ -272,11 +272,18 @@ local function load_playbook(target)
   if target:find("/") or target:find("%.lua$") then
     chunk, err = loadfile(target)
   else
-    local loader = shipped()[target]
+    local by = shipped()
+    local loader = by[target]
     if loader then
       chunk = function() return loader("dagster.playbooks." .. target) end
     else
-      err = fmt("no playbook named %s (dagster-lua play --list names them)", target)
+      local near = {}
+      for name in pairs(by) do
+        if term.edits(target, name, 2) <= 2 then near[#near + 1] = name end
+      end
+      table.sort(near)
+      err = fmt("no playbook named %s (%s)", target, #near > 0 and
+        "did you mean " .. table.concat(near, ", ") .. "?" or "dagster-lua play --list names them")
     end
   end
   if not chunk then return nil, err end

@@ -519,25 +519,6 @@ local function wrap(text, indent)
   return concat(lines, "\n")
 end
 
--- the number of single-character edits (insert, delete, replace) that turn a into b, or
--- more than `limit` as soon as that is certain
-local function edits(a, b, limit)
-  if math.abs(#a - #b) > limit then return limit + 1 end
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur, best = { [0] = i }, i
-    for j = 1, #b do
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1,
-        prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
-      if cur[j] < best then best = cur[j] end
-    end
-    if best > limit then return limit + 1 end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 -- the entries a name that has none may have meant: those whose own name holds it, else those
 -- a typo or two away (help "wait" -> the waits; help "wait_fr_run" -> wait_for_run)
 local function near_entries(a, what)
@@ -548,7 +529,7 @@ local function near_entries(a, what)
   for _, en in ipairs(a.entries) do
     local short = en.name:match("[:.]([%w_]+)$") or en.name
     if short:lower():find(name, 1, true) then holding[#holding + 1] = en.name
-    elseif edits(name, short:lower(), typos) <= typos then close[#close + 1] = en.name end
+    elseif term.edits(name, short:lower(), typos) <= typos then close[#close + 1] = en.name end
   end
   local out = #holding > 0 and holding or close
   -- a plural of a name's word: help "daemons" -> daemon_health

@@ -111,4 +111,23 @@ function M.table(headers, rows, o)
   return concat(out, "\n")
 end
 
+-- the number of single-character edits (insert, delete, replace) that turn a into b, or
+-- limit + 1 as soon as it is certain to be more than `limit` (for "did you mean")
+function M.edits(a, b, limit)
+  if math.abs(#a - #b) > limit then return limit + 1 end
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur, best = { [0] = i }, i
+    for j = 1, #b do
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1,
+        prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
+      if cur[j] < best then best = cur[j] end
+    end
+    if best > limit then return limit + 1 end
+    prev = cur
+  end
+  return prev[#b]
+end
+
 return M
