@@ -16,6 +16,7 @@
 
 local exit = require "dagster.playbook.exit"
 local check = require "dagster.check"
+local term = require "dagster.term"
 local utf8ok = utf8.len
 
 local fmt, concat = string.format, table.concat
@@ -249,7 +250,20 @@ function M.parse(decl, argv)
         f = byshort[a:sub(2, 2)]
         if #a > 2 then inline = a:sub(3) end
       end
-      if f == nil then usage(name, "unknown flag " .. shown(a)) end
+      if f == nil then
+        -- a long flag a typo or two from one of the playbook's: name it
+        local given, near = fname or (a:sub(1, 2) == "--" and a:sub(3)), {}
+        if given and #given >= 3 then
+          for n in pairs(byname) do
+            if term.edits(given, n, #given < 6 and 1 or 2) <= (#given < 6 and 1 or 2) then
+              near[#near + 1] = "--" .. n
+            end
+          end
+          table.sort(near)
+        end
+        usage(name, "unknown flag " .. shown(a) ..
+          (#near > 0 and "; did you mean " .. concat(near, ", ") .. "?" or ""))
+      end
       local flag = "--" .. f.name
       if f.type == "boolean" then
         if inline ~= nil then usage(name, flag .. " takes no value") end
