@@ -214,6 +214,8 @@ describe("play freeze and play thaw", function()
     assert.equal("RUNNING", state().other_schedule)
     out, err, rc = H.play(dir, "snapshot apply " .. H.quote(file))
     assert.equal(0, rc, out .. err)
+    -- read again after the changes (a daemon's write-back would be changed again, or named)
+    assert.matches("check the changes held%s+ok", out .. err)
     assert.equal("STOPPED", state().other_schedule)
     assert.equal("saved-cursor", c:sensor("other_sensor").cursor)
     if pools then assert.is_nil(automation.pools(c).spec_pool) end
@@ -223,6 +225,29 @@ describe("play freeze and play thaw", function()
     out, err, rc = H.play(dir, "snapshot merge " .. H.quote(file))
     assert.equal(4, rc, out .. err)
     assert.matches("unknown action 'merge'", err)
+  end)
+
+  it("automation.settle changes again a status that did not hold, and only that one", function()
+    local automation = require "dagster.automation"
+    assert.same({}, automation.settle(c, {}))   -- nothing to settle: no wait, no request
+    -- other_schedule RUNNING where STOPPED was wanted (as a stop a daemon's write-back undid);
+    -- tick_schedule STOPPED as wanted
+    assert.equal("RUNNING", c:start_schedule("other_schedule"))
+    local wanted = {}
+    for _, s in ipairs(c:schedules()) do
+      if s.name == "other_schedule" or s.name == "tick_schedule" then
+        wanted[#wanted + 1] = { kind = "schedule", name = s.name, location = s.location,
+                                repository = s.repository, status = "STOPPED" }
+      end
+    end
+    assert.equal(2, #wanted)
+    local again = automation.settle(c, wanted)
+    local keys = {}
+    for k, v in pairs(again) do keys[#keys + 1] = k .. "=" .. v end
+    assert.same({ "schedule other/" .. c:schedule("other_schedule").repository ..
+      "/other_schedule=again" }, keys)
+    assert.equal("STOPPED", state().other_schedule)
+    assert.equal("STOPPED", state().tick_schedule)
   end)
 
   it("thaw refuses another deployment's snapshot without --force, and reports what is gone from the code", function()

@@ -15,6 +15,8 @@
 --                                         the concurrency pools {[key] = slots}
 --   automation.diff(want, have [, opts])  -> the changes that make have match want
 --   automation.statuses(client [, location]) -> {[automation.key(kind, s)] = status}
+--   automation.settle(client, wanted [, location]) -> {[key] = "again" | "failed: ..."}:
+--       makes status changes hold (see below)
 --   automation.glob(pattern)              -> a Lua pattern that matches what the shell glob
 --       matches (* any run of characters, ? one, [abc] a class), anchored
 --
@@ -26,6 +28,9 @@
 local json = require "dagster.json"
 local file = require "dagster.file"
 local journal = require "dagster.playbook.journal"
+local concurrent = require "dagster.concurrent"
+local E = require "dagster.error"
+local term = require "dagster.term"
 
 local fmt = string.format
 
@@ -65,6 +70,35 @@ function M.statuses(client, location)
     for _, s in ipairs(client[kind .. "s"](client, { location = location })) do
       out[M.key(kind, s)] = s.status
     end
+  end
+  return out
+end
+
+-- Makes status changes hold. Dagster's daemons write back the status they read when a tick
+-- or an iteration began (a sensor's tick under way at a stop, the scheduler's first iteration
+-- over a schedule just started), so a change can be undone a moment after the server
+-- answered it. Each of `wanted` ({kind, name, location, repository, status = "RUNNING" or
+-- "STOPPED"}) is read again a second later and changed again when it is not as wanted,
+-- three rounds at most. Returns what was changed again: {[automation.key] = "again"}, or
+-- "failed: message" when the change was refused. An interruption is raised.
+function M.settle(client, wanted, location)
+  local out = {}
+  if #wanted == 0 then return out end
+  for _ = 1, 3 do
+    concurrent.sleep(1)
+    local now, flipped = M.statuses(client, location), 0
+    for _, w in ipairs(wanted) do
+      local key = M.key(w.kind, w)
+      if now[key] ~= nil and now[key] ~= w.status then
+        flipped = flipped + 1
+        local verb = w.status == "RUNNING" and "start_" or "stop_"
+        local ok, e = pcall(client[verb .. w.kind], client, w.name,
+          { location = w.location, repository = w.repository })
+        if not ok and (not E.is(e) or E.is(e, "Interrupted")) then error(e, 0) end
+        out[key] = ok and "again" or ("failed: " .. term.headline(e))
+      end
+    end
+    if flipped == 0 then break end
   end
   return out
 end

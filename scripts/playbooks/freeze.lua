@@ -19,7 +19,6 @@
 -- table says which, and why); 4 a snapshot not thawed yet is in the way.
 local playbook = require "dagster.playbook"
 local automation = require "dagster.automation"
-local dagster = require "dagster"
 
 return playbook.define({
   name = "freeze",
@@ -100,30 +99,21 @@ return playbook.define({
   end
   -- 4. Stopped for good: Dagster's sensor daemon writes back the state it read when a tick
   -- was under way at the stop (the sensor is RUNNING again once the tick ends), so each is
-  -- read again a second later and stopped again, three times at most
+  -- read again a second later and stopped again, three times at most (automation.settle)
   local again = #todo == 0 and {} or pb:step("check they stayed stopped", function()
-    local out = {}
-    for _ = 1, 3 do
-      dagster.sleep(1)
-      local now, flipped = automation.statuses(pb.client, f.location), 0
-      for _, t in ipairs(todo) do
-        local key = automation.key(t.kind, t.s)
-        if now[key] == "RUNNING" then
-          flipped = flipped + 1
-          local ok = pb:try(pb.client["stop_" .. t.kind], pb.client, t.s.name,
-            { location = t.s.location, repository = t.s.repository })
-          out[key] = ok and "STOPPED (again)" or "RUNNING"
-        end
-      end
-      if flipped == 0 then break end
+    local wanted = {}
+    for i, t in ipairs(todo) do
+      wanted[i] = { kind = t.kind, name = t.s.name, location = t.s.location,
+                    repository = t.s.repository, status = "STOPPED" }
     end
-    return out
+    return automation.settle(pb.client, wanted, f.location)
   end)
   for i, t in ipairs(todo) do
     local a = again[automation.key(t.kind, t.s)]
     if a then
-      if rows[i][5] == "STOPPED" and a ~= "STOPPED (again)" then failed = failed + 1 end
-      rows[i][5] = a
+      local held = a == "again" or a == "STOPPED (again)"   -- (the latter: a journal of before)
+      if rows[i][5] == "STOPPED" and not held then failed = failed + 1 end
+      rows[i][5] = held and "STOPPED (again)" or "RUNNING"
     end
   end
 

@@ -13,11 +13,16 @@
 -- leaves the cursors out of diff and apply (they differ between deployments by nature).
 -- `apply` makes each change a journaled step: killed and resumed, it does the rest.
 --
+-- `apply` reads the deployment again after its changes: a status Dagster's daemons undid (a
+-- sensor's tick under way at the stop writes back what it read) is changed again, and what
+-- still differs is named ("did not hold"), never reported as matching.
+--
 -- Exit status: diff 0 when they match, 6 when they differ; apply 0 when the deployment
--- matches afterwards, 6 when some change failed or an instigator of the file is gone from
--- the code; 4 a FILE that cannot be read.
+-- matches afterwards, 6 when some change failed or did not hold, or an instigator of the
+-- file is gone from the code; 4 a FILE that cannot be read.
 local playbook = require "dagster.playbook"
 local automation = require "dagster.automation"
+local dagster = require "dagster"
 
 local ACTIONS = { save = true, diff = true, apply = true }
 
@@ -116,6 +121,48 @@ return playbook.define({
     end
     if type(res) == "string" and (res:find("^failed") or res:find("^cannot")) then bad = bad + 1 end
     results[i] = res
+  end
+
+  -- Held: Dagster's daemons can undo a change a moment after the server took it (a sensor's
+  -- tick under way writes back the status and cursor it read), so the statuses changed are
+  -- made to hold (automation.settle), then the state is read again: what still differs is
+  -- named, never reported as matching.
+  local wanted = {}
+  for i, c in ipairs(changes) do
+    if c.field == "status" and results[i] == c.want then
+      wanted[#wanted + 1] = { kind = c.kind, name = c.name, location = c.location,
+                              repository = c.repository, status = c.want }
+    end
+  end
+  local held = #changes == 0 and { again = {}, left = {} } or pb:step("check the changes held", function()
+    local again = automation.settle(pb.client, wanted)
+    if #wanted == 0 then dagster.sleep(1) end   -- a cursor's tick under way, as settle waits
+    local left = {}
+    for _, c in ipairs(automation.diff(want, automation.read_state(pb.client, filter), opts)) do
+      if c.field ~= "missing" then left[#left + 1] = c end
+    end
+    return { again = again, left = left }
+  end)
+  for i, c in ipairs(changes) do
+    local a = c.field == "status" and held.again[automation.key(c.kind, c)]
+    if a then results[i] = a == "again" and results[i] .. " (again)" or a end
+  end
+  for _, l in ipairs(held.left) do
+    local found = false
+    for i, c in ipairs(changes) do
+      if c.kind == l.kind and c.name == l.name and c.location == l.location and c.field == l.field then
+        found = true
+        if not tostring(results[i]):find("^failed") then
+          bad = bad + 1
+          results[i] = "did not hold: " .. show(l.have)
+        end
+      end
+    end
+    if not found then   -- changed by someone else meanwhile
+      bad = bad + 1
+      changes[#changes + 1] = l
+      results[#changes] = "changed meanwhile"
+    end
   end
   if #changes > 0 then
     pb:say("")
