@@ -93,7 +93,8 @@ local function calls(ids)
     { "execute_checks", function(c) return c:execute_checks("checked_table:has_rows") end },
     { "check_results", function(c) return c:check_results(ids.checks) end },
     { "asset_health", function(c)
-      return c:asset_health({ "fragile_asset", "fragile_plain", "daily_events" }, { failures = true })
+      return c:asset_health({ "fragile_asset", "fragile_plain", "daily_events", "fragile_grid" },
+        { failures = true })
     end },
     { "asset", function(c) return c:asset("checked_table") end },
     { "instance", function(c) return c:instance() end },
@@ -126,8 +127,10 @@ describe("answers of an unexpected shape", function()
       checks = live:execute_checks { "checked_table:has_rows", "checked_table:no_null_ids" },
       -- a failed partition, for asset_health's failed_runs
       fragile = live:materialize("fragile_asset", { partition = "y" }),
+      -- and one of a multi-partitioned asset (its 2-D statuses and its dimensions' keys)
+      grid = live:materialize("fragile_grid", { partition = { day = "2026-11-02", region = "apac" } }),
     }
-    live:wait_for_runs({ ids.ok, ids.failed, ids.checks, ids.fragile }, { timeout = 120 })
+    live:wait_for_runs({ ids.ok, ids.failed, ids.checks, ids.fragile, ids.grid }, { timeout = 120 })
     live:wait_for_backfill(ids.backfill, { timeout = 180 })
     list = calls(ids)
     -- every method's answers, recorded once for the cases below (each of which needs them)
