@@ -115,3 +115,45 @@ describe("a launch whose answer is lost", function()
     assert.same({}, runs_with(direct, sid))
   end)
 end)
+
+describe("a playbook killed while the server still holds its launch #binary", function()
+  local proxy, direct, dir
+  setup(function()
+    proxy = start_proxy()
+    direct = H.client({ timeout = 60 })
+    dir = H.trim(H.run("mktemp -d"))
+  end)
+  teardown(function()
+    stop_proxy(proxy)
+    os.execute("rm -rf " .. H.quote(dir))
+  end)
+
+  it("resumed at once, finds that launch when the server makes it, and makes no other", function()
+    -- the proxy's `late` path holds each launch 3 s before the server gets it, and forwards it
+    -- whether the client is still there or not (as a server goes on with a request whose
+    -- client died); the resume asks for the run before it exists
+    local url = ("http://127.0.0.1:%d/late"):format(proxy.port)
+    local args = ("run succeed_job --url %s --journal %s"):format(url, H.quote(dir .. "/run.jsonl"))
+    local pid = H.trim(H.run(H.play_cmd(dir, args) .. " >/dev/null 2>&1 & echo $!"))
+    local held = H.wait_until("the launch to be held by the proxy", function()
+      for _, l in ipairs(launches(proxy, "late")) do if l.held then return l end end
+    end, 30, 0.05)
+    os.execute("kill -KILL " .. pid)
+    local out, err, code = H.play(dir, args .. " --resume")
+    assert.equal(0, code, out .. err)
+    assert.matches("looking for what the interrupted run may have launched", out .. err)
+    assert.matches("found what was launched before the interruption", out .. err)
+    -- one run carries the submission id: the held launch, which the server made after all
+    local ids = runs_with(direct, held.submission_id)
+    assert.equal(1, #ids, out .. err)
+    -- and one launch request reached it (the proxy logs it once the server has answered)
+    local function forwarded()
+      local n = 0
+      for _, l in ipairs(launches(proxy, "late")) do if l.forwarded then n = n + 1 end end
+      return n
+    end
+    H.wait_until("the held launch to be answered", function() return forwarded() > 0 end, 30, 0.1)
+    assert.equal(1, forwarded(), "launch requests that reached the server")
+  end)
+end)
+

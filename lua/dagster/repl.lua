@@ -268,9 +268,9 @@ local function some(list, n)
   return fmt("%s and %d more", concat(list, ", ", 1, n), #list - n)
 end
 
--- The records (one value, not a list) the REPL prints in a few lines: by the type the API
--- table gives the call's result; `show` returns the text, or nil for a value of another
--- shape (it then prints as Lua does).
+-- The records (one value, not a list) the REPL prints in a few lines, by the type the API
+-- table gives the call's result: each function returns the text, or nil for a value of
+-- another shape (it then prints as Lua does).
 local RECORDS = {
   ["dagster.Queue"] = function(q)
     if type(q.queued) ~= "table" or type(q.in_progress) ~= "table" then return nil end

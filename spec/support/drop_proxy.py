@@ -18,6 +18,10 @@ segment is then removed and the rest forwarded (POST /first/graphql -> UPSTREAM/
                 (first, first2, firstX are separate); later ones are forwarded normally
     all...      the same for every launch request
     refuse...   drop the connection (RST) without forwarding the launch at all
+    late...     hold every launch LATE (3) seconds, then forward it and answer, whether the
+                client is still there or not: a server slow to create the run, which goes on
+                with it when the client is gone (a held launch is logged on arrival too, with
+                "held": true)
     (other)     forward everything, the path unchanged
 
 Requests that are not launches are always forwarded. Every request is logged to PORTFILE.log
@@ -39,6 +43,7 @@ import urllib.parse
 from loopback import rst_close, write_atomically
 
 LIFETIME = 300
+LATE = 3
 TAG = "dagster-lua/submission_id"
 HOP = {"host", "connection", "content-length", "accept-encoding", "keep-alive",
        "transfer-encoding", "te", "upgrade", "proxy-connection"}
@@ -133,7 +138,7 @@ def serve(sock, conn_id, upstream, logpath):
         arrived = time.time()
         segment = path.lstrip("/").split("/", 1)[0]
         mode = None
-        for m in ("first", "all", "refuse"):
+        for m in ("first", "all", "refuse", "late"):
             if segment.startswith(m):
                 mode = m
                 path = "/" + path.lstrip("/")[len(segment):].lstrip("/")
@@ -152,6 +157,11 @@ def serve(sock, conn_id, upstream, logpath):
                 if segment not in dropped_once:
                     dropped_once.add(segment)
                     drop = True
+        if launch and mode == "late":
+            with log_lock:
+                with open(logpath, "a") as f:
+                    f.write(json.dumps(dict(entry, held=True)) + "\n")
+            time.sleep(LATE)
         answer = None
         if not (drop and mode == "refuse"):
             try:

@@ -241,6 +241,10 @@ end
 -- pb:launch's options, recorded for the API table (spec/api_spec.lua holds them)
 local LAUNCH_OPTS = check.options("pb:launch", { "key", "kind", "check", "action" })
 
+-- how long after its intent a launch may still be under way at the server (a request whose
+-- process was killed): a resume looks for it that long before making it again
+local SETTLE_AFTER = 10
+
 -- pb:launch(what, fn [, {key =, kind =, action =, check =}]) -> id: a launch inside a step,
 -- made once.
 -- fn(submission_id) makes it, passing submission_id to the client's launch method, and
@@ -275,6 +279,18 @@ function PB:launch(what, fn, o)
   local sid = j.intents[lkey]
   if sid then                                   -- an intent without a result: settle it
     local found = self.client:find_submission(sid, { kind = kind })
+    -- Not there yet is not "never sent": a process killed during its request leaves the
+    -- server to finish it, and a resume can ask before the run or backfill exists. It is
+    -- looked for again until the intent is SETTLE_AFTER seconds old, then made.
+    local t = j.intent_times[lkey]
+    if not found and t and os.time() < t + SETTLE_AFTER then
+      self:say("  %s", self:paint("90", ("looking for what the interrupted run may have " ..
+        "launched (%s), for up to %d s"):format(what, t + SETTLE_AFTER - os.time())))
+      repeat
+        dagster.sleep(1)
+        found = self.client:find_submission(sid, { kind = kind })
+      until found or os.time() >= t + SETTLE_AFTER
+    end
     id = found and found.id
     if id then
       self:say("  %s", self:paint("90", "found what was launched before the interruption: " .. id))
