@@ -12,7 +12,7 @@
 -- Completion walks tables with rawget and follows only __index fields that are tables: it
 -- never calls a function, a metamethod or anything a user wrote. Names from the server (job,
 -- location, schedule, sensor and asset names, recent run ids) come from one request per kind,
--- bounded to 0.3 s and kept for 30 s.
+-- bounded to 0.3 s and kept for 30 s (a failed one for 2 s: the next Tab asks again).
 
 local dagster = require "dagster"
 local E = require "dagster.error"
@@ -936,7 +936,7 @@ end
 -- Names from the server, cached
 ------------------------------------------------------------------------------------------
 
-local CACHE_TTL, TAB_BUDGET = 30, 0.3
+local CACHE_TTL, FAILED_TTL, TAB_BUDGET = 30, 2, 0.3
 local cache = setmetatable({}, { __mode = "k" })   -- client -> kind -> {at =, names =}
 
 function M.forget() cache = setmetatable({}, { __mode = "k" }) end
@@ -1022,7 +1022,7 @@ local function server_names(c, kind)
   cache[c] = cache[c] or {}
   local hit = cache[c][kind]
   local now = dagster.now()
-  if hit and now - hit.at < CACHE_TTL then return hit.names end
+  if hit and now - hit.at < (hit.ttl or CACHE_TTL) then return hit.names end
   local ok, names = pcall(function()
     local url = f[5] and f[5](c)
     if f[5] and not url then return {} end
@@ -1030,7 +1030,12 @@ local function server_names(c, kind)
       url = url })
     return f[3](data)
   end)
-  names = ok and type(names) == "table" and names or {}
+  -- a failure (a server slower than the budget, or down) is kept FAILED_TTL seconds only:
+  -- a Tab pressed again a moment later asks again
+  if not (ok and type(names) == "table") then
+    cache[c][kind] = { at = now, names = {}, ttl = FAILED_TTL }
+    return {}
+  end
   cache[c][kind] = { at = now, names = names }
   return names
 end
