@@ -139,7 +139,9 @@ describe("a playbook killed while the server still holds its launch #binary", fu
       for _, l in ipairs(launches(proxy, "late")) do if l.held then return l end end
     end, 30, 0.05)
     os.execute("kill -KILL " .. pid)
-    local out, err, code = H.play(dir, args .. " --resume")
+    -- at once, but after the killed process is gone (its lock goes with it; until then a
+    -- second process would exit 75)
+    local out, err, code = H.play(dir, args .. " --resume --wait-lock 10s")
     assert.equal(0, code, out .. err)
     assert.matches("looking for what the interrupted run may have launched", out .. err)
     assert.matches("found what was launched before the interruption", out .. err)
