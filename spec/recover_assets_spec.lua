@@ -140,15 +140,22 @@ describe("play recover --assets #binary", function()
     assert.equal(2, asset_runs_since(t0))
   end)
 
-  it("names a multi-partitioned asset's failed keys as Dagster spells them, and materializes each again", function()
+  it("names a multi-partitioned asset's and a failed time range's keys, and materializes each again", function()
     os.remove(FIXED)
-    -- two days of region apac fail: one range of primary (day) keys in Dagster's statuses
-    local ids = {}
+    -- two days of region apac fail: one range of primary (day) keys in Dagster's statuses;
+    -- the same two days of fragile_daily: one failed time range of two keys
+    local ids, daily = {}, {}
     for _, day in ipairs { "2026-11-03", "2026-11-04" } do
       ids[day] = client:materialize("fragile_grid", { partition = { day = day, region = "apac" } })
+      daily[#daily + 1] = client:materialize("fragile_daily", { partition = day })
     end
-    local finals = client:wait_for_runs({ ids["2026-11-03"], ids["2026-11-04"] }, { timeout = 60 })
-    assert.same({ [ids["2026-11-03"]] = "FAILURE", [ids["2026-11-04"]] = "FAILURE" }, finals)
+    local finals = client:wait_for_runs({ ids["2026-11-03"], ids["2026-11-04"], daily[1], daily[2] },
+      { timeout = 60 })
+    assert.same({ [ids["2026-11-03"]] = "FAILURE", [ids["2026-11-04"]] = "FAILURE",
+                  [daily[1]] = "FAILURE", [daily[2]] = "FAILURE" }, finals)
+    local d = client:asset_health("fragile_daily", { failures = true })[1]
+    assert.same({ "2026-11-03", "2026-11-04" }, d.failed_partitions)
+    assert.equal(daily[2], d.failed_runs["2026-11-04"].run_id)
     local a = client:asset_health("fragile_grid", { failures = true })[1]
     assert.equal("MULTIPARTITIONED", a.partitioned)
     assert.equal(2, a.partitions.failed)
@@ -163,10 +170,12 @@ describe("play recover --assets #binary", function()
     assert.equal(0, code, out .. err)
     assert.matches("fragile_grid%s+2026%-11%-03|apac%s+%S+%s+SUCCESS", out)
     assert.matches("fragile_grid%s+2026%-11%-04|apac%s+%S+%s+SUCCESS", out)
+    assert.matches("fragile_daily%s+2026%-11%-03%s+%S+%s+SUCCESS", out)
     assert.is_nil(out:find("left out", 1, true))
     a = client:asset_health("fragile_grid")[1]
     assert.same({}, a.failed_partitions)
     assert.is_false(a.failed)
+    assert.same({}, client:asset_health("fragile_daily")[1].failed_partitions)
   end)
 
   it("--checks takes an asset whose latest materialization failed an ERROR check", function()

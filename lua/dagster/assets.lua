@@ -581,6 +581,17 @@ end
 local HEALTH_OPTS = options("asset_health", { "prefix", "group", "location", "repository",
   "failures" })
 
+-- the keys of `keys` (a list in the definition's order) from `from` to `to`, both included
+local function keys_between(keys, from, to)
+  local out, inside = {}, false
+  for _, k in ipairs(keys) do
+    if k == from then inside = true end
+    if inside then out[#out + 1] = k end
+    if k == to then break end
+  end
+  return out
+end
+
 -- the keys of a time-partitioned asset's ranges of `status`, expanded with its keys
 local function range_keys(ranges, status, keys_of_asset)
   local out = {}
@@ -626,17 +637,6 @@ local function statuses_of(s)
   end
 end
 
--- the keys of `keys` (a list in the definition's order) from `from` to `to`, both included
-local function keys_between(keys, from, to)
-  local out, inside = {}, false
-  for _, k in ipairs(keys) do
-    if k == from then inside = true end
-    if inside then out[#out + 1] = k end
-    if k == to then break end
-  end
-  return out
-end
-
 -- whether 1-D statuses s (of a dimension) have keys of `status` (FAILED, MATERIALIZING)
 local function has_status(s, status)
   if s == nil then return false end
@@ -658,17 +658,9 @@ local function grid_keys(s, status, dims)
   for _, r in ipairs(s.grid) do
     local sec = r.secondary
     if has_status(sec, status) then
-      local second
-      if sec.ranges then
-        second = {}
-        for _, sr in ipairs(sec.ranges) do
-          if sr.status == status then
-            for _, k in ipairs(keys_between(secondary.keys, sr.from, sr.to)) do second[#second + 1] = k end
-          end
-        end
-      else
-        second = status == "FAILED" and sec.failed or sec.materializing
-      end
+      local second = sec.ranges
+        and range_keys(sec.ranges, status, function() return secondary.keys end)
+        or (status == "FAILED" and sec.failed or sec.materializing)
       for _, p in ipairs(keys_between(primary.keys, r.from, r.to)) do
         for _, q in ipairs(second) do
           out[#out + 1] = primary_first and (p .. "|" .. q) or (q .. "|" .. p)
