@@ -312,18 +312,18 @@ local RECORDS = {
   end,
 }
 
--- the API table's entry of the method or function a line called
-local function entry_of(call)
+-- the type of what the method or function a line called returns, as the API table has it
+local function result_type(call)
   local a = call and api()
-  return a and (a.by_name["client:" .. call] or a.by_name["dagster." .. call]) or nil
+  local en = a and (a.by_name["client:" .. call] or a.by_name["dagster." .. call])
+  return en and en.returns and en.returns[1] and en.returns[1].type
 end
 
 -- an empty list from a call the API says returns a list: the header of its table, or of
 -- its columns, and "(0 rows)"; nil for anything else
 local function empty_list(v, call)
   if type(v) ~= "table" or next(v) ~= nil then return nil end
-  local en = entry_of(call)
-  local ty = en and en.returns and en.returns[1] and en.returns[1].type
+  local ty = result_type(call)
   local elem = type(ty) == "string" and ty:match("^(.-)%[%]$")
   if not elem then return nil end
   if call == "partitions" or call == "check_partitions" then return columns("PARTITIONS", v) end
@@ -335,9 +335,8 @@ end
 -- a record the REPL knows (see RECORDS), by the type of the call's result; nil otherwise
 local function as_record(v, call)
   if type(v) ~= "table" or is_list(v) or getmetatable(v) ~= nil then return nil end
-  local en = entry_of(call)
-  local ty = en and en.returns and en.returns[1] and en.returns[1].type
-  local render = RECORDS[ty]
+  local ty = result_type(call)
+  local render = ty and RECORDS[ty]
   return render and render(v) or nil
 end
 
@@ -538,6 +537,14 @@ local function near_entries(a, what)
   return out
 end
 
+-- what ends a "no such name" message: the names (at most eight) it may have meant, else
+-- where to find them all
+local function suggestion(near)
+  if #near == 0 then return " (help() lists them all)" end
+  if #near > 8 then near = { table.unpack(near, 1, 8) }; near[9] = "..." end
+  return "; did you mean " .. concat(near, ", ") .. "?"
+end
+
 -- A line that called a client method or a dagster function that does not exist: what it
 -- may have meant (Lua's own message names only the missing method); nil for other errors.
 missing_hint = function(e, line)
@@ -554,10 +561,8 @@ missing_hint = function(e, line)
   for _, n in ipairs(near_entries(a, what)) do
     if n:sub(1, #prefix) == prefix then near[#near + 1] = n end
   end
-  if #near > 8 then near = { table.unpack(near, 1, 8) }; near[9] = "..." end
   return fmt("%s has no %s %s%s", prefix == "client:" and "client" or "dagster",
-    prefix == "client:" and "method" or "function", name,
-    #near > 0 and "; did you mean " .. concat(near, ", ") .. "?" or " (help() lists them all)")
+    prefix == "client:" and "method" or "function", name, suggestion(near))
 end
 
 -- the entry a function value or a name stands for: "wait_for_run", "client:wait_for_run",
@@ -669,9 +674,7 @@ function M.help(what)
     local en = find_entry(a, what)
     if not en then
       local near = type(what) == "string" and near_entries(a, what) or {}
-      if #near > 8 then near = { table.unpack(near, 1, 8) }; near[9] = "..." end
-      print(fmt("help: no entry for %s%s", tostring(what), #near > 0
-        and "; did you mean " .. concat(near, ", ") .. "?" or " (help() lists them all)"))
+      print(fmt("help: no entry for %s%s", tostring(what), suggestion(near)))
       return
     end
     out[1] = paint("bold", signature(en))
