@@ -277,11 +277,9 @@ local function load_playbook(target)
     if loader then
       chunk = function() return loader("dagster.playbooks." .. target) end
     else
-      local near = {}
-      for name in pairs(by) do
-        if term.edits(target, name, 2) <= 2 then near[#near + 1] = name end
-      end
-      table.sort(near)
+      local names = {}
+      for name in pairs(by) do names[#names + 1] = name end
+      local near = term.near(target, names)
       err = fmt("no playbook named %s (%s)", target, #near > 0 and
         "did you mean " .. table.concat(near, ", ") .. "?" or "dagster-lua play --list names them")
     end

@@ -130,4 +130,16 @@ function M.edits(a, b, limit)
   return prev[#b]
 end
 
+-- the names of `names` (sorted) that `word` may have meant: within one edit of a word
+-- shorter than six characters, two of a longer one; none for a word under three characters
+function M.near(word, names)
+  local out, limit = {}, #word < 6 and 1 or 2
+  if #word < 3 then return out end
+  for _, n in ipairs(names) do
+    if M.edits(word, n, limit) <= limit then out[#out + 1] = n end
+  end
+  table.sort(out)
+  return out
+end
+
 return M

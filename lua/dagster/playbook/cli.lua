@@ -253,13 +253,10 @@ function M.parse(decl, argv)
       if f == nil then
         -- a long flag a typo or two from one of the playbook's: name it
         local given, near = fname or (a:sub(1, 2) == "--" and a:sub(3)), {}
-        if given and #given >= 3 then
-          for n in pairs(byname) do
-            if term.edits(given, n, #given < 6 and 1 or 2) <= (#given < 6 and 1 or 2) then
-              near[#near + 1] = "--" .. n
-            end
-          end
-          table.sort(near)
+        if given then
+          local names = {}
+          for n in pairs(byname) do names[#names + 1] = n end
+          for i, n in ipairs(term.near(given, names)) do near[i] = "--" .. n end
         end
         usage(name, "unknown flag " .. shown(a) ..
           (#near > 0 and "; did you mean " .. concat(near, ", ") .. "?" or ""))

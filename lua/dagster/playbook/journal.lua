@@ -417,16 +417,14 @@ function Journal:record(rec)
 end
 
 -- journal.open(path, name, {resume, fresh, argv, identity, host}) -> j, with j.done (step
--- key -> its done record), j.intents (launch key -> submission id) and j.intent_times
--- (launch key -> when the intent was written), j.launched (launch key -> id) filled from
--- the records of a resumed journal, j.resumed, j.started (when the run
+-- key -> its done record), j.intents (launch key -> its intent record: sid, time),
+-- j.launched (launch key -> id) filled from the records of a resumed journal, j.resumed, j.started (when the run
 -- first started: a resumed run keeps its inputs' times), and j.not_found (--resume found no
 -- journal and no history of it: a new run starts). An unfinished journal without --resume
 -- or --fresh is a usage error; a finished one, or an unfinished one with --fresh, goes to
 -- the history and a new run starts. The caller holds the journal's lock.
 function M.open(path, name, o)
-  local j = setmetatable({ path = path, done = {}, intents = {}, intent_times = {},
-                           launched = {} }, Journal)
+  local j = setmetatable({ path = path, done = {}, intents = {}, launched = {} }, Journal)
   local dir = path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" then file.mkdirs(dir) end
   local records, whole, size = M.read(path, name)
@@ -435,8 +433,7 @@ function M.open(path, name, o)
       if whole < size then file.truncate(path, whole) end  -- drop the cut record first
       for _, r in ipairs(records) do
         if r.event == "done" then j.done[r.step] = r
-        elseif r.event == "intent" then
-          j.intents[r.launch], j.intent_times[r.launch] = r.sid, tonumber(r.time)
+        elseif r.event == "intent" then j.intents[r.launch] = r
         elseif r.event == "launched" then j.launched[r.launch] = r.run_id end
       end
       j.resumed = true
@@ -462,8 +459,7 @@ end
 
 -- a journal that writes nothing (a dry run, or a playbook declared journal = false)
 function M.none(path)
-  return setmetatable({ path = path, off = true, done = {}, intents = {}, intent_times = {},
-                        launched = {} }, Journal)
+  return setmetatable({ path = path, off = true, done = {}, intents = {}, launched = {} }, Journal)
 end
 
 return M

@@ -276,13 +276,14 @@ function PB:launch(what, fn, o)
   local j = self.journal
   local id = j.launched[lkey]
   if id then return id end
-  local sid = j.intents[lkey]
+  local intent = j.intents[lkey]
+  local sid = intent and intent.sid
   if sid then                                   -- an intent without a result: settle it
     local found = self.client:find_submission(sid, { kind = kind })
     -- Not there yet is not "never sent": a process killed during its request leaves the
     -- server to finish it, and a resume can ask before the run or backfill exists. It is
     -- looked for again until the intent is SETTLE_AFTER seconds old, then made.
-    local t = j.intent_times[lkey]
+    local t = tonumber(intent.time)
     if not found and t and os.time() < t + SETTLE_AFTER then
       self:say("  %s", self:paint("90", ("looking for what the interrupted run may have " ..
         "launched (%s), for up to %d s"):format(what, t + SETTLE_AFTER - os.time())))
