@@ -99,11 +99,7 @@ function M:partitions(job_or_asset, opts)
   local p = partition_strings(self, target_of(self, job_or_asset, o, 1, F))
   local keys, dims = p.keys, p.dims
   if dims then
-    for i, s in ipairs(keys) do
-      local k, j = setmetatable({}, check.PartitionKey), 0
-      for part in (s .. "|"):gmatch("([^|]*)|") do j = j + 1; k[dims[j] or j] = part end
-      keys[i] = k
-    end
+    for i, s in ipairs(keys) do keys[i] = check.split_partition_key(s, dims) end
   end
   return keys
 end

@@ -306,6 +306,15 @@ function PartitionKey.__tostring(k)
 end
 M.PartitionKey = PartitionKey
 
+-- check.split_partition_key(s, dims) -> the PartitionKey that Dagster's string s of a
+-- multi-dimensional key stands for: its parts by dimension (dims: the names, sorted, as s
+-- joins them; a part past them is kept by its rank)
+function M.split_partition_key(s, dims)
+  local k, j = setmetatable({}, PartitionKey), 0
+  for part in (s .. "|"):gmatch("([^|]*)|") do j = j + 1; k[dims[j] or j] = part end
+  return k
+end
+
 -- check.partition_key(k, n, fname, what) -> the key as Dagster spells it: a string, or a
 -- table {dimension = key} of strings joined as PartitionKey's tostring does
 function M.partition_key(k, n, fname, what)

@@ -352,11 +352,9 @@ function M:materialize(asset_keys, opts)
     else
       tags[#tags + 1] = { key = "dagster/partition", value = names[1] }
       if where.dimensions then
-        local i = 0
-        for part in (names[1] .. "|"):gmatch("([^|]*)|") do
-          i = i + 1
-          local dim = where.dimensions[i]
-          if dim then tags[#tags + 1] = { key = "dagster/partition/" .. dim, value = part } end
+        local k = check.split_partition_key(names[1], where.dimensions)
+        for _, dim in ipairs(where.dimensions) do
+          tags[#tags + 1] = { key = "dagster/partition/" .. dim, value = k[dim] }
         end
       end
     end
