@@ -177,6 +177,12 @@ end
 function M.read(document, opname, data, read, url, client)
   local ok, res = pcall(read, data, client)
   if ok then return res end
+  M.unreadable(document, opname, data, res, url)
+end
+
+-- What answer.read raises when read(data) raised `res`: res itself when it is a
+-- dagster.Error, else the ProtocolError naming the path.
+function M.unreadable(document, opname, data, res, url)
   if E.is(res) then error(res, 0) end
   local lua_error = tostring(res)
   local path, problem = require("dagster.shape").find(document, data)

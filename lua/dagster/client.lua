@@ -168,12 +168,14 @@ end
 -- started, a self:_now() time): a retry whose
 -- backoff would end past it is not started and the last error is raised instead.
 -- before_retry(err), when given, runs after each backoff and may end the loop with a value
--- (a launch looks up its submission there). Any other error is raised as it is. (No
--- closure is made per call: this is every request's path.)
-function Client:_retry(t0, deadline, retries, before_retry, attempt, ...)
+-- (a launch looks up its submission there). Any other error is raised as it is. `first`,
+-- when given, is the error of a first attempt made already (see _execute): the loop
+-- starts from it instead of calling attempt.
+function Client:_retry(t0, deadline, retries, before_retry, first, attempt, ...)
   local n, waits = 0, 0
   while true do
-    local ok, res = pcall(attempt, ...)
+    local ok, res
+    if first ~= nil then ok, res, first = false, first, nil else ok, res = pcall(attempt, ...) end
     if ok then return res end
     if not answer.retryable(res) then error(res, 0) end
     if res.rate_limited or res.maintenance then
@@ -259,9 +261,9 @@ end
 -- One attempt: POST the payload and map the answer, within attempt_timeout and what is
 -- left until `deadline`. A mutation goes on a fresh connection, so that libcurl cannot
 -- re-send it by itself when a kept-alive connection dies under it.
-function Client:_attempt(payload, opname, mutation, deadline, url)
-  if self._gap then self:_pace(deadline) end
-  url = url or self.url
+-- the time limit of one attempt: attempt_timeout, or what is left until `deadline` when
+-- that is less (nil: none); raises TimeoutError when nothing is left
+local function attempt_limit(self, deadline, opname, url)
   local limit = self.attempt_timeout > 0 and self.attempt_timeout or nil
   if deadline then
     local left = deadline - self:_now()
@@ -272,8 +274,12 @@ function Client:_attempt(payload, opname, mutation, deadline, url)
     end
     if limit == nil or left < limit then limit = left end
   end
-  local status, body, _, retry_after = concurrent.post(self._session, url, payload,
-    mutation, limit)
+  return limit
+end
+
+-- What an attempt's transfer came to: `data`, or the error it raises (a transport error
+-- from the session, or one of answer.decode's).
+local function outcome(self, opname, url, status, body, retry_after)
   if not status then
     body.operation = opname
     error(body, 0)
@@ -281,6 +287,15 @@ function Client:_attempt(payload, opname, mutation, deadline, url)
   local data = answer.decode(status, body, url, opname, retry_after)
   if self._gap and (not self.max_rps or self._gap > 1 / self.max_rps) then self:_speed_up() end
   return data
+end
+
+function Client:_attempt(payload, opname, mutation, deadline, url)
+  if self._gap then self:_pace(deadline) end
+  url = url or self.url
+  local limit = attempt_limit(self, deadline, opname, url)
+  local status, body, _, retry_after = concurrent.post(self._session, url, payload,
+    mutation, limit)
+  return outcome(self, opname, url, status, body, retry_after)
 end
 
 -- Each document's JSON-encoded head ('{"query":"..."') and kind, worked out once: the
@@ -318,7 +333,25 @@ function Client:_execute(document, variables, opname, call)
   end
   local mutation = p.mutation
   local deadline, t0 = self:_deadline(call.deadline)
-  return self:_retry(t0, deadline, (call.once or mutation) and 0 or self.retries, nil,
+  local retries = (call.once or mutation) and 0 or self.retries
+  local first
+  if not self._gap and call.url == nil then
+    -- every request's common case, flat: one attempt answered with data. Anything else
+    -- goes on in _retry as the failure of its first attempt, never sent again here.
+    local url = self.url
+    local status, body, _, retry_after = concurrent.post(self._session, url, payload,
+      mutation, attempt_limit(self, deadline, opname, url))
+    if status == 200 then  -- answer.decode's common case, inline
+      local doc = json.decode(body)
+      if type(doc) == "table" and doc.errors == nil and type(doc.data) == "table" then
+        return doc.data
+      end
+    end
+    local ok
+    ok, first = pcall(outcome, self, opname, url, status, body, retry_after)
+    if ok then return first end
+  end
+  return self:_retry(t0, deadline, retries, nil, first,
     self._attempt, self, payload, opname, mutation, deadline, call.url)
 end
 
@@ -327,8 +360,10 @@ end
 -- read(data, self) is called with the client, so that a method's reader can be a function
 -- made once rather than a closure per call.
 function Client:_query(document, variables, opname, read, call)
-  return answer.read(document, opname, self:_execute(document, variables, opname, call), read,
-    self.url, self)
+  local data = self:_execute(document, variables, opname, call)
+  local ok, res = pcall(read, data, self)  -- answer.read, inline: every method's path
+  if ok then return res end
+  answer.unreadable(document, opname, data, res, self.url)
 end
 
 -- Raises the typed error a union member stands for (see answer.typed_error), from inside a
@@ -489,7 +524,7 @@ function Client:_launch_once(document, variables, opname, field, tags, sid, find
   local deadline, t0 = self:_deadline()
   local ok, res = pcall(self._retry, self, t0, deadline, self.retries, function()
     return find(sid, deadline)
-  end, function()
+  end, nil, function()
     local data = self:_execute(document, variables, opname, { once = true, deadline = deadline })
     return answer.read(document, opname, data, function(d)
       return answer.launch(d[field], self.url, opname)
