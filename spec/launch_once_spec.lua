@@ -98,6 +98,25 @@ describe("a launch whose answer is lost", function()
       ("%d launch requests reached the server for one submit"):format(#seen))
   end)
 
+  it("waits for a launch that timed out to be made, rather than sending it again, when the server is slow", function()
+    -- the `late` path holds each launch 3 s before the server gets it, and forwards it
+    -- whether the client is still there or not: every attempt of 1 s times out while the
+    -- first is still on its way to being made
+    local c = dagster.client(("http://127.0.0.1:%d/late1"):format(proxy.port),
+      { retries = 3, retry_delay = 0.2, timeout = 60, attempt_timeout = 1 })
+    local run_id = c:submit_job_execution("succeed_job")
+    assert.matches(UUID, run_id)
+    local sid = submission_of(direct, run_id)
+    local held = 0
+    for _, l in ipairs(launches(proxy, "late1")) do
+      assert.equal(sid, l.submission_id)
+      if l.held then held = held + 1 end
+    end
+    assert.equal(1, held, "launch requests sent for one submit")
+    -- the held launch has reached the server (it made the run): one run carries the id
+    assert.same({ run_id }, runs_with(direct, sid))
+  end)
+
   it("raises ConnectionError after its retries when no launch gets through, and no run exists", function()
     local c = through("refuse")
     local ok, e = pcall(c.submit_job_execution, c, "succeed_job")

@@ -22,6 +22,8 @@
 --   answer.launch(result, url, opname) -> the run or backfill id of a launch mutation's
 --                                          result, or raises the member's error
 --   answer.retryable(e)    -> whether trying the request again could help
+--   answer.may_be_under_way(e) -> whether the failed request may still be under way at the
+--                                 server (a time-out, a gateway's 504)
 
 local json = require "dagster.json"
 local E = require "dagster.error"
@@ -256,6 +258,14 @@ local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 function M.retryable(e)
   return E.is(e) and (e.transient == true or e.rate_limited == true or e.maintenance == true
     or (e.name == "HTTPError" and RETRY_STATUS[e.status])) or false
+end
+
+-- whether the request that failed with e may still be under way at the server: its time
+-- limit ran out while it was in flight (not before it was sent), or a gateway gave up
+-- waiting for the server (504). A launch that failed so may yet be made.
+function M.may_be_under_way(e)
+  return E.is(e) and ((e.name == "TimeoutError" and not e.no_time_left)
+    or (e.name == "HTTPError" and e.status == 504)) or false
 end
 
 -- the wait a server asked for before the next try (a rate limit's Retry-After, a

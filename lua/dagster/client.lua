@@ -499,11 +499,17 @@ function Client:find_submission(sid, opts, deadline)
   return id and { kind = "backfill", id = id, backfill_id = id } or nil
 end
 
+-- How long a launch may still be under way at the server after its request was cut off (our
+-- time limit, a gateway's, a killed process): looked for that long before it is sent again.
+Client.SETTLE = 10
+local SETTLE_STEP = 0.5
+
 -- Sends a launch mutation that is never doubled. The launch carries a submission id (the
 -- caller's `sid`, or a new one) as the tag SUBMISSION_TAG in `tags` (the mutation's tag
 -- list, which variables holds); when a request fails in a way that may have reached the
 -- server, find(sid, deadline) looks the launch up (default: the run with that tag) and its
--- id is returned when it exists; only then is the launch sent again. The result field
+-- id is returned when it exists; only then is the launch sent again (after a time-out, only
+-- once it has not appeared for Client.SETTLE seconds). The result field
 -- `field` of the answer is read by answer.launch. The whole of it ends within self.timeout;
 -- when it ends with the outcome of a launch unknown, or with an answer that could not be
 -- read, the error carries `submission_id` for the caller to settle.
@@ -522,9 +528,23 @@ function Client:_launch_once(document, variables, opname, field, tags, sid, find
     return found and found.id
   end
   local deadline, t0 = self:_deadline()
-  local ok, res = pcall(self._retry, self, t0, deadline, self.retries, function()
-    return find(sid, deadline)
-  end, nil, function()
+  -- before a launch is sent again: found, or not there after a failure that may have left
+  -- it under way at the server (answer.may_be_under_way) once it has had SETTLE seconds to
+  -- appear; when the deadline cuts that wait short, the launch is not sent again
+  local function settle(err)
+    local found = find(sid, deadline)
+    if found ~= nil or not answer.may_be_under_way(err) then return found end
+    local until_ = self:_now() + Client.SETTLE
+    local cut = deadline ~= nil and deadline < until_
+    if cut then until_ = deadline end
+    while found == nil and self:_now() + SETTLE_STEP < until_ do
+      self:_sleep(SETTLE_STEP)
+      found = find(sid, deadline)
+    end
+    if found == nil and cut then error(err, 0) end
+    return found
+  end
+  local ok, res = pcall(self._retry, self, t0, deadline, self.retries, settle, nil, function()
     local data = self:_execute(document, variables, opname, { once = true, deadline = deadline })
     return answer.read(document, opname, data, function(d)
       return answer.launch(d[field], self.url, opname)

@@ -242,8 +242,9 @@ end
 local LAUNCH_OPTS = check.options("pb:launch", { "key", "kind", "check", "action" })
 
 -- how long after its intent a launch may still be under way at the server (a request whose
--- process was killed): a resume looks for it that long before making it again
-local SETTLE_AFTER = 10
+-- process was killed): a resume looks for it that long before making it again, as the
+-- client does after a launch request that timed out
+local SETTLE_AFTER = require("dagster.client").SETTLE
 
 -- pb:launch(what, fn [, {key =, kind =, action =, check =}]) -> id: a launch inside a step,
 -- made once.
