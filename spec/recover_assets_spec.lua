@@ -89,6 +89,37 @@ describe("asset health", function()
     assert.same({}, h.grid_asset.in_progress_partitions)
   end)
 
+  it("asks the server for the partitions of the assets a filter keeps, not of every asset", function()
+    local logf = os.tmpname()
+    local url, pid = H.count_proxy(logf)
+    finally(function() os.execute("kill " .. pid); os.remove(logf) end)
+    local h = dagster.client(url, { timeout = 60 }):asset_health { group = "fragile" }
+    local all = client:asset_health()
+    assert.is_true(#h > 0 and #h < #all, ("%d fragile assets of %d"):format(#h, #all))
+    for _, a in ipairs(h) do assert.equal("fragile", a.group) end
+    local ops, health = {}, nil
+    for i, p in ipairs(H.proxy_posts(logf)) do
+      ops[i] = p.op
+      if p.op == "DagsterLuaAssetHealth" then health = p end
+    end
+    assert.same({ "DagsterLuaAssetNodes", "DagsterLuaAssetHealth", "DagsterLuaAssetsLatestInfo" }, ops)
+    assert.equal(#h, health.ids, "asset keys in the health request")
+    -- nothing passes the filter: the listing alone
+    local before = #H.proxy_posts(logf)
+    assert.same({}, dagster.client(url):asset_health { group = "no_such_group" })
+    assert.equal(before + 1, #H.proxy_posts(logf))
+  end)
+
+  it("takes a materialization reported from outside after a failed run for a success", function()
+    local _, _, plain = break_them(client)
+    assert.is_true(client:asset_health("fragile_plain")[1].failed)
+    assert.is_true(client:report_materialization("fragile_plain", { description = "loaded by hand" }))
+    local a = client:asset_health("fragile_plain")[1]
+    assert.equal(plain, a.latest_run.run_id)
+    assert.is_nil(a.latest_materialization.run_id)
+    assert.is_false(a.failed)
+  end)
+
   it("names an unknown asset, and checks its arguments as Lua does", function()
     assert.equal("AssetNotFoundError", catch(client.asset_health, client, "no_such_asset").name)
     assert.matches("bad argument #1 to 'asset_health' %(unknown option 'grup'%)",

@@ -286,7 +286,7 @@ local function number_or_nil(v) return type(v) == "number" and v or nil end
 -- execution that targets the asset's latest materialization, if any
 local function execution(x, latest)
   local v = value(x.evaluation)
-  local t = { status = name_of(x.status), run_id = answer.run_id(x.runId),
+  local t = { status = name_of(x.status), run_id = answer.event_run_id(x.runId),
               time = number_or_nil(x.timestamp), for_latest = latest ~= nil and latest == x.id }
   if v then
     t.passed, t.severity, t.description = v.success == true, value(v.severity), value(v.description)
@@ -680,14 +680,16 @@ end
 -- client:asset_health([keys | opts] [, opts]) -> list of {asset = "a/b", key, group,
 -- location, repository, materializable, partitioned (nil, or the definition's type: STATIC,
 -- TIME_WINDOW, DYNAMIC, MULTIPARTITIONED), partitions_def (its description), latest_run =
--- {run_id, status, time}, latest_materialization = {run_id, time}, in_progress (a run is
+-- {run_id, status, time}, latest_materialization = {run_id (nil for a materialization
+-- reported from outside, runless), time}, in_progress (a run is
 -- queued or going), failed (its latest attempt failed and nothing succeeded since), and for
 -- a partitioned asset: partitions = {total, materialized, failed, in_progress, missing}
 -- (counts), failed_partitions (the keys as Dagster spells them: a multi-partitioned asset's
 -- "2026-11-03|apac"), in_progress_partitions, and with failures = true failed_runs =
 -- {[key] = {run_id, status, time}} (each failed partition's latest run)}, by key. keys: one
 -- key or a list; none: every asset with a definition; opts: prefix, group, location,
--- repository, failures. Two requests; more for the failed partitions' runs (failures), and
+-- repository, failures. Two requests (three with a filter and no keys: the assets that pass
+-- it are listed first); more for the failed partitions' runs (failures), and
 -- one for the keys of the assets with a failed or materializing time range of several keys
 -- or multi-partitioned ones with failed or materializing partitions.
 function M:asset_health(keys, opts)
@@ -701,17 +703,32 @@ function M:asset_health(keys, opts)
   if keys ~= nil then keys = check.asset_keys(keys, 1, F) end
 
   local out, statuses = {}, {}
-  local function under(path)
-    if not prefix then return true end
-    for i, part in ipairs(prefix) do if path[i] ~= part then return false end end
-    return true
+  local function passes(node)  -- the options' filter
+    local path = node.assetKey.path
+    if prefix then
+      for i, part in ipairs(prefix) do if path[i] ~= part then return false end end
+    end
+    return (location == nil or node.repository.location.name == location)
+      and (repository == nil or node.repository.name == repository)
+      and (o.group == nil or value(node.groupName) == o.group)
   end
-  self:_query(D.asset_health, { assetKeys = keys }, "DagsterLuaAssetHealth", function(d)
+  local asked = keys
+  if keys == nil and (prefix or o.group or location or repository) then
+    -- the assets that pass the filter first, from a listing without statuses: the server
+    -- works out the partitions of those alone, not of every asset it has
+    asked = json.array()
+    self:_query(D.asset_nodes, nil, "DagsterLuaAssetNodes", function(d)
+      for _, node in ipairs(d.assetNodes) do
+        if passes(node) then asked[#asked + 1] = { path = node.assetKey.path } end
+      end
+    end)
+    if #asked == 0 then return out end
+  end
+  self:_query(D.asset_health, { assetKeys = asked }, "DagsterLuaAssetHealth", function(d)
     for _, node in ipairs(d.assetNodes) do
       local loc, repo = node.repository.location.name, node.repository.name
       local group = value(node.groupName)
-      if under(node.assetKey.path) and (location == nil or loc == location)
-         and (repository == nil or repo == repository) and (o.group == nil or group == o.group) then
+      if passes(node) then
         local p = value(node.partitionDefinition)
         local path = path_of(node.assetKey.path)
         local a = { asset = concat(path, "/"), key = path,
@@ -746,7 +763,7 @@ function M:asset_health(keys, opts)
         local m = value(info.latestMaterialization)
         if m then
           local ts = tonumber(m.timestamp)
-          a.latest_materialization = { run_id = value(m.runId) and answer.run_id(m.runId),
+          a.latest_materialization = { run_id = answer.event_run_id(m.runId),
                                        time = ts and ts / 1000 }
         end
         a.in_progress = #info.inProgressRunIds + #info.unstartedRunIds > 0
@@ -755,13 +772,15 @@ function M:asset_health(keys, opts)
   end)
 
   -- failed: a partition's status is its latest attempt's; an unpartitioned asset failed
-  -- when its latest run failed without materializing it
+  -- when its latest run failed without materializing it, and no materialization reported
+  -- from outside (runless) came after that run
   local need_keys = {}
   for i, a in ipairs(out) do
     local s = statuses[a]
     if a.partitioned == nil then
       local r, m = a.latest_run, a.latest_materialization
-      a.failed = r ~= nil and r.status == "FAILURE" and not (m and m.run_id == r.run_id)
+      a.failed = r ~= nil and r.status == "FAILURE" and not (m and (m.run_id == r.run_id
+        or (m.run_id == nil and m.time and r.time and m.time >= r.time)))
     elseif s and s.failed then
       a.failed_partitions, a.in_progress_partitions = s.failed, s.materializing
     elseif s and s.ranges then

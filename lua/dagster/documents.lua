@@ -519,7 +519,7 @@ query DagsterLuaJobs {
 D.asset_nodes = [[
 query DagsterLuaAssetNodes($assetKeys: [AssetKeyInput!]) {
   assetNodes(assetKeys: $assetKeys) {
-    assetKey { path }
+    assetKey { path } groupName
     jobNames
     isMaterializable
     repository { name location { name } }
