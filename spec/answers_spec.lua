@@ -224,3 +224,27 @@ describe("answers of an unexpected shape", function()
     assert.equal("repositoriesOrError.nodes[1].jobs", e.path)
   end)
 end)
+
+describe("an answer a reader cannot read", function()
+  local answer, json = require "dagster.answer", require "dagster.json"
+  local DOC = "query Q { info { latestRun { runId } latestMaterialization { runId } } }"
+  local data = { info = { latestRun = json.null, latestMaterialization = { runId = "" } } }
+
+  local function read_error(read)
+    local ok, e = pcall(answer.read, DOC, "Q", data, read, "http://x/graphql")
+    assert.is_false(ok)
+    assert.equal("ProtocolError", e.name)
+    return e.message
+  end
+
+  it("says what the reader's own check found, beside where the shape breaks", function()
+    local msg = read_error(function(d) return answer.run_id(d.info.latestMaterialization.runId) end)
+    assert.equal("Q: info.latestRun: expected an object or a list, got null " ..
+      "(a run id is not a non-empty string)", msg)
+  end)
+
+  it("keeps Lua's own runtime errors out of the message", function()
+    local msg = read_error(function(d) return d.info.latestRun.runId end)
+    assert.equal("Q: info.latestRun: expected an object or a list, got null", msg)
+  end)
+end)

@@ -76,6 +76,11 @@ describe("runless reports and wipes", function()
     local a = client:assets { prefix = "ops_plain" }
     assert.equal(1, #a)
     assert.is_true(a[1].latest_materialization >= t0 - 1, tostring(a[1].latest_materialization))
+    -- its run id is "" at the server: asset_health reads it as no run
+    local h = client:asset_health("ops_plain")[1]
+    assert.is_nil(h.latest_materialization.run_id)
+    assert.is_true(h.latest_materialization.time >= t0 - 1)
+    assert.is_false(h.failed)
     assert.is_true(client:report_materialization("ops_asset", { partitions = { "a", "b", "c" } }))
     assert.same({ a = true, b = true, c = true }, statuses(client, "ops_asset"))
     assert.is_true(client:report_observation("ops_plain", { description = "seen" }))

@@ -13,6 +13,7 @@
 --   answer.isnull(v)       -> whether v is nil or JSON null
 --   answer.tags(list)      -> {key = value} from [{key, value}]
 --   answer.run_id(v), answer.backfill_id(v), answer.name(v) -> v, checked
+--   answer.event_run_id(v) -> an event's run id, nil for a runless event ("") or null
 --   answer.path(v)         -> an asset key's path (a list of strings), checked
 --   answer.number(v), answer.boolean(v) -> v, or nil for JSON null, checked
 --   answer.key_id(path)    -> a string that names an asset key, for tables keyed by asset
@@ -42,6 +43,13 @@ function M.value(v) if v ~= null then return v end end
 function M.run_id(id)
   if type(id) ~= "string" or id == "" then error("a run id is not a non-empty string", 0) end
   return id
+end
+
+-- the run id of an event (a materialization, a check's evaluation): nil for JSON null and
+-- for a runless one (reported from outside, with run id "")
+function M.event_run_id(id)
+  if id == nil or id == null or id == "" then return nil end
+  return M.run_id(id)
 end
 
 function M.backfill_id(id)
@@ -190,6 +198,13 @@ function M.unreadable(document, opname, data, res, url)
   local path, problem = require("dagster.shape").find(document, data)
   local msg = path and fmt("%s: %s: %s", opname, path, problem)
     or fmt("%s: unexpected answer: %s", opname, (lua_error:gsub("^[^:\n]*:%d+: ", "")))
+  -- a reader's own check (raised without a position: "a run id is not a non-empty string")
+  -- says what it read wrong, which the shape of the answer may not show; Lua's own errors
+  -- ("attempt to index...", "bad argument...") say nothing more to a user
+  if path and not (lua_error:find("^[^:\n]*:%d+: ") or lua_error:find("^attempt to ")
+                   or lua_error:find("^bad argument ")) then
+    msg = fmt("%s (%s)", msg, lua_error)
+  end
   error(E.new("ProtocolError", msg, { url = url, operation = opname, path = path,
     body = data, lua_error = lua_error }), 0)
 end
