@@ -8,7 +8,9 @@
 -- When $DAGSTER_LUA_TIMES is set (scripts/test, which runs each spec file in a busted of its
 -- own and prints the slowest of them all), the times go to that file instead, a line each:
 -- "T<tab>ms<tab>file:line: name" for a spec, "F<tab>ms<tab>file" for a file; and the counts
--- to $DAGSTER_LUA_SUMMARY only.
+-- to $DAGSTER_LUA_SUMMARY only. A spec that failed also gets a line there,
+-- "X<tab>0<tab>file:line: name: the message's first line", which scripts/test prints last,
+-- before the count, so that the end of a long log (all CI keeps) names what failed.
 return function(options)
   local busted = require "busted"
   local handler = require("busted.outputHandlers.gtest")(options)
@@ -35,6 +37,22 @@ return function(options)
     return out
   end
 
+  -- "file:line: name: first line of the message" for each failure, error and pending spec
+  local function failed_list()
+    local out = {}
+    for _, kind in ipairs({ "failures", "errors", "pendings" }) do
+      for _, f in ipairs(handler[kind] or {}) do
+        local trace = f.trace or {}
+        local message = f.message
+        if type(message) ~= "string" then message = tostring(message) end
+        message = (message or ""):match("^[^\n]*"):sub(1, 300)
+        out[#out + 1] = ("%s:%d: %s: %s"):format(trace.short_src or "?", trace.currentline or 0,
+          f.name or "?", message)
+      end
+    end
+    return out
+  end
+
   local function on_end()
     local passed = handler.successesCount
     local failed = handler.failuresCount + handler.errorsCount + handler.pendingsCount
@@ -45,6 +63,7 @@ return function(options)
       if f then
         for _, t in ipairs(tests) do f:write(("T\t%.1f\t%s\n"):format(t.ms, t.what)) end
         for _, t in ipairs(files) do f:write(("F\t%.1f\t%s\n"):format(t.ms, t.what)) end
+        for _, what in ipairs(failed_list()) do f:write(("X\t0\t%s\n"):format(what)) end
         f:close()
       end
     else
@@ -53,6 +72,8 @@ return function(options)
       for _, t in ipairs(slowest(tests, 10)) do w:write(("  %7.1f s  %s\n"):format(t.ms / 1000, t.what)) end
       w:write("slowest files (setup included):\n")
       for _, t in ipairs(slowest(files, 10)) do w:write(("  %7.1f s  %s\n"):format(t.ms / 1000, t.what)) end
+      local list = failed_list()
+      if #list > 0 then w:write("failed specs:\n  ", table.concat(list, "\n  "), "\n") end
       w:write(line, "\n")
       w:flush()
     end
