@@ -111,6 +111,11 @@ describe("dagster.client argument errors", function()
       err(function() c:wait_for_location("main", { timeout = nan }) end))
     assert.matches("interval: positive number expected", err(function() c:wait_for_run("r", { interval = nan }) end))
     assert.matches("created_after: number expected", err(function() c:runs({ created_after = nan }) end))
+    assert.matches("bad argument #2 to 'find_submission' %(wait: non%-negative number expected, got %-?nan",
+      err(function() c:find_submission("s", { wait = nan }) end))
+    assert.matches("wait: non%-negative number expected, got %-1", err(function() c:find_submission("s", { wait = -1 }) end))
+    assert.matches("wait: non%-negative number expected, got string",
+      err(function() c:find_submission("s", { wait = "10" }) end))
   end)
 
   it("rejects header values with line breaks without echoing them", function()

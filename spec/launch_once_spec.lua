@@ -117,6 +117,35 @@ describe("a launch whose answer is lost", function()
     assert.same({ run_id }, runs_with(direct, sid))
   end)
 
+  it("is found by find_submission with wait once the server has made it, after a launch that timed out", function()
+    -- no retries: the launch gives up after its 1 s attempt, while the proxy still holds it
+    -- (3 s) before the server gets it; the error carries its submission id
+    local c = dagster.client(("http://127.0.0.1:%d/late2"):format(proxy.port),
+      { retries = 0, timeout = 60, attempt_timeout = 1 })
+    local ok, e = pcall(c.submit_job_execution, c, "succeed_job")
+    assert.is_false(ok, "the launch did not time out")
+    assert.equal("TimeoutError", e.name, tostring(e))
+    local sid = e.submission_id
+    assert.is_string(sid)
+    -- looked up through the proxy too (a path segment without a launch to hold), so the
+    -- lookups are counted
+    local looker = through("first-look")
+    assert.is_nil(looker:find_submission(sid, { kind = "run" }), "found while the proxy held it")
+    local found = looker:find_submission(sid, { kind = "run", wait = 10 })
+    assert.is_table(found, "not found within 10 s")
+    assert.equal("run", found.kind)
+    assert.same({ found.run_id }, runs_with(direct, sid))
+    local looks = 0
+    for line in (slurp(proxy.portfile .. ".log") or ""):gmatch("[^\n]+") do
+      local r = assert(dagster.json.decode(line))
+      if r.segment == "first-look" and r.op == "DagsterLuaRunByTag" then looks = looks + 1 end
+    end
+    assert.is_true(looks >= 3, looks .. " lookups: the wait did not look again")
+    -- what is never launched: nil once the wait is over, having looked more than once
+    local never = dagster.submission_id()
+    assert.is_nil(looker:find_submission(never, { kind = "run", wait = 1 }))
+  end)
+
   it("raises ConnectionError after its retries when no launch gets through, and no run exists", function()
     local c = through("refuse")
     local ok, e = pcall(c.submit_job_execution, c, "succeed_job")

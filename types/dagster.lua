@@ -1038,6 +1038,7 @@ function Client:reexecute(run_id, opts) end
 ---Options of client:find_submission.
 ---@class dagster.opts.find_submission
 ---@field kind? "run"|"backfill" look for this kind only (one request)
+---@field wait? number seconds to look again, every half second, for a launch not there yet (one cut off may still be under way)
 
 --- Finds the run or backfill launched with a submission id.
 ---
@@ -1046,7 +1047,7 @@ function Client:reexecute(run_id, opts) end
 ---```lua
 --- local sid = dagster.submission_id()
 --- local ok, err = pcall(client.submit_job_execution, client, "my_job", {submission_id = sid})
---- local found = not ok and client:find_submission(sid)   -- launched after all?
+--- local found = not ok and client:find_submission(sid, {wait = 10})   -- launched after all?
 ---```
 ---@async
 ---@param submission_id string

@@ -791,6 +791,8 @@ end]],
     opts_arg = 2,
     options = {
       { name = "kind", type = '"run"|"backfill"', doc = "look for this kind only (one request)" },
+      { name = "wait", type = "number",
+        doc = "seconds to look again, every half second, for a launch not there yet (one cut off may still be under way)" },
     },
     returns = { { type = "table?",
       doc = "{kind, id, run_id or backfill_id}, or nil when nothing was launched with it" } },
@@ -798,7 +800,7 @@ end]],
     async = true,
     example = [[local sid = dagster.submission_id()
 local ok, err = pcall(client.submit_job_execution, client, "my_job", {submission_id = sid})
-local found = not ok and client:find_submission(sid)   -- launched after all?]],
+local found = not ok and client:find_submission(sid, {wait = 10})   -- launched after all?]],
   },
 
   --------------------------------------------------------------------------------------

@@ -465,44 +465,66 @@ function Client:_backfill_by_tag(key, value, deadline, except)
   end, { deadline = deadline })
 end
 
-local FIND_OPTS = options("find_submission", { "kind" })
-
--- client:find_submission(submission_id [, {kind = "run" | "backfill"}]) -> {kind, id,
--- run_id or backfill_id}, or nil when nothing was launched with that submission id. One
--- request for a run; a backfill is looked for among the newest 100 (one more request).
--- A read-only query, retried as such. `deadline` (internal) ends it by then.
-function Client:find_submission(sid, opts, deadline)
-  local F = "find_submission"
-  checktype(sid, "string", 1, F)
-  local o = checkopts(opts, 2, F, FIND_OPTS)
-  if o.kind ~= nil and o.kind ~= "run" and o.kind ~= "backfill" then
-    argerror(2, F, "kind: \"run\" or \"backfill\" expected, got " .. tostring(o.kind))
-  end
-  if o.kind ~= "backfill" then
-    local run = self:_query(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
-      "DagsterLuaRunByTag", function(data)
-        local r = self:_member(data.runsOrError, "Runs", "DagsterLuaRunByTag")
-        local first = r.results[1]
-        return first and { run_id = answer.run_id(first.runId),
-                           backfill_id = answer.tags(first.tags)["dagster/backfill"] }
-      end, { deadline = deadline })
-    if run and run.backfill_id == nil then
-      return { kind = "run", id = run.run_id, run_id = run.run_id }
-    end
-    -- a run of a backfill carries the backfill's tags: the submission is the backfill
-    if run and o.kind == nil then
-      return { kind = "backfill", id = run.backfill_id, backfill_id = run.backfill_id }
-    end
-    if o.kind == "run" then return nil end
-  end
-  local id = self:_backfill_by_tag(Client.SUBMISSION_TAG, sid, deadline)
-  return id and { kind = "backfill", id = id, backfill_id = id } or nil
-end
+local FIND_OPTS = options("find_submission", { "kind", "wait" })
 
 -- How long a launch may still be under way at the server after its request was cut off (our
 -- time limit, a gateway's, a killed process): looked for that long before it is sent again.
 Client.SETTLE = 10
 local SETTLE_STEP = 0.5
+
+-- find() again every SETTLE_STEP seconds while it returns nil, for up to `seconds` and not
+-- past `deadline`: what it found, or nil, and true when the deadline cut the looking short
+function Client:_look(find, seconds, deadline)
+  local found = find()
+  if found ~= nil or seconds <= 0 then return found end
+  local until_ = self:_now() + seconds
+  local cut = deadline ~= nil and deadline < until_
+  if cut then until_ = deadline end
+  while found == nil and self:_now() + SETTLE_STEP < until_ do
+    self:_sleep(SETTLE_STEP)
+    found = find()
+  end
+  return found, found == nil and cut
+end
+
+-- client:find_submission(submission_id [, {kind = "run" | "backfill", wait = seconds}]) ->
+-- {kind, id, run_id or backfill_id}, or nil when nothing was launched with that submission
+-- id. One request for a run; a backfill is looked for among the newest 100 (one more
+-- request). With `wait`, what is not there yet is looked for again every half second for up
+-- to that many seconds (a launch whose request was cut off may still be under way at the
+-- server). A read-only query, retried as such. `deadline` (internal) ends it by then.
+function Client:find_submission(sid, opts, deadline)
+  local F = "find_submission"
+  checktype(sid, "string", 1, F)
+  local o = checkopts(opts, 2, F, FIND_OPTS)
+  local kind, wait = o.kind, o.wait
+  if kind ~= nil and kind ~= "run" and kind ~= "backfill" then
+    argerror(2, F, "kind: \"run\" or \"backfill\" expected, got " .. tostring(kind))
+  end
+  check.number(wait, 2, F, "wait")
+  local function find()
+    if kind ~= "backfill" then
+      local run = self:_query(D.run_by_tag, { key = Client.SUBMISSION_TAG, value = sid },
+        "DagsterLuaRunByTag", function(data)
+          local r = self:_member(data.runsOrError, "Runs", "DagsterLuaRunByTag")
+          local first = r.results[1]
+          return first and { run_id = answer.run_id(first.runId),
+                             backfill_id = answer.tags(first.tags)["dagster/backfill"] }
+        end, { deadline = deadline })
+      if run and run.backfill_id == nil then
+        return { kind = "run", id = run.run_id, run_id = run.run_id }
+      end
+      -- a run of a backfill carries the backfill's tags: the submission is the backfill
+      if run and kind == nil then
+        return { kind = "backfill", id = run.backfill_id, backfill_id = run.backfill_id }
+      end
+      if kind == "run" then return nil end
+    end
+    local id = self:_backfill_by_tag(Client.SUBMISSION_TAG, sid, deadline)
+    return id and { kind = "backfill", id = id, backfill_id = id } or nil
+  end
+  return (self:_look(find, wait or 0, deadline))
+end
 
 -- Sends a launch mutation that is never doubled. The launch carries a submission id (the
 -- caller's `sid`, or a new one) as the tag SUBMISSION_TAG in `tags` (the mutation's tag
@@ -532,16 +554,9 @@ function Client:_launch_once(document, variables, opname, field, tags, sid, find
   -- it under way at the server (answer.may_be_under_way) once it has had SETTLE seconds to
   -- appear; when the deadline cuts that wait short, the launch is not sent again
   local function settle(err)
-    local found = find(sid, deadline)
-    if found ~= nil or not answer.may_be_under_way(err) then return found end
-    local until_ = self:_now() + Client.SETTLE
-    local cut = deadline ~= nil and deadline < until_
-    if cut then until_ = deadline end
-    while found == nil and self:_now() + SETTLE_STEP < until_ do
-      self:_sleep(SETTLE_STEP)
-      found = find(sid, deadline)
-    end
-    if found == nil and cut then error(err, 0) end
+    local found, cut = self:_look(function() return find(sid, deadline) end,
+      answer.may_be_under_way(err) and Client.SETTLE or 0, deadline)
+    if cut then error(err, 0) end
     return found
   end
   local ok, res = pcall(self._retry, self, t0, deadline, self.retries, settle, nil, function()

@@ -285,13 +285,11 @@ function PB:launch(what, fn, o)
     -- server to finish it, and a resume can ask before the run or backfill exists. It is
     -- looked for again until the intent is SETTLE_AFTER seconds old, then made.
     local t = tonumber(intent.time)
-    if not found and t and os.time() < t + SETTLE_AFTER then
+    local left = t and t + SETTLE_AFTER - os.time() or 0
+    if not found and left > 0 then
       self:say("  %s", self:paint("90", ("looking for what the interrupted run may have " ..
-        "launched (%s), for up to %d s"):format(what, t + SETTLE_AFTER - os.time())))
-      repeat
-        dagster.sleep(1)
-        found = self.client:find_submission(sid, { kind = kind })
-      until found or os.time() >= t + SETTLE_AFTER
+        "launched (%s), for up to %d s"):format(what, left)))
+      found = self.client:find_submission(sid, { kind = kind, wait = left })
     end
     id = found and found.id
     if id then
