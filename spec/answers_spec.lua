@@ -16,6 +16,12 @@ local function get(srv, path)
   return assert(dagster.json.decode(out))
 end
 
+-- The launches the recording makes are held QUEUED for good (scripts/dagster-up's tag limit
+-- of 0 on dagster-lua/hold): only their answers are wanted, not their runs. The teardown
+-- cancels them, and the backfill the recording launched (recorded in held_backfills).
+local HOLD = { ["dagster-lua/hold"] = "1" }
+local recorder, held_backfills = nil, {}
+
 -- What each method is called with. Runs and names come from the live deployment; each call
 -- is short whatever the answer (waits have small timeouts), and never raises a string error
 -- on a good answer (the recording pass checks that too).
@@ -43,12 +49,12 @@ local function calls(ids)
         on_status = function() end })
     end },
     { "wait_for_runs", function(c) return c:wait_for_runs({ ids.ok, ids.failed }, quick) end },
-    { "submit_job_execution", function(c) return c:submit_job_execution("succeed_job") end },
+    { "submit_job_execution", function(c) return c:submit_job_execution("succeed_job", { tags = HOLD }) end },
     { "submit_job_execution (config error)", function(c)
       return c:submit_job_execution("config_job", { run_config = { ops = { config_op = {
         config = { name = 42 } } } } })
     end },
-    { "reexecute", function(c) return c:reexecute(ids.failed, { strategy = "FROM_FAILURE" }) end },
+    { "reexecute", function(c) return c:reexecute(ids.failed, { strategy = "FROM_FAILURE", tags = HOLD }) end },
     { "terminate_run", function(c) return c:terminate_run(ids.ok) end },
     { "terminate_runs", function(c) return c:terminate_runs({ ids.ok, "no-such-run" }) end },
     { "reload_repository_location", function(c) return c:reload_repository_location("other") end },
@@ -61,7 +67,7 @@ local function calls(ids)
     { "repositories", function(c) return c:repositories() end },
     { "jobs", function(c) return c:jobs() end },
     { "assets", function(c) return c:assets { page_size = 2, limit = 3 } end },
-    { "materialize", function(c) return c:materialize("asset_one") end },
+    { "materialize", function(c) return c:materialize("asset_one", { tags = HOLD }) end },
     { "schedules", function(c) return c:schedules() end },
     { "sensors", function(c) return c:sensors() end },
     { "start_schedule", function(c) return c:start_schedule("other_schedule") end },
@@ -71,13 +77,16 @@ local function calls(ids)
     { "partitions (job)", function(c) return c:partitions("daily_job") end },
     { "partitions (multi-dimensional asset)", function(c) return c:partitions("grid_asset") end },
     { "submit_job_execution (partition)", function(c)
-      return c:submit_job_execution("region_job", { partition = "eu" })
+      return c:submit_job_execution("region_job", { partition = "eu", tags = HOLD })
     end },
     { "materialize (range)", function(c)
-      return c:materialize("daily_rollup", { partition = { from = "2026-11-01", to = "2026-11-02" } })
+      return c:materialize("daily_rollup", { partition = { from = "2026-11-01", to = "2026-11-02" },
+        tags = HOLD })
     end },
     { "backfill", function(c)
-      return c:backfill { assets = { "region_totals" }, partitions = { "eu" } }
+      local id = c:backfill { assets = { "region_totals" }, partitions = { "eu" }, tags = HOLD }
+      if c == recorder then held_backfills[#held_backfills + 1] = id end
+      return id
     end },
     { "get_backfill", function(c) return c:get_backfill(ids.backfill) end },
     { "backfills", function(c) return c:backfills { limit = 3 } end },
@@ -135,6 +144,7 @@ describe("answers of an unexpected shape", function()
     list = calls(ids)
     -- every method's answers, recorded once for the cases below (each of which needs them)
     local c = dagster.client(("http://127.0.0.1:%d/record"):format(srv.port), { timeout = 60 })
+    recorder = c
     for _, call in ipairs(list) do
       local before = #get(srv, "/log")
       local ok, e = pcall(call[2], c)
@@ -151,10 +161,17 @@ describe("answers of an unexpected shape", function()
   end)
   teardown(function()
     H.stop_server(srv)
+    -- the held launches: never started, canceled while QUEUED
+    local live = H.client()
+    for _, id in ipairs(held_backfills) do live:cancel_backfill(id, { terminate_runs = true }) end
+    local held = {}
+    for _, r in ipairs(live:runs { tags = HOLD, statuses = { "QUEUED" }, limit = 100 }) do
+      held[#held + 1] = r.run_id
+    end
+    if #held > 0 then live:terminate_runs(held) end
     -- the recording started and stopped other_schedule and other_sensor on the live server;
     -- a sensor tick under way at the stop writes the sensor's RUNNING state back (Dagster's
     -- sensor daemon keeps the state it read): leave both stopped for the files after this one
-    local live = H.client()
     for _, kind in ipairs { "schedule", "sensor" } do
       pcall(H.wait_until, "other_" .. kind .. " to be STOPPED", function()
         for _, x in ipairs(live[kind .. "s"](live, { location = "other" })) do

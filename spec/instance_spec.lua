@@ -91,6 +91,26 @@ describe("the instance", function()
     end
   end)
 
+  it("queue() names a tag limit that holds a run: scripts/dagster-up's dagster-lua/hold, limit 0", function()
+    local lim
+    for _, l in ipairs(client:instance().tag_concurrency_limits or {}) do
+      if l.key == "dagster-lua/hold" then lim = l end
+    end
+    assert.same({ key = "dagster-lua/hold", limit = 0 }, lim)
+    local id = client:submit_job_execution("succeed_job", { tags = { ["dagster-lua/hold"] = "1" } })
+    finally(function() pcall(client.terminate_run, client, id) end)
+    H.sleep(2.5)   -- the coordinator dequeues every second: it has looked at the run twice
+    assert.equal("QUEUED", client:get_run_status(id))
+    local mine
+    for _, r in ipairs(client:queue().queued) do if r.run_id == id then mine = r end end
+    assert.is_table(mine, "the held run is not in the queue")
+    assert.same({ { kind = "tag_limit", key = "dagster-lua/hold", value = "1", limit = 0,
+                    text = "the tag limit dagster-lua/hold=1: 0 of 0 runs" } }, mine.held_by)
+    -- a queued run is canceled at once, without a process to stop
+    client:terminate_run(id)
+    assert.equal("CANCELED", client:get_run_status(id))
+  end)
+
   it("cancel_backfill{terminate_runs} ends the backfill's runs, and can be made twice", function()
     local b = client:backfill { assets = { "region_slow" }, partitions = { "eu" } }
     H.wait_until("the backfill's run", function()
