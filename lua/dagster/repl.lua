@@ -522,15 +522,25 @@ end
 -- a typo or two away (help "wait" -> the waits; help "wait_fr_run" -> wait_for_run)
 local function near_entries(a, what)
   local name = what:gsub("^client[:.]", ""):gsub("^dagster%.", ""):gsub("^pb[:.]", ""):lower()
-  local holding, close = {}, {}
-  local typos = #name < 6 and 1 or 2
+  local holding, shorts, by_short = {}, {}, {}
   if #name < 3 then return holding end   -- "x" is in too many names to say anything
   for _, en in ipairs(a.entries) do
-    local short = en.name:match("[:.]([%w_]+)$") or en.name
-    if short:lower():find(name, 1, true) then holding[#holding + 1] = en.name
-    elseif term.edits(name, short:lower(), typos) <= typos then close[#close + 1] = en.name end
+    local short = (en.name:match("[:.]([%w_]+)$") or en.name):lower()
+    if short:find(name, 1, true) then
+      holding[#holding + 1] = en.name
+    elseif by_short[short] then
+      table.insert(by_short[short], en.name)
+    else
+      by_short[short] = { en.name }
+      shorts[#shorts + 1] = short
+    end
   end
-  local out = #holding > 0 and holding or close
+  local out = holding
+  if #out == 0 then  -- the typo rule of every "did you mean" (term.near), on the short names
+    for _, short in ipairs(term.near(name, shorts)) do
+      for _, n in ipairs(by_short[short]) do out[#out + 1] = n end
+    end
+  end
   -- a plural of a name's word: help "daemons" -> daemon_health
   if #out == 0 and #name > 3 and name:sub(-1) == "s" then return near_entries(a, name:sub(1, -2)) end
   table.sort(out)

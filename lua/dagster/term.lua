@@ -113,7 +113,7 @@ end
 
 -- the number of single-character edits (insert, delete, replace) that turn a into b, or
 -- limit + 1 as soon as it is certain to be more than `limit` (for "did you mean")
-function M.edits(a, b, limit)
+local function edits(a, b, limit)
   if math.abs(#a - #b) > limit then return limit + 1 end
   local prev = {}
   for j = 0, #b do prev[j] = j end
@@ -136,7 +136,7 @@ function M.near(word, names)
   local out, limit = {}, #word < 6 and 1 or 2
   if #word < 3 then return out end
   for _, n in ipairs(names) do
-    if M.edits(word, n, limit) <= limit then out[#out + 1] = n end
+    if edits(word, n, limit) <= limit then out[#out + 1] = n end
   end
   table.sort(out)
   return out
