@@ -2174,6 +2174,16 @@ function playbook.duration(s) end
 ---@return string
 function playbook.seconds(d) end
 
+--- The first line of tostring(v), as a table cell shows an error.
+---
+---```lua
+--- local ok, err = pcall(pb.client.stop_sensor, pb.client, name)
+--- rows[#rows + 1] = { name, ok and "STOPPED" or "failed: " .. playbook.headline(err) }
+---```
+---@param v any
+---@return string # the first line; one ending in ":" takes the next line's text too
+function playbook.headline(v) end
+
 --- The exit status of a run's final status: 0, 1 or 2.
 ---
 ---```lua

@@ -1810,6 +1810,16 @@ end)]],
     example = [[pb:say("waited %s", playbook.seconds(dagster.now() - t0))]],
   },
   {
+    name = "playbook.headline", kind = "function",
+    summary = "The first line of tostring(v), as a table cell shows an error.",
+    args = { { name = "v", type = "any" } },
+    returns = { { type = "string",
+      doc = "the first line; one ending in \":\" takes the next line's text too" } },
+    errors = {},
+    example = [[local ok, err = pcall(pb.client.stop_sensor, pb.client, name)
+rows[#rows + 1] = { name, ok and "STOPPED" or "failed: " .. playbook.headline(err) }]],
+  },
+  {
     name = "playbook.code_of_status", kind = "function",
     summary = "The exit status of a run's final status: 0, 1 or 2.",
     args = { { name = "status", type = "string" } },

@@ -59,6 +59,10 @@ end
 -- playbook.seconds(d) -> "4.2s", "3m05s", "1h30m" or "2d03h": a duration as text
 P.seconds = term.seconds
 
+-- playbook.headline(v) -> the first line of tostring(v) (an error, a load error), what a
+-- table cell or a one-line report shows; a first line ending in ":" takes the next one too
+P.headline = term.headline
+
 -- the exit code of a run's final status
 function P.code_of_status(status)
   if status == "SUCCESS" then return P.EXIT.OK end

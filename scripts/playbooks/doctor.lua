@@ -104,7 +104,7 @@ function check.daemons(ctx)
       elseif #d.errors > 0 then
         out[#out + 1] = { check = "daemons", severity = "warning", subject = "daemon " .. d.type,
           finding = fmt("%d error(s) at its last heartbeat", #d.errors),
-          evidence = (d.errors[1]:gsub("\n.*", "")) }
+          evidence = playbook.headline(d.errors[1]) }
       end
     end
   end
@@ -128,7 +128,7 @@ function check.ticks(ctx)
         if #ticks >= n and failed == n then
           out[#out + 1] = { check = "ticks", severity = "error", subject = subject,
             finding = fmt("its last %d tick(s) failed", n),
-            evidence = ("last error: " .. tostring(ticks[1].error or "?")):gsub("\n.*", "") }
+            evidence = "last error: " .. playbook.headline(ticks[1].error or "?") }
         elseif #ticks >= 2 then
           -- the interval: a sensor's minimum, a schedule's last two ticks apart
           local interval = kind == "sensor" and s.min_interval or (ticks[1].timestamp - ticks[2].timestamp)
@@ -279,7 +279,7 @@ return playbook.define({
         error(res, 0)
       else
         counts[name] = -1
-        failures[#failures + 1] = { check = name, error = (tostring(res):gsub("\n.*", "")) }
+        failures[#failures + 1] = { check = name, error = playbook.headline(res) }
       end
     end
     return findings, failures, counts

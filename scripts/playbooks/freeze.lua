@@ -92,7 +92,7 @@ return playbook.define({
     local res = pb:step(("stop %s %s"):format(t.kind, s.name), { location = s.location }, function()
       local ok, st = pb:try(pb.client["stop_" .. t.kind], pb.client, s.name,
         { location = s.location, repository = s.repository })
-      return ok and st or ("failed: " .. tostring(st):gsub("\n.*", ""))
+      return ok and st or ("failed: " .. playbook.headline(st))
     end)
     if res ~= "STOPPED" then failed = failed + 1 end
     rows[#rows + 1] = { t.kind, s.name, s.location, "RUNNING", res }

@@ -120,7 +120,7 @@ return playbook.define({
           out.deleted = out.deleted + 1
         else
           out.failed[#out.failed + 1] = { run_id = r.run_id, job_name = r.job_name,
-            error = (tostring(err):gsub("\n.*", "")) }
+            error = playbook.headline(err) }
         end
       end
       return out

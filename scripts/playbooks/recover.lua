@@ -60,7 +60,7 @@ local function launch_all(pb, rows, launch)
       if row == nil then return end
       local ok, new = pb:try(launch, row)
       if not ok then
-        errors, row.status = errors + 1, "not launched: " .. tostring(new):gsub("\n.*", "")
+        errors, row.status = errors + 1, "not launched: " .. playbook.headline(new)
       elseif pb.dry_run then
         row.status = "dry run"
       else

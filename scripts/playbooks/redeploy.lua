@@ -51,7 +51,7 @@ return playbook.define({
   -- 1. What it is now.
   local before = pb:step("record " .. name, function()
     local loc = pb.client:location(name)
-    if loc.error then pb:say("  note: %s has a load error now: %s", name, loc.error:gsub("\n.*", "")) end
+    if loc.error then pb:say("  note: %s has a load error now: %s", name, playbook.headline(loc.error)) end
     local defs = definitions()
     pb:say("  server %s; %d jobs, %d schedules, %d sensors", loc.server_id or "none", #defs.jobs,
       #defs.schedules, #defs.sensors)
@@ -64,7 +64,7 @@ return playbook.define({
     local r = pb:shutdown(name)
     if r and r.status ~= "SUCCESS" then
       pb:say("  note: %s cannot be shut down (%s: %s); reloading it instead", name,
-        tostring(r.failure_type), tostring(r.message):gsub("\n.*", ""))
+        tostring(r.failure_type), playbook.headline(r.message))
       return "reload instead"
     end
     return pb.dry_run and "dry run" or "shut down"
@@ -90,7 +90,7 @@ return playbook.define({
         end
         if res.last_error and res.last_error ~= last then
           last = res.last_error
-          pb:say("  load error: %s", (last:gsub("\n.*", "")))
+          pb:say("  load error: %s", playbook.headline(last))
         end
         if dagster.now() >= deadline then
           pb:exit(playbook.EXIT.TIMEOUT, ("location %s did not come back within %s; last load error: %s")
@@ -109,8 +109,8 @@ return playbook.define({
       -- Dagster+: a code location is redeployed by its CI, not reloaded through the API;
       -- say so, and how the location is now
       local ok, loc = pb:try(pb.client.location, pb.client, name)
-      local now = not ok and "its status could not be read: " .. tostring(loc):gsub("\n.*", "")
-        or loc.error and ("LOADED with a load error: " .. loc.error:gsub("\n.*", ""))
+      local now = not ok and "its status could not be read: " .. playbook.headline(loc)
+        or loc.error and ("LOADED with a load error: " .. playbook.headline(loc.error))
         or (tostring(loc.load_status) .. (loc.server_id and (", served by " .. loc.server_id) or ""))
       pb:exit(playbook.EXIT.UNSUPPORTED, ("%s cannot be reloaded through this deployment's " ..
         "API (ReloadNotSupported: %s). On Dagster+ a code location is redeployed by its CI/CD " ..

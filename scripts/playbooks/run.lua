@@ -86,7 +86,7 @@ return playbook.define({
     if f.logs then
       local deadline = f.timeout and f.timeout > 0 and (dagster.now() + f.timeout) or nil
       for ev in pb.client:events(run_id, { follow = true }) do
-        local text = (ev.error_message or ev.message or ""):gsub("\n.*", "")
+        local text = playbook.headline(ev.error_message or ev.message or "")
         pb:say("%s %-7s %s%s%s", os.date("%H:%M:%S", math.floor(ev.timestamp or os.time())),
           ev.level or "", ev.event_type and (ev.event_type .. " ") or "",
           ev.step_key and (ev.step_key .. ": ") or "", text)

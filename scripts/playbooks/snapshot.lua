@@ -116,7 +116,7 @@ return playbook.define({
               return c.want and tostring(c.want) or "(deleted)"
             end
           end)
-          return ok and e or ("failed: " .. tostring(e):gsub("\n.*", ""))
+          return ok and e or ("failed: " .. playbook.headline(e))
         end)
     end
     if type(res) == "string" and (res:find("^failed") or res:find("^cannot")) then bad = bad + 1 end

@@ -71,7 +71,7 @@ return playbook.define({
       local ok, err = pb:try(pb.terminate, pb, r.run_id)
       local status = not ok and tostring(err):match("due to having status (%u+)")
       out[r.run_id] = pb.dry_run and "would" or ok and "asked" or
-        status and ("refused (" .. status .. ")") or ("failed: " .. tostring(err):gsub("\n.*", ""))
+        status and ("refused (" .. status .. ")") or ("failed: " .. playbook.headline(err))
     end
     return out
   end)

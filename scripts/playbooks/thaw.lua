@@ -77,10 +77,10 @@ return playbook.define({
           local where = { location = s.location, repository = s.repository }
           if kind == "sensor" and f["restore-cursors"] then
             local ok, err = pb:try(pb.client.set_sensor_cursor, pb.client, s.name, s.cursor, where)
-            if not ok then return "failed: cursor: " .. tostring(err):gsub("\n.*", "") end
+            if not ok then return "failed: cursor: " .. playbook.headline(err) end
           end
           local ok, st = pb:try(pb.client["start_" .. kind], pb.client, s.name, where)
-          return ok and st or ("failed: " .. tostring(st):gsub("\n.*", ""))
+          return ok and st or ("failed: " .. playbook.headline(st))
         end)
         if result ~= "RUNNING" then bad = bad + 1 end
       end
