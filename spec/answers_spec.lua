@@ -16,10 +16,10 @@ local function get(srv, path)
   return assert(dagster.json.decode(out))
 end
 
--- The launches the recording makes are held QUEUED for good (scripts/dagster-up's tag limit
--- of 0 on dagster-lua/hold): only their answers are wanted, not their runs. The teardown
--- cancels them, and the backfill the recording launched (recorded in held_backfills).
-local HOLD = { ["dagster-lua/hold"] = "1" }
+-- The launches the recording makes are held QUEUED for good (H.HOLD): only their answers
+-- are wanted, not their runs. The teardown cancels them, and the backfill the recording
+-- launched (recorded in held_backfills).
+local HOLD = H.HOLD
 local recorder, held_backfills = nil, {}
 
 -- What each method is called with. Runs and names come from the live deployment; each call
@@ -164,11 +164,7 @@ describe("answers of an unexpected shape", function()
     -- the held launches: never started, canceled while QUEUED
     local live = H.client()
     for _, id in ipairs(held_backfills) do live:cancel_backfill(id, { terminate_runs = true }) end
-    local held = {}
-    for _, r in ipairs(live:runs { tags = HOLD, statuses = { "QUEUED" }, limit = 100 }) do
-      held[#held + 1] = r.run_id
-    end
-    if #held > 0 then live:terminate_runs(held) end
+    H.cancel_held(live)
     -- the recording started and stopped other_schedule and other_sensor on the live server;
     -- a sensor tick under way at the stop writes the sensor's RUNNING state back (Dagster's
     -- sensor daemon keeps the state it read): leave both stopped for the files after this one

@@ -308,7 +308,8 @@ describe("backfills", function()
   end)
 
   it("times out with the backfill's id and last status", function()
-    local id = client:backfill { assets = { "region_slow" }, partitions = { "eu" } }
+    -- its run held in the queue (H.HOLD): the backfill stays REQUESTED
+    local id = client:backfill { assets = { "region_slow" }, partitions = { "eu" }, tags = H.HOLD }
     local e = H.catch(client.wait_for_backfill, client, id, { timeout = 1 })
     assert.equal("TimeoutError", e.name)
     assert.equal(id, e.backfill_id)
@@ -349,7 +350,9 @@ describe("a backfill launch whose answer is lost", function()
     local ok, res = pcall(function()
       local c = dagster.client(("http://127.0.0.1:%d/first"):format(proxy.port),
         { retries = 3, retry_delay = 0.2, timeout = 60 })
-      local id = c:backfill { job = "daily_job", partitions = { "2026-11-07" }, tags = { spec = "once" } }
+      -- (its run held in the queue, H.HOLD: the backfill is what counts, not its work)
+      local id = c:backfill { job = "daily_job", partitions = { "2026-11-07" },
+        tags = { spec = "once", ["dagster-lua/hold"] = "1" } }
       local launches = {}
       for line in (H.slurp(proxy.portfile .. ".log") or ""):gmatch("[^\n]+") do
         local r = dagster.json.decode(line)
@@ -369,6 +372,7 @@ describe("a backfill launch whose answer is lost", function()
       if b.tags["dagster-lua/submission_id"] == sid then with[#with + 1] = b.id end
     end
     assert.same({ res.id }, with)
+    H.cancel_backfill_for_good(direct, res.id, STOP)
     direct:wait_for_backfill(res.id, { timeout = 180 })
   end)
 end)

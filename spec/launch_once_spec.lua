@@ -63,13 +63,17 @@ end
 
 local UUID = "^%x+%-%x+%-%x+%-%x+%-%x+$"
 
+-- (the runs are held in the queue, H.HOLD: that a run exists is what counts, not its work)
 describe("a launch whose answer is lost", function()
   local proxy, direct
   setup(function()
     proxy = start_proxy()
     direct = H.client({ timeout = 60 })
   end)
-  teardown(function() stop_proxy(proxy) end)
+  teardown(function()
+    stop_proxy(proxy)
+    H.cancel_held(direct)
+  end)
 
   local function through(segment)
     return dagster.client(("http://127.0.0.1:%d/%s"):format(proxy.port, segment),
@@ -77,7 +81,7 @@ describe("a launch whose answer is lost", function()
   end
 
   it("returns the run, and exactly one run carries its submission id, when the first answer is dropped", function()
-    local run_id = through("first"):submit_job_execution("succeed_job")
+    local run_id = through("first"):submit_job_execution("succeed_job", { tags = H.HOLD })
     assert.matches(UUID, run_id)
     local seen = launches(proxy, "first")
     assert.is_true(#seen >= 1, "the proxy saw no launch")
@@ -89,7 +93,7 @@ describe("a launch whose answer is lost", function()
   end)
 
   it("returns the one run it finds by tag when every launch answer is dropped", function()
-    local run_id = through("all"):submit_job_execution("succeed_job")
+    local run_id = through("all"):submit_job_execution("succeed_job", { tags = H.HOLD })
     assert.matches(UUID, run_id)
     local seen = launches(proxy, "all")
     local sid = submission_of(direct, run_id)
@@ -104,7 +108,7 @@ describe("a launch whose answer is lost", function()
     -- first is still on its way to being made
     local c = dagster.client(("http://127.0.0.1:%d/late1"):format(proxy.port),
       { retries = 3, retry_delay = 0.2, timeout = 60, attempt_timeout = 1 })
-    local run_id = c:submit_job_execution("succeed_job")
+    local run_id = c:submit_job_execution("succeed_job", { tags = H.HOLD })
     assert.matches(UUID, run_id)
     local sid = submission_of(direct, run_id)
     local held = 0
@@ -122,7 +126,7 @@ describe("a launch whose answer is lost", function()
     -- (3 s) before the server gets it; the error carries its submission id
     local c = dagster.client(("http://127.0.0.1:%d/late2"):format(proxy.port),
       { retries = 0, timeout = 60, attempt_timeout = 1 })
-    local ok, e = pcall(c.submit_job_execution, c, "succeed_job")
+    local ok, e = pcall(c.submit_job_execution, c, "succeed_job", { tags = H.HOLD })
     assert.is_false(ok, "the launch did not time out")
     assert.equal("TimeoutError", e.name, tostring(e))
     local sid = e.submission_id

@@ -67,6 +67,20 @@ function H.make_it_hold(what, change, holds, timeout)
   end, timeout or 30, 0)
 end
 
+-- Tags of a launch whose run is never started: scripts/dagster-up holds runs tagged
+-- dagster-lua/hold in the queue (a tag limit of 0). For a spec that needs a launch, or the
+-- run it makes, but not the run's work (each run costs the machine about 2 s of CPU).
+H.HOLD = { ["dagster-lua/hold"] = "1" }
+
+-- the held runs still QUEUED, canceled (at once: a queued run has no process to stop)
+function H.cancel_held(client)
+  local ids = {}
+  for _, r in ipairs(client:runs { tags = H.HOLD, statuses = { "QUEUED" }, limit = 1000 }) do
+    ids[#ids + 1] = r.run_id
+  end
+  if #ids > 0 then client:terminate_runs(ids) end
+end
+
 -- Cancels backfill `id` (opts as for cancel_backfill) so that the cancel holds: CANCELING or
 -- CANCELED (H.make_it_hold)
 function H.cancel_backfill_for_good(client, id, opts)
