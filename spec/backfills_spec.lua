@@ -351,8 +351,9 @@ describe("a backfill launch whose answer is lost", function()
       local c = dagster.client(("http://127.0.0.1:%d/first"):format(proxy.port),
         { retries = 3, retry_delay = 0.2, timeout = 60 })
       -- (its run held in the queue, H.HOLD: the backfill is what counts, not its work)
-      local id = c:backfill { job = "daily_job", partitions = { "2026-11-07" },
-        tags = { spec = "once", ["dagster-lua/hold"] = "1" } }
+      local tags = { spec = "once" }
+      for k, v in pairs(H.HOLD) do tags[k] = v end
+      local id = c:backfill { job = "daily_job", partitions = { "2026-11-07" }, tags = tags }
       local launches = {}
       for line in (H.slurp(proxy.portfile .. ".log") or ""):gmatch("[^\n]+") do
         local r = dagster.json.decode(line)

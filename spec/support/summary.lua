@@ -43,9 +43,7 @@ return function(options)
     for _, kind in ipairs({ "failures", "errors", "pendings" }) do
       for _, f in ipairs(handler[kind] or {}) do
         local trace = f.trace or {}
-        local message = f.message
-        if type(message) ~= "string" then message = tostring(message) end
-        message = (message or ""):match("^[^\n]*"):sub(1, 300)
+        local message = tostring(f.message):match("^[^\n]*"):sub(1, 300)
         out[#out + 1] = ("%s:%d: %s: %s"):format(trace.short_src or "?", trace.currentline or 0,
           f.name or "?", message)
       end

@@ -280,17 +280,16 @@ function PB:launch(what, fn, o)
   local intent = j.intents[lkey]
   local sid = intent and intent.sid
   if sid then                                   -- an intent without a result: settle it
-    local found = self.client:find_submission(sid, { kind = kind })
     -- Not there yet is not "never sent": a process killed during its request leaves the
     -- server to finish it, and a resume can ask before the run or backfill exists. It is
-    -- looked for again until the intent is SETTLE_AFTER seconds old, then made.
+    -- looked for until the intent is SETTLE_AFTER seconds old, then made.
     local t = tonumber(intent.time)
-    local left = t and t + SETTLE_AFTER - os.time() or 0
-    if not found and left > 0 then
+    local left = math.max(t and t + SETTLE_AFTER - os.time() or 0, 0)
+    if left > 0 then
       self:say("  %s", self:paint("90", ("looking for what the interrupted run may have " ..
         "launched (%s), for up to %d s"):format(what, left)))
-      found = self.client:find_submission(sid, { kind = kind, wait = left })
     end
+    local found = self.client:find_submission(sid, { kind = kind, wait = left })
     id = found and found.id
     if id then
       self:say("  %s", self:paint("90", "found what was launched before the interruption: " .. id))
