@@ -155,7 +155,7 @@ describe("terminate_run and terminate_runs", function()
 
   local function started_slow_run()
     local run_id = client:submit_job_execution("slow_job")
-    H.wait_until("slow_job to start", function() return client:get_run_status(run_id) == "STARTED" end, 90)
+    H.wait_step_started(client, run_id, 90)
     return run_id
   end
 

@@ -132,6 +132,7 @@ end)
         local r = runs_tagged("spec", tag)[1]
         return r and r.status == "STARTED" and r
       end, 120, 0.2)
+      H.wait_step_started(client, run.run_id)
       client:terminate_run(run.run_id)
       local code = H.wait_until("the playbook to end", function()
         return tonumber(H.slurp(codefile) or "")

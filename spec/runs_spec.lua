@@ -73,7 +73,7 @@ describe("runs against a real Dagster", function()
   -- the setup's runs finished, `slow` canceled (for the cases that read them so)
   local function settled()
     if not FINAL[client:get_run_status(slow)] then
-      H.wait_until("slow_job to start", function() return client:get_run_status(slow) == "STARTED" end, 90)
+      H.wait_step_started(client, slow, 90)
       client:terminate_run(slow)
     end
     local want = { [ok] = "SUCCESS", [fail] = "FAILURE", [sel] = "SUCCESS", [cfg] = "SUCCESS",
@@ -146,7 +146,7 @@ describe("runs against a real Dagster", function()
     end)
 
     it("follows a terminated run to CANCELED", function()
-      H.wait_until("slow_job to start", function() return client:get_run_status(slow) == "STARTED" end, 90)
+      H.wait_step_started(client, slow, 90)
       client:terminate_run(slow)
       local status, run = client:wait_for_run(slow, { timeout = 60 })
       assert.equal("CANCELED", status)
