@@ -225,11 +225,13 @@ describe("backfills", function()
 
   it("cancels: the runs in flight are canceled and nothing more is launched", function()
     local id = client:backfill { assets = { "region_slow" }, all_partitions = true }
-    H.wait_until("a run of the backfill to start", function()
-      for _, r in ipairs(client:get_backfill(id).runs) do
-        if r.status == "STARTED" then return true end
-      end
+    -- its three runs (the daemon launches them together) each with its step started: Dagster
+    -- 1.10 can lose a termination sent as a run starts (H.wait_step_started)
+    local runs = H.wait_until("the backfill's three runs", function()
+      local rs = client:get_backfill(id).runs
+      return #rs == 3 and rs
     end, 120)
+    for _, r in ipairs(runs) do H.wait_step_started(client, r.run_id, 120) end
     local t0 = H.now()
     H.cancel_backfill_for_good(client, id)  -- (a lost cancel was seen under make asan)
     local status, b = client:wait_for_backfill(id, { timeout = 120 })

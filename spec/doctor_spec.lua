@@ -209,9 +209,8 @@ describe("play doctor", function()
     -- put back: the daemon goes on and takes the queued runs
     H.signal_group("CONT", g)
     assert.equal("SUCCESS", H.wait_run(client, queued, 60))
-    H.wait_until("the freed pool to let the blocked run start", function()
-      return client:get_run_status(blocked) ~= "QUEUED"
-    end, 60, 0.5)
+    -- its op running (a termination sent as the run starts can be lost by Dagster 1.10)
+    wait_pid(HOME .. "/pool-" .. blocked .. ".pid", "the freed pool to let the blocked run's op start")
     client:terminate_run(blocked)
     H.wait_run(client, blocked, 60)
     out, err, code = H.play(dir, "doctor --check pools --check backfills --check unloadable " .. flags)

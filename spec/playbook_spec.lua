@@ -128,9 +128,8 @@ end)
       -- its exit status, once it ends, from a shell around it
       H.run(("(%s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 &"):format(
         H.play_cmd(dir, "run slow_job --wait --tag spec=" .. tag), H.quote(out), H.quote(codefile)))
-      local run = H.wait_until("the run to start", function()
-        local r = runs_tagged("spec", tag)[1]
-        return r and r.status == "STARTED" and r
+      local run = H.wait_until("the run to be launched", function()
+        return runs_tagged("spec", tag)[1]
       end, 120, 0.2)
       H.wait_step_started(client, run.run_id)
       client:terminate_run(run.run_id)

@@ -23,10 +23,10 @@ describe("client:stop_runs", function()
     os.execute("rm -rf " .. H.quote(dir))
   end)
 
+  -- a run whose nap_op has started (a termination sent as soon as a run is STARTED can be
+  -- lost by Dagster 1.10: H.wait_step_started)
   local function started(id)
-    H.wait_until("run " .. id .. " to start", function()
-      return client:get_run_status(id) == "STARTED"
-    end, 180, 0.2)
+    H.wait_step_started(client, id, 180)
     return id
   end
 

@@ -108,13 +108,16 @@ end
 
 -- waits until run_id's first step has started (its STEP_START event), for a spec that then
 -- terminates the run: Dagster 1.10.21 can lose a termination sent as soon as a run reports
--- STARTED, the run going on in CANCELING to its end (seen in CI, and in 1 of 8 tries here),
--- where one sent once a step ran was never lost (8 of 8)
+-- STARTED, the run going on in CANCELING to its end (seen in CI three times, and in 1 of 8
+-- tries here), where one sent once a step ran was never lost (8 of 8)
 function H.wait_step_started(client, run_id, timeout)
+  local cursor                                 -- where the last poll's events ended
   H.wait_until("a step of run " .. run_id .. " to start", function()
-    for ev in client:events(run_id) do
+    local each, state = client:events(run_id, { cursor = cursor })
+    for ev in each, state do
       if ev.event_type == "STEP_START" then return true end
     end
+    cursor = state.cursor or cursor
   end, timeout or 120, 0.2)
 end
 
