@@ -6,8 +6,9 @@
 -- A run is held in QUEUED deterministically by stopping the daemon's process group (SIGSTOP: the
 -- supervisor, the daemon, and the code server the daemon spawned for file_loc) and continuing it
 -- (SIGCONT). A daemon stopped in the middle of a write holds SQLite's lock, and the launch made
--- while it is stopped then fails with "database is locked" after SQLite's busy timeout (5 s):
--- launch_while_stopped lets the daemon go on and stops it again, and launches again.
+-- while it is stopped then fails with "database is locked" after SQLite's busy timeout (5 s,
+-- 30 s from Dagster 1.13), or runs out of time first: H.launch_while_stopped lets the daemon go
+-- on and stops it again, and launches again.
 local dagster = require "dagster"
 local H = require "helper"
 

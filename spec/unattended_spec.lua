@@ -199,7 +199,7 @@ describe("unattended playbooks", function()
   end
 
   describe("one process per journal", function()
-    it("exits 75 within a second for a second process, --resume or --fresh or neither, naming the holder; one run, one process's journal", function()
+    it("exits 75 at once for a second process, --resume or --fresh or neither, naming the holder; one run, one process's journal", function()
       local dir, tag = tmpdir(), unique()
       local journal = dir .. "/nap.jsonl"
       local args = ([[run nap_job --wait --tag spec=%s --config-json '{"ops":{"nap_op":{"config":{"seconds":1}}}}' --journal %s]])
@@ -211,17 +211,23 @@ describe("unattended playbooks", function()
         return first.code() or (h and h.pid == first.pid)
       end, 60, 0.02)
       assert.is_nil(first.code(), first.output())
+      local took = {}
       for _, extra in ipairs { "", "--resume", "--fresh" } do
-        local _, err, code, took = play(dir, args .. " " .. extra)
+        local _, err, code, t = play(dir, args .. " " .. extra)
+        took[extra] = t
         assert.equal(75, code, err)
-        assert.is_true(took < 1, ("%s: %.2f s"):format(extra, took))
         assert.matches(("play run: the journal %s is in use by pid %d on %s since %%d+%%-%%d+%%-%%d+ [%%d:]+: play run nap_job %%-%%-wait %%-%%-tag spec=%s %%-%%-config%%-json .* %%-%%-journal %s; try later, or pass %%-%%-wait%%-lock DURATION")
           :format(journal:gsub("%p", "%%%0"), first.pid, host:gsub("%p", "%%%0"), tag:gsub("%p", "%%%0"),
             journal:gsub("%p", "%%%0")), err)
       end
-      -- a dry run takes no lock: it goes on while the first runs, and writes nothing
-      local _, err, code = play(dir, args .. " --dry-run")
+      -- a dry run takes no lock: it goes on while the first runs, and writes nothing. Its time
+      -- is what a process costs here (over a second under make asan, both cores busy): each
+      -- 75 came at once, not after waiting for the lock
+      local _, err, code, dry = play(dir, args .. " --dry-run")
       assert.equal(0, code, err)
+      for extra, t in pairs(took) do
+        assert.is_true(t < dry + 1, ("%q: %.2f s, a dry run %.2f s"):format(extra, t, dry))
+      end
       assert.equal(0, first.wait(), first.output())
       assert.equal(1, #client:runs { tags = { spec = tag } })
       local recs = records(journal)
@@ -297,7 +303,9 @@ describe("unattended playbooks", function()
         play_env(dir), dir .. "/waiter")
       local _, err, code, took = play(dir, ("%s --wait-lock 0.5s --journal %s"):format(PROBE, journal))
       assert.equal(75, code, err)
-      assert.is_true(took >= 0.5 and took < 1.5, took)
+      -- it waited its half second, and gave up before the holder let go (which a process
+      -- start, over a second under make asan, would make a bound in seconds flaky)
+      assert.is_true(took >= 0.5, took)
       assert.matches("in use by pid " .. holder.pid .. " .*%(waited 0%.5s%)", err)
       assert.is_nil(holder.code())
       assert.is_nil(waiter.code(), waiter.output())   -- it waits
