@@ -301,11 +301,12 @@ end
 -- goes on and is stopped again, up to 5 times; a launch whose answer was lost so may still be
 -- made once the lock is let go: it is found by its submission id and canceled.
 function H.launch_while_stopped(client, g, job)
-  local quick = require("dagster").client(client.url, { timeout = 10 })
+  local dagster = require "dagster"
+  local quick = dagster.client(client.url, { timeout = 10 })
   local last
-  for i = 1, 5 do
+  for _ = 1, 5 do
     assert(H.signal_group("STOP", g), "the daemon's group could not be stopped")
-    local sid = ("while-stopped-%d-%d-%d"):format(os.time(), math.random(1e9), i)
+    local sid = dagster.submission_id()
     local launched = false
     local ok, res = pcall(function()
       quick:unloadable_instigators()
@@ -314,7 +315,7 @@ function H.launch_while_stopped(client, g, job)
     end)
     if ok then return res end
     H.signal_group("CONT", g)
-    local timed_out = type(res) == "table" and res.name == "TimeoutError"
+    local timed_out = dagster.Error.is(res, "TimeoutError")
     if not (timed_out or tostring(res):find("database is locked", 1, true)) then error(res, 0) end
     if launched then   -- (a request cut off can still be under way at the server)
       local lost = client:find_submission(sid, { kind = "run", wait = timed_out and 35 or 1 })
