@@ -9,6 +9,16 @@
 **                               retry_after: a 4xx or 5xx's Retry-After in seconds, or nil)
 **                            -> nil, err                      (no HTTP answer: err is a
 **                                                              dagster.Error)
+**   session:graphql(url, head, variables [, fresh [, timeout]])
+**                            -> data                          (an answer 200 whose JSON has
+**                                                              a table `data` and no `errors`)
+**                            -> nil, <what session:post returns> (any other answer, or none)
+**                            -> false                         (nothing sent: called from a
+**                                                              coroutine, or the variables
+**                                                              cannot be encoded)
+**                            POSTs head .. ',"variables":' .. encode(variables) .. '}' (head
+**                            .. '}' when variables is nil), with the session's `encode` and
+**                            `decode` options: a GraphQL request's common case in one call
 **   session:close()          (also __gc and __close; harmless twice)
 **   http.version()           -> "libcurl/7.88.1 OpenSSL/3.0.x ..."
 **
@@ -56,6 +66,8 @@ typedef struct Sink {
 
 typedef struct Session {
   CURL *curl;                   /* NULL when closed */
+  char *req;                    /* graphql's request body, kept between calls */
+  size_t reqcap;
   long timeout_ms, connect_ms;  /* the session's own limits */
   struct curl_slist *headers;
   char *url;                    /* the URL last given to curl (set again only when it changes) */
@@ -160,6 +172,7 @@ static int s_close (lua_State *L) {
   if (s->curl) { curl_easy_cleanup(s->curl); s->curl = NULL; }
   if (s->headers) { curl_slist_free_all(s->headers); s->headers = NULL; }
   free(s->url); s->url = NULL;
+  free(s->req); s->req = NULL; s->reqcap = 0;
   free(s->sink.buf); s->sink.buf = NULL; s->sink.len = s->sink.cap = 0;
   return 0;
 }
@@ -258,6 +271,22 @@ static void set_userinfo (lua_State *L, CURL *curl, const char *userinfo) {
 }
 
 
+/* the session's JSON codec: user values of the userdata (session at index 2) */
+#define UV_ENCODE	1
+#define UV_DECODE	2
+
+static void set_codec (lua_State *L, const char *key, int uv) {
+  if (lua_getfield(L, 1, key) != LUA_TNIL) {
+    if (!lua_isfunction(L, -1))
+      luaL_error(L, "bad option '%s' to 'session' (function expected, got %s)", key,
+                 luaL_typename(L, -1));
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 2, uv);
+  }
+  lua_pop(L, 1);
+}
+
+
 /*
 ** http.session(opts) -> session. The userdata is created closed, given its metatable, and
 ** only then does it acquire the easy handle and header list.
@@ -270,7 +299,7 @@ static int l_session (lua_State *L) {
   if (lua_isnoneornil(L, 1)) { lua_settop(L, 0); lua_newtable(L); }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  s = (Session *)lua_newuserdatauv(L, sizeof(Session), 0);
+  s = (Session *)lua_newuserdatauv(L, sizeof(Session), 2);  /* encode, decode */
   memset(s, 0, sizeof(*s));
   luaL_setmetatable(L, SESSION_MT);
   lua_insert(L, 1);          /* session at 1... */
@@ -319,6 +348,8 @@ static int l_session (lua_State *L) {
   curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   if (lua_getfield(L, 1, "userinfo") != LUA_TNIL)
     set_userinfo(L, s->curl, luaL_checkstring(L, -1));
+  set_codec(L, "encode", UV_ENCODE);
+  set_codec(L, "decode", UV_DECODE);
   lua_pushvalue(L, 2);
   return 1;
 }
@@ -479,21 +510,16 @@ static void set_limits (lua_State *L, int arg, CURL *easy, const Session *s) {
 
 
 /*
-** session:post(url, body [, fresh [, timeout]]) -> status, body, content_type, retry_after
-** (the Retry-After header of a 4xx or 5xx, in seconds, or nil) | nil, err
+** One POST of body to url on the session's handle, with the limits of the timeout argument
+** at index `targ` (see set_limits): the answer is left in the sink.
 */
-static int s_post (lua_State *L) {
-  Session *s = checksession(L, 1);
-  size_t blen;
-  const char *url = luaL_checkstring(L, 2);
-  const char *body = luaL_checklstring(L, 3, &blen);
-  long fresh = lua_toboolean(L, 4);
+static CURLcode perform (lua_State *L, Session *s, const char *url, const char *body,
+                         size_t blen, int fresh, int targ) {
   CURLcode rc;
-  int n;
   sighandler old;
-  set_limits(L, 5, s->curl, s);
+  set_limits(L, targ, s->curl, s);
   sink_reset(&s->sink);
-  curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
+  curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, (long)fresh);
   if (s->url == NULL || strcmp(s->url, url) != 0) {
     char *copy = strdup(url);
     if (copy == NULL) luaL_error(L, "not enough memory");
@@ -502,14 +528,123 @@ static int s_post (lua_State *L) {
     s->url = copy;
   }
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-  curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays on the stack */
+  curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays alive meanwhile */
   old = catch_sigint();
   rc = curl_easy_perform(s->curl);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
-  n = push_outcome(L, s->curl, rc, &s->sink);
-  sink_trim(&s->sink);
   release_sigint(old);
+  return rc;
+}
+
+
+/*
+** session:post(url, body [, fresh [, timeout]]) -> status, body, content_type, retry_after
+** (the Retry-After header of a 4xx or 5xx, in seconds, or nil) | nil, err
+*/
+static int s_post (lua_State *L) {
+  Session *s = checksession(L, 1);
+  size_t blen;
+  const char *url = luaL_checkstring(L, 2);
+  const char *body = luaL_checklstring(L, 3, &blen);
+  CURLcode rc = perform(L, s, url, body, blen, lua_toboolean(L, 4), 5);
+  int n = push_outcome(L, s->curl, rc, &s->sink);
+  sink_trim(&s->sink);
   return n;
+}
+
+
+/* makes room for n bytes of graphql's request body */
+static char *req_room (lua_State *L, Session *s, size_t n) {
+  if (n > s->reqcap) {
+    char *p = (char *)realloc(s->req, n);
+    if (p == NULL) luaL_error(L, "not enough memory");
+    s->req = p;
+    s->reqcap = n;
+  }
+  return s->req;
+}
+
+
+#define VARS_KEY  ",\"variables\":"
+
+/*
+** session:graphql(url, head, variables [, fresh [, timeout]]): see the head of this file.
+** Only the main thread sends: a coroutine's request goes through the caller's own path
+** (dagster.concurrent, which runs a task's transfers on a multi handle). Variables that the
+** encoder refuses are left for the caller to encode again, and raise at its level.
+*/
+static int s_graphql (lua_State *L) {
+  Session *s = checksession(L, 1);
+  size_t ulen, hlen, vlen = 0, blen;
+  const char *url = luaL_checklstring(L, 2, &ulen);
+  const char *head = luaL_checklstring(L, 3, &hlen);
+  const char *vars = NULL;
+  int fresh = lua_toboolean(L, 5), status;
+  char *body;
+  CURLcode rc;
+  lua_settop(L, 6);
+  if (!lua_pushthread(L)) {  /* a coroutine */
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (!lua_isnil(L, 4)) {
+    if (lua_getiuservalue(L, 1, UV_ENCODE) != LUA_TFUNCTION)
+      luaL_error(L, "this dagster.http session has no 'encode' option");
+    lua_pushvalue(L, 4);
+    status = lua_pcall(L, 1, 1, 0);  /* 7: the variables' JSON, or a message */
+    if (status == LUA_ERRMEM) return lua_error(L);
+    if (status != LUA_OK || !lua_isstring(L, 7)) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    vars = lua_tolstring(L, 7, &vlen);
+  }
+  if (lua_getiuservalue(L, 1, UV_DECODE) != LUA_TFUNCTION)  /* 7 or 8 */
+    luaL_error(L, "this dagster.http session has no 'decode' option");
+  blen = hlen + (vars ? sizeof(VARS_KEY) - 1 + vlen : 0) + 1;
+  body = req_room(L, s, blen);
+  memcpy(body, head, hlen);
+  if (vars) {
+    memcpy(body + hlen, VARS_KEY, sizeof(VARS_KEY) - 1);
+    memcpy(body + hlen + sizeof(VARS_KEY) - 1, vars, vlen);
+  }
+  body[blen - 1] = '}';
+  rc = perform(L, s, url, body, blen, fresh, 6);
+  if (rc == CURLE_OK) {
+    long code = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code == 200) {  /* the common case: decode it here */
+      int t = lua_gettop(L);  /* decode */
+      lua_pushlstring(L, s->sink.buf ? s->sink.buf : "", s->sink.len);
+      sink_trim(&s->sink);
+      lua_pushvalue(L, t);
+      lua_pushvalue(L, t + 1);
+      lua_call(L, 1, 1);  /* decode body -> body doc; raises only for memory */
+      if (lua_istable(L, -1) && lua_getfield(L, -1, "errors") == LUA_TNIL) {
+        lua_pop(L, 1);
+        if (lua_getfield(L, -1, "data") == LUA_TTABLE) return 1;
+        lua_pop(L, 1);
+      }
+      lua_settop(L, t + 1);  /* body: answered as session:post does, for the caller's reader */
+      lua_pushnil(L);
+      lua_pushinteger(L, code);
+      lua_rotate(L, -3, 2);  /* nil, status, body */
+      {
+        char *ctype = NULL;
+        curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ctype);
+        if (ctype) lua_pushstring(L, ctype); else lua_pushnil(L);
+      }
+      lua_pushnil(L);  /* no Retry-After below 400 */
+      return 5;
+    }
+  }
+  lua_pushnil(L);
+  {
+    int n = push_outcome(L, s->curl, rc, &s->sink);
+    sink_trim(&s->sink);
+    return n + 1;
+  }
 }
 
 
@@ -760,6 +895,7 @@ static const luaL_Reg meta[] = {
 
 static const luaL_Reg methods[] = {
   {"post",  s_post},
+  {"graphql", s_graphql},
   {"close", s_close},
   {NULL, NULL}
 };

@@ -386,3 +386,74 @@ describe("custom headers over plain http", function()
     assert.equal("", err)
   end)
 end)
+
+-- session:graphql, the transport's one call for a request's common case (the client's
+-- every first attempt): what it sends, that only a clean answer comes back as data, and
+-- that everything else comes back as session:post gives it, for the client's readers.
+describe("session:graphql", function()
+  local http = require "dagster.http"
+  local json = dagster.json
+  local srv, session
+  setup(function()
+    srv = start_server()
+    session = http.session { timeout = 5, encode = json.encode, decode = json.decode }
+  end)
+  teardown(function() session:close(); stop_server(srv) end)
+
+  local function url(path) return base(srv) .. path .. "/graphql" end
+
+  it("sends head, the variables and the closing brace, and returns a clean answer's data", function()
+    local data = session:graphql(url("/ok/gq1"), '{"query":"q"', { runId = "r-1", n = 2 })
+    assert.same({ version = "fault" }, data)
+    data = session:graphql(url("/ok/gq2"), '{"query":"q"', nil, true, 3)
+    assert.same({ version = "fault" }, data)
+    assert.equal('{"query":"q","variables":{"n":2,"runId":"r-1"}}', requests_to(srv, "/ok/gq1/graphql")[1].body)
+    assert.equal('{"query":"q"}', requests_to(srv, "/ok/gq2/graphql")[1].body)
+  end)
+
+  it("gives back any other answer after a nil, as session:post gives it", function()
+    for _, mode in ipairs { "topgqlerr", "badjson", "nodata", "empty", "html502", "401errors" } do
+      local got = table.pack(session:graphql(url("/" .. mode), '{"query":"q"', { a = 1 }))
+      local want = table.pack(session:post(url("/" .. mode), '{"query":"q","variables":{"a":1}}'))
+      assert.equal(nil, got[1], mode)
+      assert.equal(want.n + 1, got.n, mode)
+      for i = 1, want.n do assert.equal(want[i], got[i + 1], mode .. " value " .. i) end
+      assert.is_number(got[2], mode)
+    end
+  end)
+
+  it("gives back a transport failure after a nil: nil, nil, the dagster.Error", function()
+    local dead = http.session { timeout = 2, encode = json.encode, decode = json.decode }
+    local got = table.pack(dead:graphql("http://127.0.0.1:" .. srv.ports.closed .. "/graphql",
+      '{"query":"q"', nil))
+    dead:close()
+    assert.equal(3, got.n)
+    assert.is_nil(got[1])
+    assert.is_nil(got[2])
+    assert.is_true(dagster.Error.is(got[3], "ConnectionError"), tostring(got[3]))
+  end)
+
+  it("sends nothing from a coroutine, nor for variables its encoder refuses: false", function()
+    local co = coroutine.wrap(function() return session:graphql(url("/ok/gq3"), '{"query":"q"', nil) end)
+    assert.equal(false, co())
+    assert.equal(false, session:graphql(url("/ok/gq4"), '{"query":"q"', { f = print }))
+    assert.equal(false, session:graphql(url("/ok/gq4"), '{"query":"q"', { s = "\xff" }))
+    assert.same({}, requests_to(srv, "/ok/gq3/graphql"))
+    assert.same({}, requests_to(srv, "/ok/gq4/graphql"))
+  end)
+
+  it("needs the session's encode and decode options", function()
+    local bare = http.session { timeout = 2 }
+    local ok, e = pcall(bare.graphql, bare, url("/ok/gq5"), '{"query":"q"', { a = 1 })
+    assert.is_false(ok)
+    assert.matches("no 'encode' option", e)
+    ok, e = pcall(bare.graphql, bare, url("/ok/gq5"), '{"query":"q"', nil)
+    assert.is_false(ok)
+    assert.matches("no 'decode' option", e)
+    bare:close()
+    assert.same({}, requests_to(srv, "/ok/gq5/graphql"))
+    ok, e = pcall(http.session, { encode = "json" })
+    assert.is_false(ok)
+    assert.matches("bad option 'encode' to 'session' %(function expected, got string%)", e)
+  end)
+end)

@@ -120,7 +120,7 @@ function Client.new(hostname, opts)
     timeout = attempt_timeout, connect_timeout = o.connect_timeout, headers = o.headers,
     userinfo = userinfo,
     insecure = o.insecure, cainfo = o.cainfo, max_response_bytes = o.max_response_bytes,
-    user_agent = o.user_agent,
+    user_agent = o.user_agent, encode = json.encode, decode = json.decode,
   }
   -- the headers (tokens) live only inside the C session: never in this table
   return setmetatable({ url = url, timeout = timeout, attempt_timeout = attempt_timeout,
@@ -262,11 +262,12 @@ end
 -- left until `deadline`. A mutation goes on a fresh connection, so that libcurl cannot
 -- re-send it by itself when a kept-alive connection dies under it.
 -- the time limit of one attempt: attempt_timeout, or what is left until `deadline` when
--- that is less (nil: none); raises TimeoutError when nothing is left
-local function attempt_limit(self, deadline, opname, url)
+-- that is less (nil: none); raises TimeoutError when nothing is left. `now`: the clock as
+-- the caller has just read it (read here when not given)
+local function attempt_limit(self, deadline, opname, url, now)
   local limit = self.attempt_timeout > 0 and self.attempt_timeout or nil
   if deadline then
-    local left = deadline - self:_now()
+    local left = deadline - (now or self:_now())
     if left <= 0 then
       error(E.new("TimeoutError", fmt("%s: no time left for a request to %s (timeout %g s)",
         opname, url, self.timeout), { url = url, operation = opname,
@@ -314,56 +315,58 @@ end
 
 local NO_CALL = {}
 
--- Sends one GraphQL operation; returns `data`, or raises a dagster.Error. Queries are
--- read-only and are retried on transient failures (self.retries times, with backoff); a
--- mutation is sent once (launches have their own safe retry, see _launch_once), and so is
--- a query with call.once (a wait's round, whose own loop retries). The call ends by
--- call.deadline when given (a self:_now() time) and within self.timeout in any case.
--- call.url sends it elsewhere than self.url (the organization's URL of a Dagster+ client).
-function Client:_execute(document, variables, opname, call)
+-- Sends one GraphQL operation and returns what read(data, self) makes of its `data` (the
+-- method's result; read is called with the client, so that a method's reader can be a
+-- function made once rather than a closure per call; a Lua error inside it is a
+-- ProtocolError, as answer.read says), or `data` itself without read; raises a
+-- dagster.Error. Queries are read-only and are retried on transient failures (self.retries
+-- times, with backoff); a mutation is sent once (launches have their own safe retry, see
+-- _launch_once), and so is a query with call.once (a wait's round, whose own loop
+-- retries). The call ends by call.deadline when given (a self:_now() time) and within
+-- self.timeout in any case. call.url sends it elsewhere than self.url (the organization's
+-- URL of a Dagster+ client).
+function Client:_query(document, variables, opname, read, call)
   call = call or NO_CALL
   local p = prepared[document] or prepare(document)
-  local payload
-  if variables == nil then
-    payload = p.head .. "}"
-  else
-    local ok, vars = pcall(json.encode, variables)
-    if not ok then error(vars, check.caller_level()) end  -- a value JSON cannot carry: the caller's
-    payload = p.head .. ',"variables":' .. vars .. "}"
-  end
   local mutation = p.mutation
   local deadline, t0 = self:_deadline(call.deadline)
-  local retries = (call.once or mutation) and 0 or self.retries
-  local first
+  local data, first
   if not self._gap and call.url == nil then
-    -- every request's common case, flat: one attempt answered with data. Anything else
-    -- goes on in _retry as the failure of its first attempt, never sent again here.
+    -- every request's common case, in one call of the transport: one attempt answered with
+    -- data (session:graphql encodes, sends and decodes). Anything else goes on in _retry
+    -- as the failure of its first attempt, never sent again here; what the session did not
+    -- send (inside a task, or variables it could not encode) goes there as it is.
     local url = self.url
-    local status, body, _, retry_after = concurrent.post(self._session, url, payload,
-      mutation, attempt_limit(self, deadline, opname, url))
-    if status == 200 then  -- answer.decode's common case, inline
-      local doc = json.decode(body)
-      if type(doc) == "table" and doc.errors == nil and type(doc.data) == "table" then
-        return doc.data
-      end
+    local status, body, _, retry_after
+    data, status, body, _, retry_after = self._session:graphql(url, p.head, variables,
+      mutation, attempt_limit(self, deadline, opname, url, t0))
+    if data == nil then
+      local ok
+      ok, first = pcall(outcome, self, opname, url, status, body, retry_after)
+      if ok then data = first end
     end
-    local ok
-    ok, first = pcall(outcome, self, opname, url, status, body, retry_after)
-    if ok then return first end
   end
-  return self:_retry(t0, deadline, retries, nil, first,
-    self._attempt, self, payload, opname, mutation, deadline, call.url)
-end
-
--- _execute, then answer.read: one operation whose answer read() turns into the method's
--- result. call: {once =, deadline =} as for _execute.
--- read(data, self) is called with the client, so that a method's reader can be a function
--- made once rather than a closure per call.
-function Client:_query(document, variables, opname, read, call)
-  local data = self:_execute(document, variables, opname, call)
+  if not data then
+    local payload
+    if variables == nil then
+      payload = p.head .. "}"
+    else
+      local ok, vars = pcall(json.encode, variables)
+      if not ok then error(vars, check.caller_level()) end  -- a value JSON cannot carry: the caller's
+      payload = p.head .. ',"variables":' .. vars .. "}"
+    end
+    data = self:_retry(t0, deadline, (call.once or mutation) and 0 or self.retries, nil,
+      first, self._attempt, self, payload, opname, mutation, deadline, call.url)
+  end
+  if read == nil then return data end
   local ok, res = pcall(read, data, self)  -- answer.read, inline: every method's path
   if ok then return res end
   answer.unreadable(document, opname, data, res, self.url)
+end
+
+-- _query without a reader: the operation's `data`. call: {once =, deadline =, url =}.
+function Client:_execute(document, variables, opname, call)
+  return self:_query(document, variables, opname, nil, call)
 end
 
 -- Raises the typed error a union member stands for (see answer.typed_error), from inside a
