@@ -575,11 +575,11 @@ static char *req_room (lua_State *L, Session *s, size_t n) {
 */
 static int s_graphql (lua_State *L) {
   Session *s = checksession(L, 1);
-  size_t ulen, hlen, vlen = 0, blen;
-  const char *url = luaL_checklstring(L, 2, &ulen);
+  size_t hlen, vlen = 0, blen;
+  const char *url = luaL_checkstring(L, 2);
   const char *head = luaL_checklstring(L, 3, &hlen);
   const char *vars = NULL;
-  int fresh = lua_toboolean(L, 5), status;
+  int fresh = lua_toboolean(L, 5), status, n;
   char *body;
   CURLcode rc;
   lua_settop(L, 6);
@@ -615,36 +615,19 @@ static int s_graphql (lua_State *L) {
     long code = 0;
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     if (code == 200) {  /* the common case: decode it here */
-      int t = lua_gettop(L);  /* decode */
       lua_pushlstring(L, s->sink.buf ? s->sink.buf : "", s->sink.len);
-      sink_trim(&s->sink);
-      lua_pushvalue(L, t);
-      lua_pushvalue(L, t + 1);
-      lua_call(L, 1, 1);  /* decode body -> body doc; raises only for memory */
-      if (lua_istable(L, -1) && lua_getfield(L, -1, "errors") == LUA_TNIL) {
-        lua_pop(L, 1);
-        if (lua_getfield(L, -1, "data") == LUA_TTABLE) return 1;
-        lua_pop(L, 1);
+      lua_call(L, 1, 1);  /* decode(body) -> doc; raises only for memory */
+      if (lua_istable(L, -1) && lua_getfield(L, -1, "errors") == LUA_TNIL
+          && lua_getfield(L, -2, "data") == LUA_TTABLE) {
+        sink_trim(&s->sink);
+        return 1;
       }
-      lua_settop(L, t + 1);  /* body: answered as session:post does, for the caller's reader */
-      lua_pushnil(L);
-      lua_pushinteger(L, code);
-      lua_rotate(L, -3, 2);  /* nil, status, body */
-      {
-        char *ctype = NULL;
-        curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ctype);
-        if (ctype) lua_pushstring(L, ctype); else lua_pushnil(L);
-      }
-      lua_pushnil(L);  /* no Retry-After below 400 */
-      return 5;
     }
   }
-  lua_pushnil(L);
-  {
-    int n = push_outcome(L, s->curl, rc, &s->sink);
-    sink_trim(&s->sink);
-    return n + 1;
-  }
+  lua_pushnil(L);  /* then the answer as session:post gives it, for the caller's reader */
+  n = push_outcome(L, s->curl, rc, &s->sink);
+  sink_trim(&s->sink);
+  return n + 1;
 }
 
 

@@ -8,13 +8,14 @@ local H = require "helper"
 
 local catch = H.catch
 
--- the operations a client sends, recorded around Client._execute (the real server answers)
+-- the operations a client sends, recorded around Client._query, every request's way (the
+-- real server answers)
 local function record(client)
   local calls = {}
   local Client = getmetatable(client)
-  client._execute = function(self, doc, vars, opname, once)
+  client._query = function(self, doc, vars, opname, read, call)
     calls[#calls + 1] = { opname = opname, vars = vars }
-    return Client._execute(self, doc, vars, opname, once)
+    return Client._query(self, doc, vars, opname, read, call)
   end
   return calls
 end

@@ -370,24 +370,13 @@ function M.methods(class, names)
   for _, name in ipairs(names) do
     local f = rawget(class, name)
     if type(f) == "function" then
-      local function refuse(self)
-        argerror(1, name, fmt("%s expected, got %s: call it with a colon, client:%s(...)",
-          kind, typename(self), name))
-      end
-      local info = debug.getinfo(f, "u")
-      if not info.isvararg and info.nparams <= 4 then
-        -- a fixed list for a fixed list: no vararg frame on every call (the nils given
-        -- for parameters f lacks are dropped, as f's own call would drop them)
-        rawset(class, name, function(self, a, b, c)
-          if getmetatable(self) ~= class then refuse(self) end
-          return f(self, a, b, c)
-        end)
-      else
-        rawset(class, name, function(self, ...)
-          if getmetatable(self) ~= class then refuse(self) end
-          return f(self, ...)
-        end)
-      end
+      rawset(class, name, function(self, ...)
+        if getmetatable(self) ~= class then
+          argerror(1, name, fmt("%s expected, got %s: call it with a colon, client:%s(...)",
+            kind, typename(self), name))
+        end
+        return f(self, ...)
+      end)
     end
   end
 end
