@@ -876,8 +876,13 @@ def ratio_stats(num, den, key):
     return median(xs), lo, hi, len(xs)
 
 
-def fmt_ratio(med, lo, hi, n):
-    return f"{med:.3f}x", f"{lo:.3f}–{hi:.3f}", str(n)
+def ratio_row(label, stats, tgt=None, op="<="):
+    """A table row for a median ratio (ratio_stats' four values): its target and verdict, or
+    none for context."""
+    med, lo, hi, n = stats
+    t = "—" if tgt is None else f"{'≤' if op == '<=' else '≥'} {tgt}x"
+    v = "(context)" if tgt is None else verdict(med, tgt, op)
+    return (label, t, f"{med:.3f}x", f"{lo:.3f}–{hi:.3f}", str(n), v)
 
 
 def report(res, args):
@@ -918,10 +923,7 @@ def report(res, args):
             ("cold one call: CPU, curl / floor", C, D, "cpu", None, None),
             ("cold one call: peak RSS, curl / floor", C, D, "rss", None, None),
         ]:
-            med, lo, hi, n = ratio_stats(num, den, key)
-            t = "—" if tgt is None else f"{'≤' if op == '<=' else '≥'} {tgt}x"
-            v = "(context)" if tgt is None else verdict(med, tgt, op)
-            rows.append((label, t, *fmt_ratio(med, lo, hi, n), v))
+            rows.append(ratio_row(label, ratio_stats(num, den, key), tgt, op))
     loop = res.get("loop")
     if loop:
         n = res["loop_n"]
@@ -930,9 +932,7 @@ def report(res, args):
                                 (f"{n} calls, whole process: wall, dagster-lua / floor", "wall", None),
                                 (f"{n} calls, whole process: CPU, dagster-lua / floor", "cpu", None),
                                 (f"{n} calls, whole process: peak RSS, dagster-lua / floor", "rss", None)]:
-            med, lo, hi, k = ratio_stats(loop["lua"], loop["floor"], key)
-            rows.append((label, "—" if tgt is None else f"≤ {tgt}x", *fmt_ratio(med, lo, hi, k),
-                         "(context)" if tgt is None else verdict(med, tgt, "<=")))
+            rows.append(ratio_row(label, ratio_stats(loop["lua"], loop["floor"], key), tgt))
         if loop.get("fdec"):
             # issue 22's target: within 1.10x of a floor that also decodes each answer
             for label, num, den, tgt in [
@@ -944,9 +944,7 @@ def report(res, args):
                      "from a Lua loop", "lua", "bare", None)]:
                 if not loop.get(num) or not loop.get(den):
                     continue
-                med, lo, hi, k = ratio_stats(loop[num], loop[den], "loop_cpu")
-                rows.append((label, "—" if tgt is None else f"≤ {tgt}x", *fmt_ratio(med, lo, hi, k),
-                             "(context)" if tgt is None else verdict(med, tgt, "<=")))
+                rows.append(ratio_row(label, ratio_stats(loop[num], loop[den], "loop_cpu"), tgt))
     runs = res.get("runs")
     if runs:
         live = runs.get("wait_live")
