@@ -292,36 +292,59 @@ function H.signal_group(sig, g)
   return os.execute(("kill -%s -%d"):format(sig, g))
 end
 
+-- The instance's SQLite databases whose write lock some process holds (the stopped daemon,
+-- in the middle of a write), a line each with SQLite's message, or "": each is asked for its
+-- write lock without waiting, and let go at once. (They are in WAL mode: reads never wait for
+-- a writer, so only a write would meet such a lock.)
+local LOCK_PROBE = [[
+import glob, os, sqlite3
+for p in sorted(glob.glob(os.environ["DAGSTER_HOME"] + "/**/*.db", recursive=True)):
+    c = sqlite3.connect(p, timeout=0, isolation_level=None)
+    try:
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("ROLLBACK")
+    except sqlite3.OperationalError as e:
+        print(p, e)
+    finally:
+        c.close()
+]]
+function H.locked_databases()
+  local out, err, code = H.run("python3 -", LOCK_PROBE)
+  assert(code == 0, "the lock probe failed: " .. err)
+  return out
+end
+
 -- Stops the daemon's group g and launches `job` while it is stopped; returns the run id, the
--- group left stopped. A daemon stopped in the middle of a write holds that database's lock:
--- the runs' (the launch), or the schedules' and sensors' (a tick being written, which every
--- later read of instigator states or ticks would meet: read here first). The webserver then
--- waits for it for SQLite's busy timeout (5 s before Dagster 1.13, 30 s since) and fails
--- with "database is locked", or the request runs out of its time first. Either way the group
--- goes on and is stopped again, up to 5 times; a launch whose answer was lost so may still be
--- made once the lock is let go: it is found by its submission id and canceled.
+-- group left stopped. A daemon stopped in the middle of a write holds that database's lock
+-- (the runs', the event log's, or the schedules' and sensors' while a tick is written), which
+-- every later write would meet: the webserver waits for SQLite's busy timeout (5 s before
+-- Dagster 1.13, 30 s since) and fails with "database is locked", or the request runs out of
+-- its time first. So the group is let go on and stopped again, up to 5 times, while a
+-- database is locked (H.locked_databases) or the launch fails so; a launch whose answer was
+-- lost so may still be made once the lock is let go: it is found by its submission id and
+-- canceled.
 function H.launch_while_stopped(client, g, job)
   local dagster = require "dagster"
   local quick = dagster.client(client.url, { timeout = 10 })
   local last
   for _ = 1, 5 do
     assert(H.signal_group("STOP", g), "the daemon's group could not be stopped")
-    local sid = dagster.submission_id()
-    local launched = false
-    local ok, res = pcall(function()
-      quick:unloadable_instigators()
-      launched = true
-      return quick:submit_job_execution(job, { submission_id = sid })
-    end)
-    if ok then return res end
-    H.signal_group("CONT", g)
-    local timed_out = dagster.Error.is(res, "TimeoutError")
-    if not (timed_out or tostring(res):find("database is locked", 1, true)) then error(res, 0) end
-    if launched then   -- (a request cut off can still be under way at the server)
+    local held = H.locked_databases()
+    if held == "" then
+      local sid = dagster.submission_id()
+      local ok, res = pcall(quick.submit_job_execution, quick, job, { submission_id = sid })
+      if ok then return res end
+      H.signal_group("CONT", g)
+      local timed_out = dagster.Error.is(res, "TimeoutError")
+      if not (timed_out or tostring(res):find("database is locked", 1, true)) then error(res, 0) end
+      -- (a request cut off can still be under way at the server)
       local lost = client:find_submission(sid, { kind = "run", wait = timed_out and 35 or 1 })
       if lost then pcall(client.terminate_run, client, lost.run_id, { force = true }) end
+      last = res
+    else
+      H.signal_group("CONT", g)
+      last = "locked: " .. held
     end
-    last = res
     H.sleep(0.2)   -- for the daemon to end its write before it is stopped again
   end
   error("the daemon held a database's lock at each of 5 stops; last: " .. tostring(last), 0)
