@@ -33,6 +33,11 @@ describe("the watch playbook", function()
     local outf, rcf = dir .. "/piped.out", dir .. "/piped.rc"
     os.execute(("({ timeout 900 %s; echo $? >%s.tmp; } | cat >%s; mv %s.tmp %s) </dev/null 2>/dev/null &"):format(
       cmd("--until-idle --url " .. proxy .. " --tag spec=" .. tag), H.quote(rcf), H.quote(outf), H.quote(rcf), H.quote(rcf)))
+    -- the second run once the watch has seen the first: a run that starts and ends before the
+    -- watch's first refresh is never in flight for it (a CI run's fail_job ended before that)
+    H.wait_until("the watch's line for the first run", function()
+      return (H.slurp(outf) or ""):find(slow, 1, true) or H.slurp(rcf)
+    end, 120, 0.1)
     local fail = client:submit_job_execution("fail_job", { tags = { spec = tag } })
     H.wait_run(client, fail, 600)
     H.wait_step_started(client, slow)     -- (Dagster 1.10 can lose a termination sent earlier)
