@@ -1185,7 +1185,7 @@ function Client:materialize(asset_keys, opts) end
 --- for _, k in ipairs(client:partitions("daily_job")) do print(k) end
 ---```
 ---@async
----@param job_or_asset string|string[]
+---@param job_or_asset string|string[]|table
 ---@param opts? dagster.opts.partitions
 ---@return dagster.PartitionKey[] # in order; multi-dimensional keys as {dimension = key} tables
 function Client:partitions(job_or_asset, opts) end
@@ -1203,7 +1203,7 @@ function Client:partitions(job_or_asset, opts) end
 --- local keys, where = client:check_partitions("daily_job", {from = "2026-11-01", to = "2026-11-07"})
 ---```
 ---@async
----@param job_or_asset string|string[]
+---@param job_or_asset string|string[]|table
 ---@param partitions dagster.PartitionKey[]|dagster.PartitionRange|true
 ---@param opts? dagster.opts.check_partitions
 ---@return string[] # the keys, a range or all in the definition's order

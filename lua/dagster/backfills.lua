@@ -36,9 +36,26 @@ local M = {}
 
 -- Where a target lives: {job =, location =, repository =} or {asset = AssetKeyInput}, with
 -- `describe` for messages. A string without "/" names a job when the workspace has a job of
--- that name, else an asset; "a/b" and {"a", "b"} are asset keys. One job listing for a
--- string (none for a table).
+-- that name, else an asset; "a/b" and {"a", "b"} are asset keys. A table {job = J} or
+-- {asset = K} (the `where` check_partitions returns) says which: a job that does not exist is
+-- then a JobNotFoundError, never taken for an asset key. One job listing for a string or a
+-- job (none for an asset key).
 local function target_of(self, target, o, n, fname)
+  if type(target) == "table" and (target.job ~= nil or target.asset ~= nil) then
+    if target.job ~= nil and target.asset ~= nil then
+      argerror(n, fname, "a job or an asset, not both")
+    end
+    if target.asset ~= nil then
+      local key = check.asset_key(target.asset, n, fname)
+      return { asset = key, describe = "asset " .. concat(key.path, "/") }
+    end
+    checktype(target.job, "string", n, fname, "job")
+    local location, repository = o.location or target.location, o.repository or target.repository
+    if location ~= nil then checktype(location, "string", n, fname, "location") end
+    if repository ~= nil then checktype(repository, "string", n, fname, "repository") end
+    local loc, repo = self:_infer(target.job, location, repository)
+    return { job = target.job, location = loc, repository = repo, describe = "job " .. target.job }
+  end
   if type(target) == "string" and not target:find("/", 1, true) and target ~= "" then
     local triples = self:_job_triples()
     for _, t in ipairs(triples) do

@@ -57,7 +57,8 @@ return playbook.define({
   local checked = pb:step("check the partitions", { target = target, partitions = f.partitions,
       from = f.from, to = f.to, all = f.all }, function()
     local spec = f.all or keys or { from = f.from, to = f.to }
-    local keys, where = pb.client:check_partitions(target, spec,
+    -- what the flag said it is: a job (--job) or an asset key (--asset), never guessed
+    local keys, where = pb.client:check_partitions(f.job and { job = f.job } or { asset = target }, spec,
       { location = f.location, repository = f.repository })
     local shown = #keys > 8 and (table.concat(keys, ", ", 1, 4) .. ", ... " .. keys[#keys])
       or table.concat(keys, ", ")
