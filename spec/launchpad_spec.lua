@@ -64,6 +64,41 @@ describe("client:scaffold_config", function()
   end)
 end)
 
+describe("dagster.yaml.decode", function()
+  -- lyaml loads [] and {} alike; JSON must still tell them apart
+  it("gives empty sequences as JSON arrays and empty mappings as objects, through anchors and merges", function()
+    for text, want in pairs {
+      ["items: []\ntags: {}\n"] = '{"items":[],"tags":{}}',
+      ["[]"] = "[]",
+      ["- {a: []}\n- []\n- {}\n"] = '[{"a":[]},[],{}]',
+      ["x: [[], {}]\n"] = '{"x":[[],{}]}',
+      ["a: &e []\nb: *e\nc: [*e]\n"] = '{"a":[],"b":[],"c":[[]]}',
+      -- a merge key: the mapping's own keys after it win, the first merged mapping before the next
+      ["base: &b {l: [], m: {}}\nc:\n  <<: *b\n  m: []\n"] =
+        '{"base":{"l":[],"m":{}},"c":{"l":[],"m":[]}}',
+      ["<<: [{a: []}, {a: {}, b: {}}]\n"] = '{"a":[],"b":{}}',
+      -- keys that are also the words the shapes are read with
+      ["seq: {}\nat: []\nmap: {}\n"] = '{"at":[],"map":{},"seq":{}}',
+      ["a: !!seq []\nb: !!map {}\n"] = '{"a":[],"b":{}}',
+    } do
+      assert.equal(want, json.encode(yaml.decode(text)), text)
+    end
+  end)
+
+  it("reads a file the way the server reads its text: an empty list sent as a list", function()
+    local client = H.client()
+    local function refusal(run_config)
+      local e = H.catch(client.validate_run_config, client, "config_job", { run_config = run_config })
+      assert.equal("RunConfigValidationInvalid", e.name)
+      return e.message
+    end
+    local text = "ops: []\n"
+    local m = refusal(text)      -- the YAML text itself, read by the server
+    assert.matches("root:ops must be dict", m)
+    assert.equal(m, refusal(yaml.decode(text)))
+  end)
+end)
+
 describe("dagster.yaml.encode", function()
   it("writes what decode reads back the same, quoting strings that would read otherwise", function()
     local v = {
@@ -78,6 +113,7 @@ describe("dagster.yaml.encode", function()
     assert.same(v, back)
     assert.equal("float", math.type(back.float))
     assert.equal("yes", back.yes)
+    assert.equal(json.encode(v), json.encode(back))   -- the empty list stays a list
   end)
 
   it("puts comments above the key at their path, or its nearest present ancestor", function()

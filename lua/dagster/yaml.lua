@@ -51,6 +51,58 @@ local function convert(v, null)
   return out
 end
 
+-- lyaml loads [] and {} alike, as an empty table, which JSON would then write as {}: the
+-- shape of the first document, read again from libyaml's events, says which tables were
+-- sequences. A shape is {seq = true, at = {shapes}} or {at = {[key] = shape}} (a scalar:
+-- nil); an alias stands for its anchor's shape, a merge key ("<<") adds its mappings' keys
+-- that the mapping does not have yet, as lyaml's load does. Keys are the scalars' text, so a
+-- key lyaml reads as a number or a boolean (no JSON key either) matches nothing.
+local function shape_of(text)
+  local nextevent = require("yaml").parser(text)   -- lyaml's own binding, loaded by lib()
+  local anchors, ev = {}, nil
+  local function event() ev = nextevent(); return ev.type end
+  local function merge(into, from)
+    if from == nil then return end
+    if from.seq then
+      for _, m in ipairs(from.at) do if m then merge(into, m) end end
+    else
+      for k, v in pairs(from.at) do if into[k] == nil then into[k] = v end end
+    end
+  end
+  local node
+  function node(kind)      -- the node whose first event was just read
+    local anchor = ev.anchor
+    if kind == "ALIAS" then return anchors[anchor] end
+    local shape
+    if kind == "SEQUENCE_START" then
+      shape = { seq = true, at = {} }
+      while event() ~= "SEQUENCE_END" do shape.at[#shape.at + 1] = node(ev.type) or false end
+    elseif kind == "MAPPING_START" then
+      shape = { at = {} }
+      while event() ~= "MAPPING_END" do
+        local key = ev.type == "SCALAR" and ev.value or nil
+        if key == nil then node(ev.type) end   -- a complex key: no JSON key
+        local value = node(event())
+        if key == "<<" then merge(shape.at, value)
+        elseif key ~= nil then shape.at[key] = value end
+      end
+    end
+    if anchor then anchors[anchor] = shape end
+    return shape
+  end
+  if event() ~= "STREAM_START" or event() ~= "DOCUMENT_START" then return nil end
+  return node(event())
+end
+
+-- marks the tables of v that `shape` says were sequences as JSON arrays
+local function mark(v, shape)
+  if type(v) ~= "table" or not shape then return end
+  if shape.seq then json.array(v) end
+  for k, x in pairs(v) do
+    if type(x) == "table" then mark(x, shape.at[k]) end
+  end
+end
+
 function M.decode(text, name)
   if type(text) ~= "string" then
     error(("bad argument #1 to 'decode' (string expected, got %s)"):format(type(text)), 2)
@@ -67,7 +119,12 @@ function M.decode(text, name)
     end
     error(E.new("YAMLError", fmt("%s: %s", name, msg), { file = name }), 0)
   end
-  return convert(doc, l.null)
+  doc = convert(doc, l.null)
+  if type(doc) == "table" then
+    local shaped, shape = pcall(shape_of, text)
+    if shaped then mark(doc, shape) end
+  end
+  return doc
 end
 
 -- Writing YAML (no lyaml needed)
