@@ -135,6 +135,18 @@ describe("dagster.client argument errors", function()
       err(function() c:submit_job_execution("j", { op_selection = { "a", 3 } }) end))
     assert.matches("bad argument #1 to 'terminate_runs' %(run_ids: table expected, got string%)",
       err(function() c:terminate_runs("abc") end))
+    -- what JSON would send as a list where the server takes an object
+    assert.matches("bad argument #2 to 'graphql' %(variables: a table of names expected, got a list%)",
+      err(function() c:graphql("query Q($a: Int) { version }", { 1 }) end))
+    assert.matches("variables: a table of names expected, got a list",
+      err(function() c:graphql("query { version }", dagster.json.array()) end))
+    assert.matches("bad argument #2 to 'submit_job_execution' %(run_config: a table of names " ..
+      "%(ops =, resources =, ...%) expected, got a list%)",
+      err(function() c:submit_job_execution("j", { run_config = { { ops = {} } } }) end))
+    assert.matches("run_config: a YAML mapping expected, got a string",
+      err(function() c:submit_job_execution("j", { run_config = "ops" }) end))
+    assert.matches("bad argument #2 to 'materialize' %(run_config: a YAML mapping expected, got null%)",
+      err(function() c:materialize("a", { run_config = "~" }) end))
   end)
 end)
 

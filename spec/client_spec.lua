@@ -87,6 +87,22 @@ describe("submit_job_execution against a real Dagster", function()
     assert.same({ "ops", "config_op", "config", "name" }, e.body[1].config_path)
   end)
 
+  it("refuses a run config that is no mapping before launching; validate_run_config asks the server", function()
+    local before = #client:runs { job_name = "succeed_job", limit = 1000 }
+    for _, rc in ipairs { "just text", "- a\n- b\n", "42", { "ops" } } do
+      local ok, e = pcall(client.submit_job_execution, client, "succeed_job", { run_config = rc })
+      assert.is_false(ok)
+      assert.matches("^bad argument #2 to 'submit_job_execution' %(run_config: a ", e)
+    end
+    assert.equal(before, #client:runs { job_name = "succeed_job", limit = 1000 })
+    -- what the server says of such a config is what validation asks: its typed answer
+    local e = catch(client.validate_run_config, client, "succeed_job", { run_config = "just text" })
+    assert.equal("RunConfigValidationInvalid", e.name)
+    assert.matches("Value at the root must be dict", e.message, 1, true)
+    e = catch(client.validate_run_config, client, "succeed_job", { run_config = { "ops" } })
+    assert.equal("RunConfigValidationInvalid", e.name)
+  end)
+
   it("sends run_config as a table, or as a YAML string", function()
     local a = client:submit_job_execution("config_job",
       { run_config = { ops = { config_op = { config = { name = "lua" } } } } })

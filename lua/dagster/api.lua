@@ -594,7 +594,7 @@ print(#r.terminated, #r.forced, #r.left)]],
     summary = "Sends any GraphQL query or mutation; returns its data.",
     args = {
       { name = "document", type = "string" },
-      { name = "variables", type = "table", optional = true },
+      { name = "variables", type = "table", optional = true, doc = "the variables by name (not a list)" },
     },
     returns = { { type = "table", doc = "the answer's data" } },
     errors = { "GraphQLError" },

@@ -262,18 +262,44 @@ function M.keys_or_opts(keys, opts)
   return keys, opts, keys == nil and 1 or 2
 end
 
--- check.run_config(v, n, fname) -> a run config: a table or a YAML string, {} for nil. A
--- YAML string is parsed here first (when lyaml is installed), so that a syntax error reads
--- as everywhere else ("run_config: <yaml>:4:13: ...") instead of as the server's Python
--- traceback; the string itself is what the server gets.
-function M.run_config(v, n, fname)
+-- what a run config that is not a mapping is, for the message ("a list", "a string")
+local function kind_of(v)
+  if v == json.null then return "null" end
+  if type(v) == "table" then return "a list" end
+  return "a " .. type(v)
+end
+
+local function is_list(v) return json.is_array(v) or rawlen(v) > 0 end
+
+-- check.run_config(v, n, fname [, validating]) -> a run config: a table or a YAML string, {}
+-- for nil. A YAML string is parsed here first (when lyaml is installed), so that a syntax
+-- error reads as everywhere else ("run_config: <yaml>:4:13: ...") instead of as the
+-- server's Python traceback; the string itself is what the server gets. A launch's config
+-- must be a mapping (a list, or YAML text of a scalar, the server refuses with a Python
+-- traceback); one to validate goes as it is, the server's answer being what is asked.
+
+function M.run_config(v, n, fname, validating)
   if v == nil then return {} end
   if type(v) ~= "table" and type(v) ~= "string" then
     argerror(n, fname, "run_config: table or YAML string expected, got " .. type(v))
   end
+  if validating then   -- a config that is no mapping: the server's answer is what is asked
+    if type(v) == "string" and yaml.available() then
+      local ok, e = pcall(yaml.decode, v, "run_config")
+      if not ok then argerror(n, fname, tostring(e.message or e)) end
+    end
+    return v
+  end
+  if type(v) == "table" and is_list(v) then
+    argerror(n, fname, "run_config: a table of names (ops =, resources =, ...) expected, got a list")
+  end
   if type(v) == "string" and yaml.available() then
-    local ok, e = pcall(yaml.decode, v, "run_config")
-    if not ok then argerror(n, fname, tostring(e.message or e)) end
+    local ok, doc = pcall(yaml.decode, v, "run_config")
+    if not ok then argerror(n, fname, tostring(doc.message or doc)) end
+    -- an empty document is the server's to judge; anything else must be a mapping
+    if doc ~= nil and (type(doc) ~= "table" or is_list(doc)) then
+      argerror(n, fname, "run_config: a YAML mapping expected, got " .. kind_of(doc))
+    end
   end
   return v
 end

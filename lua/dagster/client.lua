@@ -385,7 +385,12 @@ end
 -- for the named methods.
 function Client:graphql(document, variables)
   checktype(document, "string", 1, "graphql")
-  if variables ~= nil then checktype(variables, "table", 2, "graphql") end
+  if variables ~= nil then
+    checktype(variables, "table", 2, "graphql")
+    if json.is_array(variables) or rawlen(variables) > 0 then   -- JSON would send a list
+      argerror(2, "graphql", "variables: a table of names expected, got a list")
+    end
+  end
   return (self:_execute(document, variables, document:match("^%s*%a+%s+([%w_]+)")))
 end
 
@@ -589,13 +594,13 @@ end
 -- the name, the options (checked against `known`), the Python client's location and
 -- repository names, the run config and the op selection. Returns the options, the run
 -- config and the selector, whose job field is `name_key` (pipelineName or jobName).
-local function job_args(job_name, opts, fname, known, name_key)
+local function job_args(job_name, opts, fname, known, name_key, validating)
   checktype(job_name, "string", 1, fname)
   local o = checkopts(opts, 2, fname, known)
   for _, k in ipairs { "repository_location_name", "repository_name" } do
     if o[k] ~= nil then checktype(o[k], "string", 2, fname, k) end
   end
-  local run_config = check.run_config(o.run_config, 2, fname)
+  local run_config = check.run_config(o.run_config, 2, fname, validating)
   local selector = { [name_key] = job_name }
   if o.op_selection ~= nil then
     selector.solidSelection = check.string_list(o.op_selection, 2, fname, "op_selection")
@@ -619,7 +624,7 @@ local VALIDATE_OPTS = options("validate_run_config",
 -- (each error with config_path) as a launch would, without launching anything
 function Client:validate_run_config(job_name, opts)
   local F = "validate_run_config"
-  local o, run_config, selector = job_args(job_name, opts, F, VALIDATE_OPTS, "pipelineName")
+  local o, run_config, selector = job_args(job_name, opts, F, VALIDATE_OPTS, "pipelineName", true)
   self:_place(selector, job_name, o)
   return self:_query(D.validate_config, { selector = selector, runConfigData = run_config },
     "DagsterLuaValidateConfig", function(d)
