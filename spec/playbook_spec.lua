@@ -359,6 +359,15 @@ end)
       _, err, code = play(("run succeed_job --journal %s --resume"):format(journal))
       assert.equal(4, code)
       assert.matches("line 2 is damaged", err)
+      -- a folder where the journal should be: named, not a Lua error (it opens, but does not read)
+      local folder = dir .. "/a-folder"
+      assert(os.execute("mkdir -p " .. H.quote(folder)))
+      for _, resume in ipairs { "", " --resume" } do
+        local out
+        out, err, code = play(("run succeed_job --journal %s%s"):format(folder, resume))
+        assert.equal(4, code, out .. err)
+        assert.equal("play run: journal " .. folder .. ": cannot read it (Is a directory) (see --help)\n", err)
+      end
     end)
 
     it("keeps its default journal under XDG_STATE_HOME with mode 0600, and no token in it", function()

@@ -87,8 +87,11 @@ end
 function M.read(path, name)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local text = f:read("a")
+  local text, err = f:read("a")
   f:close()
+  if text == nil then                               -- a folder opens, but does not read
+    usage(name, fmt("journal %s: cannot read it (%s)", path, tostring(err):gsub("^[^:]*: ", "")))
+  end
   local records, n = {}, 0
   local pos = 1
   while pos <= #text do
