@@ -230,6 +230,10 @@ end)
       local _, err, code = play("run config_job -c " .. bad)
       assert.equal(4, code)
       assert.matches(bad:gsub("%p", "%%%0") .. ":%d+:%d+: ", err)
+      -- a folder for a file: named, not a Lua error
+      _, err, code = play("run config_job -c " .. dir)
+      assert.equal(4, code)
+      assert.equal("play run: " .. dir .. ": cannot read it (Is a directory) (see --help)\n", err)
       assert.equal(before, #client:runs { job_name = "config_job", limit = 1000 })
     end)
 

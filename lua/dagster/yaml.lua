@@ -263,8 +263,12 @@ function M.read(path)
   end
   local f, err = io.open(path, "rb")
   if not f then error(E.new("YAMLError", tostring(err), { file = path }), 0) end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   f:close()
+  if text == nil then   -- a folder opens, but does not read
+    error(E.new("YAMLError", fmt("%s: cannot read it (%s)", path, tostring(rerr):gsub("^[^:]*: ", "")),
+      { file = path }), 0)
+  end
   return M.decode(text, path)
 end
 
