@@ -756,6 +756,28 @@ end)
       _, err, code = play(dir, ("%s --code 6 --notify %s"):format(PROBE, hook("/status/500/" .. tag)))
       assert.equal(6, code, err)
     end)
+
+    it("a receiver that does not answer takes the notification's time limit, and the warning counts the attempts made", function()
+      -- in this process, with a shorter limit than the playbooks' 10 s
+      local report = require "dagster.playbook.report"
+      local tag, limit = unique(), report.TIMEOUT
+      local errf = os.tmpname()
+      local saved = io.stderr
+      report.TIMEOUT, io.stderr = 1.5, assert(io.open(errf, "w"))
+      local t0 = H.now()
+      local ok, e = pcall(report.notify, { name = "probe", flags = { notify = { hook("/hang/" .. tag) },
+        ["notify-env"] = {}, ["notify-on"] = "always" } }, { exit_status = 0 })
+      local took = H.now() - t0
+      io.stderr:close()
+      report.TIMEOUT, io.stderr = limit, saved
+      local err = H.slurp(errf)
+      os.remove(errf)
+      assert(ok, e)
+      assert.equal(1, #received("/hang/" .. tag))
+      assert.equal(("play probe: warning: the notification to http://127.0.0.1:%d was not sent " ..
+        "(TimeoutError, after 1 attempt)\n"):format(srv.port), err)
+      assert.is_true(took >= 1.4 and took < 5, took)
+    end)
   end)
 
   describe("metrics", function()

@@ -9,8 +9,8 @@ Listens on 127.0.0.1, port 0, and writes the port to PORTFILE once it accepts co
 
 Every POST is logged as one JSON line to PORTFILE.log, written whole and flushed:
 {"path": ..., "content_type": ..., "user_agent": ..., "body": <the body as text>}. The answer
-is chosen by the path: /status/NNN/... answers NNN (a receiver that fails), anything else
-204. The spec reads what was sent from the log, so the path can carry a "secret" the spec then
+is chosen by the path: /status/NNN/... answers NNN (a receiver that fails), /hang/... answers
+204 only after 30 s (a receiver that does not answer in time), anything else 204. The spec reads what was sent from the log, so the path can carry a "secret" the spec then
 looks for everywhere else.
 """
 import http.server
@@ -39,6 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            "user_agent": self.headers.get("User-Agent"), "body": body})
         with open(self.server.log, "a") as f:
             f.write(line + "\n")
+        if self.path.startswith("/hang/"):
+            time.sleep(30)
         m = re.match(r"^/status/(\d{3})(/|$)", self.path)
         status = int(m.group(1)) if m else 204
         self.send_response(status)

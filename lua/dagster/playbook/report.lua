@@ -104,10 +104,11 @@ local RETRY_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
 
 -- one POST, tried up to ATTEMPTS times within TIMEOUT: true, or false and why (no URL in it)
 local function post(session, url, body)
-  local t0, why = sys.now(), nil
+  local t0, why, tried = sys.now(), nil, 0
   for n = 1, M.ATTEMPTS do
     local left = M.TIMEOUT - (sys.now() - t0)
     if left <= 0 then break end
+    tried = n
     local status, res = session:post(url, body, true, left)
     if status and status >= 200 and status < 300 then return true end
     if status then
@@ -119,7 +120,8 @@ local function post(session, url, body)
     end
     if n < M.ATTEMPTS then http.sleep(math.min(0.5 * n, math.max(0, M.TIMEOUT - (sys.now() - t0)))) end
   end
-  return false, fmt("%s, after %d attempts", why or "no time left", M.ATTEMPTS)
+  -- (a timeout can take all the time there is: then fewer attempts were made)
+  return false, fmt("%s, after %d attempt%s", why or "no time left", tried, tried == 1 and "" or "s")
 end
 
 function M.notify(pb, doc)
