@@ -65,6 +65,16 @@ describe("dagster.client argument errors", function()
     assert.matches("bad argument #1 to 'client' %(string expected, got no value%)", err(function() dagster.client() end))
   end)
 
+  it("rejects a query or a fragment in the URL (/graphql would go after it), never showing it", function()
+    for _, u in ipairs { "http://h/graphql?token=SECRET-Q", "https://h/x#SECRET-Q", "h?SECRET-Q" } do
+      local e = err(function() dagster.client(u) end)
+      assert.matches("bad argument #1 to 'client' %(a URL with a query or a fragment %(%? or #%) is not supported", e)
+      assert.is_nil(e:find("SECRET-Q", 1, true), e)
+    end
+    assert.matches("bad argument #2 to 'client' %(path_prefix: a query or a fragment",
+      err(function() dagster.client("h", { path_prefix = "/p?x" }) end))
+  end)
+
   it("rejects a port given as a string, as the Python client does", function()
     assert.matches("bad argument #2 to 'client' %(port_number: integer expected, got string%)",
       err(function() dagster.client("h", { port_number = "3000" }) end))

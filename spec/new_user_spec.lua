@@ -105,6 +105,11 @@ describe("odd input to a playbook", function()
 
   it("refuses a URL without a host before any request, and names a URL that is not Dagster's", function()
     usage_error("run succeed_job --url http://", "%-%-url http://: URL has no host: http://")
+    -- a query or a fragment would go after /graphql, and may hold a token: refused, not shown
+    local err = usage_error("run succeed_job --url 'http://u:pw@127.0.0.1:1/graphql?token=SECRET-Q'",
+      "%-%-url http://127%.0%.0%.1:1/graphql%?%.%.%.: a URL with a query or a fragment %(%? or #%) is not supported %(a token goes in the headers option%)")
+    assert.is_nil(err:find("SECRET-Q", 1, true), err)
+    assert.is_nil(err:find("pw", 1, true), err)
     local out, err, code = H.play(dir, "run succeed_job --url " .. H.quote(H.url() .. "/prefix"))
     assert.equal(4, code, out .. err)
     assert.matches(H.url():gsub("%p", "%%%0") .. "/prefix/graphql is not a Dagster GraphQL " ..

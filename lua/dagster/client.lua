@@ -39,11 +39,20 @@ local CLIENT_OPTS = options("client", { "port_number", "use_https", "timeout", "
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
 -- is already a full http(s):// URL is taken as it is (plus /graphql when it lacks it).
 local function build_url(hostname, o)
+  -- "/graphql" goes at the end of the path, and a query (often a token) would be shown in
+  -- every message that names the URL: neither is taken (nor shown)
+  if hostname:find("[?#]") then
+    argerror(1, "client", "a URL with a query or a fragment (? or #) is not supported " ..
+      "(a token goes in the headers option)")
+  end
   local prefix = o.path_prefix
   if prefix ~= nil then
     checktype(prefix, "string", 2, "client", "path_prefix")
     if prefix ~= "" and prefix:sub(1, 1) ~= "/" then
       argerror(2, "client", fmt('path_prefix must start with "/", got: %s', prefix))
+    end
+    if prefix:find("[?#]") then
+      argerror(2, "client", "path_prefix: a query or a fragment (? or #) is not supported")
     end
     prefix = prefix:gsub("/+$", "")
   else

@@ -49,7 +49,8 @@ local function client_of(decl, flags)
   if ok then return c end
   if E.is(c) then usage(decl.name, c.message) end
   local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
-  local url = (check.without_userinfo(flags.url or os.getenv("DAGSTER_URL") or "?"))
+  -- shown without its user:password@ and its query or fragment (a token, perhaps)
+  local url = (check.without_userinfo(flags.url or os.getenv("DAGSTER_URL") or "?")):gsub("[?#].*$", "?...")
   usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
 end
 
