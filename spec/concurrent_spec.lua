@@ -78,6 +78,10 @@ describe("dagster.spawn and dagster.gather", function()
 
   it("rejects what is not a task or a function like Lua's own argument errors", function()
     assert.has_error(function() dagster.spawn(42) end, "bad argument #1 to 'spawn' (function expected, got number)")
+    -- dagster.run names itself, at the caller's line
+    local ok, e = pcall(function() dagster.run(nil) end)
+    assert.is_false(ok)
+    assert.matches("^[^:]*concurrent_spec%.lua:%d+: bad argument #1 to 'run' %(function expected, got nil%)$", e)
     assert.has_error(function() dagster.gather({ 1 }) end, "bad argument #1 to 'gather' (item 1 is not a task)")
   end)
 end)

@@ -42,10 +42,14 @@ end
 function M.in_task() return current() ~= nil end
 
 -- dagster.spawn(fn, ...) -> task: fn(...) runs as a task once gather() drives the tasks
-function M.spawn(fn, ...)
+local function checkfn(fn, fname)
   if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
-    error(("bad argument #1 to 'spawn' (function expected, got %s)"):format(type(fn)), 2)
+    error(("bad argument #1 to '%s' (function expected, got %s)"):format(fname, type(fn)), 3)
   end
+end
+
+function M.spawn(fn, ...)
+  checkfn(fn, "spawn")
   local args = table.pack(...)
   local task = { ready = true, resume_with = {} }
   task.co = coroutine.create(function() return fn(table.unpack(args, 1, args.n)) end)
@@ -178,6 +182,7 @@ end
 
 -- dagster.run(fn, ...) -> fn's results, running fn as a task (so everything it spawns overlaps)
 function M.run(fn, ...)
+  checkfn(fn, "run")
   local t = M.spawn(fn, ...)
   M.gather({ t })
   return table.unpack(t.results, 1, t.results.n)
