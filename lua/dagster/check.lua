@@ -276,30 +276,26 @@ local function is_list(v) return json.is_array(v) or rawlen(v) > 0 end
 -- error reads as everywhere else ("run_config: <yaml>:4:13: ...") instead of as the
 -- server's Python traceback; the string itself is what the server gets. A launch's config
 -- must be a mapping (a list, or YAML text of a scalar, the server refuses with a Python
--- traceback); one to validate goes as it is, the server's answer being what is asked.
-
+-- traceback; an empty YAML document is the server's to judge); one to validate goes as it
+-- is, the server's answer being what is asked.
 function M.run_config(v, n, fname, validating)
   if v == nil then return {} end
   if type(v) ~= "table" and type(v) ~= "string" then
     argerror(n, fname, "run_config: table or YAML string expected, got " .. type(v))
   end
-  if validating then   -- a config that is no mapping: the server's answer is what is asked
-    if type(v) == "string" and yaml.available() then
-      local ok, e = pcall(yaml.decode, v, "run_config")
-      if not ok then argerror(n, fname, tostring(e.message or e)) end
+  local doc = v
+  if type(v) == "string" then
+    doc = nil
+    if yaml.available() then
+      local ok, d = pcall(yaml.decode, v, "run_config")
+      if not ok then argerror(n, fname, tostring(d.message or d)) end
+      doc = d
     end
-    return v
   end
-  if type(v) == "table" and is_list(v) then
-    argerror(n, fname, "run_config: a table of names (ops =, resources =, ...) expected, got a list")
-  end
-  if type(v) == "string" and yaml.available() then
-    local ok, doc = pcall(yaml.decode, v, "run_config")
-    if not ok then argerror(n, fname, tostring(doc.message or doc)) end
-    -- an empty document is the server's to judge; anything else must be a mapping
-    if doc ~= nil and (type(doc) ~= "table" or is_list(doc)) then
-      argerror(n, fname, "run_config: a YAML mapping expected, got " .. kind_of(doc))
-    end
+  if not validating and doc ~= nil and (type(doc) ~= "table" or is_list(doc)) then
+    argerror(n, fname, type(v) == "table"
+      and "run_config: a table of names (ops =, resources =, ...) expected, got a list"
+      or "run_config: a YAML mapping expected, got " .. kind_of(doc))
   end
   return v
 end

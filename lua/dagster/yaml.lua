@@ -266,7 +266,7 @@ function M.read(path)
   local text, rerr = f:read("a")
   f:close()
   if text == nil then   -- a folder opens, but does not read
-    error(E.new("YAMLError", fmt("%s: cannot read it (%s)", path, tostring(rerr):gsub("^[^:]*: ", "")),
+    error(E.new("YAMLError", fmt("%s: cannot read it (%s)", path, (tostring(rerr):gsub("^[^:]*: ", ""))),
       { file = path }), 0)
   end
   return M.decode(text, path)

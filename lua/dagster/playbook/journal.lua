@@ -90,7 +90,7 @@ function M.read(path, name)
   local text, err = f:read("a")
   f:close()
   if text == nil then                               -- a folder opens, but does not read
-    usage(name, fmt("journal %s: cannot read it (%s)", path, tostring(err):gsub("^[^:]*: ", "")))
+    usage(name, fmt("journal %s: cannot read it (%s)", path, (tostring(err):gsub("^[^:]*: ", ""))))
   end
   local records, n = {}, 0
   local pos = 1
