@@ -145,6 +145,14 @@ describe("dagster.client argument errors", function()
       err(function() c:submit_job_execution("j", { op_selection = { "a", 3 } }) end))
     assert.matches("bad argument #1 to 'terminate_runs' %(run_ids: table expected, got string%)",
       err(function() c:terminate_runs("abc") end))
+    -- an empty job name, which the server would read as no filter (every job's runs)
+    for _, call in ipairs {
+      function() c:runs { job_name = "" } end,
+      function() c:each_run { job_name = "" } end,
+      function() c:runs_in_flight { job_name = "" } end,
+    } do
+      assert.matches("job_name: a job name expected, got an empty string", err(call))
+    end
     -- what JSON would send as a list where the server takes an object
     assert.matches("bad argument #2 to 'graphql' %(variables: a table of names expected, got a list%)",
       err(function() c:graphql("query Q($a: Int) { version }", { 1 }) end))

@@ -98,6 +98,13 @@ describe("odd input to a playbook", function()
     assert.equal(4, recs[#recs].code)
   end)
 
+  it("refuses a flag's empty value (an unset variable) instead of taking it for no filter", function()
+    -- prune --job "" listed the runs of every job: the server reads an empty name as none
+    usage_error("prune --older-than 0s --keep 0 --job '' --dry-run", "%-%-job: a value expected, got an empty one")
+    usage_error("watch --job= --until-idle", "%-%-job: a value expected, got an empty one")
+    usage_error("run succeed_job --tag ''", "%-%-tag: a value expected, got an empty one")
+  end)
+
   it("refuses an argument that is not UTF-8 as a usage error", function()
     usage_error([[run "$(printf 'a\377')"]], "argument 1 is not valid UTF%-8: a\\xff")
     usage_error([[run succeed_job --tag "$(printf 'k=\377')"]], "argument 3 is not valid UTF%-8: k=\\xff")
@@ -127,7 +134,7 @@ describe("odd input to a playbook", function()
     usage_error("run succeed_job --op-selection ,", "%-%-op%-selection: no names in ,")
     usage_error("backfill --job daily_job --partitions ,", "%-%-partitions: no partition keys in ,")
     usage_error([[backfill --job daily_job --from '' --to 2026-11-02]],
-      "%-%-from and %-%-to: a partition key expected, got an empty one")
+      "%-%-from: a value expected, got an empty one")
   end)
 
   it("names --location, not the module's option names, for a job in two locations", function()

@@ -46,6 +46,17 @@ describe("the REPL on a terminal", function()
     assert.truthy(t:screen():find('"' .. url .. '/graphql"', 1, true), t:screen())
   end)
 
+  it("starts without a client when DAGSTER_URL is no URL it takes, saying so without its query", function()
+    t = start("DAGSTER_URL=" .. H.quote("http://127.0.0.1:1/graphql?token=SECRET-Q"), 200)
+    local lines = t:lines()
+    assert.equal("dagster-lua: DAGSTER_URL: a URL with a query or a fragment (? or #) is not " ..
+      "supported (a token goes in the headers option); no client", lines[1])
+    assert.matches("^dagster%-lua %S+; type help%(%) for help$", lines[2])
+    assert.is_nil(t:screen():find("SECRET-Q", 1, true))
+    t:type("client"); t:keys("Enter")         -- the prompt without a client is "> "
+    H.wait_until("nil for client", function() return t:screen():find("\n> client\nnil\n> ?\n") end, 20, 0.05)
+  end)
+
   it("completes client:wa<Tab> to client:wait_for_ (the lazily loaded methods included)", function()
     t = start(env)
     t:type("client:wa"); t:keys("Tab")

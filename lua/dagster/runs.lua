@@ -334,6 +334,8 @@ local function runs_filter(o, n, fname)
   end
   if o.job_name ~= nil then
     checktype(o.job_name, "string", n, fname, "job_name")
+    -- the server takes "" for no filter at all: every job's runs
+    if o.job_name == "" then argerror(n, fname, "job_name: a job name expected, got an empty string") end
     filter.pipelineName = o.job_name
   end
   if o.tags ~= nil then filter.tags = check.tag_list(o.tags, n, fname) end

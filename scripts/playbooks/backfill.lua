@@ -43,7 +43,6 @@ return playbook.define({
   local ways = (f.partitions and 1 or 0) + ((f.from or f.to) and 1 or 0) + (f.all and 1 or 0)
   if ways ~= 1 then pb:usage("give one of --partitions, --from/--to or --all") end
   if (f.from == nil) ~= (f.to == nil) then pb:usage("--from and --to go together") end
-  if f.from == "" or f.to == "" then pb:usage("--from and --to: a partition key expected, got an empty one") end
   local keys
   if f.partitions then
     keys = {}

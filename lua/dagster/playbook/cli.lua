@@ -228,6 +228,8 @@ function M.parse(decl, argv)
       v = argv[i]
       if v == nil then usage(name, flag .. " needs a value") end
     end
+    -- an empty value is a mistake (an unset variable: --job "$JOB"), never "no filter"
+    if v == "" then usage(name, flag .. ": a value expected, got an empty one") end
     local x, why = TYPES[f.type](v)
     if x == nil then usage(name, fmt("%s: %s", flag, why)) end
     return x
