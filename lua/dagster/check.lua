@@ -269,7 +269,9 @@ local function kind_of(v)
   return "a " .. type(v)
 end
 
+-- check.is_list(t) -> whether JSON would write table t as a list (marked, or with items 1..)
 local function is_list(v) return json.is_array(v) or rawlen(v) > 0 end
+M.is_list = is_list
 
 -- check.run_config(v, n, fname [, validating]) -> a run config: a table or a YAML string, {}
 -- for nil. A YAML string is parsed here first (when lyaml is installed), so that a syntax

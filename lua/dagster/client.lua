@@ -396,7 +396,7 @@ function Client:graphql(document, variables)
   checktype(document, "string", 1, "graphql")
   if variables ~= nil then
     checktype(variables, "table", 2, "graphql")
-    if json.is_array(variables) or rawlen(variables) > 0 then   -- JSON would send a list
+    if check.is_list(variables) then
       argerror(2, "graphql", "variables: a table of names expected, got a list")
     end
   end

@@ -10,8 +10,9 @@ Listens on 127.0.0.1, port 0, and writes the port to PORTFILE once it accepts co
 Every POST is logged as one JSON line to PORTFILE.log, written whole and flushed:
 {"path": ..., "content_type": ..., "user_agent": ..., "body": <the body as text>}. The answer
 is chosen by the path: /status/NNN/... answers NNN (a receiver that fails), /hang/... answers
-204 only after 30 s (a receiver that does not answer in time), anything else 204. The spec reads what was sent from the log, so the path can carry a "secret" the spec then
-looks for everywhere else.
+204 only after 30 s (a receiver that does not answer in time), anything else 204. The spec
+reads what was sent from the log, so the path can carry a "secret" the spec then looks for
+everywhere else.
 """
 import http.server
 import json
