@@ -48,7 +48,8 @@ void dgl_openlibs(lua_State *L, const char *devdir);
 int  dgl_docall(lua_State *L, int narg, int nres);
 int  dgl_report(lua_State *L, int status);
 void dgl_message(const char *msg);
-int  dgl_interrupted(void);  /* did Ctrl-C stop the last protected call? */
+int  dgl_interrupted(void);  /* the signal (SIGINT, SIGTERM) that stopped the last
+                                protected call, or 0 */
 
 /* repl.c: the interactive loop */
 void dgl_repl(lua_State *L, int banner);

@@ -78,16 +78,16 @@ typedef struct Session {
 static int global_ready = 0;
 
 /*
-** Ctrl-C during a transfer: while libcurl runs, SIGINT only sets this flag, which the
-** progress callback turns into an aborted transfer. Afterwards the previous handler is put
-** back and the signal raised again, so the host's handler (or the default) sees it as if it
-** had come then.
+** Ctrl-C (or SIGTERM) during a transfer or a sleep: while libcurl runs, the signal only sets
+** this flag (to its number), which the progress callback turns into an aborted transfer.
+** Afterwards the previous handlers are put back and the signal raised again, so the host's
+** handler (or the default) sees it as if it had come then. A signal that was ignored stays
+** ignored.
 */
 static volatile sig_atomic_t interrupted = 0;
 
-static void on_sigint (int sig) {
-  (void)sig;
-  interrupted = 1;
+static void on_signal (int sig) {
+  interrupted = sig;
 }
 
 static int on_progress (void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
@@ -95,16 +95,32 @@ static int on_progress (void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl
   return interrupted ? 1 : 0;
 }
 
-typedef void (*sighandler)(int);
+typedef struct Caught {
+  struct sigaction old[2];  /* SIGINT's and SIGTERM's handlers before */
+  int set[2];               /* whether this caught it */
+} Caught;
 
-static sighandler catch_sigint (void) {
+static const int caught_signals[2] = { SIGINT, SIGTERM };
+
+static void catch_signals (Caught *c) {
+  struct sigaction sa;
+  int i;
   interrupted = 0;
-  return signal(SIGINT, on_sigint);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (i = 0; i < 2; i++) {
+    c->set[i] = sigaction(caught_signals[i], NULL, &c->old[i]) == 0
+      && c->old[i].sa_handler != SIG_IGN
+      && sigaction(caught_signals[i], &sa, NULL) == 0;
+  }
 }
 
-static void release_sigint (sighandler old) {
-  signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
-  if (interrupted && old != SIG_IGN) raise(SIGINT);
+static void release_signals (const Caught *c) {
+  int i;
+  for (i = 0; i < 2; i++)
+    if (c->set[i]) sigaction(caught_signals[i], &c->old[i], NULL);
+  if (interrupted) raise(interrupted);
 }
 
 static int ensure_global (void) {
@@ -401,8 +417,10 @@ static const char *classify (CURLcode rc, const Sink *k, const char **what, int 
       *what = "connection failed while talking to"; *transient = 1; return "ConnectionError";
     case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT:
       *what = "cannot use the URL"; return "URLError";
-    case CURLE_ABORTED_BY_CALLBACK:
-      *what = "interrupted while talking to"; return "Interrupted";
+    case CURLE_ABORTED_BY_CALLBACK:  /* only on_progress aborts, at a signal */
+      *what = interrupted == SIGTERM ? "terminated (SIGTERM) while talking to"
+                                     : "interrupted while talking to";
+      return "Interrupted";
     case CURLE_OUT_OF_MEMORY:
       *what = "out of memory talking to"; return "TransportError";
     case CURLE_WRITE_ERROR:
@@ -465,6 +483,8 @@ static int push_outcome (lua_State *L, CURL *easy, CURLcode rc, Sink *k) {
     lua_setfield(L, -2, "curl_code");
     lua_pushboolean(L, transient);
     lua_setfield(L, -2, "transient");
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+      dgl_seterrorfield(L, "signal", interrupted == SIGTERM ? "SIGTERM" : "SIGINT");
     if (k->too_large) {
       lua_pushinteger(L, (lua_Integer)k->max_bytes);
       lua_setfield(L, -2, "limit");
@@ -516,7 +536,7 @@ static void set_limits (lua_State *L, int arg, CURL *easy, const Session *s) {
 static CURLcode perform (lua_State *L, Session *s, const char *url, const char *body,
                          size_t blen, int fresh, int targ) {
   CURLcode rc;
-  sighandler old;
+  Caught caught;
   set_limits(L, targ, s->curl, s);
   sink_reset(&s->sink);
   curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, (long)fresh);
@@ -529,10 +549,10 @@ static CURLcode perform (lua_State *L, Session *s, const char *url, const char *
   }
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);  /* body stays alive meanwhile */
-  old = catch_sigint();
+  catch_signals(&caught);
   rc = curl_easy_perform(s->curl);
   curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
-  release_sigint(old);
+  release_signals(&caught);
   return rc;
 }
 
@@ -781,16 +801,16 @@ static int m_perform (lua_State *L) {
   lua_Number timeout = luaL_optnumber(L, 2, 0);
   int running = 0, n = 0, msgs;
   CURLMsg *msg;
-  sighandler old;
+  Caught caught;
   lua_settop(L, 2);
-  old = catch_sigint();
+  catch_signals(&caught);
   curl_multi_perform(m->multi, &running);
   if (running > 0 && timeout > 0) {
     int ms = timeout > 3600 ? 3600000 : (int)(timeout * 1000);
     curl_multi_poll(m->multi, NULL, 0, ms, NULL);
     curl_multi_perform(m->multi, &running);
   }
-  release_sigint(old);  /* a hook set now fires once this function returns */
+  release_signals(&caught);  /* a hook set now fires once this function returns */
   lua_newtable(L);                                    /* results */
   lua_getiuservalue(L, 1, 1);                         /* results, sessions */
   while ((msg = curl_multi_info_read(m->multi, &msgs)) != NULL) {
@@ -846,18 +866,19 @@ static const luaL_Reg multi_methods[] = {
 
 
 /* http.sleep(seconds): sleeps, resuming after other signals, up to the time asked; Ctrl-C
-   ends it at once and is then passed on as for a transfer (the host stops the Lua code) */
+   or SIGTERM ends it at once and is then passed on as for a transfer (the host stops the
+   Lua code) */
 static int l_sleep (lua_State *L) {
   lua_Number sec = luaL_checknumber(L, 1);
   struct timespec ts, rem;
-  sighandler old;
+  Caught caught;
   if (!(sec > 0)) return 0;
   if (sec > 1e7) sec = 1e7;
   ts.tv_sec = (time_t)sec;
   ts.tv_nsec = (long)((sec - (lua_Number)ts.tv_sec) * 1e9);
-  old = catch_sigint();
+  catch_signals(&caught);
   while (nanosleep(&ts, &rem) != 0 && !interrupted) ts = rem;
-  release_sigint(old);
+  release_signals(&caught);
   return 0;
 }
 

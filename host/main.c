@@ -149,15 +149,15 @@ static void createargtable (lua_State *L, char **argv, int argc, int script) {
 }
 
 
-/* a Ctrl-C stopped some call that the script caught and went on from: it still exits 130,
-   as a shell expects of a program the user interrupted */
-static int caught_sigint = 0;
+/* the signal (Ctrl-C's SIGINT, or SIGTERM) that stopped some call the script caught and
+   went on from, or 0: it still exits 128 + it, as a shell expects of a program stopped so */
+static int caught_signal = 0;
 
 
 static int dochunk (lua_State *L, int status) {
   if (status == LUA_OK) {
     status = dgl_docall(L, 0, 0);
-    if (status == LUA_OK && dgl_interrupted()) caught_sigint = 1;
+    if (status == LUA_OK && dgl_interrupted()) caught_signal = dgl_interrupted();
   }
   return dgl_report(L, status);
 }
@@ -203,7 +203,7 @@ static int handle_script (lua_State *L, char **argv) {
   if (status == LUA_OK) {
     int n = pushargs(L);
     status = dgl_docall(L, n, LUA_MULTRET);
-    if (status == LUA_OK && dgl_interrupted()) caught_sigint = 1;
+    if (status == LUA_OK && dgl_interrupted()) caught_signal = dgl_interrupted();
   }
   return dgl_report(L, status);
 }
@@ -259,7 +259,7 @@ static int doplay (lua_State *L, char **argv, int argc) {
   }
   if (status != LUA_OK) {
     dgl_report(L, status);
-    lua_pushinteger(L, dgl_interrupted() ? 128 + SIGINT : 1);
+    lua_pushinteger(L, dgl_interrupted() ? 128 + dgl_interrupted() : 1);
   }
   else if (!lua_isinteger(L, -1)) {
     lua_pop(L, 1);
@@ -314,12 +314,15 @@ static int pmain (lua_State *L) {
   if (script < argc && handle_script(L, argv + script) != LUA_OK)
     return 0;
   if (args & has_i) {
-    caught_sigint = 0;  /* the REPL's own Ctrl-C only clears a line */
+    caught_signal = 0;  /* the REPL's own Ctrl-C only clears a line */
     dgl_repl(L, script == argc);
+    if (dgl_interrupted() == SIGTERM) caught_signal = SIGTERM;  /* it ended the REPL */
   }
   else if (script == argc && !(args & (has_e | has_v))) {
-    if (isatty(STDIN_FILENO))
+    if (isatty(STDIN_FILENO)) {
       dgl_repl(L, 1);
+      if (dgl_interrupted() == SIGTERM) caught_signal = SIGTERM;
+    }
     else dochunk(L, luaL_loadfile(L, NULL));
   }
   lua_pushboolean(L, 1);
@@ -347,6 +350,7 @@ int main (int argc, char **argv) {
   result = lua_toboolean(L, -1);
   dgl_report(L, status);
   lua_close(L);
-  if (result && status == LUA_OK) return caught_sigint ? 128 + SIGINT : EXIT_SUCCESS;
-  return dgl_interrupted() ? 128 + SIGINT : EXIT_FAILURE;  /* 130 after Ctrl-C, as shells do */
+  if (result && status == LUA_OK) return caught_signal ? 128 + caught_signal : EXIT_SUCCESS;
+  /* 130 after Ctrl-C, 143 after SIGTERM, as shells do */
+  return dgl_interrupted() ? 128 + dgl_interrupted() : EXIT_FAILURE;
 }

@@ -437,12 +437,14 @@ void dgl_repl (lua_State *L, int banner) {
       lua_remove(L, 1);
       status = dgl_docall(L, 2, 0);
       if (status != LUA_OK) dgl_report(L, status);
+      if (dgl_interrupted() == SIGTERM) break;  /* stopped from outside: the REPL ends */
       continue;
     }
     lua_remove(L, 1);  /* the text */
     if (status == LUA_OK) status = dgl_docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) print_results(L);
     else dgl_report(L, status);
+    if (dgl_interrupted() == SIGTERM) break;
   }
   lua_settop(L, 0);
   if (ed && hfile) save_history(ed, hfile);

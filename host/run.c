@@ -20,11 +20,12 @@
 /* the state a SIGINT should stop (lua.c's globalL); only the host sets it */
 static lua_State *globalL = NULL;
 
-/* whether a SIGINT stopped the last protected call (for the exit status 130) */
-static volatile sig_atomic_t got_sigint = 0;
+/* the signal (SIGINT or SIGTERM) that stopped the last protected call, or 0: the exit
+   status is then 128 + it, as a shell expects */
+static volatile sig_atomic_t got_signal = 0;
 
 int dgl_interrupted (void) {
-  return got_sigint;
+  return got_signal;
 }
 
 
@@ -38,21 +39,46 @@ void dgl_message (const char *msg) {
 ** Hook set by the signal handler: stops the running Lua code at its next instruction with
 ** the error a Ctrl-C is everywhere else, a dagster.Error named Interrupted (a transfer or
 ** a sleep that Ctrl-C ends raises the same), so that a script can tell it from its own
-** errors with dagster.Error.is(e, "Interrupted").
+** errors with dagster.Error.is(e, "Interrupted"). SIGTERM, a scheduler's or systemd's
+** stop, does the same (its field signal says "SIGTERM"), so that a playbook ends as at
+** Ctrl-C: its summary, journal and notification written.
 */
 static void lstop (lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  dgl_newerror(L, "Interrupted", "interrupted (Ctrl-C)");
+  if (got_signal == SIGTERM) {
+    dgl_newerror(L, "Interrupted", "terminated (SIGTERM)");
+    dgl_seterrorfield(L, "signal", "SIGTERM");
+  }
+  else {
+    dgl_newerror(L, "Interrupted", "interrupted (Ctrl-C)");
+    dgl_seterrorfield(L, "signal", "SIGINT");
+  }
   lua_error(L);
 }
 
 
 static void laction (int i) {
   int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-  signal(i, SIG_DFL);  /* a second Ctrl-C kills the process */
-  got_sigint = 1;
+  signal(i, SIG_DFL);  /* a second one kills the process */
+  got_signal = i;
   lua_sethook(globalL, lstop, flag, 1);
+}
+
+
+/*
+** SIGTERM is caught without SA_RESTART, so that a read the code is blocked in (io.read)
+** fails with EINTR and the hook fires; left alone when it was ignored (nohup, a parent's
+** choice). Returns whether it was caught.
+*/
+static int catch_sigterm (void) {
+  struct sigaction sa, old;
+  if (sigaction(SIGTERM, NULL, &old) != 0 || old.sa_handler == SIG_IGN) return 0;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = laction;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  return sigaction(SIGTERM, &sa, NULL) == 0;
 }
 
 
@@ -93,18 +119,21 @@ static int msghandler (lua_State *L) {
 
 /*
 ** Calls the function below its narg arguments, in protected mode with the message handler
-** and Ctrl-C armed. Returns the status; the results (or the message) are on the stack.
+** and Ctrl-C (and SIGTERM) armed. Returns the status; the results (or the message) are on
+** the stack.
 */
 int dgl_docall (lua_State *L, int narg, int nres) {
-  int status;
+  int status, term;
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   globalL = L;
-  got_sigint = 0;
+  got_signal = 0;
   signal(SIGINT, laction);
+  term = catch_sigterm();
   status = lua_pcall(L, narg, nres, base);
   signal(SIGINT, SIG_DFL);
+  if (term) signal(SIGTERM, SIG_DFL);
   lua_remove(L, base);
   return status;
 }

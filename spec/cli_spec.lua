@@ -194,6 +194,64 @@ print(err)
   end)
 end)
 
+describe("SIGTERM", function()
+  -- runs code in the host, sends SIGTERM once it has printed "ready", and returns the status
+  -- and what it wrote after that (stdout and stderr). PORT in the code is the port of a
+  -- listener that takes a request and never answers it.
+  local function terminate(code)
+    local script = [=[
+import socket, subprocess, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+code = sys.argv[2].replace("PORT", str(s.getsockname()[1]))
+p = subprocess.Popen([sys.argv[1], "-e", code], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+assert p.stdout.readline() == b"ready\n"
+if "PORT" in sys.argv[2]:
+    s.settimeout(20); conn, _ = s.accept()   # the request has arrived
+time.sleep(0.2)
+p.send_signal(15)
+out = p.communicate(timeout=20)[0].decode()
+print(p.returncode)
+print(out, end="")
+]=]
+    local out, err, rc = H.run(("python3 - %s %s"):format(H.quote(H.bin), H.quote(code)), script)
+    assert.equal(0, rc, err)
+    local status, text = out:match("^(%-?%d+)\n(.*)$")
+    return tonumber(status), text
+  end
+
+  it("stops a sleep, a blocked read and running Lua code with Interrupted (signal SIGTERM) and status 143", function()
+    for _, code in ipairs {
+      'print("ready"); io.stdout:flush(); require("dagster").sleep(60)',
+      'print("ready"); io.stdout:flush(); io.read()',
+      'print("ready"); io.stdout:flush(); while true do end',
+    } do
+      local status, out = terminate(code)
+      assert.equal(143, status, out)
+      assert.matches("^dagster%-lua: Interrupted: terminated %(SIGTERM%)\nstack traceback:", out)
+    end
+    -- caught, it says which signal; the script still exits 143
+    local status, out = terminate([[
+local dagster = require "dagster"
+print("ready"); io.stdout:flush()
+local ok, e = pcall(dagster.sleep, 60)
+print(ok, dagster.Error.is(e, "Interrupted"), e.signal)]])
+    assert.equal(143, status, out)
+    assert.equal("false\ttrue\tSIGTERM\n", out)
+  end)
+
+  it("aborts a request that hangs (its timeout is 60 s; the driver waits 20): Interrupted, signal SIGTERM", function()
+    local status, out = terminate([[
+local dagster = require "dagster"
+local c = dagster.client("127.0.0.1", {port_number = PORT, timeout = 60, retries = 0})
+print("ready"); io.stdout:flush()
+local ok, e = pcall(c.version, c)
+print(ok, e.name, e.signal, e.message)]])
+    assert.equal(143, status, out)
+    assert.matches("^false\tInterrupted\tSIGTERM\tterminated %(SIGTERM%)", out)
+  end)
+end)
+
 describe("dagster-lua REPL", function()
   it("-i evaluates expressions and prints results, keeping going after errors", function()
     local out, _, code = H.host("-i", "1 + 1\nerror('x')\nreturn 'a', 3\nlocal t = {\nk = 1 }\n")

@@ -157,6 +157,23 @@ describe("the REPL on a terminal", function()
     assert.equal("STARTED", c:get_run_status(id))
   end)
 
+  it("ends at a SIGTERM during a line: the line stopped, the history kept, status 143", function()
+    t = start(env)
+    enter(t, "x = 41")
+    t:type("dagster.sleep(60)"); t:keys("Enter")
+    local shell = H.trim(server:run(("display -p -t %s '#{pane_pid}'"):format(t.name)))
+    local pid = H.wait_until("the REPL's process", function()
+      local p = H.trim(H.run("pgrep -P " .. shell .. " -x dagster-lua"))
+      return p ~= "" and p
+    end, 10, 0.05)
+    H.sleep(0.3)                                  -- in the sleep, not at the prompt
+    os.execute("kill -TERM " .. pid)
+    assert.equal("[exit 143]", t:wait_for("^%[exit %d+%]$", 10))
+    assert.truthy(t:screen():find("Interrupted: terminated (SIGTERM)", 1, true), t:screen())
+    local hist = H.slurp(t.hist) or ""
+    assert.truthy(hist:find("dagster.sleep(60)", 1, true), hist)
+  end)
+
   it("uses no escape sequences with NO_COLOR=1, and colours statuses without it", function()
     local c = H.client()
     local id = c:submit_job_execution("succeed_job")

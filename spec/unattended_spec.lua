@@ -824,6 +824,52 @@ end)
     end)
   end)
 
+  describe("SIGTERM, a scheduler's stop", function()
+    it("ends as Ctrl-C does, with 143: the summary, a stopped journal, the notification and the metrics; --resume goes on", function()
+      local dir, tag = tmpdir(), unique()
+      local journal, prom, path = dir .. "/dagster-lua/term.jsonl", dir .. "/term.prom", "/term/" .. tag
+      local p = spawn(play_cmd(("%s --hold 60 --journal %s --metrics %s --notify %s"):format(PROBE,
+        journal, prom, hook(path))), play_env(dir), dir .. "/term")
+      -- in the hold step's sleep, as a playbook is in a wait when systemd stops it
+      H.wait_until("the probe to hold", function()
+        return p.code() or p.output():find("> hold", 1, true)
+      end, 30, 0.02)
+      os.execute("kill -TERM " .. p.pid)
+      assert.equal(143, p.wait(20), p.output())
+      assert.is_true(p.took() < 30, p.took())
+      local out = p.output()
+      assert.matches("dagster-lua play: terminated (SIGTERM); --resume goes on (journal " .. journal .. ")", out, 1, true)
+      assert.matches("\nexit 143 after ", out, 1, true)                 -- the summary
+      local recs = records(journal)
+      assert.equal("stopped", recs[#recs].event)
+      assert.equal(143, recs[#recs].code)
+      local got = received(path)                      -- the default --notify-on failure
+      assert.equal(1, #got)
+      assert.equal(143, got[1].doc.exit_status)
+      assert.matches("^terminated %(SIGTERM", got[1].doc.meaning)
+      assert.equal(143, metrics(prom).dagster_lua_playbook_last_exit_status.samples[1].value)
+      -- the next start goes on where it stopped: the hold step again, then the rest
+      local _, err, code = play(dir, ("%s --hold 0 --journal %s --resume"):format(PROBE, journal))
+      assert.equal(0, code, err)
+      recs = records(journal)
+      assert.equal("end", recs[#recs].event)
+      local h = history(dir, "probe")
+      assert.same({ 0, 143 }, { h[1].exit_status, h[2].exit_status })
+      assert.matches("^terminated %(SIGTERM", h[2].meaning)
+    end)
+
+    it("a SIGTERM the parent ignored stays ignored", function()
+      local dir = tmpdir()
+      local p = spawn("trap '' TERM; " .. play_cmd(("%s --hold 2"):format(PROBE)), play_env(dir), dir .. "/ign")
+      H.wait_until("the probe to hold", function()
+        return p.code() or p.output():find("> hold", 1, true)
+      end, 30, 0.02)
+      os.execute("kill -TERM " .. p.pid)   -- the playbook itself, started with TERM ignored
+      assert.equal(0, p.wait(30), p.output())
+      assert.is_nil(p.output():find("terminated", 1, true), p.output())
+    end)
+  end)
+
   it("has one table of exit codes, with 75: --help, play history --help, the README and the man page", function()
     local codes = {}
     for _, e in ipairs(require("dagster.playbook").EXIT_CODES) do codes[#codes + 1] = e[1] end

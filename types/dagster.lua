@@ -2200,7 +2200,7 @@ function playbook.code_of_status(status) end
 --- if not ok and playbook.code_of_error(e) == playbook.EXIT.INTERRUPTED then error(e, 0) end
 ---```
 ---@param e any
----@return integer # 3 a wait's TimeoutError, 4 a config error, 5 unreachable, 130 Interrupted, else 1
+---@return integer # 3 a wait's TimeoutError, 4 a config error, 5 unreachable, 130 Interrupted (143 when SIGTERM raised it), else 1
 function playbook.code_of_error(e) end
 
 --- Runs a named step once; a resumed playbook gets its recorded result.

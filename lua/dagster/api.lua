@@ -1677,6 +1677,7 @@ client:submit_job_execution("my_job", {run_config = config})]],
         { name = "UNSUPPORTED", code = 7, doc = "not possible through the API on this deployment (a Dagster+ code location is redeployed by its CI, not reloaded)" },
         { name = "BUSY", code = 75, doc = "busy: another process is running this journal; try later (or --wait-lock)" },
         { name = "INTERRUPTED", code = 130, doc = "interrupted (Ctrl-C); the journal stays consistent: --resume goes on" },
+        { name = "TERMINATED", code = 143, doc = "terminated (SIGTERM: a scheduler, systemd or Kubernetes stopped it), as at Ctrl-C: summary, notification and metrics sent, --resume goes on" },
       } },
     },
     example = [[local playbook = require "dagster.playbook"
@@ -1834,7 +1835,7 @@ rows[#rows + 1] = { name, ok and "STOPPED" or "failed: " .. playbook.headline(er
     summary = "The exit status an error stands for (what the runner exits with).",
     args = { { name = "e", type = "any" } },
     returns = { { type = "integer",
-      doc = "3 a wait's TimeoutError, 4 a config error, 5 unreachable, 130 Interrupted, else 1" } },
+      doc = "3 a wait's TimeoutError, 4 a config error, 5 unreachable, 130 Interrupted (143 when SIGTERM raised it), else 1" } },
     errors = {},
     example = [[local ok, e = pcall(pb.reexecute, pb, run_id)
 if not ok and playbook.code_of_error(e) == playbook.EXIT.INTERRUPTED then error(e, 0) end]],

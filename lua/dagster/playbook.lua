@@ -118,7 +118,9 @@ function P.code_of_error(e)
       if e.run_id or e.pending or e.location or e.backfill_id then return P.EXIT.TIMEOUT end
       return P.EXIT.UNREACHABLE
     end
-    if e.name == "Interrupted" then return P.EXIT.INTERRUPTED end
+    if e.name == "Interrupted" then
+      return e.signal == "SIGTERM" and P.EXIT.TERMINATED or P.EXIT.INTERRUPTED
+    end
     if e.not_graphql then return P.EXIT.USAGE end  -- a URL that is not a Dagster endpoint
     if UNREACHABLE[e.name] then return P.EXIT.UNREACHABLE end
     if e.name == "HTTPError" and (e.status == 401 or e.status == 403) then
@@ -231,8 +233,9 @@ function P.run(def, argv)
     if is_stop(res) then
       message = res.message
       if message then (res.usage and io.stderr or (pb and pb:_out() or io.stderr)):write(message, "\n") end
-    elseif code == P.EXIT.INTERRUPTED then
-      io.stderr:write("dagster-lua play: interrupted", pb and not pb.journal.off and
+    elseif code == P.EXIT.INTERRUPTED or code == P.EXIT.TERMINATED then
+      io.stderr:write("dagster-lua play: ", code == P.EXIT.TERMINATED and "terminated (SIGTERM)"
+        or "interrupted", pb and not pb.journal.off and
         ("; --resume goes on (journal " .. pb.journal.path .. ")") or "", "\n")
     else
       message = error_text(res, def.decl)
@@ -243,9 +246,10 @@ function P.run(def, argv)
   if pb then
     summary(pb, code)
     pb:event { event = "summary", code = code, steps = #pb.steps, message = message }
-    -- the journal's last record: "end", or at Ctrl-C "stopped", which leaves the run
-    -- unfinished (--resume goes on) and tells the history how this attempt ended
-    pcall(pb.journal.record, pb.journal, { event = code == P.EXIT.INTERRUPTED and "stopped" or "end",
+    -- the journal's last record: "end", or at Ctrl-C or SIGTERM "stopped", which leaves the
+    -- run unfinished (--resume goes on) and tells the history how this attempt ended
+    local stopped = code == P.EXIT.INTERRUPTED or code == P.EXIT.TERMINATED
+    pcall(pb.journal.record, pb.journal, { event = stopped and "stopped" or "end",
       code = code, time = os.time(), duration = dagster.now() - pb.t0 })
     -- for the runs nobody watches: a notification and metrics (neither changes the status;
     -- a dry run, which writes nothing, writes no metrics either)

@@ -418,6 +418,10 @@ function M.trace()
 end
 
 local function interrupted(e) return E.is(e, "Interrupted") end
+-- what the prompt says of it: Ctrl-C's in one word; SIGTERM's, which ends the REPL, whole
+local function interruption(e)
+  return paint("yellow", e.signal == "SIGTERM" and tostring(e) or "Interrupted")
+end
 
 -- the client method or module function a line calls, when it calls exactly one the API
 -- describes (the client's tail calls leave no frame to read it from), and the first one
@@ -469,7 +473,7 @@ function M.run(fn, line)
     if not ok then
       if not interrupted(e) then res = table.pack(false, e) end
       rawset(_G, "_err", e)
-      if interrupted(e) then io.stdout:write(paint("yellow", "Interrupted"), "\n") end
+      if interrupted(e) then io.stdout:write(interruption(e), "\n") end
     end
   end
   if res[1] then
@@ -481,7 +485,7 @@ function M.run(fn, line)
     local e = res[2]
     rawset(_G, "_err", e)
     if interrupted(e) then
-      io.stdout:write(paint("yellow", "Interrupted"), "\n")
+      io.stdout:write(interruption(e), "\n")
     elseif E.is(e) then
       local op = api_call(line) or (type(e.operation) == "string" and e.operation) or nil
       io.stdout:write(paint("red", tostring(e)), op and paint("grey", " (" .. op .. ")") or "",

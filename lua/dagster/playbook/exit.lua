@@ -12,7 +12,7 @@ local fmt = string.format
 local M = {}
 
 M.CODES = { OK = 0, FAILURE = 1, CANCELED = 2, TIMEOUT = 3, USAGE = 4, UNREACHABLE = 5,
-  PARTIAL = 6, UNSUPPORTED = 7, BUSY = 75, INTERRUPTED = 130 }
+  PARTIAL = 6, UNSUPPORTED = 7, BUSY = 75, INTERRUPTED = 130, TERMINATED = 143 }
 
 M.TABLE = {
   { 0, "success" },
@@ -26,6 +26,8 @@ M.TABLE = {
   { 7, "not possible through the API on this deployment (a Dagster+ code location is redeployed by its CI, not reloaded)" },
   { 75, "busy: another process is running this journal; try later (or --wait-lock)" },
   { 130, "interrupted (Ctrl-C); the journal stays consistent: --resume goes on" },
+  { 143, "terminated (SIGTERM: a scheduler, systemd or Kubernetes stopped it), as at Ctrl-C: " ..
+         "summary, notification and metrics sent, --resume goes on" },
 }
 
 local Stop = { __name = "dagster.playbook.Stop" }

@@ -19,10 +19,10 @@
 -- The first record says what wrote the file (kind, version, playbook, argv, identity, time,
 -- t (the time with its fraction, which orders the runs of one second), host, pid); each step
 -- and launch then has an intent record before it and a result record after it; the runner
--- writes an "end" record last ("stopped" at Ctrl-C, which leaves the run unfinished). A
--- resumed run writes a "resume" record (argv, host, pid, time, t) before it goes on. Every
--- record has its time. A journal whose last record is not "end" is unfinished: it is resumed
--- with --resume, or kept as history and started over with
+-- writes an "end" record last ("stopped" at Ctrl-C or SIGTERM, which leaves the run
+-- unfinished). A resumed run writes a "resume" record (argv, host, pid, time, t) before it
+-- goes on. Every record has its time. A journal whose last record is not "end" is
+-- unfinished: it is resumed with --resume, or kept as history and started over with
 -- --fresh; without either it is a usage error, never overwritten by accident. A finished
 -- journal goes to the history (history/<journal name>.<start time>.jsonl beside it, the
 -- newest KEEP of each journal kept) when the next run of that journal starts, so --resume
@@ -244,9 +244,10 @@ end
 -- oldest first: a run killed and resumed twice is three attempts. Each is a summary of its
 -- own records (journal.summary's fields, counted over the attempt only) with attempt (its
 -- rank), attempts (how many there are), pid, and how it ended: finished (the end record is
--- its own, code its exit status), code 130 alone (stopped by Ctrl-C), cut (no record of its
--- end, and a later attempt resumed it: killed, or the machine lost) or neither (the last
--- attempt of an unfinished journal: running now, or killed and not resumed yet).
+-- its own, code its exit status), code 130 or 143 alone (stopped by Ctrl-C or SIGTERM), cut
+-- (no record of its end, and a later attempt resumed it: killed, or the machine lost) or
+-- neither (the last attempt of an unfinished journal: running now, or killed and not
+-- resumed yet).
 function M.attempts(path, records)
   records = records or M.read(path)
   local head = records[1] or {}
