@@ -266,6 +266,26 @@ describe("dagster-lua REPL", function()
     assert.matches('{ "x", a = 1, b = null }', out, 1, true)
   end)
 
+  it("prints bytes that are not UTF-8 as \\xHH (UTF-8 as it is), and values and errors whose __tostring fails", function()
+    local out, err, code = H.host("-i", table.concat({
+      [["caf\xC3\xA9 \xFF\xE2\x82 \27"]],
+      [[bad = setmetatable({}, {__name = "Thing", __tostring = function() error("boom", 0) end})]],
+      [[{bad}]],
+      [[{[bad] = 1}]],
+      [[error(bad)]],
+      [[error({code = 1})]],
+      [[print("still here")]],
+    }, "\n") .. "\n")
+    assert.equal(0, code, err)
+    assert.matches('> "café \\xFF\\xE2\\x82 \\27"\n', out, 1, true)
+    assert.matches("> { <Thing: __tostring failed: boom> }\n", out, 1, true)
+    assert.matches("> { [<Thing: __tostring failed: boom>] = 1 }\n", out, 1, true)
+    assert.matches("> <Thing: __tostring failed: boom>\nstack traceback:", out, 1, true)
+    assert.matches("> { code = 1 }\nstack traceback:", out, 1, true)
+    assert.matches("still here", out, 1, true)
+    assert.is_nil(out:find("attempt to", 1, true), out)
+  end)
+
   it("on a terminal keeps history, but never a line that holds a token", function()
     local dir = tmpdir()
     local lines = dir .. "/lines"

@@ -1,23 +1,50 @@
 -- dagster.inspect(v [, {depth = 4, indent = "  "}]) -> string: a readable rendering of any
 -- value for the REPL and for scripts: tables with sorted keys, lists in order, JSON null as
--- `null`, errors and objects with __tostring through it, cycles marked.
+-- `null`, errors and objects with __tostring through it, cycles marked; strings as Lua
+-- literals, a byte that is not UTF-8 as \xHH.
 
 local null = require("dagster.json").null
 
 local fmt, rep, concat = string.format, string.rep, table.concat
 
+-- tostring(v), or what it says when v's __tostring raises (or gives no string): an object
+-- that cannot say what it is must not take the REPL's printing down with it
+local function safe_tostring(v)
+  local ok, s = pcall(tostring, v)
+  if ok then return s end
+  local mt = getmetatable(v)
+  local name = type(mt) == "table" and type(mt.__name) == "string" and mt.__name or type(v)
+  return fmt("<%s: __tostring failed: %s>", name, tostring(s))
+end
+
+-- s as a Lua string literal (%q) whose bytes that are not UTF-8 are written \xHH, so that a
+-- terminal shows every byte and never a broken character
+local function quote(s)
+  local q = fmt("%q", s):gsub("\\\n", "\\n")
+  if utf8.len(q) then return q end
+  local out, i = {}, 1
+  while i <= #q do
+    local ok, bad = utf8.len(q, i)
+    if ok then out[#out + 1] = q:sub(i); break end
+    out[#out + 1] = q:sub(i, bad - 1)
+    out[#out + 1] = fmt("\\x%02X", q:byte(bad))
+    i = bad + 1
+  end
+  return concat(out)
+end
+
 local function key_repr(k)
   if type(k) == "string" and k:match("^[%a_][%w_]*$") then return k end
-  return "[" .. (type(k) == "string" and fmt("%q", k) or tostring(k)) .. "]"
+  return "[" .. (type(k) == "string" and quote(k) or safe_tostring(k)) .. "]"
 end
 
 local function scalar(v)
   if v == null then return "null" end
   local t = type(v)
-  if t == "string" then return fmt("%q", v):gsub("\\\n", "\\n") end
+  if t == "string" then return quote(v) end
   if t == "table" or t == "userdata" then
     local mt = getmetatable(v)
-    if type(mt) == "table" and mt.__tostring then return tostring(v) end
+    if type(mt) == "table" and mt.__tostring then return safe_tostring(v) end
   end
   if t ~= "table" then return tostring(v) end
   return nil
@@ -32,7 +59,7 @@ local function sorted_keys(t)
     local ta, tb = type(a), type(b)
     if ta ~= tb then return ta < tb end
     if ta == "number" or ta == "string" then return a < b end
-    return tostring(a) < tostring(b)
+    return safe_tostring(a) < safe_tostring(b)
   end)
   return keys, n
 end

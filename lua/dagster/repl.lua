@@ -438,6 +438,12 @@ local function api_call(line)
   return not several and first or nil, first
 end
 
+-- an error value as text: a string as it is, anything else as the prompt shows values (a
+-- table's fields, a __tostring's string, or what it says when __tostring fails)
+local function error_text(e)
+  return type(e) == "string" and e or inspect(e)
+end
+
 -- runs fn (one compiled line); prints its results or its error
 function M.run(fn, line)
   local t0 = dagster.now()
@@ -453,7 +459,7 @@ function M.run(fn, line)
         if info.what ~= "C" and not info.source:find("lua/dagster/", 1, true) then level = l; break end
       end
     end
-    last_trace = level and debug.traceback(E.is(e) and tostring(e) or e, level)
+    last_trace = level and debug.traceback(error_text(e), level)
       :gsub("\n%s*%[C%]: in function 'xpcall'.*$", "") or e
     return e
   end))
@@ -491,7 +497,7 @@ function M.run(fn, line)
       io.stdout:write(paint("red", tostring(e)), op and paint("grey", " (" .. op .. ")") or "",
         paint("grey", "  [_err, trace()]"), "\n")
     else
-      io.stdout:write(paint("red", last_trace or tostring(e)), "\n")
+      io.stdout:write(paint("red", last_trace or error_text(e)), "\n")
       local hint = missing_hint(e, line)
       if hint then io.stdout:write(paint("grey", hint), "\n") end
     end
