@@ -9,6 +9,8 @@
 **   file.mkdirs(path)         creates path and its missing parents with mode 0700
 **   file.list(dir)            -> the names in dir (no "." or ".."), sorted; nil and a message
 **                             when it cannot be read
+**   file.read(path)           -> the whole file's bytes, or nil, "path: reason" and whether
+**                             it is missing (a folder is "Is a directory", not missing)
 **   file.mode(path)           -> the permission bits of path (0644 is 420), or nil and a
 **                             message
 **   file.lock(path)           -> lock, or nil and "busy" when another process holds it: an
@@ -124,6 +126,54 @@ static int f_mode (lua_State *L) {
     return 2;
   }
   lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  return 1;
+}
+
+
+/* nil, "path: reason" for errno e, and whether the file is missing: file.read's failure */
+static int readfail (lua_State *L, const char *path, int e) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(e));
+  lua_pushboolean(L, e == ENOENT || e == ENOTDIR);
+  return 3;
+}
+
+
+/*
+** file.read(path): the whole file is read into C memory first and pushed once the file is
+** closed, so that a Lua error (out of memory) never leaves a descriptor open. A folder,
+** which opens but does not read, fails as EISDIR; a read that a signal interrupts goes on.
+*/
+static int f_read (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
+  if (fd < 0) return readfail(L, path, errno);
+  if (fstat(fd, &st) != 0) e = errno;
+  else if (S_ISDIR(st.st_mode)) e = EISDIR;
+  else cap = (st.st_size > 0 && (unsigned long long)st.st_size < (size_t)-1 / 2)
+             ? (size_t)st.st_size + 1 : 4096;
+  while (e == 0) {
+    ssize_t n;
+    if (len == cap || buf == NULL) {
+      char *more = (len == cap) ? realloc(buf, cap *= 2) : malloc(cap);
+      if (more == NULL) { e = ENOMEM; break; }
+      buf = more;
+    }
+    n = read(fd, buf + len, cap - len);
+    if (n > 0) len += (size_t)n;
+    else if (n == 0) break;
+    else if (errno != EINTR) e = errno;
+  }
+  close(fd);
+  if (e != 0) {
+    free(buf);
+    return readfail(L, path, e);
+  }
+  lua_pushlstring(L, buf ? buf : "", len);  /* (a memory error here leaks buf: out of memory) */
+  free(buf);
   return 1;
 }
 
@@ -256,6 +306,7 @@ static const luaL_Reg funcs[] = {
   {"truncate", f_truncate},
   {"mkdirs",   f_mkdirs},
   {"list",     f_list},
+  {"read",     f_read},
   {"mode",     f_mode},
   {"lock",     f_lock},
   {NULL, NULL}

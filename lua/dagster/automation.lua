@@ -248,13 +248,11 @@ function M.write(path, snap)
 end
 
 function M.read(path)
-  local f, err = io.open(path, "r")
-  if not f then
-    if not err:find("No such file", 1, true) then return nil, err end
+  local text, err, missing = file.read(path)
+  if not text then
+    if not missing then return nil, err end
     return nil, fmt("no snapshot at %s: play freeze writes one (or pass --snapshot FILE)", path), "missing"
   end
-  local text = f:read("a")
-  f:close()
   local ok, snap
   if path:find("%.ya?ml$") then   -- a file edited as YAML (JSON is YAML too)
     ok, snap = pcall(require("dagster.yaml").decode, text, path)

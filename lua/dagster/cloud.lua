@@ -45,19 +45,22 @@ end
 
 local warned = {}
 
--- the CLI's config file as a table ({} when there is none); a file others can read warns
+-- the CLI's config file as a table ({} when there is none); a file others can read warns,
+-- one that cannot be read (a folder, no permission) is a ConfigurationError
 function M.read_config(path)
   path = path or M.config_path()
-  local f = io.open(path, "rb")
-  if not f then return {} end
-  f:close()
+  local text, err, missing = file.read(path)
+  if missing then return {} end
+  if not text then
+    error(E.new("ConfigurationError", "the dagster-cloud config " .. err, { file = path }), 0)
+  end
   local mode = file.mode(path)
   if mode and mode & 0x3f ~= 0 and not warned[path] then     -- 0077: group or others
     warned[path] = true
     io.stderr:write(fmt("dagster-lua: warning: %s can be read by other users, and it holds " ..
       "a token: chmod 600 %s\n", path, path))
   end
-  local ok, doc = pcall(require("dagster.yaml").read, path)
+  local ok, doc = pcall(require("dagster.yaml").decode, text, path)
   if not ok then
     error(E.new("ConfigurationError", fmt("the dagster-cloud config %s: %s", path,
       E.is(doc) and doc.message or tostring(doc)), { file = path }), 0)

@@ -12,6 +12,7 @@ local E = require "dagster.error"
 local D = require "dagster.documents"
 local T = require "dagster.configtype"
 local sys = require "dagster.sys"
+local file = require "dagster.file"
 local yaml = require "dagster.yaml"
 local check = require "dagster.check"
 
@@ -92,12 +93,7 @@ end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local function slurp(path) return assert(file.read(path)) end
 
 local function spit(path, text)
   local f = assert(io.open(path, "wb"))

@@ -20,6 +20,7 @@
 
 local json = require "dagster.json"
 local E = require "dagster.error"
+local file = require "dagster.file"
 
 local fmt = string.format
 
@@ -261,14 +262,8 @@ function M.read(path)
   if type(path) ~= "string" then
     error(("bad argument #1 to 'read' (string expected, got %s)"):format(type(path)), 2)
   end
-  local f, err = io.open(path, "rb")
-  if not f then error(E.new("YAMLError", tostring(err), { file = path }), 0) end
-  local text, rerr = f:read("a")
-  f:close()
-  if text == nil then   -- a folder opens, but does not read
-    error(E.new("YAMLError", fmt("%s: cannot read it (%s)", path, (tostring(rerr):gsub("^[^:]*: ", ""))),
-      { file = path }), 0)
-  end
+  local text, err = file.read(path)
+  if text == nil then error(E.new("YAMLError", err, { file = path }), 0) end
   return M.decode(text, path)
 end
 

@@ -83,14 +83,13 @@ end
 
 -- Reads a journal: returns its records and the length of its whole lines, or nil when the
 -- file does not exist. A last line that is cut short is left out (the record being written
--- when the process died); any other damage raises a usage error naming the file and line.
+-- when the process died); a file that cannot be read (a folder, no permission) and any
+-- other damage (NUL bytes included) raise a usage error naming the file (and line).
 function M.read(path, name)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text, err = f:read("a")
-  f:close()
-  if text == nil then                               -- a folder opens, but does not read
-    usage(name, fmt("journal %s: cannot read it (%s)", path, (tostring(err):gsub("^[^:]*: ", ""))))
+  local text, err, missing = file.read(path)
+  if text == nil then
+    if missing then return nil end
+    usage(name, "journal " .. err)
   end
   local records, n = {}, 0
   local pos = 1
@@ -98,11 +97,17 @@ function M.read(path, name)
     local nl = text:find("\n", pos, true)
     local line = text:sub(pos, (nl or #text + 1) - 1)
     n = n + 1
-    local ok, rec = pcall(json.decode, line)
+    local ok, rec, bad = pcall(json.decode, line)
     if not ok or type(rec) ~= "table" or nl == nil then
-      if nl == nil then break end                -- the cut last line: the record in doubt
-      usage(name, fmt("journal %s: line %d is damaged (%s)", path, n,
-        ok and "not an object" or tostring(rec)))
+      -- the cut last line, the record in doubt, is the start of one (one write(2) each, and
+      -- JSON has no raw NUL); NUL bytes are blocks a crashed file system lost, which may
+      -- have held launches: never taken for a cut record and started over
+      local nul = line:find("\0", 1, true)
+      if nl == nil and not nul and line:sub(1, 1) == "{" then break end
+      local why = nul and "NUL bytes, as a file system's crash leaves: check what it launched, then move it away"
+        or not ok and tostring(rec) or rec == nil and bad and ("not JSON: " .. bad)
+        or type(rec) == "table" and "cut short" or "not an object"
+      usage(name, fmt("journal %s: line %d is damaged (%s)", path, n, why))
     end
     rec._line = n
     records[#records + 1] = rec
@@ -340,10 +345,8 @@ end
 
 -- the holder of a lock file, as its holder wrote it (nil when unreadable)
 local function holder_of(lockpath)
-  local f = io.open(lockpath, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
+  local text = file.read(lockpath)
+  if not text then return nil end
   local ok, h = pcall(json.decode, text)
   return ok and type(h) == "table" and h or nil
 end
