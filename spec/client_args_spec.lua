@@ -1,6 +1,7 @@
 -- dagster.client: URL building as the Python client builds it, and argument errors that
 -- read like Lua's own. Building a client never connects, so no server is needed here.
 local dagster = require "dagster"
+local H = require "helper"
 
 local function url(host, opts) return dagster.client(host, opts).url end
 
@@ -73,6 +74,26 @@ describe("dagster.client argument errors", function()
     end
     assert.matches("bad argument #2 to 'client' %(path_prefix: a query or a fragment",
       err(function() dagster.client("h", { path_prefix = "/p?x" }) end))
+  end)
+
+  it("client_from_env: a URL it does not take is its url option's argument error, or a ConfigurationError naming DAGSTER_URL, never showing a secret", function()
+    local cases = {
+      { "http://u:SECRET-P@h/graphql?token=SECRET-Q", "http://h/graphql?...",
+        "a URL with a query or a fragment %(%? or #%) is not supported" },
+      { "ftp://h", "ftp://h", "only http:// and https:// URLs are supported" },
+      { "http://u:SECRET-P@/x", "http:///x", "URL has no host: http:///x" },
+    }
+    for _, c in ipairs(cases) do
+      local e = err(function() dagster.client_from_env { url = c[1] } end)
+      assert.matches("bad argument #1 to 'client_from_env' %(url: " .. c[3], e)
+      assert.is_nil(e:find("SECRET", 1, true), e)
+      local code = ("local ok, e = pcall(require('dagster').client_from_env) " ..
+        "io.write(e.name, '|', e.source, '|', e.message)")
+      local out, stderr, rc = H.run(("env DAGSTER_URL=%s %s -e %s"):format(H.quote(c[1]), H.quote(H.bin), H.quote(code)))
+      assert.equal(0, rc, stderr)
+      assert.matches("^ConfigurationError|DAGSTER_URL|DAGSTER_URL " .. c[2]:gsub("%p", "%%%0") .. ": " .. c[3], out)
+      assert.is_nil(out:find("SECRET", 1, true), out)
+    end
   end)
 
   it("rejects a port given as a string, as the Python client does", function()

@@ -49,8 +49,8 @@ describe("the REPL on a terminal", function()
   it("starts without a client when DAGSTER_URL is no URL it takes, saying so without its query", function()
     t = start("DAGSTER_URL=" .. H.quote("http://127.0.0.1:1/graphql?token=SECRET-Q"), 200)
     local lines = t:lines()
-    assert.equal("dagster-lua: DAGSTER_URL: a URL with a query or a fragment (? or #) is not " ..
-      "supported (a token goes in the headers option); no client", lines[1])
+    assert.equal("dagster-lua: DAGSTER_URL http://127.0.0.1:1/graphql?...: a URL with a query or a " ..
+      "fragment (? or #) is not supported (a token goes in the headers option); no client", lines[1])
     assert.matches("^dagster%-lua %S+; type help%(%) for help$", lines[2])
     assert.is_nil(t:screen():find("SECRET-Q", 1, true))
     t:type("client"); t:keys("Enter")         -- the prompt without a client is "> "

@@ -481,7 +481,7 @@ function dagster.client(hostname, opts) end
 
 --- A client where the environment or the dagster-cloud login says.
 ---
---- opts.url, else DAGSTER_URL (unless a Dagster+ option is given), else Dagster+: organization, deployment and token from the options, then DAGSTER_CLOUD_ORGANIZATION, DAGSTER_CLOUD_DEPLOYMENT, DAGSTER_CLOUD_API_TOKEN, then the dagster-cloud CLI's config file ($DAGSTER_CLOUD_CLI_CONFIG or ~/.dagster_cloud_cli/config: organization, default_deployment, user_token, url). The URL is https://ORG.dagster.cloud/DEPLOYMENT/graphql (DAGSTER_CLOUD_URL or the file's url replaces the base). The other options are dagster.client's.
+--- opts.url, else DAGSTER_URL (unless a Dagster+ option is given), else Dagster+: organization, deployment and token from the options, then DAGSTER_CLOUD_ORGANIZATION, DAGSTER_CLOUD_DEPLOYMENT, DAGSTER_CLOUD_API_TOKEN, then the dagster-cloud CLI's config file ($DAGSTER_CLOUD_CLI_CONFIG or ~/.dagster_cloud_cli/config: organization, default_deployment, user_token, url). The URL is https://ORG.dagster.cloud/DEPLOYMENT/graphql (DAGSTER_CLOUD_URL or the file's url replaces the base). The other options are dagster.client's. A URL the client does not take is an argument error when it is opts.url, and a ConfigurationError naming DAGSTER_URL (or the Dagster+ URL) when it came from the environment.
 ---
 ---Raises dagster.Error: ConfigurationError.
 ---

@@ -115,6 +115,35 @@ function M.without_userinfo(url)
   return scheme .. rest:sub(#userinfo + 2), userinfo ~= "" and userinfo or nil
 end
 
+-- check.shown_url(url) -> url as a message may show it: without its user:password@, and
+-- with "?..." for a query or a fragment (a token, perhaps)
+function M.shown_url(url)
+  return (M.without_userinfo(url):gsub("[?#].*$", "?..."))
+end
+
+-- check.url_problem(hostname) -> why dagster.client does not take hostname (a host name,
+-- or a whole http(s):// URL) whatever its options, or nil: what dagster.client,
+-- client_from_env and the playbooks' --url say of it
+function M.url_problem(hostname)
+  if hostname == "" then return "hostname is empty" end
+  -- "/graphql" goes at the end of the path, and a query (often a token) would be shown in
+  -- every message that names the URL: neither is taken (nor shown)
+  if hostname:find("[?#]") then
+    return "a URL with a query or a fragment (? or #) is not supported (a token goes in " ..
+      "the headers option)"
+  end
+  local scheme, rest = hostname:match("^(https?)://(.*)$")
+  if scheme then
+    rest = M.without_userinfo(rest)
+    local host = rest:match("^[^/]*")
+    if host == "" or host:match("^:") then return fmt("URL has no host: %s://%s", scheme, rest) end
+    return nil
+  end
+  if hostname:find("://", 1, true) then return "only http:// and https:// URLs are supported" end
+  if M.without_userinfo(hostname) == "" then return "hostname is empty" end
+  return nil
+end
+
 -- check.key_id(path) -> a string that names an asset key's path (a list of strings), for
 -- tables keyed by asset
 function M.key_id(path) return json.encode(path) end

@@ -39,12 +39,8 @@ local CLIENT_OPTS = options("client", { "port_number", "use_https", "timeout", "
 -- path_prefix (must start with "/", trailing "/" stripped), then /graphql. A hostname that
 -- is already a full http(s):// URL is taken as it is (plus /graphql when it lacks it).
 local function build_url(hostname, o)
-  -- "/graphql" goes at the end of the path, and a query (often a token) would be shown in
-  -- every message that names the URL: neither is taken (nor shown)
-  if hostname:find("[?#]") then
-    argerror(1, "client", "a URL with a query or a fragment (? or #) is not supported " ..
-      "(a token goes in the headers option)")
-  end
+  local why = check.url_problem(hostname)
+  if why then argerror(1, "client", why) end
   local prefix = o.path_prefix
   if prefix ~= nil then
     checktype(prefix, "string", 2, "client", "path_prefix")
@@ -71,10 +67,6 @@ local function build_url(hostname, o)
   if scheme then
     local rest_, userinfo = check.without_userinfo(rest)
     rest = rest_
-    local host = rest:match("^[^/?#]*")
-    if host == "" or host:match("^:") then
-      argerror(1, "client", fmt("URL has no host: %s://%s", scheme, rest))
-    end
     if o.use_https ~= nil or (port and port ~= 0) then
       argerror(2, "client", "use_https and port_number cannot be given with a full URL")
     end
@@ -82,11 +74,7 @@ local function build_url(hostname, o)
     if not rest:find("/graphql$") then rest = rest .. prefix .. "/graphql" end
     return scheme .. "://" .. rest, userinfo
   end
-  if hostname:find("://", 1, true) then
-    argerror(1, "client", "only http:// and https:// URLs are supported")
-  end
   local host, userinfo = check.without_userinfo(hostname)
-  if host == "" then argerror(1, "client", "hostname is empty") end
   local url = (o.use_https and "https://" or "http://") .. host:gsub("/+$", "")
   if port and port ~= 0 then url = url .. ":" .. port end
   return url .. prefix .. "/graphql", userinfo
@@ -111,7 +99,6 @@ end
 -- dagster.client(hostname, opts) -> client
 function Client.new(hostname, opts)
   checktype(hostname, "string", 1, "client")
-  if hostname == "" then argerror(1, "client", "hostname is empty") end
   local o = checkopts(opts, 2, "client", CLIENT_OPTS)
   local url, userinfo = build_url(hostname, o)
   local timeout = check.number(o.timeout, 2, "client", "timeout") or 300

@@ -135,8 +135,12 @@ function M.settings(opts, fname)
            organization = organization, deployment = deployment, org_url = base .. "/graphql" }
 end
 
+-- what a ConfigurationError names as the URL's origin
+local WHERE = { DAGSTER_URL = "DAGSTER_URL", ["dagster+"] = "the Dagster+ URL" }
+
 -- dagster.client_from_env([opts]) -> client: connected where cloud.settings says, with the
--- other options as dagster.client takes them
+-- other options as dagster.client takes them; a URL from the environment that it does not
+-- take is a ConfigurationError naming where it came from (source, reason)
 function M.client_from_env(opts)
   local F = "client_from_env"
   local o = check.opts(opts, 1, F, FROM_ENV_OPTS)
@@ -155,6 +159,13 @@ function M.client_from_env(opts)
   end
   copts.headers = next(headers) and headers or nil
   if copts.cainfo == nil then copts.cainfo = env("DAGSTER_LUA_CAINFO") end  -- a private CA
+  -- a URL the client does not take: the caller's argument, or where the environment said it
+  local why = check.url_problem(s.url)
+  if why and s.source == "url" then check.argerror(1, F, "url: " .. why) end
+  if why then
+    error(E.new("ConfigurationError", fmt("%s %s: %s", WHERE[s.source], check.shown_url(s.url),
+      why), { source = s.source, reason = why }), 0)
+  end
   local c = require("dagster.client").new(s.url, copts)
   c.deployment, c.organization, c.org_url = s.deployment, s.organization, s.org_url
   return c

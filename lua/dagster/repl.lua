@@ -80,15 +80,8 @@ function M.setup(e)
     if rawget(_G, "client") == nil then rawset(_G, "client", c) end
     where = (c.url:match("^%a+://([^/]+)") or c.url) .. (c.deployment and ("/" .. c.deployment) or "")
     prompt = "dagster " .. where .. "> "
-  elseif E.is(c) then
-    if not (E.is(c, "ConfigurationError") and c.message:find("^no server")) then
-      io.stderr:write(fmt("dagster-lua: %s\n", c.message))
-    end
-  else   -- dagster.client's argument error: #1, the URL (DAGSTER_URL's), is not one it takes
-    local msg = tostring(c)
-    io.stderr:write(fmt("dagster-lua: %s%s; no client\n",
-      msg:find("bad argument #1 to 'client'", 1, true) and "DAGSTER_URL: " or "",
-      (msg:gsub("^.-%((.*)%)$", "%1"))))
+  elseif not (E.is(c, "ConfigurationError") and c.message:find("^no server")) then
+    io.stderr:write(fmt("dagster-lua: %s; no client\n", E.is(c) and c.message or tostring(c)))
   end
   local banner = fmt("dagster-lua %s%s; type help() for help", dagster.VERSION,
     where and (", client = " .. where) or "")

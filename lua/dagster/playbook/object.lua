@@ -43,15 +43,14 @@ local function client_of(decl, flags)
       usage(decl.name, fmt("--token-env %s: that variable is not set", cli.shown(flags["token-env"])))
     end
   end
+  local why = flags.url and check.url_problem(flags.url)
+  if why then usage(decl.name, "--url " .. cli.shown(check.shown_url(flags.url)) .. ": " .. why) end
   local ok, c = pcall(dagster.client_from_env, { url = flags.url, deployment = flags.deployment,
     organization = flags.organization, token = token, timeout = decl.request_timeout,
     max_rps = flags["max-rps"] })
   if ok then return c end
   if E.is(c) then usage(decl.name, c.message) end
-  local why = tostring(c):gsub("^.-%((.*)%)$", "%1")
-  -- shown without its user:password@ and its query or fragment (a token, perhaps)
-  local url = (check.without_userinfo(flags.url or os.getenv("DAGSTER_URL") or "?")):gsub("[?#].*$", "?...")
-  usage(decl.name, (flags.url and "--url " or "DAGSTER_URL ") .. cli.shown(url) .. ": " .. why)
+  error(c, 0)
 end
 
 -- the line that says --resume found no journal for this run, naming the unfinished ones
