@@ -102,6 +102,7 @@ typedef struct Caught {
 
 static const int caught_signals[2] = { SIGINT, SIGTERM };
 
+/* one sigaction(2) a signal in the common case: it runs for every request */
 static void catch_signals (Caught *c) {
   struct sigaction sa;
   int i;
@@ -110,9 +111,12 @@ static void catch_signals (Caught *c) {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   for (i = 0; i < 2; i++) {
-    c->set[i] = sigaction(caught_signals[i], NULL, &c->old[i]) == 0
-      && c->old[i].sa_handler != SIG_IGN
-      && sigaction(caught_signals[i], &sa, NULL) == 0;
+    c->set[i] = sigaction(caught_signals[i], &sa, &c->old[i]) == 0;
+    if (c->set[i] && c->old[i].sa_handler == SIG_IGN) {  /* ignored: it stays so */
+      sigaction(caught_signals[i], &c->old[i], NULL);
+      c->set[i] = 0;
+      if (interrupted == caught_signals[i]) interrupted = 0;
+    }
   }
 }
 

@@ -400,4 +400,13 @@ fi
     assert.equal(1, #shown)
     assert.matches('^"RunConfigValidationInvalid"%s+2$', shown[1])
   end)
+
+  it("edit_config whose editor removes the file raises EditorError, the file named", function()
+    t = start(env .. " EDITOR=rm")
+    enter(t, 'client:edit_config("config_job")')
+    enter(t, "_err.name, _err.message")
+    local shown = output_of(t, "_err.name, _err.message")
+    assert.equal(1, #shown)
+    assert.matches('^"EditorError"%s+"the editor %(rm%) left nothing to read %(/tmp/[^:]+: No such file or directory%)"$', shown[1])
+  end)
 end)

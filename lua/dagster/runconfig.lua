@@ -93,8 +93,6 @@ end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function slurp(path) return assert(file.read(path)) end
-
 local function spit(path, text)
   local f = assert(io.open(path, "wb"))
   f:write(text)
@@ -155,7 +153,11 @@ function M:edit_config(job, config, opts)
           how == "signal" and "was killed by signal" or "exited with status", tostring(code)),
           { editor = editor, status = code }), 0)
       end
-      local saved = slurp(path)
+      local saved, gone = file.read(path)
+      if saved == nil then
+        error(E.new("EditorError", fmt("the editor (%s) left nothing to read (%s)", editor, gone),
+          { editor = editor }), 0)
+      end
       local unchanged = saved == shown
       local body = strip(saved, head)
       local okd, value = pcall(decode, body, "edit_config")
