@@ -840,9 +840,14 @@ end)
       local out = p.output()
       assert.matches("dagster-lua play: terminated (SIGTERM); --resume goes on (journal " .. journal .. ")", out, 1, true)
       assert.matches("\nexit 143 after ", out, 1, true)                 -- the summary
+      assert.matches("\nhold%s+stopped%s+%S+%s+terminated %(SIGTERM%)\n", out)   -- not "failed"
       local recs = records(journal)
       assert.equal("stopped", recs[#recs].event)
       assert.equal(143, recs[#recs].code)
+      assert.same({ "interrupted", "hold#1" }, { recs[#recs - 1].event, recs[#recs - 1].step })
+      local shown = play(dir, "show probe")
+      assert.matches("\nexit      143 %(terminated %(SIGTERM", shown)
+      assert.matches("\nhold%s+stopped%s", shown)
       local got = received(path)                      -- the default --notify-on failure
       assert.equal(1, #got)
       assert.equal(143, got[1].doc.exit_status)

@@ -192,8 +192,9 @@ function M.unfinished(name)
 end
 
 -- journal.summary(path [, records]) -> what one run did, from its journal: {path,
--- playbook, argv, started, ended, code (nil while unfinished), duration, host, steps =
--- {{name, status, result, duration}}, launches = {{what, id, kind, action}}, launched,
+-- playbook, argv, started, ended, code (nil while unfinished, or the status Ctrl-C or SIGTERM
+-- stopped it with: 130, 143), duration, host, steps = {{name, status (ok, failed, stopped
+-- for a step Ctrl-C or SIGTERM cut, started), result, duration}}, launches = {{what, id, kind, action}}, launched,
 -- reexecuted, backfills, terminated (counts), terminated_runs, finished, resumes}
 function M.summary(path, records)
   records = records or M.read(path)
@@ -212,10 +213,10 @@ function M.summary(path, records)
         s.steps[#s.steps + 1] = row
       end
       row.status = "started"
-    elseif e == "done" or e == "failed" then
+    elseif e == "done" or e == "failed" or e == "interrupted" then
       local row = steps[r.step] or { name = r.step }
       if not steps[r.step] then s.steps[#s.steps + 1] = row; steps[r.step] = row end
-      row.status = e == "done" and "ok" or "failed"
+      row.status = e == "done" and "ok" or e == "failed" and "failed" or "stopped"
       row.result = e == "done" and r.result or r.error
       row.duration = r.duration
     elseif e == "intent" then
@@ -232,7 +233,9 @@ function M.summary(path, records)
       s.terminated = s.terminated + 1
       s.terminated_runs[#s.terminated_runs + 1] = r.run_id
     elseif e == "resume" then
-      s.resumes = s.resumes + 1
+      s.resumes, s.code = s.resumes + 1, nil
+    elseif e == "stopped" then                 -- Ctrl-C or SIGTERM: unfinished, its status kept
+      s.code = r.code
     elseif e == "end" then
       s.finished, s.code, s.ended = true, r.code, r.time
     end

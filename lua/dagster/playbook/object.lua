@@ -206,9 +206,13 @@ function PB:step(name, inputs, fn)
   self.current = nil
   row.duration = dagster.now() - t0
   if not ok then
-    row.status, row.error = "failed", res
-    pcall(self.journal.record, self.journal, { event = "failed", step = key, error = tostring(res) })
-    self:event { event = "step", step = name, status = "failed", error = tostring(res),
+    -- Ctrl-C or SIGTERM stopped the step: not its failure (--resume redoes it)
+    local stopped = E.is(res, "Interrupted")
+    row.status, row.error = stopped and "stopped" or "failed", res
+    if stopped then row.result = res.message end
+    pcall(self.journal.record, self.journal, { event = stopped and "interrupted" or "failed",
+      step = key, error = tostring(res), duration = row.duration })
+    self:event { event = "step", step = name, status = row.status, error = tostring(res),
                  duration = row.duration }
     error(res, 0)
   end
