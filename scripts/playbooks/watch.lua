@@ -10,8 +10,8 @@
 -- sighting of a run included.
 --
 -- It only reads: no journal, no run touched. It ends with Ctrl-C (exit status 130, like
--- every interrupted playbook), after --duration seconds, or with --until-idle once no run
--- is in flight (at once if none is); then with status 0.
+-- every interrupted playbook; 143 at SIGTERM), after --duration seconds, or with
+-- --until-idle once no run is in flight (at once if none is); then with status 0.
 local playbook = require "dagster.playbook"
 local dagster = require "dagster"
 
