@@ -473,7 +473,9 @@ local FIND_OPTS = options("find_submission", { "kind", "wait" })
 
 -- How long a launch may still be under way at the server after its request was cut off (our
 -- time limit, a gateway's, a killed process): looked for that long before it is sent again.
-Client.SETTLE = 10
+-- Dagster's SQLite storage waits up to 30 s for a lock at each write (its busy timeout since
+-- 1.13), so a launch held by a busy database can appear that late; 40 s covers it.
+Client.SETTLE = 40
 local SETTLE_STEP = 0.5
 
 -- find() again every SETTLE_STEP seconds while it returns nil, for up to `seconds` and not
