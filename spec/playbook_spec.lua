@@ -223,6 +223,26 @@ end)
       assert.equal("DEBUG", run.run_config.loggers.console.config.log_level)
     end)
 
+    it("reads -c - from standard input, merged in its place; its syntax errors name <stdin>", function()
+      local b = dir .. "/stdin-b.yaml"
+      local fb = assert(io.open(b, "w"))
+      fb:write("ops:\n  config_op:\n    config:\n      name: second\n")
+      fb:close()
+      local out, err, code = H.run(H.play_cmd(dir, "run config_job -c - -c " .. b .. " --dry-run --json"),
+        "ops:\n  config_op:\n    config:\n      name: first\nloggers:\n  console:\n    config:\n      log_level: DEBUG\n")
+      assert.equal(0, code, err)
+      local action
+      for line in out:gmatch("[^\n]+") do
+        local ev = json.decode(line)
+        if ev.event == "dry_run" then action = ev.action end
+      end
+      assert.equal('launch job config_job with config {"loggers":{"console":{"config":{"log_level":"DEBUG"}}},' ..
+        '"ops":{"config_op":{"config":{"name":"second"}}}} and no tags', action)
+      _, err, code = H.run(H.play_cmd(dir, "run config_job -c - --dry-run"), "ops: [1\n")
+      assert.equal(4, code, err)
+      assert.matches("^play run: <stdin>:%d+:%d+: did not find expected ',' or ']' %(see %-%-help%)\n$", err)
+    end)
+
     it("reports a YAML syntax error with the file, line and column, and launches nothing", function()
       local bad = dir .. "/bad.yaml"
       local f = assert(io.open(bad, "w")); f:write("ops:\n  config_op: [1, 2\n"); f:close()

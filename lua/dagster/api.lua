@@ -1765,7 +1765,7 @@ end)]],
     name = "playbook.read_yaml", kind = "function",
     summary = "Reads a YAML file; with name, an error ends that playbook (status 4).",
     args = {
-      { name = "path", type = "string" },
+      { name = "path", type = "string", doc = "a file, or - for standard input" },
       { name = "name", type = "string", optional = true },
     },
     returns = { { type = "any", doc = "the first document; ~ and null as dagster.null" } },

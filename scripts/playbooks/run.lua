@@ -4,9 +4,10 @@
 --       [--op-selection a,b] [--asset-selection a/b,c] [--location L] [--repository R]
 --       [--wait] [--logs] [--timeout 10m]
 --
--- The -c files (globs allowed) are deep-merged in order, a later file winning, as
--- `dagster job launch -c` merges them; --config-json is merged last. The exit status is the
--- run's outcome with --wait or --logs (0 SUCCESS, 1 FAILURE, 2 CANCELED, 3 timed out).
+-- The -c files (globs allowed; - is standard input) are deep-merged in order, a later file
+-- winning, as `dagster job launch -c` merges them; --config-json is merged last. The exit
+-- status is the run's outcome with --wait or --logs (0 SUCCESS, 1 FAILURE, 2 CANCELED, 3
+-- timed out).
 -- --wait, --logs and --timeout say how the run is watched, not what it is: a resumed run
 -- may change them and still finds its journal.
 local playbook = require "dagster.playbook"
@@ -19,7 +20,7 @@ return playbook.define({
   args = { { name = "job", doc = "the job to launch" } },
   flags = {
     { name = "config", short = "c", type = "list", metavar = "FILE",
-      doc = "a YAML run config file or glob; later files win" },
+      doc = "a YAML run config file or glob (- for standard input); later files win" },
     { name = "config-json", type = "string", metavar = "JSON", doc = "run config as JSON, merged last" },
     { name = "tag", type = "list", metavar = "K=V", doc = "a run tag" },
     { name = "op-selection", type = "string", metavar = "A,B", doc = "the ops to run" },

@@ -2,7 +2,8 @@
 -- reads them.
 --
 --   config.read_yaml(path [, name])  -> the document; a syntax error is a usage error of
---                                       playbook `name` (status 4), naming file, line, column
+--                                       playbook `name` (status 4), naming file, line, column;
+--                                       "-" reads standard input (named <stdin>)
 --   config.glob(pattern [, name])    -> the paths a pattern names, sorted
 --   config.deep_merge(onto, from)    -> Dagster's deep_merge_dicts
 
@@ -18,7 +19,12 @@ local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'
 -- a YAML file as a table; its errors (syntax, a missing file, no lyaml) end the playbook
 -- with a usage error, or, outside a playbook (name nil), are raised as they are
 function M.read_yaml(path, name)
-  local ok, doc = pcall(yaml.read, path)
+  local ok, doc
+  if path == "-" then        -- as kubectl's -f - and dagster's own -c /dev/stdin
+    ok, doc = pcall(yaml.decode, io.stdin:read("a") or "", "<stdin>")
+  else
+    ok, doc = pcall(yaml.read, path)
+  end
   if ok then return doc end
   if name == nil then error(doc, 0) end
   exit.usage(name, E.is(doc) and doc.message or tostring(doc))
