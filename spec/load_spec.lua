@@ -16,20 +16,11 @@ local function status_kb(field)
   return tonumber(s:match(field .. ":%s+(%d+) kB"))
 end
 
--- established TCP connections to the webserver's port (from any process on this machine:
--- only this spec talks to this deployment while it runs)
+-- this process's established TCP connections to the webserver's port (another process on
+-- the machine, such as one an earlier spec file left behind, is not this spec's pool)
 local function connections(port)
   local n = 0
-  for _, file in ipairs { "/proc/net/tcp", "/proc/net/tcp6" } do
-    local f = io.open(file)
-    if f then
-      for line in f:lines() do
-        local rport, st = line:match("^%s*%d+: %x+:%x+ %x+:(%x+) (%x%x)")
-        if rport and tonumber(rport, 16) == port and st == "01" then n = n + 1 end
-      end
-      f:close()
-    end
-  end
+  for _ in pairs(H.own_connections(port)) do n = n + 1 end
   return n
 end
 
